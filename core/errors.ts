@@ -1,0 +1,78 @@
+/**
+ * Typed errors of the portable core.
+ *
+ * Every failure a caller can act on carries a stable `code` from one of the
+ * unions below, so callers `switch (err.code)` instead of parsing messages.
+ * Messages are for humans and never contain a token, a key or a secret.
+ * No HTTP status lives here: the server's error boundary maps codes to
+ * statuses.
+ *
+ * @example
+ * try { await verifyPassport(token, jwks, opts) }
+ * catch (err) { if (err instanceof PassportError && err.code === "PASSPORT_EXPIRED") renew() }
+ */
+
+/** Codes raised by the proof-of-work functions (`solve`, `verify`, challenge helpers). */
+export type PowErrorCode =
+  | "POW_INVALID_CHALLENGE"
+  | "POW_INVALID_DIFFICULTY"
+  | "POW_INVALID_NONCE"
+  | "POW_INVALID_OPTION"
+  | "POW_ABORTED"
+  | "POW_EXHAUSTED"
+  | "POW_WASM_UNAVAILABLE";
+
+/** Codes raised when a passport (JWT) is refused or cannot be produced. */
+export type PassportErrorCode =
+  | "PASSPORT_MALFORMED"
+  | "PASSPORT_TOO_LARGE"
+  | "PASSPORT_ALG_NOT_ALLOWED"
+  | "PASSPORT_CRIT_UNSUPPORTED"
+  | "PASSPORT_BAD_SIGNATURE"
+  | "PASSPORT_UNKNOWN_KID"
+  | "PASSPORT_AMBIGUOUS_KID"
+  | "PASSPORT_EXPIRED"
+  | "PASSPORT_NOT_YET_VALID"
+  | "PASSPORT_WRONG_ISSUER"
+  | "PASSPORT_WRONG_AUDIENCE"
+  | "PASSPORT_WRONG_REQUEST"
+  | "PASSPORT_WRONG_SITE"
+  | "PASSPORT_MISSING_CLAIM"
+  | "PASSPORT_INVALID_CLAIM"
+  | "PASSPORT_INVALID_OPTION";
+
+/** Codes raised by key generation, import and key-set handling. */
+export type KeyErrorCode =
+  | "KEY_INVALID"
+  | "KEY_TOO_SMALL"
+  | "KEY_UNSUPPORTED"
+  | "KEY_PRIVATE_MATERIAL"
+  | "JWKS_MALFORMED"
+  | "JWKS_DUPLICATE_KID";
+
+export type LimeErrorCode = PowErrorCode | PassportErrorCode | KeyErrorCode;
+
+/** Base class: every error the core throws on purpose is a `LimeError`. */
+export class LimeError<C extends LimeErrorCode = LimeErrorCode> extends Error {
+  readonly code: C;
+
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class PowError extends LimeError<PowErrorCode> {}
+export class PassportError extends LimeError<PassportErrorCode> {}
+export class KeyError extends LimeError<KeyErrorCode> {}
+
+/** True when `value` is a core error, whatever realm or bundle copy threw it. */
+export function isLimeError(value: unknown): value is LimeError {
+  return (
+    value instanceof LimeError ||
+    (value instanceof Error &&
+      typeof (value as { code?: unknown }).code === "string" &&
+      /^(POW|PASSPORT|KEY|JWKS)_/.test((value as { code: string }).code))
+  );
+}
