@@ -39,7 +39,8 @@ export type PassportErrorCode =
   | "PASSPORT_WRONG_SITE"
   | "PASSPORT_MISSING_CLAIM"
   | "PASSPORT_INVALID_CLAIM"
-  | "PASSPORT_INVALID_OPTION";
+  | "PASSPORT_INVALID_OPTION"
+  | "PASSPORT_WRONG_TYPE";
 
 /** Codes raised by key generation, import and key-set handling. */
 export type KeyErrorCode =
@@ -48,7 +49,10 @@ export type KeyErrorCode =
   | "KEY_UNSUPPORTED"
   | "KEY_PRIVATE_MATERIAL"
   | "JWKS_MALFORMED"
-  | "JWKS_DUPLICATE_KID";
+  | "JWKS_DUPLICATE_KID"
+  | "KEY_WEAK"
+  | "KEY_NOT_EXTRACTABLE"
+  | "KEY_INVALID_OPTION";
 
 export type LimeErrorCode = PowErrorCode | PassportErrorCode | KeyErrorCode;
 
