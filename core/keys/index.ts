@@ -1,0 +1,12 @@
+export { createJwks, type JsonWebKeySet, toPublicJwk } from "./jwks.ts";
+export { createLocalJwks, LocalJwks } from "./local-jwks.ts";
+export { MIN_MODULUS_BITS, type PrivateJwk, type PublicJwk, RS256 } from "./rsa-jwk.ts";
+export {
+  exportPrivateJwk,
+  type GenerateSigningKeyOptions,
+  generateSigningKey,
+  type ImportSigningKeyOptions,
+  importSigningKey,
+  type SigningKey,
+} from "./signing-key.ts";
+export { computeKid } from "./thumbprint.ts";

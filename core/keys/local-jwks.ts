@@ -1,0 +1,107 @@
+import { KeyError, PassportError } from "../errors.ts";
+import {
+  checkRsaPublicParts,
+  hasPrivateMember,
+  importRs256PublicKey,
+  isPlainObject,
+  RS256,
+} from "./rsa-jwk.ts";
+
+interface Candidate {
+  readonly n: string;
+  readonly e: string;
+  key: CryptoKey | undefined;
+  pending: Promise<CryptoKey> | undefined;
+}
+
+/**
+ * Could this JWK verify an RS256 signature? RFC 7517 §4.2–4.4: a key whose
+ * `use`, `key_ops` or `alg` says otherwise is never used for RS256, whatever
+ * a token's header claims.
+ */
+function isRs256Candidate(jwk: Record<string, unknown>): boolean {
+  if (jwk.kty !== "RSA") return false;
+  if (jwk.alg !== undefined && jwk.alg !== RS256) return false;
+  if (jwk.use !== undefined && jwk.use !== "sig") return false;
+  const ops = jwk.key_ops;
+  if (ops !== undefined && !(Array.isArray(ops) && ops.includes("verify"))) return false;
+  return true;
+}
+
+/**
+ * A JWKS document prepared for local verification: RS256 candidates
+ * checked once, each imported on first use and cached by kid, so a warm
+ * verification costs a Map lookup.
+ */
+export class LocalJwks {
+  readonly #byKid = new Map<string, Candidate[]>();
+
+  /** Use `createLocalJwks`. */
+  constructor(document: unknown) {
+    if (!isPlainObject(document) || !Array.isArray(document.keys)) {
+      throw new KeyError("JWKS_MALFORMED", 'a JWKS document is an object with a "keys" array');
+    }
+    for (const jwk of document.keys as unknown[]) {
+      if (!isPlainObject(jwk) || typeof jwk.kty !== "string") {
+        throw new KeyError("JWKS_MALFORMED", 'every JWKS entry must be an object with a string "kty"');
+      }
+      if (hasPrivateMember(jwk)) {
+        throw new KeyError(
+          "KEY_PRIVATE_MATERIAL",
+          "the JWKS holds private or symmetric key material; refusing it",
+        );
+      }
+      if (jwk.kid !== undefined && typeof jwk.kid !== "string") {
+        throw new KeyError("JWKS_MALFORMED", 'a JWKS entry "kid" must be a string');
+      }
+      // A key without kid can never be selected: LIME tokens always name their key.
+      if (jwk.kid === undefined || !isRs256Candidate(jwk)) continue;
+      const { n, e } = checkRsaPublicParts(jwk);
+      const candidates = this.#byKid.get(jwk.kid) ?? [];
+      candidates.push({ n, e, key: undefined, pending: undefined });
+      this.#byKid.set(jwk.kid, candidates);
+    }
+  }
+
+  /** The kids usable for RS256, in document order. */
+  get kids(): string[] {
+    return [...this.#byKid.keys()];
+  }
+
+  /**
+   * The verification key for `kid`: PASSPORT_UNKNOWN_KID when no RS256 key
+   * has it, PASSPORT_AMBIGUOUS_KID when several do (we never try keys in
+   * turn: which key signed must be unambiguous). Synchronous once warm.
+   */
+  resolve(kid: string): CryptoKey | Promise<CryptoKey> {
+    const candidates = this.#byKid.get(kid);
+    if (candidates === undefined)
+      throw new PassportError("PASSPORT_UNKNOWN_KID", "no RS256 key in the JWKS has this kid");
+    if (candidates.length > 1) {
+      throw new PassportError("PASSPORT_AMBIGUOUS_KID", "several RS256 keys in the JWKS share this kid");
+    }
+    const candidate = candidates[0]!;
+    if (candidate.key !== undefined) return candidate.key;
+    candidate.pending ??= importRs256PublicKey(candidate.n, candidate.e).then((key) => {
+      candidate.key = key;
+      return key;
+    });
+    return candidate.pending;
+  }
+}
+
+/**
+ * Prepares a JWKS document (RFC 7517 §5) for local verification. The whole
+ * document is refused when it is malformed (JWKS_MALFORMED), holds any
+ * private or symmetric member (KEY_PRIVATE_MATERIAL: such a document is
+ * leaking secrets and cannot be trusted), or any RS256-usable key is weak
+ * (KEY_TOO_SMALL, KEY_WEAK, KEY_INVALID). Keys of other types or uses are
+ * kept out of RS256 selection.
+ *
+ * @example
+ * const jwks = createLocalJwks(await (await fetch("https://lime.example/.well-known/jwks.json")).json());
+ * const passport = await verifyPassport(token, jwks, { issuer, audience });
+ */
+export function createLocalJwks(jwksDocument: unknown): LocalJwks {
+  return new LocalJwks(jwksDocument);
+}

@@ -1,0 +1,176 @@
+import { PassportError } from "../errors.ts";
+
+/** Explicit typing of passports (RFC 8725 §3.11), in the JWS `typ` header. */
+export const PASSPORT_TYP = "passport+jwt";
+
+/** `typ` of OAuth 2.0 JWT access tokens (RFC 9068 §2.1). */
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+/** Audience of site-login passports. */
+export const SITE_LOGIN_AUDIENCE = "lime-site-login";
+
+/** Default audience of self-service passports. */
+export const DEFAULT_PASSPORT_AUDIENCE = "lime-passport";
+
+/** Longest lifetime (exp − iat) of a site-login passport, in seconds. */
+export const SITE_LOGIN_MAX_LIFETIME_SECONDS = 120;
+
+/** The passport claim-set versions this library understands. */
+export const PASSPORT_VERSION = 1;
+
+/** Highest `owner_kyc_level`: 0 none, 1 email, 2 identity document, 3 enhanced. */
+export const MAX_KYC_LEVEL = 3;
+
+/** Longest string accepted for an identifier claim (`sub`, `jti`, `user_id`, ...). */
+export const MAX_ID_LENGTH = 256;
+
+/** Longest `agent_name`, in UTF-16 code units. */
+export const MAX_AGENT_NAME_LENGTH = 128;
+
+/** The claims every LIME JWT carries (RFC 7519 §4.1), whatever its profile. */
+export interface JwtClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  iat: number;
+  exp: number;
+  jti: string;
+  nbf?: number;
+  [claim: string]: unknown;
+}
+
+/** A passport: an agent's identity, vouched for by its owner. See docs/passport-claims.md. */
+export interface PassportClaims extends JwtClaims {
+  /** The agent owner's user id. */
+  user_id: string;
+  /** 0 none, 1 email, 2 identity document, 3 enhanced. */
+  owner_kyc_level: number;
+  /** Display name of the agent. */
+  agent_name: string;
+  /** Version of this claim set; 1. */
+  passport_version: number;
+  /** Site login only: the login request this passport answers. */
+  request_id?: string;
+  /** Site login only: the site that created the request. */
+  site_id?: string;
+}
+
+/** What `verifyPassport` hands to the application. Times are NumericDate (seconds since the epoch). */
+export interface PassportContext {
+  agentId: string;
+  ownerId: string;
+  ownerKycLevel: number;
+  agentName: string;
+  passportVersion: number;
+  issuer: string;
+  audience: string[];
+  issuedAt: number;
+  expiresAt: number;
+  jwtId: string;
+  requestId?: string;
+  siteId?: string;
+  /** Every verified claim, as signed. */
+  claims: PassportClaims;
+}
+
+function missing(name: string): PassportError {
+  return new PassportError("PASSPORT_MISSING_CLAIM", `the "${name}" claim is required`);
+}
+
+function invalid(name: string, why: string): PassportError {
+  return new PassportError("PASSPORT_INVALID_CLAIM", `the "${name}" claim ${why}`);
+}
+
+function requireId(claims: Record<string, unknown>, name: string): string {
+  const value = claims[name];
+  if (value === undefined) throw missing(name);
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw invalid(name, `must be a string of 1 to ${MAX_ID_LENGTH} characters`);
+  }
+  return value;
+}
+
+function optionalId(claims: Record<string, unknown>, name: string): string | undefined {
+  return claims[name] === undefined ? undefined : requireId(claims, name);
+}
+
+/** RFC 7519 §2 NumericDate: seconds since the epoch; we also refuse negative and non-finite values. */
+function numericDate(claims: Record<string, unknown>, name: string): number | undefined {
+  const value = claims[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw invalid(name, "must be a NumericDate (non-negative seconds)");
+  }
+  return value;
+}
+
+function requireDate(claims: Record<string, unknown>, name: string): number {
+  const value = numericDate(claims, name);
+  if (value === undefined) throw missing(name);
+  return value;
+}
+
+/** `aud` as a list (RFC 7519 §4.1.3: a string or an array of strings). */
+export function audienceList(claims: Record<string, unknown>): string[] {
+  const aud = claims.aud;
+  if (aud === undefined) throw missing("aud");
+  if (typeof aud === "string" && aud.length > 0 && aud.length <= MAX_ID_LENGTH) return [aud];
+  if (
+    Array.isArray(aud) &&
+    aud.length > 0 &&
+    aud.every((item) => typeof item === "string" && item.length > 0 && item.length <= MAX_ID_LENGTH)
+  ) {
+    return aud as string[];
+  }
+  throw invalid("aud", "must be a non-empty string or a non-empty array of such strings");
+}
+
+/**
+ * The shape of the registered claims every LIME JWT carries: `iss`, `sub`,
+ * `aud`, `jti` strings, `iat` and `exp` NumericDates with exp > iat, `nbf`
+ * optional. Time against a clock is checked by the verifier, not here.
+ */
+export function checkJwtClaims(claims: Record<string, unknown>): JwtClaims {
+  requireId(claims, "iss");
+  requireId(claims, "sub");
+  audienceList(claims);
+  requireId(claims, "jti");
+  const iat = requireDate(claims, "iat");
+  const exp = requireDate(claims, "exp");
+  numericDate(claims, "nbf");
+  if (exp <= iat) throw invalid("exp", "must be after iat");
+  return claims as JwtClaims;
+}
+
+/**
+ * The passport profile on top of `checkJwtClaims`: owner, KYC level, agent
+ * name, claim-set version; and for the site-login audience, `request_id`,
+ * `site_id` and a lifetime of at most 120 s.
+ */
+export function checkPassportClaims(claims: Record<string, unknown>): PassportClaims {
+  checkJwtClaims(claims);
+  requireId(claims, "user_id");
+  const kyc = claims.owner_kyc_level;
+  if (kyc === undefined) throw missing("owner_kyc_level");
+  if (typeof kyc !== "number" || !Number.isInteger(kyc) || kyc < 0 || kyc > MAX_KYC_LEVEL) {
+    throw invalid("owner_kyc_level", `must be an integer from 0 to ${MAX_KYC_LEVEL}`);
+  }
+  const name = claims.agent_name;
+  if (name === undefined) throw missing("agent_name");
+  if (typeof name !== "string" || name.length === 0 || name.length > MAX_AGENT_NAME_LENGTH) {
+    throw invalid("agent_name", `must be a string of 1 to ${MAX_AGENT_NAME_LENGTH} characters`);
+  }
+  const version = claims.passport_version;
+  if (version === undefined) throw missing("passport_version");
+  if (version !== PASSPORT_VERSION) throw invalid("passport_version", `must be ${PASSPORT_VERSION}`);
+  const requestId = optionalId(claims, "request_id");
+  const siteId = optionalId(claims, "site_id");
+  if (audienceList(claims).includes(SITE_LOGIN_AUDIENCE)) {
+    if (requestId === undefined) throw missing("request_id");
+    if (siteId === undefined) throw missing("site_id");
+    if ((claims.exp as number) - (claims.iat as number) > SITE_LOGIN_MAX_LIFETIME_SECONDS) {
+      throw invalid("exp", `must be at most ${SITE_LOGIN_MAX_LIFETIME_SECONDS} s after iat for site login`);
+    }
+  }
+  return claims as PassportClaims;
+}

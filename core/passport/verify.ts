@@ -1,0 +1,345 @@
+import { decodeBase64url } from "../encoding/base64url.ts";
+import { PassportError } from "../errors.ts";
+import type { JsonWebKeySet } from "../keys/jwks.ts";
+import { createLocalJwks, LocalJwks } from "../keys/local-jwks.ts";
+import { isPlainObject, RS256 } from "../keys/rsa-jwk.ts";
+import {
+  audienceList,
+  checkJwtClaims,
+  checkPassportClaims,
+  type JwtClaims,
+  PASSPORT_TYP,
+  type PassportContext,
+  SITE_LOGIN_AUDIENCE,
+} from "./claims.ts";
+import { RSASSA_PKCS1_V1_5 } from "./rs256.ts";
+
+/** Default bound on a token's length, checked before anything is decoded. */
+export const DEFAULT_MAX_TOKEN_BYTES = 8192;
+
+/** Bounds a caller may choose for `maxTokenBytes`. */
+export const MIN_MAX_TOKEN_BYTES = 512;
+export const MAX_MAX_TOKEN_BYTES = 65536;
+
+/** Largest `clockTolerance`, in seconds: beyond it a site-login passport (120 s) means little. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
+/** A `now` above this is milliseconds passed where seconds were meant (it is the year 5138). */
+const MAX_NOW_SECONDS = 1e11;
+
+/** Keys to verify against: a JWKS document, or one prepared once with `createLocalJwks`. */
+export type JwksInput = JsonWebKeySet | LocalJwks;
+
+/** The protected header of a verified token. */
+export interface JwsHeader {
+  alg: "RS256";
+  kid: string;
+  typ?: string;
+  [parameter: string]: unknown;
+}
+
+export interface VerifyJwsOptions {
+  /** Longest accepted token, in bytes; default 8192, from 512 to 65536. */
+  maxTokenBytes?: number;
+  /** Expected `typ` header, compared as RFC 7515 §4.1.9 says; not checked when absent. */
+  typ?: string;
+}
+
+export interface VerifyJwtOptions extends VerifyJwsOptions {
+  /** Accepted issuer(s); the token's `iss` must be one of them. */
+  issuer: string | readonly string[];
+  /** Accepted audience(s); one of the token's `aud` values must be one of them. */
+  audience: string | readonly string[];
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`; default 0, at most 300. */
+  clockTolerance?: number;
+  /** The current time in seconds since the epoch (NumericDate); default the system clock. */
+  now?: number;
+}
+
+export interface VerifyPassportOptions extends VerifyJwtOptions {
+  /** Site login: the login request the passport must answer (claim `request_id`). */
+  requestId?: string;
+  /** Site login: the site the passport must be for (claim `site_id`). */
+  siteId?: string;
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textEncoder = new TextEncoder();
+
+/** JWKS documents passed as plain objects are prepared once, by identity: treat them as immutable. */
+const preparedDocuments = new WeakMap<object, LocalJwks>();
+
+function malformed(message: string): PassportError {
+  return new PassportError("PASSPORT_MALFORMED", message);
+}
+
+function invalidOption(message: string, cause?: unknown): PassportError {
+  return new PassportError("PASSPORT_INVALID_OPTION", message, { cause });
+}
+
+function prepareJwks(jwks: unknown): LocalJwks {
+  if (jwks instanceof LocalJwks) return jwks;
+  if (typeof jwks !== "object" || jwks === null)
+    throw invalidOption("jwks must be a JWKS document or a LocalJwks");
+  let prepared = preparedDocuments.get(jwks);
+  if (prepared === undefined) {
+    try {
+      prepared = createLocalJwks(jwks);
+    } catch (cause) {
+      throw invalidOption(`the JWKS document was refused (${(cause as { code: string }).code})`, cause);
+    }
+    preparedDocuments.set(jwks, prepared);
+  }
+  return prepared;
+}
+
+/** RFC 7515 §4.1.9: media types compare case-insensitively and "application/" may be omitted. */
+function normalizeTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith("application/") ? lower.slice(12) : lower;
+}
+
+function readNonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== "string" || value.length === 0)
+    throw invalidOption(`${name} must be a non-empty string`);
+  return value;
+}
+
+function readStringList(value: unknown, name: string): readonly string[] {
+  if (typeof value === "string" && value.length > 0) return [value];
+  if (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((item) => typeof item === "string" && item.length > 0)
+  ) {
+    return value as string[];
+  }
+  throw invalidOption(`${name} must be a non-empty string or a non-empty array of them`);
+}
+
+function readNumber(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= min && value <= max)) {
+    throw invalidOption(`${name} must be a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function readObject(options: unknown): Record<string, unknown> {
+  if (!isPlainObject(options)) throw invalidOption("options must be an object");
+  return options;
+}
+
+function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(textDecoder.decode(bytes));
+  } catch {
+    throw malformed(`the ${what} is not UTF-8 JSON`);
+  }
+  if (!isPlainObject(value)) throw malformed(`the ${what} is not a JSON object`);
+  return value;
+}
+
+/**
+ * Verifies an RS256 compact JWS against local keys and returns its header and
+ * payload bytes. The lowest layer: no claims are read. The order is fixed:
+ * type of input → length bound (before any decoding) → three segments →
+ * header JSON → `alg` is exactly RS256 → no `crit`/`b64` (RFC 7515 §4.1.11,
+ * RFC 7797) → `typ` → `kid` selects one key → signature with WebCrypto.
+ * Header parameters naming keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored:
+ * keys come from the JWKS only.
+ *
+ * @example
+ * const { header, payload } = await verifyJws(token, jwks);
+ */
+export async function verifyJws(
+  token: string,
+  jwks: JwksInput,
+  options: VerifyJwsOptions = {},
+): Promise<{ header: JwsHeader; payload: Uint8Array<ArrayBuffer> }> {
+  const opts = readObject(options);
+  const maxTokenBytes = readNumber(
+    opts.maxTokenBytes,
+    "maxTokenBytes",
+    DEFAULT_MAX_TOKEN_BYTES,
+    MIN_MAX_TOKEN_BYTES,
+    MAX_MAX_TOKEN_BYTES,
+  );
+  const typ = opts.typ === undefined ? undefined : normalizeTyp(readNonEmptyString(opts.typ, "typ"));
+  const keys = prepareJwks(jwks);
+  if (typeof token !== "string") throw malformed("the token must be a string");
+  // A valid token is ASCII, so its length in UTF-16 units is its length in bytes.
+  if (token.length > maxTokenBytes)
+    throw new PassportError("PASSPORT_TOO_LARGE", `the token exceeds ${maxTokenBytes} bytes`);
+
+  const dot1 = token.indexOf(".");
+  const dot2 = dot1 === -1 ? -1 : token.indexOf(".", dot1 + 1);
+  if (dot2 === -1 || token.indexOf(".", dot2 + 1) !== -1) throw malformed("a compact JWS has three segments");
+  const headerBytes = decodeBase64url(token, 0, dot1);
+  const payload = decodeBase64url(token, dot1 + 1, dot2);
+  const signature = decodeBase64url(token, dot2 + 1);
+  if (
+    headerBytes === undefined ||
+    payload === undefined ||
+    signature === undefined ||
+    signature.length === 0
+  ) {
+    throw malformed("a segment is not canonical base64url");
+  }
+  const header = parseJsonObject(headerBytes, "header");
+  if (header.alg !== RS256) throw new PassportError("PASSPORT_ALG_NOT_ALLOWED", "only RS256 is accepted");
+  if (header.crit !== undefined || header.b64 !== undefined) {
+    throw new PassportError("PASSPORT_CRIT_UNSUPPORTED", "crit and b64 header parameters are not supported");
+  }
+  if (typ !== undefined && (typeof header.typ !== "string" || normalizeTyp(header.typ) !== typ)) {
+    throw new PassportError("PASSPORT_WRONG_TYPE", "the token's typ is not the expected one");
+  }
+  const kid = header.kid;
+  if (typeof kid !== "string" || kid.length === 0) throw malformed("the header must name its key (kid)");
+
+  const resolved = keys.resolve(kid);
+  const key = resolved instanceof Promise ? await resolved : resolved;
+  const valid = await crypto.subtle.verify(
+    RSASSA_PKCS1_V1_5,
+    key,
+    signature,
+    textEncoder.encode(token.slice(0, dot2)),
+  );
+  if (!valid) throw new PassportError("PASSPORT_BAD_SIGNATURE", "the signature does not verify");
+  return { header: header as JwsHeader, payload };
+}
+
+interface ClaimPolicy {
+  issuers: readonly string[];
+  audiences: readonly string[];
+  clockTolerance: number;
+  now: number;
+}
+
+function readClaimPolicy(opts: Record<string, unknown>): ClaimPolicy {
+  return {
+    issuers: readStringList(opts.issuer, "issuer"),
+    audiences: readStringList(opts.audience, "audience"),
+    clockTolerance: readNumber(opts.clockTolerance, "clockTolerance", 0, 0, MAX_CLOCK_TOLERANCE_SECONDS),
+    now: readNumber(opts.now, "now (seconds)", Date.now() / 1000, 0, MAX_NOW_SECONDS),
+  };
+}
+
+/** RFC 7519 §4.1.1–4.1.6 against the caller's issuer, audience and clock. */
+function checkClaimPolicy(claims: JwtClaims, policy: ClaimPolicy): string[] {
+  if (!policy.issuers.includes(claims.iss))
+    throw new PassportError("PASSPORT_WRONG_ISSUER", "unexpected issuer");
+  const audience = audienceList(claims);
+  if (!audience.some((aud) => policy.audiences.includes(aud))) {
+    throw new PassportError("PASSPORT_WRONG_AUDIENCE", "the token is not for this audience");
+  }
+  const { now, clockTolerance } = policy;
+  if (claims.exp <= now - clockTolerance)
+    throw new PassportError("PASSPORT_EXPIRED", "the token has expired");
+  if (claims.nbf !== undefined && claims.nbf > now + clockTolerance) {
+    throw new PassportError("PASSPORT_NOT_YET_VALID", "the token is not valid yet (nbf)");
+  }
+  if (claims.iat > now + clockTolerance)
+    throw new PassportError("PASSPORT_NOT_YET_VALID", "the token is issued in the future");
+  return audience;
+}
+
+async function verifyClaimsSet(
+  token: string,
+  jwks: JwksInput,
+  opts: Record<string, unknown>,
+  typ: unknown,
+): Promise<{ header: JwsHeader; claims: Record<string, unknown> }> {
+  const { header, payload } = await verifyJws(token, jwks, {
+    maxTokenBytes: opts.maxTokenBytes,
+    typ,
+  } as VerifyJwsOptions);
+  return { header, claims: parseJsonObject(payload, "payload") };
+}
+
+/**
+ * Verifies any LIME JWT profile (passport, OAuth access token, ...): the JWS
+ * as `verifyJws` does, then the registered claims, all required: `iss` one of
+ * `issuer`, `aud` meeting `audience`, `sub`, `jti`, `iat` not in the future,
+ * `exp` in the future, `nbf` if present (RFC 7519 §4.1). Profile claims are
+ * returned unchecked; `verifyPassport` checks the passport profile.
+ *
+ * @example
+ * const { claims } = await verifyJwt(accessToken, jwks, { issuer, audience: resourceUrl, typ: "at+jwt" });
+ */
+export async function verifyJwt(
+  token: string,
+  jwks: JwksInput,
+  options: VerifyJwtOptions,
+): Promise<{ header: JwsHeader; claims: JwtClaims }> {
+  const opts = readObject(options);
+  const policy = readClaimPolicy(opts);
+  const { header, claims } = await verifyClaimsSet(token, jwks, opts, opts.typ);
+  const checked = checkJwtClaims(claims);
+  checkClaimPolicy(checked, policy);
+  return { header, claims: checked };
+}
+
+function readBinding(value: unknown, name: string): string | undefined {
+  return value === undefined ? undefined : readNonEmptyString(value, name);
+}
+
+/**
+ * Verifies a passport and returns who it speaks for. On top of `verifyJwt`:
+ * `typ` must be "passport+jwt" (unless `typ` says otherwise), the passport
+ * claims must be complete (docs/passport-claims.md), and `request_id` /
+ * `site_id` must equal `requestId` / `siteId` when given. Verifying for the
+ * site-login audience requires both, so a login passport cannot be
+ * replayed into another request or site.
+ *
+ * @example
+ * const passport = await verifyPassport(token, jwks, {
+ *   issuer: "https://lime.example", audience: "lime-site-login", requestId, siteId,
+ * });
+ * passport.agentId; passport.ownerKycLevel;
+ */
+export async function verifyPassport(
+  token: string,
+  jwks: JwksInput,
+  options: VerifyPassportOptions,
+): Promise<PassportContext> {
+  const opts = readObject(options);
+  const requestId = readBinding(opts.requestId, "requestId");
+  const siteId = readBinding(opts.siteId, "siteId");
+  const policy = readClaimPolicy(opts);
+  if (policy.audiences.includes(SITE_LOGIN_AUDIENCE) && (requestId === undefined || siteId === undefined)) {
+    throw invalidOption("verifying a site-login passport needs requestId and siteId");
+  }
+  const { claims: raw } = await verifyClaimsSet(token, jwks, opts, opts.typ ?? PASSPORT_TYP);
+  const claims = checkPassportClaims(raw);
+  const audience = checkClaimPolicy(claims, policy);
+  if (requestId !== undefined) {
+    if (claims.request_id === undefined)
+      throw new PassportError("PASSPORT_MISSING_CLAIM", 'the "request_id" claim is required');
+    if (claims.request_id !== requestId)
+      throw new PassportError("PASSPORT_WRONG_REQUEST", "the passport answers another request");
+  }
+  if (siteId !== undefined) {
+    if (claims.site_id === undefined)
+      throw new PassportError("PASSPORT_MISSING_CLAIM", 'the "site_id" claim is required');
+    if (claims.site_id !== siteId)
+      throw new PassportError("PASSPORT_WRONG_SITE", "the passport is for another site");
+  }
+  const context: PassportContext = {
+    agentId: claims.sub,
+    ownerId: claims.user_id,
+    ownerKycLevel: claims.owner_kyc_level,
+    agentName: claims.agent_name,
+    passportVersion: claims.passport_version,
+    issuer: claims.iss,
+    audience,
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+    jwtId: claims.jti,
+    claims,
+  };
+  if (claims.request_id !== undefined) context.requestId = claims.request_id;
+  if (claims.site_id !== undefined) context.siteId = claims.site_id;
+  return context;
+}
