@@ -1,0 +1,122 @@
+/**
+ * A `text/event-stream` parser over any `ReadableStream<Uint8Array>`,
+ * following the WHATWG HTML "Server-sent events" interpretation rules
+ * (§9.2.6): lines end in CRLF, LF or CR (a CR at the end of one chunk may
+ * pair with an LF at the start of the next); a leading BOM is dropped; `:`
+ * starts a comment; one space after the colon is stripped; `data` lines are
+ * joined with LF; `id` containing NUL is ignored and the last id persists
+ * across events; `retry` takes ASCII digits only; an event with no data is
+ * not dispatched; an unterminated event at end of stream is discarded.
+ *
+ * We parse by hand rather than use `EventSource` because `EventSource`
+ * cannot send headers (the site token travels in `X-Site-Token`) and does
+ * not exist in Node or Workers.
+ */
+
+export interface ServerSentEvent {
+  /** `event:` field, "message" when absent. */
+  type: string;
+  data: string;
+  /** The last event id seen so far on this stream ("" if none). */
+  lastEventId: string;
+}
+
+export class EventStreamParser {
+  lastEventId = "";
+  /** Reconnection delay the server asked for with `retry:`, if any. */
+  retryMs: number | undefined;
+  #buffer = "";
+  #skippedBom = false;
+  #pendingCr = false;
+  #data: string[] = [];
+  #type = "";
+  #idBuffer: string | undefined;
+
+  /** Feeds decoded text; returns the events completed by it. */
+  push(text: string): ServerSentEvent[] {
+    if (text === "") return [];
+    let chunk = text;
+    if (!this.#skippedBom) {
+      this.#skippedBom = true;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
+    if (this.#pendingCr && chunk.startsWith("\n")) chunk = chunk.slice(1);
+    this.#pendingCr = false;
+    this.#buffer += chunk;
+    const events: ServerSentEvent[] = [];
+    let start = 0;
+    for (let i = 0; i < this.#buffer.length; i++) {
+      const c = this.#buffer.charCodeAt(i);
+      if (c !== 0x0a && c !== 0x0d) continue;
+      const line = this.#buffer.slice(start, i);
+      if (c === 0x0d) {
+        if (i + 1 === this.#buffer.length) this.#pendingCr = true;
+        else if (this.#buffer.charCodeAt(i + 1) === 0x0a) i++;
+      }
+      start = i + 1;
+      const event = this.#line(line);
+      if (event) events.push(event);
+    }
+    this.#buffer = this.#buffer.slice(start);
+    return events;
+  }
+
+  #line(line: string): ServerSentEvent | undefined {
+    if (line === "") return this.#dispatch();
+    if (line.startsWith(":")) return undefined;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    switch (field) {
+      case "event":
+        this.#type = value;
+        break;
+      case "data":
+        this.#data.push(value);
+        break;
+      case "id":
+        if (!value.includes("\u0000")) this.#idBuffer = value;
+        break;
+      case "retry":
+        if (/^\d+$/.test(value)) this.retryMs = Number(value);
+        break;
+    }
+    return undefined;
+  }
+
+  #dispatch(): ServerSentEvent | undefined {
+    if (this.#idBuffer !== undefined) this.lastEventId = this.#idBuffer;
+    this.#idBuffer = undefined;
+    const data = this.#data;
+    const type = this.#type;
+    this.#data = [];
+    this.#type = "";
+    if (data.length === 0) return undefined;
+    return { type: type === "" ? "message" : type, data: data.join("\n"), lastEventId: this.lastEventId };
+  }
+}
+
+/**
+ * Yields the events of a stream until it ends. The caller owns cancellation:
+ * cancelling the body (or aborting the fetch) ends the iteration with the
+ * stream's error.
+ */
+export async function* readEventStream(
+  body: ReadableStream<Uint8Array>,
+  parser: EventStreamParser = new EventStreamParser(),
+): AsyncGenerator<ServerSentEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder("utf-8");
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield* parser.push(decoder.decode(value, { stream: true }));
+    }
+    yield* parser.push(decoder.decode());
+  } finally {
+    // Also reached when the consumer stops early: cancelling closes the connection.
+    reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,91 @@
+import { describe, expect, test } from "bun:test";
+import { type MintedToken, TokenCache } from "../../sdk/internal/token-cache.ts";
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe("TokenCache", () => {
+  test("concurrent callers for one key share a single mint (single flight)", async () => {
+    const cache = new TokenCache<string>({ skewMs: 1000, now: () => 0 });
+    const gate = deferred<MintedToken<string>>();
+    let mints = 0;
+    const mint = () => {
+      mints++;
+      return gate.promise;
+    };
+    const all = Promise.all([cache.get("a", mint), cache.get("a", mint), cache.get("a", mint)]);
+    gate.resolve({ value: "t1", issuedAt: 0, expiresAt: 60_000 });
+    expect(await all).toEqual(["t1", "t1", "t1"]);
+    expect(mints).toBe(1);
+  });
+
+  test("keys are independent: one mint per key", async () => {
+    const cache = new TokenCache<string>({ skewMs: 0, now: () => 0 });
+    const minted: string[] = [];
+    const mint = (key: string) => async () => {
+      minted.push(key);
+      return { value: `tok-${key}`, issuedAt: 0, expiresAt: 1000 };
+    };
+    expect(await cache.get("x.example", mint("x.example"))).toBe("tok-x.example");
+    expect(await cache.get("y.example", mint("y.example"))).toBe("tok-y.example");
+    expect(await cache.get("x.example", mint("x.example"))).toBe("tok-x.example");
+    expect(minted).toEqual(["x.example", "y.example"]);
+  });
+
+  test("renews lazily once the token is within the skew of its expiry", async () => {
+    let now = 0;
+    const cache = new TokenCache<number>({ skewMs: 30_000, now: () => now });
+    let serial = 0;
+    const mint = async () => ({ value: ++serial, issuedAt: now, expiresAt: now + 300_000 });
+    expect(await cache.get("k", mint)).toBe(1);
+    now = 269_999;
+    expect(await cache.get("k", mint)).toBe(1);
+    now = 270_000;
+    expect(await cache.get("k", mint)).toBe(2);
+  });
+
+  test("caps the skew at half the lifetime so a short-lived token is still reused", async () => {
+    let now = 0;
+    const cache = new TokenCache<number>({ skewMs: 60_000, now: () => now });
+    let serial = 0;
+    const mint = async () => ({ value: ++serial, issuedAt: now, expiresAt: now + 20_000 });
+    expect(await cache.get("k", mint)).toBe(1);
+    now = 9_999;
+    expect(await cache.get("k", mint)).toBe(1);
+    now = 10_000;
+    expect(await cache.get("k", mint)).toBe(2);
+  });
+
+  test("a failed mint is shared by the concurrent callers and not cached", async () => {
+    const cache = new TokenCache<string>({ skewMs: 0, now: () => 0 });
+    let mints = 0;
+    const failing = async (): Promise<MintedToken<string>> => {
+      mints++;
+      throw new Error("issuer down");
+    };
+    const results = await Promise.allSettled([cache.get("k", failing), cache.get("k", failing)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(mints).toBe(1);
+    expect(await cache.get("k", async () => ({ value: "ok", issuedAt: 0, expiresAt: 10 }))).toBe("ok");
+  });
+
+  test("evict forces the next call to mint", async () => {
+    const cache = new TokenCache<number>({ skewMs: 0, now: () => 0 });
+    let serial = 0;
+    const mint = async () => ({ value: ++serial, issuedAt: 0, expiresAt: 1000 });
+    await cache.get("k", mint);
+    cache.evict("k");
+    expect(await cache.get("k", mint)).toBe(2);
+  });
+
+  test("refuses a negative skew", () => {
+    expect(() => new TokenCache({ skewMs: -1 })).toThrow(RangeError);
+  });
+});
