@@ -71,12 +71,14 @@ export class PowError extends LimeError<PowErrorCode> {}
 export class PassportError extends LimeError<PassportErrorCode> {}
 export class KeyError extends LimeError<KeyErrorCode> {}
 
-/** True when `value` is a core error, whatever realm or bundle copy threw it. */
+/**
+ * True when `value` is a core error, even one thrown by another bundled copy
+ * of the core (an SDK bundle and an app bundle each carry their own classes,
+ * so `instanceof` alone would say no).
+ */
 export function isLimeError(value: unknown): value is LimeError {
-  return (
-    value instanceof LimeError ||
-    (value instanceof Error &&
-      typeof (value as { code?: unknown }).code === "string" &&
-      /^(POW|PASSPORT|KEY|JWKS)_/.test((value as { code: string }).code))
-  );
+  if (value instanceof LimeError) return true;
+  if (!(value instanceof Error)) return false;
+  const code: unknown = Reflect.get(value, "code");
+  return typeof code === "string" && /^(POW|PASSPORT|KEY|JWKS)_[A-Z_]+$/.test(code);
 }

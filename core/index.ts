@@ -1,0 +1,9 @@
+/**
+ * The portable core of LIME in TypeScript: proof-of-work, keys and passports.
+ * Runs unchanged in Bun, Node 20+, Deno and browsers (WebCrypto and
+ * WebAssembly only). `test/core/public-api.test.ts` pins this list.
+ */
+export * from "./errors.ts";
+export * from "./keys/index.ts";
+export * from "./passport/index.ts";
+export * from "./pow/index.ts";
