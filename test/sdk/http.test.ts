@@ -34,6 +34,18 @@ function envelope(status: number, body: unknown, headers: Record<string, string>
   });
 }
 
+/** The error a call rejects with; fails the test when it resolves. */
+async function failure(
+  pending: Promise<unknown>,
+): Promise<{ code: string; status?: number; detail?: unknown; message: string; retryAfterMs?: number }> {
+  try {
+    await pending;
+  } catch (error) {
+    return error as { code: string; message: string };
+  }
+  throw new Error("expected the call to reject");
+}
+
 const ok = (data: unknown) => envelope(200, { ok: true, data });
 const fail = (status: number, code: string, headers: Record<string, string> = {}) =>
   envelope(
@@ -61,7 +73,7 @@ describe("HttpClient envelope", () => {
   test("maps an error envelope to LimeApiError with code, status, message and detail", async () => {
     const t = scripted([fail(400, "INVALID_POW")]);
     const http = new HttpClient({ baseUrl: "https://lime.example", fetch: t.fetch });
-    const error = await http.send({ method: "POST", path: "/p", idempotent: false }).catch((e) => e);
+    const error = await failure(http.send({ method: "POST", path: "/p", idempotent: false }));
     expect(error).toBeInstanceOf(LimeApiError);
     expect(error.code).toBe("INVALID_POW");
     expect(error.status).toBe(400);
@@ -72,7 +84,7 @@ describe("HttpClient envelope", () => {
   test("a non-envelope error body becomes HTTP_ERROR with the status", async () => {
     const t = scripted([new Response("<html>bad gateway</html>", { status: 502 })]);
     const http = new HttpClient({ baseUrl: "https://lime.example", fetch: t.fetch, retry: { retries: 0 } });
-    const error = await http.send({ method: "GET", path: "/p", idempotent: true }).catch((e) => e);
+    const error = await failure(http.send({ method: "GET", path: "/p", idempotent: true }));
     expect(error).toBeInstanceOf(LimeApiError);
     expect(error.code).toBe("HTTP_ERROR");
     expect(error.status).toBe(502);
@@ -81,7 +93,7 @@ describe("HttpClient envelope", () => {
   test("a 2xx that is not an envelope is SDK_INVALID_RESPONSE; 204 is undefined", async () => {
     const t = scripted([new Response('{"keys":[]}', { status: 200 }), new Response(null, { status: 204 })]);
     const http = new HttpClient({ baseUrl: "https://lime.example", fetch: t.fetch });
-    const error = await http.send({ method: "GET", path: "/p", idempotent: true }).catch((e) => e);
+    const error = await failure(http.send({ method: "GET", path: "/p", idempotent: true }));
     expect(error).toBeInstanceOf(LimeSdkError);
     expect(error.code).toBe("SDK_INVALID_RESPONSE");
     expect(await http.send({ method: "DELETE", path: "/p", idempotent: true })).toBeUndefined();
@@ -90,7 +102,7 @@ describe("HttpClient envelope", () => {
   test("a redirect is refused, not followed (tokens travel in custom headers)", async () => {
     const t = scripted([new Response(null, { status: 302, headers: { location: "https://evil.example/" } })]);
     const http = new HttpClient({ baseUrl: "https://lime.example", fetch: t.fetch });
-    const error = await http.send({ method: "GET", path: "/p", idempotent: true }).catch((e) => e);
+    const error = await failure(http.send({ method: "GET", path: "/p", idempotent: true }));
     expect(error.code).toBe("SDK_INVALID_RESPONSE");
     expect(t.calls).toHaveLength(1);
   });
@@ -176,7 +188,7 @@ describe("HttpClient retries", () => {
   test("a Retry-After longer than maxRetryAfterMs goes to the caller with retryAfterMs", async () => {
     const t = scripted([fail(429, "RATE_LIMIT_EXCEEDED", { "retry-after": "120" }), ok(1)]);
     const http = new HttpClient({ baseUrl: "https://lime.example", fetch: t.fetch, retry: fastRetry });
-    const error = await http.send({ method: "GET", path: "/p", idempotent: true }).catch((e) => e);
+    const error = await failure(http.send({ method: "GET", path: "/p", idempotent: true }));
     expect(error.retryAfterMs).toBe(120_000);
     expect(t.calls).toHaveLength(1);
   });

@@ -1,0 +1,267 @@
+/**
+ * The issuer's JWKS, fetched once and then served from memory.
+ *
+ * What LIME's Python site SDK gets wrong and this fixes: it refetches the
+ * key set on every unknown `kid`, so a flood of tokens with made-up kids
+ * becomes a flood of requests to the issuer. Here:
+ * - Freshness comes from the response: `Cache-Control: max-age` minus `Age`
+ *   (RFC 9111 §4.2), clamped to [minTtlMs, maxTtlMs] so `no-store` cannot
+ *   turn every verification into a fetch, and `ETag` makes a refresh a
+ *   conditional request (`If-None-Match`, 304 keeps the keys, RFC 9110 §13.1.2).
+ * - A stale set keeps verifying while one background refresh runs
+ *   (stale-while-revalidate): verification never waits on the network
+ *   once the first fetch succeeded, and keeps working while the issuer is down.
+ * - An unknown `kid` triggers at most one refetch per `cooldownMs`, however
+ *   many tokens ask; concurrent askers share the one request.
+ * - After a failed fetch, nothing is tried again for `retryAfterFailureMs`.
+ *
+ * Redirects are not followed (a JWKS URL that redirects is misconfigured or
+ * hijacked), bodies over 512 KiB are refused, and a document the core's
+ * `createLocalJwks` refuses (malformed, private members, weak keys) never
+ * replaces a good one.
+ */
+import { createLocalJwks, type LocalJwks } from "../../core/keys/index.ts";
+import { LimeSdkError } from "../errors.ts";
+import type { FetchLike } from "../internal/http.ts";
+import { linkSignals } from "../internal/signals.ts";
+
+const MAX_JWKS_BYTES = 512 * 1024;
+
+export interface JwksCacheOptions {
+  /** The JWKS document's URL (e.g. `https://issuer.example/.well-known/jwks.json`). */
+  url: string;
+  fetch?: FetchLike;
+  /** Minimum interval between an unknown-kid refetch and the previous fetch. Default 30 s. */
+  cooldownMs?: number;
+  /** Wait after a failed fetch before any new attempt. Default 5 s. */
+  retryAfterFailureMs?: number;
+  /** Freshness when the response gives none. Default 5 min. */
+  defaultTtlMs?: number;
+  /** Floor for the server's max-age. Default 30 s. */
+  minTtlMs?: number;
+  /** Ceiling for the server's max-age. Default 24 h. */
+  maxTtlMs?: number;
+  /** Per-fetch deadline. Default 5 s. */
+  timeoutMs?: number;
+  /** Clock in epoch ms; tests move it. */
+  now?: () => number;
+}
+
+export interface JwksCacheStats {
+  /** HTTP requests sent to the JWKS URL (whatever their outcome). */
+  requests: number;
+  /** Of those, answered 304 Not Modified. */
+  notModified: number;
+  failures: number;
+  /** Unknown-kid misses that led to a refetch. */
+  kidMissRefetches: number;
+  /** Unknown-kid misses refused without network because of the cooldown. */
+  kidMissesSuppressed: number;
+}
+
+interface Snapshot {
+  jwks: LocalJwks;
+  etag: string | undefined;
+  fetchedAt: number;
+  expiresAt: number;
+}
+
+export class JwksCache {
+  readonly url: string;
+  readonly stats: JwksCacheStats = {
+    requests: 0,
+    notModified: 0,
+    failures: 0,
+    kidMissRefetches: 0,
+    kidMissesSuppressed: 0,
+  };
+  readonly #fetch: FetchLike;
+  readonly #now: () => number;
+  readonly #cooldownMs: number;
+  readonly #retryAfterFailureMs: number;
+  readonly #defaultTtlMs: number;
+  readonly #minTtlMs: number;
+  readonly #maxTtlMs: number;
+  readonly #timeoutMs: number;
+  #snapshot: Snapshot | undefined;
+  #inflight: Promise<Snapshot> | undefined;
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #lastFailureAt = Number.NEGATIVE_INFINITY;
+  #lastError: unknown;
+
+  constructor(options: JwksCacheOptions) {
+    this.url = new URL(options.url).href;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#now = options.now ?? Date.now;
+    this.#cooldownMs = nonNegative(options.cooldownMs ?? 30_000, "cooldownMs");
+    this.#retryAfterFailureMs = nonNegative(options.retryAfterFailureMs ?? 5_000, "retryAfterFailureMs");
+    this.#defaultTtlMs = nonNegative(options.defaultTtlMs ?? 300_000, "defaultTtlMs");
+    this.#minTtlMs = nonNegative(options.minTtlMs ?? 30_000, "minTtlMs");
+    this.#maxTtlMs = nonNegative(options.maxTtlMs ?? 86_400_000, "maxTtlMs");
+    this.#timeoutMs = nonNegative(options.timeoutMs ?? 5_000, "timeoutMs");
+  }
+
+  /** True while the cached set is within its freshness lifetime. */
+  get fresh(): boolean {
+    return this.#snapshot !== undefined && this.#now() < this.#snapshot.expiresAt;
+  }
+
+  /** The kids of the cached set (empty before the first fetch). */
+  get kids(): string[] {
+    return this.#snapshot?.jwks.kids ?? [];
+  }
+
+  /**
+   * The key set to verify with. Fetches on first use (SDK_JWKS_UNAVAILABLE
+   * if that fails); afterwards returns at once, starting a background
+   * refresh when the set has gone stale.
+   */
+  async current(): Promise<LocalJwks> {
+    const snapshot = this.#snapshot;
+    if (snapshot !== undefined) {
+      if (this.#now() >= snapshot.expiresAt && this.#mayAttempt(0)) this.#refreshInBackground();
+      return snapshot.jwks;
+    }
+    if (this.#inflight === undefined && !this.#mayAttempt(0)) throw this.#unavailable();
+    try {
+      return (await this.#load()).jwks;
+    } catch {
+      throw this.#unavailable();
+    }
+  }
+
+  /**
+   * Called when a token names a kid the cached set lacks. Refetches at most
+   * once per cooldown (sharing any fetch in flight) and resolves to the new
+   * set, or to `undefined` when no refetch was allowed or it failed.
+   */
+  async refreshForUnknownKid(): Promise<LocalJwks | undefined> {
+    if (this.#inflight === undefined && !this.#mayAttempt(this.#cooldownMs)) {
+      this.stats.kidMissesSuppressed++;
+      return undefined;
+    }
+    if (this.#inflight === undefined) this.stats.kidMissRefetches++;
+    try {
+      return (await this.#load()).jwks;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forces a fetch now (ignoring freshness and cooldown); for operators and tests. */
+  async refresh(): Promise<void> {
+    await this.#load();
+  }
+
+  #mayAttempt(minIntervalMs: number): boolean {
+    const now = this.#now();
+    if (now - this.#lastFailureAt < this.#retryAfterFailureMs) return false;
+    return now - this.#lastAttemptAt >= minIntervalMs;
+  }
+
+  #refreshInBackground(): void {
+    this.#load().catch(() => {});
+  }
+
+  #unavailable(): LimeSdkError {
+    return new LimeSdkError(
+      "SDK_JWKS_UNAVAILABLE",
+      `the issuer's JWKS could not be fetched from ${this.url}`,
+      {
+        cause: this.#lastError,
+      },
+    );
+  }
+
+  /** One shared fetch at a time. */
+  #load(): Promise<Snapshot> {
+    this.#inflight ??= this.#fetchOnce().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #fetchOnce(): Promise<Snapshot> {
+    this.#lastAttemptAt = this.#now();
+    this.stats.requests++;
+    const previous = this.#snapshot;
+    const headers: Record<string, string> = { accept: "application/jwk-set+json, application/json" };
+    if (previous?.etag) headers["if-none-match"] = previous.etag;
+    const linked = linkSignals([], this.#timeoutMs);
+    try {
+      const response = await this.#fetch(this.url, {
+        method: "GET",
+        headers,
+        redirect: "manual",
+        signal: linked.signal,
+      });
+      const now = this.#now();
+      if (response.status === 304 && previous) {
+        await response.body?.cancel().catch(() => {});
+        this.stats.notModified++;
+        const etag = response.headers.get("etag") ?? previous.etag;
+        this.#snapshot = { ...previous, etag, fetchedAt: now, expiresAt: now + this.#ttl(response.headers) };
+        return this.#snapshot;
+      }
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => {});
+        throw new LimeSdkError("SDK_INVALID_RESPONSE", `JWKS fetch answered HTTP ${response.status}`);
+      }
+      const text = await response.text();
+      if (text.length > MAX_JWKS_BYTES)
+        throw new LimeSdkError("SDK_INVALID_RESPONSE", "JWKS document too large");
+      const jwks = createLocalJwks(JSON.parse(text));
+      this.#snapshot = {
+        jwks,
+        etag: response.headers.get("etag") ?? undefined,
+        fetchedAt: now,
+        expiresAt: now + this.#ttl(response.headers),
+      };
+      return this.#snapshot;
+    } catch (error) {
+      this.stats.failures++;
+      this.#lastFailureAt = this.#now();
+      this.#lastError = error;
+      throw error;
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** Freshness lifetime from Cache-Control max-age minus Age, clamped; default when absent. */
+  #ttl(headers: Headers): number {
+    const maxAge = parseMaxAge(headers.get("cache-control"));
+    if (maxAge === undefined) return clamp(this.#defaultTtlMs, this.#minTtlMs, this.#maxTtlMs);
+    const age = Number(headers.get("age") ?? "0");
+    const seconds = maxAge - (Number.isFinite(age) && age > 0 ? age : 0);
+    return clamp(seconds * 1000, this.#minTtlMs, this.#maxTtlMs);
+  }
+}
+
+/**
+ * `max-age` of a Cache-Control header (RFC 9111 §5.2.2.1), 0 for
+ * `no-store`/`no-cache`, `undefined` when it says nothing about freshness.
+ */
+export function parseMaxAge(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  let maxAge: number | undefined;
+  for (const part of value.split(",")) {
+    const [rawName, rawValue] = part.split("=", 2);
+    const name = rawName?.trim().toLowerCase();
+    if (name === "no-store" || name === "no-cache") return 0;
+    if (name === "max-age" && rawValue !== undefined) {
+      const digits = rawValue.trim().replace(/^"(.*)"$/, "$1");
+      if (/^\d+$/.test(digits)) maxAge = Number(digits);
+    }
+  }
+  return maxAge;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+function nonNegative(value: number, label: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${label} must be a finite number >= 0`);
+  return value;
+}

@@ -1,0 +1,106 @@
+/**
+ * Local passport verification for sites: the core's `verifyPassport` over a
+ * cached copy of the issuer's JWKS (see `jwks-cache.ts`). After the first
+ * key-set fetch, verifying a passport makes no network call; an unknown
+ * `kid` may trigger one refetch per cooldown, never one per token.
+ *
+ * What is checked, in the core's fixed order: size, form, `alg` = RS256,
+ * `typ` = passport+jwt, `kid` → one key, signature, passport claims,
+ * issuer (exact string), audience, lifetime (with `clockToleranceSec`),
+ * then `request_id` / `site_id` when the caller names them. LIME's Python
+ * site SDK skips the issuer check; here it is not optional.
+ */
+import { type PassportContext, verifyPassport } from "../../core/passport/index.ts";
+import type { FetchLike } from "../internal/http.ts";
+import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
+
+export interface PassportVerifierOptions {
+  /** The issuer every passport must name in `iss`, e.g. "https://lime.example". */
+  issuer: string;
+  /** Audience(s) accepted when a call does not name its own. */
+  audience?: string | string[];
+  /** JWKS location; default `<issuer>/.well-known/jwks.json`. */
+  jwksUrl?: string;
+  /** Allowed clock skew on `exp`/`iat`/`nbf`, in seconds. Default 30, at most 300 (the core's bound). */
+  clockToleranceSec?: number;
+  fetch?: FetchLike;
+  /** Cache tuning (cooldown, TTL bounds, timeout). */
+  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now">;
+  /** Clock in epoch milliseconds, shared by the cache and the lifetime checks; tests move it. */
+  now?: () => number;
+}
+
+export interface VerifyOptions {
+  /** Overrides the verifier's default audience for this call. */
+  audience?: string | string[];
+  /** The login request the passport must answer (`request_id`). */
+  requestId?: string;
+  /** The site the passport must be for (`site_id`). */
+  siteId?: string;
+}
+
+export class PassportVerifier {
+  readonly issuer: string;
+  readonly jwks: JwksCache;
+  readonly #audience: string | string[] | undefined;
+  readonly #clockToleranceSec: number;
+  readonly #now: () => number;
+
+  constructor(options: PassportVerifierOptions) {
+    if (typeof options?.issuer !== "string" || options.issuer === "") {
+      throw new TypeError("PassportVerifier: issuer must be a non-empty string");
+    }
+    this.issuer = options.issuer;
+    this.#audience = options.audience;
+    this.#clockToleranceSec = options.clockToleranceSec ?? 30;
+    this.#now = options.now ?? Date.now;
+    this.jwks = new JwksCache({
+      ...options.jwks,
+      url: options.jwksUrl ?? defaultJwksUrl(options.issuer),
+      fetch: options.fetch,
+      now: this.#now,
+    });
+  }
+
+  /**
+   * Verifies `token` and returns the agent it speaks for, or throws the
+   * core's `PassportError` (stable `code`), or `LimeSdkError`
+   * SDK_JWKS_UNAVAILABLE when no key set was ever obtained.
+   *
+   * @example
+   * const verifier = new PassportVerifier({ issuer: "https://lime.example", audience: "https://shop.example" });
+   * const passport = await verifier.verify(token);
+   */
+  async verify(token: string, options: VerifyOptions = {}): Promise<PassportContext> {
+    const audience = options.audience ?? this.#audience;
+    if (audience === undefined) throw new TypeError("PassportVerifier.verify: no audience given");
+    const verifyOptions = {
+      issuer: this.issuer,
+      audience,
+      clockTolerance: this.#clockToleranceSec,
+      now: this.#now() / 1000,
+      requestId: options.requestId,
+      siteId: options.siteId,
+    };
+    const jwks = await this.jwks.current();
+    try {
+      return await verifyPassport(token, jwks, verifyOptions);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "PASSPORT_UNKNOWN_KID") throw error;
+      const refreshed = await this.jwks.refreshForUnknownKid();
+      if (refreshed === undefined || refreshed === jwks) throw error;
+      return verifyPassport(token, refreshed, verifyOptions);
+    }
+  }
+}
+
+/** `<issuer>/.well-known/jwks.json`, keeping any path the issuer has. */
+export function defaultJwksUrl(issuer: string): string {
+  const url = new URL(issuer);
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}/.well-known/jwks.json`;
+}
+
+/** Shorthand for `new PassportVerifier(options)`. */
+export function createPassportVerifier(options: PassportVerifierOptions): PassportVerifier {
+  return new PassportVerifier(options);
+}
