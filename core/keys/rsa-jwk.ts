@@ -75,6 +75,7 @@ export interface RsaPublicParts {
   n: string;
   e: string;
   modulus: bigint;
+  exponent: bigint;
   modulusBits: number;
 }
 
@@ -103,14 +104,37 @@ export function checkRsaPublicParts(jwk: Record<string, unknown>): RsaPublicPart
   const modulus = toBigInt(nBytes);
   if (hasRocaFingerprint(modulus))
     throw new KeyError("KEY_WEAK", "RSA modulus has the ROCA fingerprint (CVE-2017-15361)");
-  return { n: jwk.n as string, e: jwk.e as string, modulus, modulusBits };
+  return { n: jwk.n as string, e: jwk.e as string, modulus, exponent: toBigInt(eBytes), modulusBits };
 }
 
-/** Checks the private members of an RSA JWK are present and canonical; multi-prime keys are refused. */
-export function checkRsaPrivateParts(jwk: Record<string, unknown>): void {
+/**
+ * Checks the private members of an RSA JWK are present, canonical, and
+ * belong to the modulus (RFC 8017 §3.2): n = p·q, d·e ≡ 1 modulo p−1 and
+ * q−1, dp and dq are d reduced, qi·q ≡ 1 mod p. WebCrypto signs with the
+ * CRT members only, so a corrupted `d` would otherwise go unnoticed until a
+ * runtime that uses it; multi-prime keys are refused.
+ */
+export function checkRsaPrivateParts(jwk: Record<string, unknown>, modulus: bigint, exponent: bigint): void {
   if (jwk.oth !== undefined)
     throw new KeyError("KEY_UNSUPPORTED", "multi-prime RSA keys (oth) are not supported");
-  for (const member of RSA_PRIVATE_MEMBERS) decodeUint(jwk, member);
+  const [d, p, q, dp, dq, qi] = RSA_PRIVATE_MEMBERS.map((member) => toBigInt(decodeUint(jwk, member))) as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
+  const consistent =
+    p > 1n &&
+    q > 1n &&
+    p * q === modulus &&
+    (d * exponent) % (p - 1n) === 1n &&
+    (d * exponent) % (q - 1n) === 1n &&
+    dp === d % (p - 1n) &&
+    dq === d % (q - 1n) &&
+    (qi * q) % p === 1n;
+  if (!consistent) throw new KeyError("KEY_INVALID", "the RSA private members do not belong to this modulus");
 }
 
 /**
