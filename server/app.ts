@@ -1,0 +1,220 @@
+/**
+ * The one composition point. `createApp` builds the whole server from plain
+ * arguments (config, database, clock, mailer, KYC verifier, logger, KEK);
+ * `main.ts` calls it with the environment's values, tests with a temporary
+ * database and a frozen clock. Nothing else wires parts together.
+ *
+ * @example
+ * const server = await createApp({ config, db: openDatabase(":memory:"), keyEncryptionKey });
+ * const { url } = server.listen(0);
+ * await server.stop();
+ */
+
+import type { Database } from "bun:sqlite";
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import { type Clock, systemClock } from "./clock.ts";
+import type { ServerConfig } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { agentRoutes } from "./core/agents/routes.ts";
+import { keyRoutes } from "./core/keys/routes.ts";
+import { openKeyRing } from "./core/keys/service.ts";
+import { passportRoutes } from "./core/passports/routes.ts";
+import { auditRoutes } from "./foundation/audit/routes.ts";
+import { createAuditRecorder } from "./foundation/audit/service.ts";
+import { kycRoutes } from "./foundation/kyc/routes.ts";
+import { type KycVerifier, manualKycVerifier } from "./foundation/kyc/verifier.ts";
+import { siteRoutes } from "./foundation/sites/routes.ts";
+import { userRoutes } from "./foundation/users/routes.ts";
+import { errorBoundary } from "./http/error-boundary.ts";
+import { createRateLimiter } from "./http/rate-limit.ts";
+import type { RateLimitStore } from "./http/rate-limit-store.ts";
+import { createKeyEncryption } from "./infrastructure/crypto/key-encryption.ts";
+import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
+import { createLogMailer, type Mailer } from "./infrastructure/mailer.ts";
+import { createMemoryOutcomeFanout } from "./infrastructure/memory/outcome-fanout.ts";
+import { createMemoryRateLimitStore } from "./infrastructure/memory/rate-limit-store.ts";
+import { createSqliteStores, type Stores } from "./infrastructure/sqlite/stores.ts";
+import { createEventStreams } from "./modules/agent-login/event-stream.ts";
+import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
+import { expireDueRequests } from "./modules/agent-login/service.ts";
+import type { OutcomeFanout } from "./modules/agent-login/store.ts";
+
+export interface AppDeps {
+  config: ServerConfig;
+  /** An open, migrated database (`openDatabase`). The caller owns it and closes it after `stop()`. */
+  db: Database;
+  /** 32 bytes that seal the private signing keys at rest. */
+  keyEncryptionKey: Uint8Array;
+  clock?: Clock;
+  mailer?: Mailer;
+  kycVerifier?: KycVerifier;
+  logger?: Logger;
+  /** Replace individual stores (another backend); the rest come from `db`. */
+  stores?: Partial<Stores>;
+  rateLimitStore?: RateLimitStore;
+  fanout?: OutcomeFanout;
+  /** Run expiry, rotation and purges on a timer (default true; tests with a frozen clock call `maintain()`). */
+  startMaintenance?: boolean;
+}
+
+export interface LimeServer {
+  app: Elysia;
+  context: AppContext;
+  /** Expire overdue login requests, rotate keys when due, purge what has lapsed. */
+  maintain(): Promise<void>;
+  /** Starts listening (port 0 picks a free port). */
+  listen(port?: number, hostname?: string): { url: string; port: number };
+  /** Stops timers, closes event streams and the listener. Does not close the database. */
+  stop(): Promise<void>;
+}
+
+export async function createApp(deps: AppDeps): Promise<LimeServer> {
+  const { config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createJsonLogger();
+  const stores: Stores = { ...createSqliteStores(deps.db), ...deps.stores };
+  const audit = createAuditRecorder(stores.audit, clock);
+  const fanout = deps.fanout ?? createMemoryOutcomeFanout();
+  const encryption = await createKeyEncryption(deps.keyEncryptionKey);
+  const keyRing = await openKeyRing({
+    clock,
+    keys: stores.keys,
+    encryption,
+    logger,
+    audit,
+    lifetimes: config.lifetimes,
+  });
+  const passports = { clock, keyRing, issuer: config.publicUrl, lifetimes: config.lifetimes, audit };
+  const users = {
+    config,
+    clock,
+    users: stores.users,
+    emailCodes: stores.emailCodes,
+    sessions: stores.sessions,
+    mailer: deps.mailer ?? createLogMailer(logger),
+    audit,
+  };
+  const sites = { clock, sites: stores.sites, audit, defaultPowDifficulty: config.defaultPowDifficulty };
+  const agentLogin = {
+    clock,
+    store: stores.agentLogin,
+    fanout,
+    sites: stores.sites,
+    passports,
+    audit,
+    lifetimes: config.lifetimes,
+  };
+
+  const context: AppContext = {
+    config,
+    clock,
+    logger,
+    users,
+    sessions: { clock, sessions: stores.sessions, users: stores.users },
+    kyc: {
+      clock,
+      users: stores.users,
+      kyc: stores.kyc,
+      kycVerifier: deps.kycVerifier ?? manualKycVerifier,
+      audit,
+      emailVerification: config.emailVerification,
+    },
+    sites,
+    agents: { clock, agents: stores.agents, users: stores.users, audit },
+    passports,
+    agentLogin,
+    keyRing,
+    auditStore: stores.audit,
+    rateLimiter: createRateLimiter(deps.rateLimitStore ?? createMemoryRateLimitStore(), clock),
+    eventStreams: createEventStreams({
+      clock,
+      store: stores.agentLogin,
+      fanout,
+      logger,
+      keepaliveMs: config.sseKeepaliveMs,
+      maxStreamsPerSite: config.rateLimits.streamsPerSite,
+    }),
+  };
+
+  const app = new Elysia()
+    .use(errorBoundary(logger, config.maxBodyBytes))
+    .use(
+      openapi({
+        path: "/openapi",
+        documentation: {
+          info: {
+            title: "LIME identity server",
+            version: "1",
+            description:
+              "Owners, agents, sites, RS256 passports, JWKS and the headless agent login. " +
+              "Wire-compatible with LIME's published SDKs; see docs/api.md.",
+          },
+          tags: [
+            { name: "foundation", description: "Owners, sessions, KYC, sites, audit" },
+            { name: "core", description: "Agents, passports, JWKS" },
+            { name: "agent-login", description: "Headless agent login with PoW and SSE" },
+            { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
+          ],
+        },
+      }),
+    )
+    .get("/health", () => ({ ok: true, data: { status: "ok" } }), { detail: { summary: "Liveness" } })
+    .use(userRoutes(context))
+    .use(kycRoutes(context))
+    .use(siteRoutes(context))
+    .use(auditRoutes(context))
+    .use(agentRoutes(context))
+    .use(passportRoutes(context))
+    .use(keyRoutes(context))
+    .use(agentLoginRoutes(context));
+
+  let maintaining: Promise<void> | null = null;
+  const maintain = () => {
+    maintaining ??= (async () => {
+      try {
+        const now = clock.now();
+        await expireDueRequests(agentLogin);
+        await keyRing.maintain();
+        await stores.agentLogin.purge(
+          now,
+          now - config.lifetimes.eventRetentionMs - config.lifetimes.loginRequestMs,
+        );
+        await stores.sessions.deleteExpired(now);
+      } catch (error) {
+        logger.error("maintenance failed", { error: String(error) });
+      } finally {
+        maintaining = null;
+      }
+    })();
+    return maintaining;
+  };
+  const timer =
+    deps.startMaintenance === false
+      ? undefined
+      : setInterval(() => void maintain(), config.maintenanceIntervalMs);
+
+  return {
+    app: app as unknown as Elysia,
+    context,
+    maintain,
+    listen(port = config.port, hostname = config.hostname) {
+      app.listen({
+        port,
+        hostname,
+        // Backstop for bodies without Content-Length; the error boundary answers the rest with an envelope.
+        maxRequestBodySize: config.maxBodyBytes + 1024,
+        idleTimeout: 30,
+      });
+      const bound = app.server!.port!;
+      const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+      return { url: `http://${host}:${bound}`, port: bound };
+    },
+    async stop() {
+      clearInterval(timer);
+      context.eventStreams.closeAll();
+      if (app.server) await app.stop(true);
+      await maintaining;
+    },
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Server configuration, read once from the environment at boot.
+ *
+ * Every variable is parsed and range-checked here; a bad value stops the
+ * server with a `ConfigError` naming the variable, so a typo never turns into
+ * a silently insecure default. Lifetimes are in seconds in the environment and
+ * in milliseconds inside the server.
+ *
+ * @example
+ * const config = loadConfig(process.env); // throws ConfigError("PORT", ...) on PORT=abc
+ */
+
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.variable = variable;
+    this.name = "ConfigError";
+  }
+}
+
+export interface Lifetimes {
+  loginRequestMs: number;
+  /** Site-login passports: at most 120 s (the LIME contract). */
+  siteLoginPassportMs: number;
+  /** Self-service passports from `POST /api/v1/core/passports`. */
+  passportMs: number;
+  sessionMs: number;
+  emailCodeMs: number;
+  keyRotationMs: number;
+  /** How long `expired` outcomes stay replayable with `Last-Event-ID`. */
+  eventRetentionMs: number;
+  jwksMaxAgeSeconds: number;
+}
+
+export interface RateLimits {
+  /** Per client address: register, verify, resend, login. */
+  authPerMinute: number;
+  /** Per site: login requests created. */
+  loginRequestsPerMinute: number;
+  /** Per client address: public challenge fetches. */
+  challengeFetchesPerMinute: number;
+  /** Per agent: approval attempts (wrong nonces count). */
+  approvalsPerMinute: number;
+  /** Per agent: self-service passports. */
+  passportsPerMinute: number;
+  /** Concurrent event streams per site. */
+  streamsPerSite: number;
+}
+
+export interface PasswordHashing {
+  /** argon2id memory cost in KiB. */
+  memoryCost: number;
+  timeCost: number;
+}
+
+export interface ServerConfig {
+  port: number;
+  hostname: string;
+  databasePath: string;
+  /** The issuer (`iss`) and the base of every absolute URL; no trailing slash. */
+  publicUrl: string;
+  /** `null` turns the admin API off. */
+  adminToken: string | null;
+  emailVerification: boolean;
+  production: boolean;
+  /** 32 bytes, or `null` when unset (development only: `main.ts` then uses a generated file). */
+  keyEncryptionKey: Uint8Array | null;
+  /** Read the client address from `X-Forwarded-For` (only behind a proxy you control). */
+  trustProxy: boolean;
+  maxBodyBytes: number;
+  defaultPowDifficulty: number;
+  sseKeepaliveMs: number;
+  /** Period of the expiry sweep, key-rotation check and purge. */
+  maintenanceIntervalMs: number;
+  lifetimes: Lifetimes;
+  rateLimits: RateLimits;
+  passwordHashing: PasswordHashing;
+}
+
+/** The production argon2id cost (OWASP: m=19 MiB, t=2 is the floor; we use 64 MiB). */
+export const PRODUCTION_PASSWORD_HASHING: PasswordHashing = { memoryCost: 65536, timeCost: 2 };
+
+/** The LIME contract caps site-login passports at 120 s. */
+export const MAX_SITE_LOGIN_PASSPORT_SECONDS = 120;
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  const value = Number(raw.trim());
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on") return true;
+  if (raw === "off") return false;
+  throw new ConfigError(name, 'must be "on" or "off"');
+}
+
+function publicUrl(env: Env, port: number, production: boolean): string {
+  const raw = env.PUBLIC_URL?.trim();
+  if (raw === undefined || raw === "") return `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("PUBLIC_URL", "must be an absolute http(s) URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError("PUBLIC_URL", "must be an absolute http(s) URL");
+  }
+  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    throw new ConfigError("PUBLIC_URL", "must not carry credentials, a query or a fragment");
+  }
+  if (production && url.protocol !== "https:") {
+    throw new ConfigError("PUBLIC_URL", "must use https when NODE_ENV=production");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+function keyEncryptionKey(env: Env, production: boolean): Uint8Array | null {
+  const raw = env.LIME_KEY_ENCRYPTION_KEY?.trim();
+  if (raw === undefined || raw === "") {
+    if (production) {
+      throw new ConfigError(
+        "LIME_KEY_ENCRYPTION_KEY",
+        "is required when NODE_ENV=production (32 random bytes, base64url)",
+      );
+    }
+    return null;
+  }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(raw)) {
+    throw new ConfigError(
+      "LIME_KEY_ENCRYPTION_KEY",
+      "must be exactly 32 bytes encoded as unpadded base64url",
+    );
+  }
+  return new Uint8Array(Buffer.from(raw, "base64url"));
+}
+
+function adminToken(env: Env): string | null {
+  const raw = env.ADMIN_TOKEN;
+  if (raw === undefined || raw === "") return null;
+  // A short admin secret is guessable over the network; demand at least ~128 bits of hex.
+  if (raw.length < 32 || raw.length > 512 || /\s/.test(raw)) {
+    throw new ConfigError("ADMIN_TOKEN", "must be 32 to 512 characters without whitespace");
+  }
+  return raw;
+}
+
+/**
+ * Parses the environment into a `ServerConfig`.
+ * Throws `ConfigError` naming the first invalid variable.
+ */
+export function loadConfig(env: Env): ServerConfig {
+  const production = env.NODE_ENV === "production";
+  const port = integer(env, "PORT", 3000, 0, 65535);
+  const databasePath = env.DATABASE_PATH?.trim() || "./data/lime.sqlite";
+  const siteLoginPassportSeconds = integer(
+    env,
+    "SITE_LOGIN_PASSPORT_TTL_SECONDS",
+    60,
+    10,
+    MAX_SITE_LOGIN_PASSPORT_SECONDS,
+  );
+  const passportSeconds = integer(env, "PASSPORT_TTL_SECONDS", 900, 60, 86400);
+  const jwksMaxAgeSeconds = integer(env, "JWKS_MAX_AGE_SECONDS", 300, 0, 86400);
+  const keyRotationSeconds = integer(env, "KEY_ROTATION_INTERVAL_SECONDS", 30 * 86400, 3600, 365 * 86400);
+  if (keyRotationSeconds <= jwksMaxAgeSeconds * 2) {
+    // The next key must be visible to caches well before it signs anything.
+    throw new ConfigError("KEY_ROTATION_INTERVAL_SECONDS", "must exceed twice JWKS_MAX_AGE_SECONDS");
+  }
+  return {
+    port,
+    hostname: env.HOST?.trim() || "0.0.0.0",
+    databasePath,
+    publicUrl: publicUrl(env, port, production),
+    adminToken: adminToken(env),
+    emailVerification: onOff(env, "EMAIL_VERIFICATION", true),
+    production,
+    keyEncryptionKey: keyEncryptionKey(env, production),
+    trustProxy: onOff(env, "TRUST_PROXY", false),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
+    defaultPowDifficulty: integer(env, "DEFAULT_POW_DIFFICULTY", 15, 1, 32),
+    sseKeepaliveMs: integer(env, "SSE_KEEPALIVE_SECONDS", 15, 1, 300) * 1000,
+    maintenanceIntervalMs: integer(env, "MAINTENANCE_INTERVAL_SECONDS", 1, 1, 3600) * 1000,
+    lifetimes: {
+      loginRequestMs: integer(env, "LOGIN_REQUEST_TTL_SECONDS", 300, 30, 3600) * 1000,
+      siteLoginPassportMs: siteLoginPassportSeconds * 1000,
+      passportMs: passportSeconds * 1000,
+      sessionMs: integer(env, "SESSION_TTL_SECONDS", 12 * 3600, 300, 30 * 86400) * 1000,
+      emailCodeMs: integer(env, "EMAIL_CODE_TTL_SECONDS", 900, 60, 86400) * 1000,
+      keyRotationMs: keyRotationSeconds * 1000,
+      eventRetentionMs: integer(env, "EVENT_RETENTION_SECONDS", 3600, 60, 7 * 86400) * 1000,
+      jwksMaxAgeSeconds,
+    },
+    rateLimits: {
+      authPerMinute: integer(env, "RATE_LIMIT_AUTH_PER_MINUTE", 20, 1, 1_000_000),
+      loginRequestsPerMinute: integer(env, "RATE_LIMIT_LOGIN_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
+      challengeFetchesPerMinute: integer(env, "RATE_LIMIT_CHALLENGE_FETCHES_PER_MINUTE", 300, 1, 1_000_000),
+      approvalsPerMinute: integer(env, "RATE_LIMIT_APPROVALS_PER_MINUTE", 60, 1, 1_000_000),
+      passportsPerMinute: integer(env, "RATE_LIMIT_PASSPORTS_PER_MINUTE", 60, 1, 1_000_000),
+      streamsPerSite: integer(env, "SSE_MAX_STREAMS_PER_SITE", 8, 1, 10_000),
+    },
+    passwordHashing: PRODUCTION_PASSWORD_HASHING,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Everything the routes need, assembled once by `createApp` and passed down
+ * as a plain object (no container): each feature gets its own narrow deps.
+ */
+
+import type { Clock } from "./clock.ts";
+import type { ServerConfig } from "./config.ts";
+import type { AgentDeps } from "./core/agents/service.ts";
+import type { KeyRing } from "./core/keys/service.ts";
+import type { PassportDeps } from "./core/passports/service.ts";
+import type { AuditStore } from "./foundation/audit/store.ts";
+import type { KycDeps } from "./foundation/kyc/service.ts";
+import type { SessionDeps } from "./foundation/sessions/service.ts";
+import type { SiteDeps } from "./foundation/sites/service.ts";
+import type { UserDeps } from "./foundation/users/service.ts";
+import type { RateLimiter } from "./http/rate-limit.ts";
+import type { Logger } from "./infrastructure/logger.ts";
+import type { EventStreams } from "./modules/agent-login/event-stream.ts";
+import type { AgentLoginDeps } from "./modules/agent-login/service.ts";
+
+export interface AppContext {
+  config: ServerConfig;
+  clock: Clock;
+  logger: Logger;
+  users: UserDeps;
+  sessions: SessionDeps;
+  kyc: KycDeps;
+  sites: SiteDeps;
+  agents: AgentDeps;
+  passports: PassportDeps;
+  agentLogin: AgentLoginDeps;
+  keyRing: KeyRing;
+  auditStore: AuditStore;
+  rateLimiter: RateLimiter;
+  eventStreams: EventStreams;
+}

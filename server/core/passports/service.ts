@@ -1,0 +1,108 @@
+/**
+ * Passport issuance: RS256 JWTs signed with the ring's CURRENT key, typed
+ * `passport+jwt` (RFC 8725 §3.11), claims as in docs/passport-claims.md.
+ */
+
+import {
+  DEFAULT_PASSPORT_AUDIENCE,
+  PASSPORT_VERSION,
+  type PassportClaims,
+  SITE_LOGIN_AUDIENCE,
+  signPassport,
+} from "../../../core/passport/index.ts";
+import type { Clock } from "../../clock.ts";
+import type { Lifetimes } from "../../config.ts";
+import { DomainError } from "../../errors.ts";
+import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import type { AuthenticatedAgent } from "../agents/service.ts";
+import type { KeyRing } from "../keys/service.ts";
+
+export interface PassportDeps {
+  clock: Clock;
+  keyRing: KeyRing;
+  issuer: string;
+  lifetimes: Pick<Lifetimes, "siteLoginPassportMs" | "passportMs">;
+  audit: AuditRecorder;
+}
+
+export interface IssuedPassport {
+  jwt: string;
+  jti: string;
+  audience: string;
+  issuedAt: number;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+async function issue(
+  deps: PassportDeps,
+  { agent, owner }: AuthenticatedAgent,
+  audience: string,
+  lifetimeMs: number,
+  extra: Pick<PassportClaims, "request_id" | "site_id">,
+): Promise<IssuedPassport> {
+  const iat = Math.floor(deps.clock.now() / 1000);
+  const exp = iat + Math.floor(lifetimeMs / 1000);
+  const jti = crypto.randomUUID();
+  const claims: PassportClaims = {
+    iss: deps.issuer,
+    sub: agent.id,
+    aud: audience,
+    iat,
+    exp,
+    jti,
+    user_id: owner.id,
+    owner_kyc_level: owner.kycLevel,
+    agent_name: agent.displayName,
+    passport_version: PASSPORT_VERSION,
+    ...extra,
+  };
+  const jwt = await signPassport(claims, deps.keyRing.current());
+  return { jwt, jti, audience, issuedAt: iat * 1000, expiresAt: exp * 1000 };
+}
+
+/** The passport an approved login hands to the site: `aud` "lime-site-login", at most 120 s. */
+export async function issueSiteLoginPassport(
+  deps: PassportDeps,
+  agent: AuthenticatedAgent,
+  binding: { requestId: string; siteId: string },
+): Promise<IssuedPassport> {
+  return issue(deps, agent, SITE_LOGIN_AUDIENCE, deps.lifetimes.siteLoginPassportMs, {
+    request_id: binding.requestId,
+    site_id: binding.siteId,
+  });
+}
+
+/**
+ * Audiences an agent may not ask for itself: the site-login audience would
+ * let it skip the PoW login, and other `lime-` names are kept for our own
+ * profiles.
+ */
+export function isReservedAudience(audience: string): boolean {
+  return audience !== DEFAULT_PASSPORT_AUDIENCE && audience.toLowerCase().startsWith("lime-");
+}
+
+/** `POST /api/v1/core/passports`: a passport the agent carries to any site. */
+export async function issueSelfServicePassport(
+  deps: PassportDeps,
+  agent: AuthenticatedAgent,
+  requestedAudience: string | undefined,
+  ip: string,
+): Promise<IssuedPassport> {
+  const audience = requestedAudience?.trim() || DEFAULT_PASSPORT_AUDIENCE;
+  if (isReservedAudience(audience)) {
+    throw new DomainError("AUDIENCE_RESERVED", "This audience is reserved.", { field: "audience" });
+  }
+  const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {});
+  await deps.audit({
+    ownerId: agent.owner.id,
+    actorType: "agent",
+    actorId: agent.agent.id,
+    action: "passport.issued",
+    targetType: "passport",
+    targetId: passport.jti,
+    reason: "self_service",
+    ip,
+  });
+  return passport;
+}

@@ -1,0 +1,76 @@
+/**
+ * Domain errors of the identity server.
+ *
+ * Services throw `DomainError` with a stable `code` and no HTTP status; the
+ * one error boundary (`server/http/error-boundary.ts`) maps each code to a
+ * status and the response envelope. Messages are for humans and never carry
+ * a token, a password, a code or a hash.
+ *
+ * @example
+ * throw new DomainError("LOGIN_REQUEST_EXPIRED", "The login request has expired.");
+ */
+
+export type DomainErrorCode =
+  | "VALIDATION_FAILED"
+  | "MALFORMED_BODY"
+  | "PAYLOAD_TOO_LARGE"
+  | "NOT_FOUND"
+  | "INTERNAL_ERROR"
+  | "RATE_LIMIT_EXCEEDED"
+  | "AUTHENTICATION_REQUIRED"
+  | "SESSION_INVALID"
+  | "CSRF_TOKEN_MISSING"
+  | "CSRF_TOKEN_INVALID"
+  | "INVALID_CREDENTIALS"
+  | "EMAIL_ALREADY_REGISTERED"
+  | "EMAIL_NOT_VERIFIED"
+  | "EMAIL_ALREADY_VERIFIED"
+  | "VERIFICATION_CODE_INVALID"
+  | "VERIFICATION_CODE_EXPIRED"
+  | "VERIFICATION_ATTEMPTS_EXCEEDED"
+  | "ADMIN_TOKEN_MISSING"
+  | "ADMIN_TOKEN_INVALID"
+  | "USER_NOT_FOUND"
+  | "KYC_SUBMISSION_PENDING"
+  | "KYC_LEVEL_ALREADY_GRANTED"
+  | "MISSING_AGENT_TOKEN"
+  | "INVALID_AGENT_TOKEN"
+  | "AGENT_REVOKED"
+  | "AGENT_NOT_FOUND"
+  | "AUDIENCE_RESERVED"
+  | "SITE_TOKEN_MISSING"
+  | "SITE_TOKEN_INVALID"
+  | "SITE_SUSPENDED"
+  | "SITE_NOT_FOUND"
+  | "REDIRECT_URL_NOT_ALLOWED"
+  | "MISSING_POW_NONCE"
+  | "INVALID_POW"
+  | "LOGIN_REQUEST_NOT_FOUND"
+  | "LOGIN_REQUEST_EXPIRED"
+  | "LOGIN_REQUEST_ALREADY_APPROVED";
+
+export type ErrorDetail = Record<string, string | number | boolean | null>;
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly detail: ErrorDetail;
+
+  constructor(code: DomainErrorCode, message: string, detail: ErrorDetail = {}) {
+    super(message);
+    this.code = code;
+    this.detail = detail;
+    this.name = "DomainError";
+  }
+}
+
+/** A limit was reached; `retryAfterSeconds` becomes the `Retry-After` header (RFC 9110 §10.2.3). */
+export class RateLimitedError extends DomainError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number, message = "Too many requests; retry later.") {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super("RATE_LIMIT_EXCEEDED", message, { retry_after_seconds: seconds });
+    this.retryAfterSeconds = seconds;
+    this.name = "RateLimitedError";
+  }
+}

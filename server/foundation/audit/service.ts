@@ -1,0 +1,49 @@
+/** Records and lists security-relevant events. */
+
+import { type Clock, isoTime } from "../../clock.ts";
+import type { AuditActorType, AuditEventRecord, AuditStore } from "./store.ts";
+
+export interface AuditEntry {
+  ownerId: string | null;
+  actorType: AuditActorType;
+  actorId?: string | null;
+  action: string;
+  outcome?: "success" | "failure";
+  targetType?: string | null;
+  targetId?: string | null;
+  reason?: string | null;
+  ip?: string | null;
+}
+
+export type AuditRecorder = (entry: AuditEntry) => Promise<void>;
+
+export function createAuditRecorder(store: AuditStore, clock: Clock): AuditRecorder {
+  return async (entry) => {
+    await store.append({
+      id: crypto.randomUUID(),
+      occurredAt: clock.now(),
+      ownerId: entry.ownerId,
+      actorType: entry.actorType,
+      actorId: entry.actorId ?? null,
+      action: entry.action,
+      outcome: entry.outcome ?? "success",
+      targetType: entry.targetType ?? null,
+      targetId: entry.targetId ?? null,
+      reason: entry.reason ?? null,
+      ip: entry.ip ?? null,
+    });
+  };
+}
+
+export function presentAuditEvent(event: AuditEventRecord) {
+  return {
+    event_id: event.id,
+    occurred_at: isoTime(event.occurredAt),
+    action: event.action,
+    outcome: event.outcome,
+    actor: { type: event.actorType, id: event.actorId },
+    target: event.targetType === null ? null : { type: event.targetType, id: event.targetId },
+    reason: event.reason,
+    ip: event.ip,
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Sites: registration, token rotation, suspension, deletion, and the
+ * `X-Site-Token` check every site-facing route runs first.
+ */
+
+import { type Clock, isoTime } from "../../clock.ts";
+import { DomainError } from "../../errors.ts";
+import {
+  generateToken,
+  hashesEqual,
+  hashSecret,
+  isTokenShaped,
+} from "../../infrastructure/crypto/secrets.ts";
+import type { AuditRecorder } from "../audit/service.ts";
+import type { UserRecord } from "../users/store.ts";
+import type { SitePatch, SiteRecord, SiteStatus, SiteStore } from "./store.ts";
+
+export interface SiteDeps {
+  clock: Clock;
+  sites: SiteStore;
+  audit: AuditRecorder;
+  defaultPowDifficulty: number;
+}
+
+/** `https://shop.example:8443` from any spelling of an http(s) origin; VALIDATION_FAILED otherwise. */
+export function normalizeOrigin(raw: string, field = "origin"): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new DomainError("VALIDATION_FAILED", "The origin must be an absolute http(s) origin.", { field });
+  }
+  if (
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    url.pathname !== "/" ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== "" ||
+    url.password !== ""
+  ) {
+    throw new DomainError("VALIDATION_FAILED", "The origin must be scheme, host and optional port only.", {
+      field,
+    });
+  }
+  return url.origin;
+}
+
+function displayName(raw: string): string {
+  const name = raw.trim();
+  if (name === "") {
+    throw new DomainError("VALIDATION_FAILED", "The display name must not be blank.", {
+      field: "display_name",
+    });
+  }
+  return name;
+}
+
+export async function registerSite(
+  deps: SiteDeps,
+  owner: UserRecord,
+  input: { displayName: string; origin?: string | null; powDifficulty?: number },
+  ip: string,
+): Promise<{ site: SiteRecord; token: string }> {
+  const now = deps.clock.now();
+  const token = generateToken("site");
+  const site: SiteRecord = {
+    id: crypto.randomUUID(),
+    ownerId: owner.id,
+    displayName: displayName(input.displayName),
+    origin: input.origin ? normalizeOrigin(input.origin) : null,
+    tokenHash: hashSecret(token),
+    powDifficulty: input.powDifficulty ?? deps.defaultPowDifficulty,
+    status: "ACTIVE",
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.sites.create(site);
+  await deps.audit({
+    ownerId: owner.id,
+    actorType: "owner",
+    actorId: owner.id,
+    action: "site.created",
+    targetType: "site",
+    targetId: site.id,
+    ip,
+  });
+  return { site, token };
+}
+
+const notFound = () => new DomainError("SITE_NOT_FOUND", "No such site.");
+
+export async function rotateSiteToken(
+  deps: SiteDeps,
+  owner: UserRecord,
+  siteId: string,
+  ip: string,
+): Promise<{ site: SiteRecord; token: string }> {
+  const token = generateToken("site");
+  const site = await deps.sites.rotateToken(siteId, owner.id, hashSecret(token), deps.clock.now());
+  if (!site) throw notFound();
+  await deps.audit({
+    ownerId: owner.id,
+    actorType: "owner",
+    actorId: owner.id,
+    action: "site.token_rotated",
+    targetType: "site",
+    targetId: site.id,
+    ip,
+  });
+  return { site, token };
+}
+
+export async function setSiteStatus(
+  deps: SiteDeps,
+  owner: UserRecord,
+  siteId: string,
+  status: SiteStatus,
+  ip: string,
+): Promise<SiteRecord> {
+  const site = await deps.sites.setStatus(siteId, owner.id, status, deps.clock.now());
+  if (!site) throw notFound();
+  await deps.audit({
+    ownerId: owner.id,
+    actorType: "owner",
+    actorId: owner.id,
+    action: status === "SUSPENDED" ? "site.suspended" : "site.reactivated",
+    targetType: "site",
+    targetId: site.id,
+    ip,
+  });
+  return site;
+}
+
+export async function updateSite(
+  deps: SiteDeps,
+  owner: UserRecord,
+  siteId: string,
+  input: { displayName?: string; origin?: string | null; powDifficulty?: number },
+  ip: string,
+): Promise<SiteRecord> {
+  const patch: SitePatch = {};
+  if (input.displayName !== undefined) patch.displayName = displayName(input.displayName);
+  if (input.origin !== undefined) patch.origin = input.origin === null ? null : normalizeOrigin(input.origin);
+  if (input.powDifficulty !== undefined) patch.powDifficulty = input.powDifficulty;
+  const site = await deps.sites.update(siteId, owner.id, patch, deps.clock.now());
+  if (!site) throw notFound();
+  await deps.audit({
+    ownerId: owner.id,
+    actorType: "owner",
+    actorId: owner.id,
+    action: "site.updated",
+    targetType: "site",
+    targetId: site.id,
+    ip,
+  });
+  return site;
+}
+
+export async function deleteSite(
+  deps: SiteDeps,
+  owner: UserRecord,
+  siteId: string,
+  ip: string,
+): Promise<void> {
+  if (!(await deps.sites.delete(siteId, owner.id))) throw notFound();
+  await deps.audit({
+    ownerId: owner.id,
+    actorType: "owner",
+    actorId: owner.id,
+    action: "site.deleted",
+    targetType: "site",
+    targetId: siteId,
+    ip,
+  });
+}
+
+/** The `X-Site-Token` check: SITE_TOKEN_MISSING, SITE_TOKEN_INVALID or SITE_SUSPENDED (all 401). */
+export async function authenticateSite(
+  deps: SiteDeps,
+  token: string | null | undefined,
+): Promise<SiteRecord> {
+  if (token === null || token === undefined || token.trim() === "") {
+    throw new DomainError("SITE_TOKEN_MISSING", "Send the site token in X-Site-Token.");
+  }
+  const invalid = new DomainError("SITE_TOKEN_INVALID", "The site token is not valid.");
+  const candidate = token.trim();
+  if (!isTokenShaped("site", candidate)) throw invalid;
+  const tokenHash = hashSecret(candidate);
+  const site = await deps.sites.findByTokenHash(tokenHash);
+  if (!site || !hashesEqual(site.tokenHash, tokenHash)) throw invalid;
+  assertSiteActive(site);
+  return site;
+}
+
+export function assertSiteActive(site: SiteRecord): void {
+  if (site.status === "SUSPENDED") throw new DomainError("SITE_SUSPENDED", "The site is suspended.");
+}
+
+export function presentSite(site: SiteRecord) {
+  return {
+    site_id: site.id,
+    display_name: site.displayName,
+    origin: site.origin,
+    pow_difficulty: site.powDifficulty,
+    status: site.status,
+    created_at: isoTime(site.createdAt),
+    updated_at: isoTime(site.updatedAt),
+  };
+}

@@ -1,0 +1,127 @@
+import { Elysia } from "elysia";
+import { isoTime } from "../../clock.ts";
+import type { AppContext } from "../../context.ts";
+import { CSRF_COOKIE, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
+import { clientAddress } from "../../http/client-address.ts";
+import { ok } from "../../http/envelope.ts";
+import { LoginBody, RegisterBody, ResendBody, VerifyEmailBody } from "./schemas.ts";
+import {
+  login,
+  logout,
+  normalizeEmail,
+  registerUser,
+  resendVerificationCode,
+  verifyEmail,
+} from "./service.ts";
+import type { UserRecord } from "./store.ts";
+
+export function presentUser(user: UserRecord) {
+  return {
+    user_id: user.id,
+    email: user.email,
+    email_verified: user.emailVerifiedAt !== null,
+    kyc_level: user.kycLevel,
+    created_at: isoTime(user.createdAt),
+  };
+}
+
+export function userRoutes(ctx: AppContext) {
+  const { config, rateLimiter } = ctx;
+  const limit = config.rateLimits.authPerMinute;
+  const secure = config.publicUrl.startsWith("https://");
+
+  return new Elysia({ prefix: "/api/v1/foundation/users", tags: ["foundation"] })
+    .post(
+      "/register",
+      async ({ body, request, server, set }) => {
+        const ip = clientAddress(request, server, config.trustProxy);
+        await rateLimiter.enforce("auth", ip, limit);
+        const user = await registerUser(ctx.users, body, ip);
+        set.status = 201;
+        return ok({ ...presentUser(user), verification_required: config.emailVerification });
+      },
+      { body: RegisterBody, detail: { summary: "Register an owner account" } },
+    )
+    .post(
+      "/register/verify",
+      async ({ body, request, server }) => {
+        const ip = clientAddress(request, server, config.trustProxy);
+        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("verify-email", normalizeEmail(body.email), limit);
+        return ok(presentUser(await verifyEmail(ctx.users, body, ip)));
+      },
+      { body: VerifyEmailBody, detail: { summary: "Confirm the email with the code that was sent" } },
+    )
+    .post(
+      "/register/resend",
+      async ({ body, request, server, set }) => {
+        const ip = clientAddress(request, server, config.trustProxy);
+        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("resend-email", normalizeEmail(body.email), 3);
+        await resendVerificationCode(ctx.users, body.email);
+        set.status = 202;
+        return ok({ accepted: true });
+      },
+      { body: ResendBody, detail: { summary: "Send a new verification code if the account awaits one" } },
+    )
+    .post(
+      "/login",
+      async ({ body, request, server, cookie }) => {
+        const ip = clientAddress(request, server, config.trustProxy);
+        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("login-email", normalizeEmail(body.email), limit);
+        const opened = await login(ctx.users, body, ip);
+        const maxAge = Math.floor(config.lifetimes.sessionMs / 1000);
+        cookie[SESSION_COOKIE]!.set({
+          value: opened.sessionToken,
+          httpOnly: true,
+          secure,
+          sameSite: "lax",
+          path: "/",
+          maxAge,
+        });
+        cookie[CSRF_COOKIE]!.set({
+          value: opened.csrfToken,
+          httpOnly: false,
+          secure,
+          sameSite: "lax",
+          path: "/",
+          maxAge,
+        });
+        return ok({
+          session_token: opened.sessionToken,
+          csrf_token: opened.csrfToken,
+          token_type: "Bearer",
+          expires_at: isoTime(opened.expiresAt),
+          user: presentUser(opened.user),
+        });
+      },
+      { body: LoginBody, detail: { summary: "Open a session (cookie + Bearer session_token)" } },
+    )
+    .post(
+      "/logout",
+      async ({ request, server, cookie }) => {
+        const { user, session } = await requireOwner(ctx, request);
+        await logout(ctx.users, user, session.id, clientAddress(request, server, config.trustProxy));
+        cookie[SESSION_COOKIE]!.set({
+          value: "",
+          httpOnly: true,
+          secure,
+          sameSite: "lax",
+          path: "/",
+          maxAge: 0,
+        });
+        cookie[CSRF_COOKIE]!.set({ value: "", secure, sameSite: "lax", path: "/", maxAge: 0 });
+        return ok({ logged_out: true });
+      },
+      { detail: { summary: "Close the current session" } },
+    )
+    .get(
+      "/me",
+      async ({ request }) => {
+        const { user } = await requireOwner(ctx, request);
+        return ok(presentUser(user));
+      },
+      { detail: { summary: "The logged-in owner" } },
+    );
+}

@@ -1,0 +1,238 @@
+/**
+ * Owner accounts: registration, email verification, login and logout.
+ *
+ * Passwords are hashed with argon2id (`Bun.password`). Verification codes are
+ * six digits, stored as SHA-256 bound to the user id, expire, and allow five
+ * attempts. Login answers the same INVALID_CREDENTIALS for an unknown email
+ * and a wrong password, and spends an argon2 verification in both cases so
+ * the two are not told apart by timing.
+ */
+
+import type { Clock } from "../../clock.ts";
+import type { PasswordHashing, ServerConfig } from "../../config.ts";
+import { DomainError } from "../../errors.ts";
+import { generateNumericCode, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
+import type { Mailer } from "../../infrastructure/mailer.ts";
+import type { AuditRecorder } from "../audit/service.ts";
+import type { SessionStore } from "../sessions/store.ts";
+import type { EmailCodeStore, UserRecord, UserStore } from "./store.ts";
+
+export const EMAIL_CODE_DIGITS = 6;
+export const EMAIL_CODE_ATTEMPTS = 5;
+
+export interface UserDeps {
+  config: Pick<ServerConfig, "emailVerification" | "lifetimes" | "passwordHashing">;
+  clock: Clock;
+  users: UserStore;
+  emailCodes: EmailCodeStore;
+  sessions: SessionStore;
+  mailer: Mailer;
+  audit: AuditRecorder;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function hashPassword(password: string, cost: PasswordHashing): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id", ...cost });
+}
+
+const dummyHashes = new Map<string, Promise<string>>();
+
+/** A real argon2id hash at the configured cost, to verify against when the email is unknown. */
+function dummyHash(cost: PasswordHashing): Promise<string> {
+  const key = `${cost.memoryCost}:${cost.timeCost}`;
+  let hash = dummyHashes.get(key);
+  if (!hash) {
+    hash = hashPassword(crypto.randomUUID(), cost);
+    dummyHashes.set(key, hash);
+  }
+  return hash;
+}
+
+function codeHash(userId: string, code: string): string {
+  return hashSecret(`${userId}:${code}`);
+}
+
+async function sendCode(deps: UserDeps, user: UserRecord): Promise<void> {
+  const code = generateNumericCode(EMAIL_CODE_DIGITS);
+  await deps.emailCodes.put({
+    userId: user.id,
+    codeHash: codeHash(user.id, code),
+    expiresAt: deps.clock.now() + deps.config.lifetimes.emailCodeMs,
+    attemptsLeft: EMAIL_CODE_ATTEMPTS,
+  });
+  await deps.mailer.sendVerificationCode(user.email, code);
+}
+
+export async function registerUser(
+  deps: UserDeps,
+  input: { email: string; password: string },
+  ip: string,
+): Promise<UserRecord> {
+  const now = deps.clock.now();
+  const user: UserRecord = {
+    id: crypto.randomUUID(),
+    email: normalizeEmail(input.email),
+    passwordHash: await hashPassword(input.password, deps.config.passwordHashing),
+    emailVerifiedAt: null,
+    kycLevel: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await deps.users.create(user))) {
+    await deps.audit({
+      ownerId: null,
+      actorType: "anonymous",
+      action: "user.registration_rejected",
+      outcome: "failure",
+      reason: "EMAIL_ALREADY_REGISTERED",
+      ip,
+    });
+    throw new DomainError("EMAIL_ALREADY_REGISTERED", "An account with this email already exists.");
+  }
+  await deps.audit({
+    ownerId: user.id,
+    actorType: "owner",
+    actorId: user.id,
+    action: "user.registered",
+    targetType: "user",
+    targetId: user.id,
+    ip,
+  });
+  if (deps.config.emailVerification) await sendCode(deps, user);
+  return user;
+}
+
+export async function verifyEmail(
+  deps: UserDeps,
+  input: { email: string; code: string },
+  ip: string,
+): Promise<UserRecord> {
+  const user = await deps.users.findByEmail(normalizeEmail(input.email));
+  if (!user) throw new DomainError("VERIFICATION_CODE_INVALID", "The verification code is not valid.");
+  if (user.emailVerifiedAt !== null) {
+    throw new DomainError("EMAIL_ALREADY_VERIFIED", "This email is already verified.");
+  }
+  const outcome = await deps.emailCodes.attempt(user.id, codeHash(user.id, input.code), deps.clock.now());
+  if (outcome !== "verified") {
+    const code =
+      outcome === "expired"
+        ? "VERIFICATION_CODE_EXPIRED"
+        : outcome === "exhausted"
+          ? "VERIFICATION_ATTEMPTS_EXCEEDED"
+          : "VERIFICATION_CODE_INVALID";
+    await deps.audit({
+      ownerId: user.id,
+      actorType: "anonymous",
+      action: "user.email_verification_failed",
+      outcome: "failure",
+      reason: code,
+      targetType: "user",
+      targetId: user.id,
+      ip,
+    });
+    const message =
+      code === "VERIFICATION_CODE_EXPIRED"
+        ? "The verification code has expired; request a new one."
+        : code === "VERIFICATION_ATTEMPTS_EXCEEDED"
+          ? "Too many wrong codes; request a new one."
+          : "The verification code is not valid.";
+    throw new DomainError(code, message);
+  }
+  const verified = (await deps.users.markEmailVerified(user.id, deps.clock.now()))!;
+  await deps.audit({
+    ownerId: user.id,
+    actorType: "owner",
+    actorId: user.id,
+    action: "user.email_verified",
+    targetType: "user",
+    targetId: user.id,
+    ip,
+  });
+  return verified;
+}
+
+/** Sends a fresh code if the account exists and is unverified; says nothing either way. */
+export async function resendVerificationCode(deps: UserDeps, email: string): Promise<void> {
+  if (!deps.config.emailVerification) return;
+  const user = await deps.users.findByEmail(normalizeEmail(email));
+  if (user && user.emailVerifiedAt === null) await sendCode(deps, user);
+}
+
+export interface OpenedSession {
+  user: UserRecord;
+  sessionId: string;
+  sessionToken: string;
+  csrfToken: string;
+  expiresAt: number;
+}
+
+export async function login(
+  deps: UserDeps,
+  input: { email: string; password: string },
+  ip: string,
+): Promise<OpenedSession> {
+  const user = await deps.users.findByEmail(normalizeEmail(input.email));
+  const hash = user?.passwordHash ?? (await dummyHash(deps.config.passwordHashing));
+  const matches = await Bun.password.verify(input.password, hash).catch(() => false);
+  if (!user || !matches) {
+    await deps.audit({
+      ownerId: user?.id ?? null,
+      actorType: "anonymous",
+      action: "session.rejected",
+      outcome: "failure",
+      reason: "INVALID_CREDENTIALS",
+      ip,
+    });
+    throw new DomainError("INVALID_CREDENTIALS", "The email or password is not correct.");
+  }
+  if (deps.config.emailVerification && user.emailVerifiedAt === null) {
+    await deps.audit({
+      ownerId: user.id,
+      actorType: "owner",
+      actorId: user.id,
+      action: "session.rejected",
+      outcome: "failure",
+      reason: "EMAIL_NOT_VERIFIED",
+      ip,
+    });
+    throw new DomainError("EMAIL_NOT_VERIFIED", "Verify your email before logging in.");
+  }
+  const now = deps.clock.now();
+  const sessionToken = generateToken("session");
+  const csrfToken = generateToken("csrf");
+  const session = {
+    id: crypto.randomUUID(),
+    userId: user.id,
+    tokenHash: hashSecret(sessionToken),
+    csrfHash: hashSecret(csrfToken),
+    createdAt: now,
+    expiresAt: now + deps.config.lifetimes.sessionMs,
+  };
+  await deps.sessions.create(session);
+  await deps.audit({
+    ownerId: user.id,
+    actorType: "owner",
+    actorId: user.id,
+    action: "session.opened",
+    targetType: "session",
+    targetId: session.id,
+    ip,
+  });
+  return { user, sessionId: session.id, sessionToken, csrfToken, expiresAt: session.expiresAt };
+}
+
+export async function logout(deps: UserDeps, user: UserRecord, sessionId: string, ip: string): Promise<void> {
+  await deps.sessions.delete(sessionId);
+  await deps.audit({
+    ownerId: user.id,
+    actorType: "owner",
+    actorId: user.id,
+    action: "session.closed",
+    targetType: "session",
+    targetId: sessionId,
+    ip,
+  });
+}

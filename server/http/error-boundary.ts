@@ -1,0 +1,135 @@
+/**
+ * The one place where domain error codes become HTTP statuses.
+ *
+ * Everything that escapes a handler passes here: domain errors keep their
+ * code; Elysia's validation and parse errors become VALIDATION_FAILED /
+ * MALFORMED_BODY with the offending field (never the offending value);
+ * unknown routes are NOT_FOUND; anything else is logged in full on the server
+ * and answered as a bare INTERNAL_ERROR.
+ */
+
+import { Elysia, type ValidationError } from "elysia";
+import { DomainError, type DomainErrorCode, type ErrorDetail, RateLimitedError } from "../errors.ts";
+import type { Logger } from "../infrastructure/logger.ts";
+import { failure } from "./envelope.ts";
+
+export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_BODY: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  INTERNAL_ERROR: 500,
+  RATE_LIMIT_EXCEEDED: 429,
+  AUTHENTICATION_REQUIRED: 401,
+  SESSION_INVALID: 401,
+  CSRF_TOKEN_MISSING: 403,
+  CSRF_TOKEN_INVALID: 403,
+  INVALID_CREDENTIALS: 401,
+  EMAIL_ALREADY_REGISTERED: 409,
+  EMAIL_NOT_VERIFIED: 403,
+  EMAIL_ALREADY_VERIFIED: 409,
+  VERIFICATION_CODE_INVALID: 400,
+  VERIFICATION_CODE_EXPIRED: 410,
+  VERIFICATION_ATTEMPTS_EXCEEDED: 403,
+  ADMIN_TOKEN_MISSING: 401,
+  ADMIN_TOKEN_INVALID: 401,
+  USER_NOT_FOUND: 404,
+  KYC_SUBMISSION_PENDING: 409,
+  KYC_LEVEL_ALREADY_GRANTED: 409,
+  MISSING_AGENT_TOKEN: 401,
+  INVALID_AGENT_TOKEN: 401,
+  AGENT_REVOKED: 401,
+  AGENT_NOT_FOUND: 404,
+  AUDIENCE_RESERVED: 400,
+  SITE_TOKEN_MISSING: 401,
+  SITE_TOKEN_INVALID: 401,
+  SITE_SUSPENDED: 401,
+  SITE_NOT_FOUND: 404,
+  REDIRECT_URL_NOT_ALLOWED: 400,
+  MISSING_POW_NONCE: 400,
+  INVALID_POW: 400,
+  LOGIN_REQUEST_NOT_FOUND: 404,
+  LOGIN_REQUEST_EXPIRED: 410,
+  LOGIN_REQUEST_ALREADY_APPROVED: 409,
+};
+
+/** RFC 6750 §3: a Bearer-protected resource names its scheme on 401. */
+const BEARER_CHALLENGE: Partial<Record<DomainErrorCode, string>> = {
+  AUTHENTICATION_REQUIRED: 'Bearer realm="lime"',
+  SESSION_INVALID: 'Bearer realm="lime", error="invalid_token"',
+  ADMIN_TOKEN_MISSING: 'Bearer realm="lime-admin"',
+  ADMIN_TOKEN_INVALID: 'Bearer realm="lime-admin", error="invalid_token"',
+};
+
+export function errorResponse(error: DomainError): Response {
+  const status = STATUS_BY_CODE[error.code];
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+  if (error instanceof RateLimitedError) headers["retry-after"] = String(error.retryAfterSeconds);
+  const challenge = BEARER_CHALLENGE[error.code];
+  if (challenge) headers["www-authenticate"] = challenge;
+  const detail = status >= 500 ? {} : error.detail;
+  return new Response(JSON.stringify(failure(error.code, error.message, detail)), { status, headers });
+}
+
+/** The field and rule that failed, without the value (it may be a secret). */
+function validationDetail(error: ValidationError): ErrorDetail {
+  let first: { path?: string; summary?: string; message?: string } | undefined;
+  try {
+    first = error.all[0];
+  } catch {
+    first = undefined;
+  }
+  const pointer = first?.path ?? "";
+  const field = pointer.replace(/^\//, "").replaceAll("/", ".");
+  const location = error.type === "body" ? "body" : error.type;
+  return {
+    location,
+    field: field === "" ? null : field,
+    rule: (first?.message ?? "invalid").slice(0, 200),
+  };
+}
+
+export function toDomainError(code: string, error: unknown, logger: Logger): DomainError {
+  if (error instanceof DomainError) return error;
+  switch (code) {
+    case "VALIDATION":
+      return new DomainError(
+        "VALIDATION_FAILED",
+        "The request does not match the expected schema.",
+        validationDetail(error as ValidationError),
+      );
+    case "PARSE":
+      return new DomainError("MALFORMED_BODY", "The request body could not be parsed.");
+    case "NOT_FOUND":
+      return new DomainError("NOT_FOUND", "No such route.");
+    default:
+      logger.error("unhandled error", {
+        code,
+        error:
+          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
+      });
+      return new DomainError("INTERNAL_ERROR", "Internal error.");
+  }
+}
+
+/** Global hooks: body-size guard, default headers, and the error mapping. */
+export function errorBoundary(logger: Logger, maxBodyBytes: number) {
+  return new Elysia({ name: "lime-error-boundary" })
+    .onRequest(({ request, set }) => {
+      set.headers["cache-control"] = "no-store";
+      set.headers["x-content-type-options"] = "nosniff";
+      const length = request.headers.get("content-length");
+      if (length !== null && Number(length) > maxBodyBytes) {
+        return errorResponse(
+          new DomainError("PAYLOAD_TOO_LARGE", "The request body is too large.", { max_bytes: maxBodyBytes }),
+        );
+      }
+    })
+    .onError({ as: "global" }, ({ code, error }) =>
+      errorResponse(toDomainError(String(code), error, logger)),
+    );
+}

@@ -1,0 +1,186 @@
+import type { Database } from "bun:sqlite";
+import type {
+  AgentLoginStore,
+  LoginRequestRecord,
+  LoginRequestStatus,
+  OutcomeEvent,
+  OutcomeType,
+} from "../../modules/agent-login/store.ts";
+
+interface RequestRow {
+  id: string;
+  site_id: string;
+  status: string;
+  pow_challenge: string;
+  pow_difficulty: number;
+  redirect_url: string | null;
+  created_at: number;
+  expires_at: number;
+  approved_agent_id: string | null;
+  approved_at: number | null;
+  passport_jwt: string | null;
+  passport_expires_at: number | null;
+  delivered_at: number | null;
+}
+
+interface OutcomeRow {
+  id: number;
+  site_id: string;
+  login_request_id: string;
+  type: string;
+  created_at: number;
+  expires_at: number;
+  delivered_at: number | null;
+  passport_jwt: string | null;
+  redirect_url: string | null;
+}
+
+function toRequest(row: RequestRow): LoginRequestRecord {
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    status: row.status as LoginRequestStatus,
+    powChallenge: row.pow_challenge,
+    powDifficulty: row.pow_difficulty,
+    redirectUrl: row.redirect_url,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    approvedAgentId: row.approved_agent_id,
+    approvedAt: row.approved_at,
+    passportJwt: row.passport_jwt,
+    passportExpiresAt: row.passport_expires_at,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+function toOutcome(row: OutcomeRow): OutcomeEvent {
+  return {
+    id: row.id,
+    siteId: row.site_id,
+    loginRequestId: row.login_request_id,
+    type: row.type as OutcomeType,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    deliveredAt: row.delivered_at,
+    passportJwt: row.type === "approved" ? row.passport_jwt : null,
+    redirectUrl: row.redirect_url,
+  };
+}
+
+const OUTCOME_COLUMNS = `o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
+  r.passport_jwt, r.redirect_url`;
+
+export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
+  const insert = db.query(
+    `INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url, created_at,
+       expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at, delivered_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const byId = db.query<RequestRow, [string]>("SELECT * FROM login_requests WHERE id = ?");
+  const approve = db.query<RequestRow, [string, number, string, number, string, number]>(
+    `UPDATE login_requests
+     SET status = 'APPROVED', approved_agent_id = ?1, approved_at = ?2, passport_jwt = ?3, passport_expires_at = ?4
+     WHERE id = ?5 AND status = 'PENDING' AND expires_at > ?6
+     RETURNING *`,
+  );
+  const appendOutcome = db.query<{ id: number }, [string, string, string, number, number]>(
+    `INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at)
+     VALUES (?, ?, ?, ?, ?, NULL) RETURNING id`,
+  );
+  const outcomeById = db.query<OutcomeRow, [number]>(
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+     WHERE o.id = ?`,
+  );
+  const expire = db.query<RequestRow, [number]>(
+    "UPDATE login_requests SET status = 'EXPIRED' WHERE status = 'PENDING' AND expires_at <= ? RETURNING *",
+  );
+  const eventDelivered = db.query<{ login_request_id: string }, [number, number]>(
+    "UPDATE login_outcomes SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ? RETURNING login_request_id",
+  );
+  const requestDelivered = db.query(
+    "UPDATE login_requests SET status = 'DELIVERED', delivered_at = ? WHERE id = ? AND status = 'APPROVED'",
+  );
+  const undelivered = db.query<OutcomeRow, [string, number]>(
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+     WHERE o.site_id = ? AND o.delivered_at IS NULL AND o.expires_at > ? ORDER BY o.id`,
+  );
+  const after = db.query<OutcomeRow, [string, number, number]>(
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+     WHERE o.site_id = ? AND o.id > ? AND o.expires_at > ? ORDER BY o.id`,
+  );
+  const dropOutcomes = db.query("DELETE FROM login_outcomes WHERE expires_at <= ?");
+  const dropPassports = db.query(
+    "UPDATE login_requests SET passport_jwt = NULL WHERE passport_jwt IS NOT NULL AND passport_expires_at <= ?",
+  );
+  const dropRequests = db.query(
+    "DELETE FROM login_requests WHERE created_at < ? AND id NOT IN (SELECT login_request_id FROM login_outcomes)",
+  );
+
+  const approveTx = db.transaction(
+    (id: string, agentId: string, passportJwt: string, passportExpiresAt: number, now: number) => {
+      const row = approve.get(agentId, now, passportJwt, passportExpiresAt, id, now);
+      if (!row) return null;
+      const { id: eventId } = appendOutcome.get(row.site_id, row.id, "approved", now, passportExpiresAt)!;
+      return { request: toRequest(row), event: toOutcome(outcomeById.get(eventId)!) };
+    },
+  );
+  const expireTx = db.transaction((now: number, eventExpiresAt: number) => {
+    const events: OutcomeEvent[] = [];
+    for (const row of expire.all(now)) {
+      const { id: eventId } = appendOutcome.get(row.site_id, row.id, "expired", now, eventExpiresAt)!;
+      events.push(toOutcome(outcomeById.get(eventId)!));
+    }
+    return events;
+  });
+  const deliveredTx = db.transaction((eventId: number, now: number) => {
+    const row = eventDelivered.get(now, eventId);
+    if (row) requestDelivered.run(now, row.login_request_id);
+  });
+  const purgeTx = db.transaction((now: number, requestsBefore: number) => {
+    dropOutcomes.run(now);
+    dropPassports.run(now);
+    dropRequests.run(requestsBefore);
+  });
+
+  return {
+    async create(r) {
+      insert.run(
+        r.id,
+        r.siteId,
+        r.status,
+        r.powChallenge,
+        r.powDifficulty,
+        r.redirectUrl,
+        r.createdAt,
+        r.expiresAt,
+        r.approvedAgentId,
+        r.approvedAt,
+        r.passportJwt,
+        r.passportExpiresAt,
+        r.deliveredAt,
+      );
+    },
+    async findById(id) {
+      const row = byId.get(id);
+      return row ? toRequest(row) : null;
+    },
+    async approve({ id, agentId, passportJwt, passportExpiresAt, now }) {
+      return approveTx.immediate(id, agentId, passportJwt, passportExpiresAt, now);
+    },
+    async expireDue(now, eventExpiresAt) {
+      return expireTx.immediate(now, eventExpiresAt);
+    },
+    async markDelivered(eventId, now) {
+      deliveredTx.immediate(eventId, now);
+    },
+    async undeliveredEvents(siteId, now) {
+      return undelivered.all(siteId, now).map(toOutcome);
+    },
+    async eventsAfter(siteId, afterId, now) {
+      return after.all(siteId, afterId, now).map(toOutcome);
+    },
+    async purge(now, requestsBefore) {
+      purgeTx.immediate(now, requestsBefore);
+    },
+  };
+}

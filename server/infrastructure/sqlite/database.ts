@@ -1,0 +1,48 @@
+/**
+ * Opens the embedded SQLite database and brings its schema up to date.
+ *
+ * WAL lets readers proceed while one writer commits; `busy_timeout` makes a
+ * second process wait for the write lock instead of failing at once; foreign
+ * keys are off by default in SQLite and must be switched on per connection.
+ */
+
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { MIGRATIONS, type Migration } from "./migrations.ts";
+
+export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db, migrations);
+  return db;
+}
+
+/** Applies every migration above the recorded version, each in its own transaction. */
+export function migrate(db: Database, migrations: readonly Migration[]): void {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+  );
+  const row = db
+    .query<{ version: number | null }, []>("SELECT MAX(version) AS version FROM schema_migrations")
+    .get();
+  const current = row?.version ?? 0;
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (current > latest) {
+    throw new Error(
+      `database schema version ${current} is newer than this server (${latest}); refusing to start`,
+    );
+  }
+  const record = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+    }).immediate();
+  }
+}

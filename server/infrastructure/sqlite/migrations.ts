@@ -1,0 +1,147 @@
+/**
+ * Versioned schema migrations. Each runs once, in its own transaction, and is
+ * recorded in `schema_migrations`; a database newer than this code is refused
+ * rather than guessed at. Never edit a released migration: append a new one.
+ *
+ * Times are integer milliseconds since the epoch (UTC).
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "identity, sites, agents, keys, agent login, audit",
+    sql: `
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  email_verified_at INTEGER,
+  kyc_level INTEGER NOT NULL DEFAULT 0 CHECK (kyc_level IN (0, 1, 2)),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE email_codes (
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts_left INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  csrf_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expires_at ON sessions(expires_at);
+
+CREATE TABLE kyc_submissions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  requested_level INTEGER NOT NULL CHECK (requested_level IN (1, 2)),
+  status TEXT NOT NULL CHECK (status IN ('PENDING', 'APPROVED', 'REJECTED')),
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER,
+  decided_by TEXT
+);
+CREATE UNIQUE INDEX kyc_one_pending_per_user ON kyc_submissions(user_id) WHERE status = 'PENDING';
+
+CREATE TABLE sites (
+  id TEXT PRIMARY KEY,
+  owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  display_name TEXT NOT NULL,
+  origin TEXT,
+  token_hash TEXT NOT NULL UNIQUE,
+  pow_difficulty INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'SUSPENDED')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX sites_owner ON sites(owner_id);
+
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  display_name TEXT NOT NULL,
+  description TEXT,
+  avatar_url TEXT,
+  token_hash TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'REVOKED')),
+  reputation REAL NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX agents_owner ON agents(owner_id);
+
+CREATE TABLE signing_keys (
+  kid TEXT PRIMARY KEY,
+  status TEXT NOT NULL CHECK (status IN ('NEXT', 'CURRENT', 'RETIRED')),
+  public_jwk TEXT NOT NULL,
+  sealed_private_jwk BLOB NOT NULL,
+  iv BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  activated_at INTEGER,
+  retired_at INTEGER,
+  remove_after INTEGER
+);
+CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys(status) WHERE status = 'CURRENT';
+CREATE UNIQUE INDEX signing_keys_one_next ON signing_keys(status) WHERE status = 'NEXT';
+
+CREATE TABLE login_requests (
+  id TEXT PRIMARY KEY,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  status TEXT NOT NULL CHECK (status IN ('PENDING', 'APPROVED', 'DELIVERED', 'EXPIRED')),
+  pow_challenge TEXT NOT NULL,
+  pow_difficulty INTEGER NOT NULL,
+  redirect_url TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  approved_agent_id TEXT,
+  approved_at INTEGER,
+  passport_jwt TEXT,
+  passport_expires_at INTEGER,
+  delivered_at INTEGER
+);
+CREATE INDEX login_requests_pending_expiry ON login_requests(expires_at) WHERE status = 'PENDING';
+CREATE INDEX login_requests_created_at ON login_requests(created_at);
+
+CREATE TABLE login_outcomes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  login_request_id TEXT NOT NULL REFERENCES login_requests(id) ON DELETE CASCADE,
+  type TEXT NOT NULL CHECK (type IN ('approved', 'expired')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX login_outcomes_site ON login_outcomes(site_id, id);
+CREATE INDEX login_outcomes_expires_at ON login_outcomes(expires_at);
+
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  occurred_at INTEGER NOT NULL,
+  owner_id TEXT,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+  target_type TEXT,
+  target_id TEXT,
+  reason TEXT,
+  ip TEXT
+);
+CREATE INDEX audit_events_owner ON audit_events(owner_id, seq);
+`,
+  },
+];

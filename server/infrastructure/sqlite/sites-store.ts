@@ -1,0 +1,107 @@
+import type { Database } from "bun:sqlite";
+import type { SiteRecord, SiteStatus, SiteStore } from "../../foundation/sites/store.ts";
+
+interface SiteRow {
+  id: string;
+  owner_id: string;
+  display_name: string;
+  origin: string | null;
+  token_hash: string;
+  pow_difficulty: number;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toSite(row: SiteRow): SiteRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    displayName: row.display_name,
+    origin: row.origin,
+    tokenHash: row.token_hash,
+    powDifficulty: row.pow_difficulty,
+    status: row.status as SiteStatus,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function createSqliteSiteStore(db: Database): SiteStore {
+  const insert = db.query(
+    `INSERT INTO sites (id, owner_id, display_name, origin, token_hash, pow_difficulty, status, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const byId = db.query<SiteRow, [string]>("SELECT * FROM sites WHERE id = ?");
+  const byHash = db.query<SiteRow, [string]>("SELECT * FROM sites WHERE token_hash = ?");
+  const byOwner = db.query<SiteRow, [string]>(
+    "SELECT * FROM sites WHERE owner_id = ? ORDER BY created_at, id",
+  );
+  const rotate = db.query<SiteRow, [string, number, string, string]>(
+    "UPDATE sites SET token_hash = ?, updated_at = ? WHERE id = ? AND owner_id = ? RETURNING *",
+  );
+  const setStatus = db.query<SiteRow, [string, number, string, string]>(
+    "UPDATE sites SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ? RETURNING *",
+  );
+  const update = db.query<
+    SiteRow,
+    [string | null, number, string | null, number | null, number, string, string]
+  >(
+    `UPDATE sites SET
+       display_name = COALESCE(?1, display_name),
+       origin = CASE WHEN ?2 = 1 THEN ?3 ELSE origin END,
+       pow_difficulty = COALESCE(?4, pow_difficulty),
+       updated_at = ?5
+     WHERE id = ?6 AND owner_id = ?7 RETURNING *`,
+  );
+  const remove = db.query("DELETE FROM sites WHERE id = ? AND owner_id = ?");
+  return {
+    async create(s) {
+      insert.run(
+        s.id,
+        s.ownerId,
+        s.displayName,
+        s.origin,
+        s.tokenHash,
+        s.powDifficulty,
+        s.status,
+        s.createdAt,
+        s.updatedAt,
+      );
+    },
+    async findById(id) {
+      const row = byId.get(id);
+      return row ? toSite(row) : null;
+    },
+    async findByTokenHash(tokenHash) {
+      const row = byHash.get(tokenHash);
+      return row ? toSite(row) : null;
+    },
+    async listByOwner(ownerId) {
+      return byOwner.all(ownerId).map(toSite);
+    },
+    async rotateToken(id, ownerId, tokenHash, at) {
+      const row = rotate.get(tokenHash, at, id, ownerId);
+      return row ? toSite(row) : null;
+    },
+    async setStatus(id, ownerId, status, at) {
+      const row = setStatus.get(status, at, id, ownerId);
+      return row ? toSite(row) : null;
+    },
+    async update(id, ownerId, patch, at) {
+      const row = update.get(
+        patch.displayName ?? null,
+        patch.origin === undefined ? 0 : 1,
+        patch.origin ?? null,
+        patch.powDifficulty ?? null,
+        at,
+        id,
+        ownerId,
+      );
+      return row ? toSite(row) : null;
+    },
+    async delete(id, ownerId) {
+      return remove.run(id, ownerId).changes === 1;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { Database } from "bun:sqlite";
+import type { AgentStore } from "../../core/agents/store.ts";
+import type { KeyStore } from "../../core/keys/store.ts";
+import type { AuditStore } from "../../foundation/audit/store.ts";
+import type { KycStore } from "../../foundation/kyc/store.ts";
+import type { SessionStore } from "../../foundation/sessions/store.ts";
+import type { SiteStore } from "../../foundation/sites/store.ts";
+import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
+import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
+import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
+import { createSqliteAgentStore } from "./agents-store.ts";
+import { createSqliteAuditStore } from "./audit-store.ts";
+import { createSqliteKeyStore } from "./keys-store.ts";
+import { createSqliteKycStore } from "./kyc-store.ts";
+import { createSqliteSessionStore } from "./sessions-store.ts";
+import { createSqliteSiteStore } from "./sites-store.ts";
+import { createSqliteEmailCodeStore, createSqliteUserStore } from "./users-store.ts";
+
+/** Every durable store of the server. */
+export interface Stores {
+  users: UserStore;
+  emailCodes: EmailCodeStore;
+  sessions: SessionStore;
+  kyc: KycStore;
+  sites: SiteStore;
+  agents: AgentStore;
+  keys: KeyStore;
+  agentLogin: AgentLoginStore;
+  audit: AuditStore;
+}
+
+export function createSqliteStores(db: Database): Stores {
+  return {
+    users: createSqliteUserStore(db),
+    emailCodes: createSqliteEmailCodeStore(db),
+    sessions: createSqliteSessionStore(db),
+    kyc: createSqliteKycStore(db),
+    sites: createSqliteSiteStore(db),
+    agents: createSqliteAgentStore(db),
+    keys: createSqliteKeyStore(db),
+    agentLogin: createSqliteAgentLoginStore(db),
+    audit: createSqliteAuditStore(db),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Step 4: one Server-Sent Events stream per site connection
+ * (WHATWG HTML §9.2), carrying every login outcome for that site.
+ *
+ * On connect the stream first replays: with `Last-Event-ID`, every live
+ * outcome after that id; without it, every outcome not yet written to any
+ * stream (the site was offline). It subscribes to the fan-out before reading
+ * the backlog and drops duplicates by id, so an outcome arriving during the
+ * replay is neither lost nor sent twice. Writing an `approved` outcome moves
+ * its request APPROVED → DELIVERED. Keepalives carry no `id:`, so they never
+ * move the client's last event id.
+ */
+
+import type { Clock } from "../../clock.ts";
+import { RateLimitedError } from "../../errors.ts";
+import type { SiteRecord } from "../../foundation/sites/store.ts";
+import type { Logger } from "../../infrastructure/logger.ts";
+import { outcomePayload } from "./service.ts";
+import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "./store.ts";
+
+export interface EventStreamDeps {
+  clock: Clock;
+  store: AgentLoginStore;
+  fanout: OutcomeFanout;
+  logger: Logger;
+  keepaliveMs: number;
+  maxStreamsPerSite: number;
+}
+
+export interface EventStreams {
+  open(site: SiteRecord, lastEventId: string | null, signal: AbortSignal): Response;
+  /** Ends every open stream (server shutdown). */
+  closeAll(): void;
+  openCount(): number;
+}
+
+const KEEPALIVE = `data: ${JSON.stringify({ type: "keepalive" })}\n\n`;
+const RECONNECT_DELAY = "retry: 3000\n\n";
+
+function parseLastEventId(raw: string | null): number | null {
+  if (raw === null || !/^\d{1,15}$/.test(raw.trim())) return null;
+  return Number(raw.trim());
+}
+
+export function createEventStreams(deps: EventStreamDeps): EventStreams {
+  const encoder = new TextEncoder();
+  const perSite = new Map<string, number>();
+  const closers = new Set<() => void>();
+
+  return {
+    openCount: () => closers.size,
+    closeAll() {
+      for (const close of [...closers]) close();
+    },
+    open(site, lastEventIdHeader, signal) {
+      const open = perSite.get(site.id) ?? 0;
+      if (open >= deps.maxStreamsPerSite) {
+        throw new RateLimitedError(5, "Too many open event streams for this site.");
+      }
+      perSite.set(site.id, open + 1);
+
+      const lastEventId = parseLastEventId(lastEventIdHeader);
+      let highestSent = lastEventId ?? 0;
+      let closed = false;
+      let keepalive: ReturnType<typeof setInterval> | undefined;
+      let unsubscribe: (() => void) | undefined;
+      let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(keepalive);
+        unsubscribe?.();
+        closers.delete(close);
+        signal.removeEventListener("abort", close);
+        const remaining = (perSite.get(site.id) ?? 1) - 1;
+        if (remaining <= 0) perSite.delete(site.id);
+        else perSite.set(site.id, remaining);
+        try {
+          controllerRef?.close();
+        } catch {
+          // Already closed by the client going away.
+        }
+      };
+
+      const write = (text: string): boolean => {
+        if (closed || !controllerRef) return false;
+        try {
+          controllerRef.enqueue(encoder.encode(text));
+          return true;
+        } catch {
+          close();
+          return false;
+        }
+      };
+
+      const send = (event: OutcomeEvent) => {
+        if (event.id <= highestSent || event.expiresAt <= deps.clock.now()) return;
+        if (!write(`id: ${event.id}\ndata: ${JSON.stringify(outcomePayload(event))}\n\n`)) return;
+        highestSent = event.id;
+        deps.store.markDelivered(event.id, deps.clock.now()).catch((error: unknown) => {
+          deps.logger.error("could not mark an outcome delivered", {
+            event_id: event.id,
+            error: String(error),
+          });
+        });
+      };
+
+      const stream = new ReadableStream<Uint8Array>({
+        start: async (controller) => {
+          controllerRef = controller;
+          closers.add(close);
+          signal.addEventListener("abort", close);
+          const pending: OutcomeEvent[] = [];
+          let replaying = true;
+          unsubscribe = deps.fanout.subscribe(site.id, (event) => {
+            if (replaying) pending.push(event);
+            else send(event);
+          });
+          write(RECONNECT_DELAY);
+          try {
+            const now = deps.clock.now();
+            const backlog =
+              lastEventId === null
+                ? await deps.store.undeliveredEvents(site.id, now)
+                : await deps.store.eventsAfter(site.id, lastEventId, now);
+            for (const event of backlog) send(event);
+          } catch (error) {
+            deps.logger.error("could not replay outcomes", { site_id: site.id, error: String(error) });
+          }
+          replaying = false;
+          for (const event of pending.sort((a, b) => a.id - b.id)) send(event);
+          keepalive = setInterval(() => write(KEEPALIVE), deps.keepaliveMs);
+        },
+        cancel: close,
+      });
+
+      return new Response(stream, {
+        status: 200,
+        headers: {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+          "x-accel-buffering": "no",
+          "x-content-type-options": "nosniff",
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The headless agent login (the seed's flow), as plain functions over stores.
+ *
+ * Approval checks run in a fixed order: nonce present → request exists →
+ * site active → request unexpired and still PENDING → PoW verified (core's
+ * `verify`, an implementation independent of the solver) → passport signed →
+ * atomic single-use consume (`UPDATE … WHERE status = 'PENDING' AND
+ * expires_at > now`). A wrong nonce leaves the request PENDING so the agent
+ * can retry; when approvals race, exactly one consume succeeds and the others
+ * see LOGIN_REQUEST_ALREADY_APPROVED.
+ */
+
+import { createChallenge, POW_ALGORITHM, verify } from "../../../core/pow/index.ts";
+import { type Clock, isoTime } from "../../clock.ts";
+import type { Lifetimes } from "../../config.ts";
+import type { AuthenticatedAgent } from "../../core/agents/service.ts";
+import {
+  type IssuedPassport,
+  issueSiteLoginPassport,
+  type PassportDeps,
+} from "../../core/passports/service.ts";
+import { DomainError, type DomainErrorCode } from "../../errors.ts";
+import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import { assertSiteActive } from "../../foundation/sites/service.ts";
+import type { SiteRecord, SiteStore } from "../../foundation/sites/store.ts";
+import type { AgentLoginStore, LoginRequestRecord, OutcomeEvent, OutcomeFanout } from "./store.ts";
+
+export interface AgentLoginDeps {
+  clock: Clock;
+  store: AgentLoginStore;
+  fanout: OutcomeFanout;
+  sites: SiteStore;
+  passports: PassportDeps;
+  audit: AuditRecorder;
+  lifetimes: Pick<Lifetimes, "loginRequestMs" | "eventRetentionMs">;
+}
+
+const notFound = () => new DomainError("LOGIN_REQUEST_NOT_FOUND", "No such login request.");
+const expired = () => new DomainError("LOGIN_REQUEST_EXPIRED", "The login request has expired.");
+const alreadyApproved = () =>
+  new DomainError("LOGIN_REQUEST_ALREADY_APPROVED", "The login request has already been approved.");
+
+function redirectUrl(raw: string | undefined, site: SiteRecord): string | null {
+  if (raw === undefined || raw === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DomainError("VALIDATION_FAILED", "redirect_url must be an absolute http(s) URL.", {
+      field: "redirect_url",
+    });
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username !== "" || url.password !== "") {
+    throw new DomainError("VALIDATION_FAILED", "redirect_url must be an absolute http(s) URL.", {
+      field: "redirect_url",
+    });
+  }
+  if (site.origin !== null && url.origin !== site.origin) {
+    throw new DomainError(
+      "REDIRECT_URL_NOT_ALLOWED",
+      "redirect_url must be on the site's registered origin.",
+      {
+        field: "redirect_url",
+      },
+    );
+  }
+  return url.href;
+}
+
+/** Step 1: the site opens a login request with a fresh PoW challenge at its own difficulty. */
+export async function createLoginRequest(
+  deps: AgentLoginDeps,
+  site: SiteRecord,
+  input: { redirectUrl?: string },
+  ip: string,
+): Promise<LoginRequestRecord> {
+  const now = deps.clock.now();
+  const request: LoginRequestRecord = {
+    id: crypto.randomUUID(),
+    siteId: site.id,
+    status: "PENDING",
+    powChallenge: createChallenge(),
+    powDifficulty: site.powDifficulty,
+    redirectUrl: redirectUrl(input.redirectUrl, site),
+    createdAt: now,
+    expiresAt: now + deps.lifetimes.loginRequestMs,
+    approvedAgentId: null,
+    approvedAt: null,
+    passportJwt: null,
+    passportExpiresAt: null,
+    deliveredAt: null,
+  };
+  await deps.store.create(request);
+  await deps.audit({
+    ownerId: site.ownerId,
+    actorType: "site",
+    actorId: site.id,
+    action: "login_request.created",
+    targetType: "login_request",
+    targetId: request.id,
+    ip,
+  });
+  return request;
+}
+
+/** Moves every overdue PENDING request to EXPIRED and tells the sites' streams. */
+export async function expireDueRequests(deps: AgentLoginDeps): Promise<number> {
+  const now = deps.clock.now();
+  const events = await deps.store.expireDue(now, now + deps.lifetimes.eventRetentionMs);
+  for (const event of events) deps.fanout.publish(event);
+  return events.length;
+}
+
+async function loadWithSite(
+  deps: AgentLoginDeps,
+  id: string,
+): Promise<{ request: LoginRequestRecord; site: SiteRecord }> {
+  const request = await deps.store.findById(id);
+  if (!request) throw notFound();
+  const site = await deps.sites.findById(request.siteId);
+  if (!site) throw notFound();
+  return { request, site };
+}
+
+/** Throws the code for a request that can no longer be approved; expires it on the way if overdue. */
+async function assertApprovable(deps: AgentLoginDeps, request: LoginRequestRecord): Promise<void> {
+  if (request.status === "APPROVED" || request.status === "DELIVERED") throw alreadyApproved();
+  if (request.status === "EXPIRED") throw expired();
+  if (request.expiresAt <= deps.clock.now()) {
+    await expireDueRequests(deps);
+    throw expired();
+  }
+}
+
+/** Step 2: the public challenge for the agent. */
+export async function getChallenge(
+  deps: AgentLoginDeps,
+  id: string,
+): Promise<{ request: LoginRequestRecord; site: SiteRecord }> {
+  const found = await loadWithSite(deps, id);
+  assertSiteActive(found.site);
+  await assertApprovable(deps, found.request);
+  return found;
+}
+
+async function auditRejection(
+  deps: AgentLoginDeps,
+  agent: AuthenticatedAgent,
+  site: SiteRecord | null,
+  requestId: string,
+  reason: DomainErrorCode,
+  ip: string,
+): Promise<void> {
+  const owners = new Set([agent.owner.id, ...(site ? [site.ownerId] : [])]);
+  for (const ownerId of owners) {
+    await deps.audit({
+      ownerId,
+      actorType: "agent",
+      actorId: agent.agent.id,
+      action: "login_request.approval_rejected",
+      outcome: "failure",
+      targetType: "login_request",
+      targetId: requestId,
+      reason,
+      ip,
+    });
+  }
+}
+
+/** Step 3: the agent proves work and approves; the site's passport is signed and queued for delivery. */
+export async function approveLoginRequest(
+  deps: AgentLoginDeps,
+  agent: AuthenticatedAgent,
+  id: string,
+  powNonce: string | undefined,
+  ip: string,
+): Promise<LoginRequestRecord> {
+  if (powNonce === undefined || powNonce === "") {
+    throw new DomainError("MISSING_POW_NONCE", "Send the proof-of-work solution as pow_nonce.");
+  }
+  let site: SiteRecord | null = null;
+  try {
+    const found = await loadWithSite(deps, id);
+    site = found.site;
+    assertSiteActive(site);
+    await assertApprovable(deps, found.request);
+    if (!verify(found.request.powChallenge, found.request.powDifficulty, powNonce)) {
+      throw new DomainError("INVALID_POW", "The proof-of-work nonce does not meet the difficulty.");
+    }
+    // Signing before the consume keeps the approval and its passport one atomic write;
+    // a losing racer only wastes one signature.
+    const passport: IssuedPassport = await issueSiteLoginPassport(deps.passports, agent, {
+      requestId: found.request.id,
+      siteId: site.id,
+    });
+    const approved = await deps.store.approve({
+      id,
+      agentId: agent.agent.id,
+      passportJwt: passport.jwt,
+      passportExpiresAt: passport.expiresAt,
+      now: deps.clock.now(),
+    });
+    if (!approved) {
+      const current = await deps.store.findById(id);
+      if (current?.status === "APPROVED" || current?.status === "DELIVERED") throw alreadyApproved();
+      throw expired();
+    }
+    deps.fanout.publish(approved.event);
+    for (const ownerId of new Set([agent.owner.id, site.ownerId])) {
+      await deps.audit({
+        ownerId,
+        actorType: "agent",
+        actorId: agent.agent.id,
+        action: "login_request.approved",
+        targetType: "login_request",
+        targetId: id,
+        ip,
+      });
+    }
+    await deps.audit({
+      ownerId: agent.owner.id,
+      actorType: "agent",
+      actorId: agent.agent.id,
+      action: "passport.issued",
+      targetType: "passport",
+      targetId: passport.jti,
+      reason: "site_login",
+      ip,
+    });
+    return approved.request;
+  } catch (error) {
+    if (error instanceof DomainError && error.code !== "LOGIN_REQUEST_NOT_FOUND") {
+      await auditRejection(deps, agent, site, id, error.code, ip);
+    }
+    throw error;
+  }
+}
+
+/** Step 5: the owning site reads the request; any other site is told it does not exist. */
+export async function getLoginRequestForSite(
+  deps: AgentLoginDeps,
+  site: SiteRecord,
+  id: string,
+): Promise<LoginRequestRecord> {
+  let request = await deps.store.findById(id);
+  if (!request || request.siteId !== site.id) throw notFound();
+  if (request.status === "PENDING" && request.expiresAt <= deps.clock.now()) {
+    await expireDueRequests(deps);
+    request = (await deps.store.findById(id)) ?? request;
+  }
+  return request;
+}
+
+export function presentCreated(request: LoginRequestRecord) {
+  return {
+    login_request_id: request.id,
+    status: request.status,
+    expires_at: isoTime(request.expiresAt),
+    created_at: isoTime(request.createdAt),
+    pow_difficulty: request.powDifficulty,
+  };
+}
+
+export function presentChallenge(request: LoginRequestRecord, site: SiteRecord) {
+  return {
+    login_request_id: request.id,
+    status: request.status,
+    pow_challenge: request.powChallenge,
+    pow_difficulty: request.powDifficulty,
+    pow_algorithm: POW_ALGORITHM,
+    expires_at: isoTime(request.expiresAt),
+    site: { site_id: site.id, display_name: site.displayName },
+  };
+}
+
+export function presentApproved(request: LoginRequestRecord) {
+  return {
+    request_id: request.id,
+    login_request_id: request.id,
+    site_id: request.siteId,
+    status: "APPROVED" as const,
+    expires_at: isoTime(request.expiresAt),
+    approved_agent_id: request.approvedAgentId,
+  };
+}
+
+export function presentForSite(request: LoginRequestRecord, now: number) {
+  const passportLive =
+    request.passportJwt !== null && request.passportExpiresAt !== null && request.passportExpiresAt > now;
+  return {
+    login_request_id: request.id,
+    status: request.status,
+    expires_at: isoTime(request.expiresAt),
+    approved_agent_id: request.approvedAgentId,
+    agent_passport_jwt: passportLive ? request.passportJwt : null,
+    passport_expires_at: passportLive ? isoTime(request.passportExpiresAt!) : null,
+    redirect_url: request.redirectUrl,
+  };
+}
+
+/** The JSON of one `data:` line, as LIME's site SDK reads it. */
+export function outcomePayload(event: OutcomeEvent): Record<string, unknown> {
+  if (event.type === "approved") {
+    return {
+      type: "approved",
+      login_request_id: event.loginRequestId,
+      agent_passport_jwt: event.passportJwt,
+      redirect_url: event.redirectUrl,
+    };
+  }
+  return { type: "expired", login_request_id: event.loginRequestId };
+}

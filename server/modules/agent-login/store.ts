@@ -1,0 +1,75 @@
+/**
+ * Short-lived state of the headless agent login: requests and their outcome
+ * events. Kept behind this interface so a shared store (Redis) can take over
+ * when several instances serve the same sites.
+ */
+
+export type LoginRequestStatus = "PENDING" | "APPROVED" | "DELIVERED" | "EXPIRED";
+
+export interface LoginRequestRecord {
+  id: string;
+  siteId: string;
+  status: LoginRequestStatus;
+  powChallenge: string;
+  powDifficulty: number;
+  redirectUrl: string | null;
+  createdAt: number;
+  expiresAt: number;
+  approvedAgentId: string | null;
+  approvedAt: number | null;
+  /** The site-login passport, kept only until it expires. */
+  passportJwt: string | null;
+  passportExpiresAt: number | null;
+  deliveredAt: number | null;
+}
+
+export type OutcomeType = "approved" | "expired";
+
+/** One outcome for a site's event stream; `id` increases monotonically per store. */
+export interface OutcomeEvent {
+  id: number;
+  siteId: string;
+  loginRequestId: string;
+  type: OutcomeType;
+  createdAt: number;
+  /** After this instant the event is neither delivered nor replayed. */
+  expiresAt: number;
+  deliveredAt: number | null;
+  passportJwt: string | null;
+  redirectUrl: string | null;
+}
+
+export interface ApproveInput {
+  id: string;
+  agentId: string;
+  passportJwt: string;
+  passportExpiresAt: number;
+  now: number;
+}
+
+export interface AgentLoginStore {
+  create(request: LoginRequestRecord): Promise<void>;
+  findById(id: string): Promise<LoginRequestRecord | null>;
+  /**
+   * The single-use step: PENDING and unexpired at `now` → APPROVED, with the
+   * `approved` outcome appended in the same transaction. null when another
+   * approval won, or the request expired or does not exist.
+   */
+  approve(input: ApproveInput): Promise<{ request: LoginRequestRecord; event: OutcomeEvent } | null>;
+  /** Every PENDING request past its expiry → EXPIRED, each with an `expired` outcome kept until `eventExpiresAt`. */
+  expireDue(now: number, eventExpiresAt: number): Promise<OutcomeEvent[]>;
+  /** Records that the event reached an open stream; moves its request APPROVED → DELIVERED. */
+  markDelivered(eventId: number, now: number): Promise<void>;
+  /** Outcomes of the site never written to any stream, still live at `now`, oldest first. */
+  undeliveredEvents(siteId: string, now: number): Promise<OutcomeEvent[]>;
+  /** Outcomes of the site with an id above `afterId`, still live at `now`, oldest first. */
+  eventsAfter(siteId: string, afterId: number, now: number): Promise<OutcomeEvent[]>;
+  /** Drops expired passports and events, and requests older than `requestsBefore`. */
+  purge(now: number, requestsBefore: number): Promise<void>;
+}
+
+/** Fan-out of new outcomes to the open streams of a site (in process today, pub/sub later). */
+export interface OutcomeFanout {
+  publish(event: OutcomeEvent): void;
+  subscribe(siteId: string, listener: (event: OutcomeEvent) => void): () => void;
+}

@@ -1,0 +1,213 @@
+/**
+ * Test and bench support: a server on a free loopback port with a temporary
+ * database, a controllable clock and a mailer that keeps the codes, plus
+ * HTTP helpers that provision an owner, a site and an agent. Built on
+ * `createApp`, the same composition point `main.ts` uses.
+ *
+ * @example
+ * const t = await startTestServer();
+ * const { siteToken, agentToken } = await t.provision();
+ * await t.stop();
+ */
+
+import type { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AppDeps, createApp, type LimeServer } from "./app.ts";
+import type { Clock } from "./clock.ts";
+import { loadConfig, type ServerConfig } from "./config.ts";
+import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
+import type { Mailer } from "./infrastructure/mailer.ts";
+import { openDatabase } from "./infrastructure/sqlite/database.ts";
+
+/** A clock that moves only when told to. Starts at the real time so tokens also verify with default clocks. */
+export class FakeClock implements Clock {
+  private current: number;
+
+  constructor(start = Date.now()) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** Keeps the last verification code per address instead of sending mail. */
+export class CapturingMailer implements Mailer {
+  readonly codes = new Map<string, string>();
+
+  async sendVerificationCode(email: string, code: string): Promise<void> {
+    this.codes.set(email, code);
+  }
+}
+
+type Overrides = Partial<Omit<ServerConfig, "lifetimes" | "rateLimits" | "passwordHashing">> & {
+  lifetimes?: Partial<ServerConfig["lifetimes"]>;
+  rateLimits?: Partial<ServerConfig["rateLimits"]>;
+  passwordHashing?: Partial<ServerConfig["passwordHashing"]>;
+};
+
+/**
+ * Defaults for tests: a cheap argon2id cost (never the production default),
+ * generous rate limits, a 200 ms keepalive, low PoW difficulty.
+ */
+export function testConfig(overrides: Overrides = {}): ServerConfig {
+  const base = loadConfig({ PORT: "0", PUBLIC_URL: "http://127.0.0.1:0", HOST: "127.0.0.1" });
+  return {
+    ...base,
+    defaultPowDifficulty: 8,
+    sseKeepaliveMs: 200,
+    ...overrides,
+    lifetimes: { ...base.lifetimes, ...overrides.lifetimes },
+    rateLimits: {
+      ...base.rateLimits,
+      authPerMinute: 100_000,
+      loginRequestsPerMinute: 100_000,
+      challengeFetchesPerMinute: 100_000,
+      approvalsPerMinute: 100_000,
+      passportsPerMinute: 100_000,
+      streamsPerSite: 64,
+      ...overrides.rateLimits,
+    },
+    passwordHashing: { memoryCost: 256, timeCost: 1, ...overrides.passwordHashing },
+  };
+}
+
+export interface TestServerOptions {
+  config?: Overrides;
+  clock?: Clock;
+  /** Reuse a database file (restart tests); default: a fresh file in a temporary directory. */
+  databasePath?: string;
+  keyEncryptionKey?: Uint8Array;
+  logger?: Logger;
+  extra?: Partial<AppDeps>;
+}
+
+export interface Provisioned {
+  sessionToken: string;
+  ownerId: string;
+  siteId: string;
+  siteToken: string;
+  agentId: string;
+  agentToken: string;
+}
+
+export interface TestServer {
+  url: string;
+  server: LimeServer;
+  db: Database;
+  clock: Clock;
+  mailer: CapturingMailer;
+  config: ServerConfig;
+  databasePath: string;
+  keyEncryptionKey: Uint8Array;
+  /** Registers and verifies an owner, logs in; returns the Bearer session token. */
+  registerOwner(email?: string, password?: string): Promise<{ sessionToken: string; ownerId: string }>;
+  /** An owner with one site and one agent. */
+  provision(options?: { powDifficulty?: number }): Promise<Provisioned>;
+  /** Stops the server and closes the database (removing a temporary one). */
+  stop(): Promise<void>;
+}
+
+async function call(url: string, path: string, init: RequestInit & { json?: unknown } = {}) {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  const response = await fetch(url + path, { ...init, headers, body });
+  const payload = (await response.json()) as { ok: boolean; data?: Record<string, unknown>; error?: unknown };
+  if (!payload.ok)
+    throw new Error(`${init.method ?? "GET"} ${path} failed: ${JSON.stringify(payload.error)}`);
+  return payload.data!;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const temporaryDir = options.databasePath ? null : mkdtempSync(join(tmpdir(), "lime-server-"));
+  const databasePath = options.databasePath ?? join(temporaryDir!, "lime.sqlite");
+  const db = openDatabase(databasePath);
+  const clock = options.clock ?? new FakeClock();
+  const mailer = new CapturingMailer();
+  const keyEncryptionKey = options.keyEncryptionKey ?? crypto.getRandomValues(new Uint8Array(32));
+  const config = testConfig(options.config);
+  const server = await createApp({
+    config,
+    db,
+    keyEncryptionKey,
+    clock,
+    mailer,
+    logger: options.logger ?? createJsonLogger("error"),
+    startMaintenance: false,
+    ...options.extra,
+  });
+  const { url } = server.listen(0, "127.0.0.1");
+  let counter = 0;
+
+  const test: TestServer = {
+    url,
+    server,
+    db,
+    clock,
+    mailer,
+    config,
+    databasePath,
+    keyEncryptionKey,
+    async registerOwner(email, password = "correct horse battery staple") {
+      counter += 1;
+      const address = email ?? `owner-${crypto.randomUUID()}-${counter}@example.test`;
+      const registered = await call(url, "/api/v1/foundation/users/register", {
+        method: "POST",
+        json: { email: address, password },
+      });
+      if (config.emailVerification) {
+        await call(url, "/api/v1/foundation/users/register/verify", {
+          method: "POST",
+          json: { email: address, code: mailer.codes.get(address.toLowerCase()) },
+        });
+      }
+      const session = await call(url, "/api/v1/foundation/users/login", {
+        method: "POST",
+        json: { email: address, password },
+      });
+      return { sessionToken: session.session_token as string, ownerId: registered.user_id as string };
+    },
+    async provision(provisionOptions = {}) {
+      const { sessionToken, ownerId } = await test.registerOwner();
+      const auth = { authorization: `Bearer ${sessionToken}` };
+      const site = await call(url, "/api/v1/foundation/sites/register", {
+        method: "POST",
+        headers: auth,
+        json: {
+          display_name: "Test shop",
+          pow_difficulty: provisionOptions.powDifficulty ?? config.defaultPowDifficulty,
+        },
+      });
+      const agent = await call(url, "/api/v1/core/agents/register", {
+        method: "POST",
+        headers: auth,
+        json: { display_name: "Test agent", description: "integration test agent" },
+      });
+      return {
+        sessionToken,
+        ownerId,
+        siteId: site.site_id as string,
+        siteToken: site.site_token as string,
+        agentId: agent.agent_id as string,
+        agentToken: agent.agent_token as string,
+      };
+    },
+    async stop() {
+      await server.stop();
+      db.close();
+      if (temporaryDir) rmSync(temporaryDir, { recursive: true, force: true });
+    },
+  };
+  return test;
+}
