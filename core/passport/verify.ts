@@ -170,23 +170,15 @@ export async function verifyJws(
   const keys = prepareJwks(jwks);
   if (typeof token !== "string") throw malformed("the token must be a string");
   // A valid token is ASCII, so its length in UTF-16 units is its length in bytes.
-  if (token.length > maxTokenBytes)
+  if (token.length > maxTokenBytes) {
     throw new PassportError("PASSPORT_TOO_LARGE", `the token exceeds ${maxTokenBytes} bytes`);
+  }
 
   const dot1 = token.indexOf(".");
   const dot2 = dot1 === -1 ? -1 : token.indexOf(".", dot1 + 1);
   if (dot2 === -1 || token.indexOf(".", dot2 + 1) !== -1) throw malformed("a compact JWS has three segments");
   const headerBytes = decodeBase64url(token, 0, dot1);
-  const payload = decodeBase64url(token, dot1 + 1, dot2);
-  const signature = decodeBase64url(token, dot2 + 1);
-  if (
-    headerBytes === undefined ||
-    payload === undefined ||
-    signature === undefined ||
-    signature.length === 0
-  ) {
-    throw malformed("a segment is not canonical base64url");
-  }
+  if (headerBytes === undefined) throw malformed("the header is not canonical base64url");
   const header = parseJsonObject(headerBytes, "header");
   if (header.alg !== RS256) throw new PassportError("PASSPORT_ALG_NOT_ALLOWED", "only RS256 is accepted");
   if (header.crit !== undefined || header.b64 !== undefined) {
@@ -197,6 +189,11 @@ export async function verifyJws(
   }
   const kid = header.kid;
   if (typeof kid !== "string" || kid.length === 0) throw malformed("the header must name its key (kid)");
+  const payload = decodeBase64url(token, dot1 + 1, dot2);
+  const signature = decodeBase64url(token, dot2 + 1);
+  if (payload === undefined || signature === undefined || signature.length === 0) {
+    throw malformed("the payload or signature is not canonical base64url");
+  }
 
   const resolved = keys.resolve(kid);
   const key = resolved instanceof Promise ? await resolved : resolved;
@@ -281,6 +278,19 @@ export async function verifyJwt(
   return { header, claims: checked };
 }
 
+/** A site-login binding: when the caller names the request or site, the claim must be there and equal. */
+function checkBinding(
+  claim: string | undefined,
+  expected: string | undefined,
+  name: string,
+  code: "PASSPORT_WRONG_REQUEST" | "PASSPORT_WRONG_SITE",
+): void {
+  if (expected === undefined) return;
+  if (claim === undefined)
+    throw new PassportError("PASSPORT_MISSING_CLAIM", `the "${name}" claim is required`);
+  if (claim !== expected) throw new PassportError(code, `the passport's ${name} is not the expected one`);
+}
+
 function readBinding(value: unknown, name: string): string | undefined {
   return value === undefined ? undefined : readNonEmptyString(value, name);
 }
@@ -314,18 +324,8 @@ export async function verifyPassport(
   const { claims: raw } = await verifyClaimsSet(token, jwks, opts, opts.typ ?? PASSPORT_TYP);
   const claims = checkPassportClaims(raw);
   const audience = checkClaimPolicy(claims, policy);
-  if (requestId !== undefined) {
-    if (claims.request_id === undefined)
-      throw new PassportError("PASSPORT_MISSING_CLAIM", 'the "request_id" claim is required');
-    if (claims.request_id !== requestId)
-      throw new PassportError("PASSPORT_WRONG_REQUEST", "the passport answers another request");
-  }
-  if (siteId !== undefined) {
-    if (claims.site_id === undefined)
-      throw new PassportError("PASSPORT_MISSING_CLAIM", 'the "site_id" claim is required');
-    if (claims.site_id !== siteId)
-      throw new PassportError("PASSPORT_WRONG_SITE", "the passport is for another site");
-  }
+  checkBinding(claims.request_id, requestId, "request_id", "PASSPORT_WRONG_REQUEST");
+  checkBinding(claims.site_id, siteId, "site_id", "PASSPORT_WRONG_SITE");
   const context: PassportContext = {
     agentId: claims.sub,
     ownerId: claims.user_id,

@@ -73,6 +73,9 @@ describe("KeySet rotation", () => {
     });
     expect(set.publishedJwks(NOW + 119).keys.map((k) => k.kid)).toContain(old!.kid);
     expect((await caught(() => set.rotate(NOW - 1, n2))).code).toBe("KEY_INVALID_OPTION");
+    await set.rotate(NOW + 1); // a restored set makes its own next key
+    expect(set.current).toBe(next!);
+    expect([old!.kid, current!.kid, next!.kid]).not.toContain(set.next.kid);
   });
 
   test("two keys with one kid are JWKS_DUPLICATE_KID, at construction and at rotation", async () => {
