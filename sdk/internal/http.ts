@@ -48,6 +48,11 @@ export interface RequestSpec {
   signal?: AbortSignal;
   /** True when sending the call twice cannot do harm; only those are retried. */
   idempotent: boolean;
+  /**
+   * "envelope" (default): `{ok, data}` is unwrapped. "json": the body is the
+   * answer itself (the OAuth token endpoint speaks RFC 6749, not the envelope).
+   */
+  shape?: "envelope" | "json";
 }
 
 /** Validates and normalises a base URL: http(s), no query or fragment, no trailing slash. */
@@ -135,7 +140,12 @@ export class HttpClient {
       } catch (cause) {
         throw transportError(cause, linked.signal, `${spec.method} ${spec.path}`);
       }
-      return await readEnvelope(response, linked.signal, `${spec.method} ${spec.path}`);
+      return await readEnvelope(
+        response,
+        linked.signal,
+        `${spec.method} ${spec.path}`,
+        spec.shape ?? "envelope",
+      );
     } finally {
       linked.dispose();
     }
@@ -152,8 +162,14 @@ export function transportError(cause: unknown, signal: AbortSignal, what: string
 /**
  * Reads a response as the LIME envelope. Success returns `data` (or
  * `undefined` for 204); failure throws `LimeApiError` with the server's code.
+ * With `shape: "json"` a success body is returned whole (a JSON object).
  */
-export async function readEnvelope(response: Response, signal: AbortSignal, what: string): Promise<unknown> {
+export async function readEnvelope(
+  response: Response,
+  signal: AbortSignal,
+  what: string,
+  shape: "envelope" | "json" = "envelope",
+): Promise<unknown> {
   if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
     await response.body?.cancel().catch(() => {});
     throw new LimeSdkError(
@@ -173,6 +189,14 @@ export async function readEnvelope(response: Response, signal: AbortSignal, what
   }
   const parsed = parseJson(text);
   if (!response.ok) throw apiErrorFrom(response, parsed, what);
+  if (shape === "json") {
+    if (!isRecord(parsed)) {
+      throw new LimeSdkError("SDK_INVALID_RESPONSE", `${what}: the response is not a JSON object`, {
+        detail: { status: response.status },
+      });
+    }
+    return parsed;
+  }
   if (!isRecord(parsed) || parsed.ok !== true || !("data" in parsed)) {
     throw new LimeSdkError("SDK_INVALID_RESPONSE", `${what}: the response is not a LIME envelope`, {
       detail: { status: response.status },
@@ -181,7 +205,12 @@ export async function readEnvelope(response: Response, signal: AbortSignal, what
   return parsed.data;
 }
 
-/** Builds the typed error for a non-2xx response whose body has already been parsed (or not). */
+/**
+ * Builds the typed error for a non-2xx response whose body has already been
+ * parsed (or not): the envelope's code, else an RFC 6749 §5.2 OAuth error
+ * (`{error, error_description}`, code kept verbatim, e.g. "invalid_grant"),
+ * else HTTP_ERROR.
+ */
 export function apiErrorFrom(response: Response, parsed: unknown, what: string): LimeApiError {
   const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
   const error = isRecord(parsed) && parsed.ok === false && isRecord(parsed.error) ? parsed.error : undefined;
@@ -189,6 +218,12 @@ export function apiErrorFrom(response: Response, parsed: unknown, what: string):
     const message = typeof error.message === "string" && error.message !== "" ? error.message : error.code;
     const detail = isRecord(error.detail) ? error.detail : {};
     return new LimeApiError(error.code, message, response.status, detail, retryAfterMs);
+  }
+  if (isRecord(parsed) && typeof parsed.error === "string" && /^[\x20-\x7e]{1,64}$/.test(parsed.error)) {
+    const description =
+      typeof parsed.error_description === "string" ? parsed.error_description : parsed.error;
+    const detail = { error_description: description };
+    return new LimeApiError(parsed.error, description, response.status, detail, retryAfterMs);
   }
   return new LimeApiError(
     "HTTP_ERROR",

@@ -1,0 +1,59 @@
+/**
+ * Elysia glue for sites: `.use(agentPassport({ issuer, audience }))` puts
+ * the verified `passport` (a `PassportContext`) on the context of every
+ * route registered after it, and answers 401 with `WWW-Authenticate:
+ * AgentPassport ...` (503 when the issuer's keys were never reachable)
+ * before the handler runs. Routes that must stay public go before the
+ * `.use`, or in another instance.
+ *
+ * Kept out of `sdk/index.ts` so the portable SDK does not pull Elysia into
+ * browsers and Workers.
+ *
+ * @example
+ * new Elysia()
+ *   .get("/health", () => "ok")
+ *   .use(agentPassport({ issuer: "https://lime.example", audience: "https://shop.example" }))
+ *   .get("/me", ({ passport }) => ({ agent: passport.agentId, kyc: passport.ownerKycLevel }))
+ *   .listen(3000);
+ */
+import { Elysia } from "elysia";
+import type { PassportContext } from "../core/passport/index.ts";
+import {
+  challengeHeader,
+  createPassportGuard,
+  isGuardError,
+  type PassportGuard,
+  type PassportGuardOptions,
+} from "./site/guard.ts";
+
+export type { PassportGuardOptions } from "./site/guard.ts";
+
+export function agentPassport(options: PassportGuardOptions) {
+  const guard: PassportGuard = createPassportGuard(options);
+  return new Elysia({
+    name: "lime-agent-passport",
+    seed: { issuer: options.issuer, audience: options.audience, jwksUrl: options.jwksUrl },
+  }).resolve({ as: "scoped" }, async ({ request, set, status }) => {
+    let passport: PassportContext;
+    try {
+      passport = await guard(request);
+    } catch (error) {
+      if (!isGuardError(error)) throw error;
+      const code = (error as { code: string }).code;
+      if (code === "SDK_JWKS_UNAVAILABLE") {
+        set.headers["retry-after"] = "5";
+        return status(503, {
+          ok: false as const,
+          error: { code, message: "The passport issuer cannot be reached.", detail: {} },
+        });
+      }
+      set.headers["www-authenticate"] = challengeHeader(error, guard.realm);
+      const message =
+        code === "SDK_PASSPORT_MISSING"
+          ? "An agent passport is required."
+          : "The agent passport was refused.";
+      return status(401, { ok: false as const, error: { code, message, detail: {} } });
+    }
+    return { passport };
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * The site side of LIME's headless agent login: create login requests,
+ * learn their outcomes (one background event-stream consumer, with polling
+ * as the fallback), and verify the passports locally against the issuer's
+ * JWKS.
+ *
+ * The site's own id (`site_id`, which login passports are bound to) is
+ * taken from the options when given; otherwise it is learned once from the
+ * issuer, from the public view of a login request this site created
+ * (`GET /api/v1/auth/requests/{id}` names its site).
+ */
+import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
+import { readEnv } from "../internal/env.ts";
+import { type FetchLike, HttpClient } from "../internal/http.ts";
+import type { RetryPolicy } from "../internal/retry.ts";
+import { record, str } from "../internal/wire.ts";
+import type { JwksCacheOptions } from "./jwks-cache.ts";
+import {
+  LoginEventConsumer,
+  type LoginEventsOptions,
+  type LoginHandler,
+  type LoginSubscription,
+} from "./login-events.ts";
+import { PassportVerifier } from "./verifier.ts";
+import { type CreatedLoginRequest, type LoginRequestState, readCreated, readRequestState } from "./wire.ts";
+
+export interface SiteClientOptions {
+  /** The LIME server, e.g. "https://lime.example". Default: `LIME_API_BASE`. */
+  baseUrl?: string;
+  /** The site's secret token. Default: `LIME_SITE_TOKEN`. */
+  siteToken?: string;
+  /** This site's id; learned from the issuer when absent. */
+  siteId?: string;
+  /** Expected `iss` of passports. Default: the base URL. */
+  issuer?: string;
+  /** Default `<issuer>/.well-known/jwks.json`. */
+  jwksUrl?: string;
+  /** Allowed clock skew, seconds. Default 30. */
+  clockToleranceSec?: number;
+  fetch?: FetchLike;
+  retry?: Partial<RetryPolicy>;
+  timeoutMs?: number;
+  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now">;
+  events?: LoginEventsOptions;
+  /** Clock in epoch ms; tests move it. */
+  now?: () => number;
+}
+
+export interface WaitForLoginOptions {
+  signal?: AbortSignal;
+  /** Milliseconds to wait before rejecting with SDK_TIMEOUT. Default: no limit but the request's own expiry. */
+  timeout?: number;
+}
+
+export class SiteClient {
+  readonly baseUrl: string;
+  readonly verifier: PassportVerifier;
+  readonly #token: string;
+  readonly #http: HttpClient;
+  readonly #fetch: FetchLike;
+  readonly #events: LoginEventConsumer;
+  readonly #now: () => number;
+  #siteId: string | undefined;
+  #siteIdPending: Promise<string> | undefined;
+
+  constructor(options: SiteClientOptions = {}) {
+    const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
+    if (baseUrl === undefined) throw new TypeError("SiteClient: baseUrl is required (or set LIME_API_BASE)");
+    const token = options.siteToken ?? readEnv("LIME_SITE_TOKEN");
+    if (typeof token !== "string" || token.trim() === "") {
+      throw new TypeError("SiteClient: siteToken is required (or set LIME_SITE_TOKEN)");
+    }
+    this.#token = token.trim();
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#http = new HttpClient({
+      baseUrl,
+      fetch: this.#fetch,
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+    });
+    this.baseUrl = this.#http.baseUrl;
+    this.#now = options.now ?? Date.now;
+    this.#siteId = options.siteId;
+    this.verifier = new PassportVerifier({
+      issuer: options.issuer ?? this.baseUrl,
+      jwksUrl: options.jwksUrl,
+      audience: SITE_LOGIN_AUDIENCE,
+      clockToleranceSec: options.clockToleranceSec,
+      fetch: this.#fetch,
+      jwks: options.jwks,
+      now: this.#now,
+    });
+    this.#events = new LoginEventConsumer(
+      {
+        openStream: (lastEventId, signal) => this.#openStream(lastEventId, signal),
+        fetchState: (requestId, signal) => this.getLoginRequest(requestId, { signal }),
+        verify: (jwt, requestId) => this.verifyPassport(jwt, { requestId }),
+        now: this.#now,
+        random: Math.random,
+      },
+      options.events,
+    );
+  }
+
+  /**
+   * `POST /api/v1/modules/agent-login/requests`: a new login request for an
+   * agent to approve. Hand `requestId` to the agent. Not retried: each call
+   * creates a request.
+   *
+   * @example
+   * const { requestId } = await site.createLoginRequest();
+   */
+  async createLoginRequest(options: { signal?: AbortSignal } = {}): Promise<CreatedLoginRequest> {
+    const data = await this.#http.send({
+      method: "POST",
+      path: "/api/v1/modules/agent-login/requests",
+      headers: this.#siteHeaders(),
+      body: {},
+      idempotent: false,
+      signal: options.signal,
+    });
+    const { siteId, ...created } = readCreated(data);
+    if (siteId !== null) this.#siteId ??= siteId;
+    this.#events.track(created.requestId, Date.parse(created.expiresAt));
+    return created;
+  }
+
+  /** `GET /api/v1/modules/agent-login/requests/{id}`: status, and the passport while it is valid. */
+  async getLoginRequest(
+    requestId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<LoginRequestState> {
+    const data = await this.#http.send({
+      method: "GET",
+      path: `/api/v1/modules/agent-login/requests/${encodeId(requestId)}`,
+      headers: this.#siteHeaders(),
+      idempotent: true,
+      signal: options.signal,
+    });
+    return readRequestState(data);
+  }
+
+  /**
+   * Verifies a login passport locally: signature against the issuer's JWKS
+   * (cached), issuer, audience "lime-site-login", lifetime, and binding to
+   * `requestId` and to this site. No network call once the key set and the
+   * site id are known.
+   */
+  async verifyPassport(
+    token: string,
+    options: { requestId: string; siteId?: string },
+  ): Promise<PassportContext> {
+    if (typeof options?.requestId !== "string" || options.requestId === "") {
+      throw new TypeError("verifyPassport: requestId is required for a login passport");
+    }
+    const siteId = options.siteId ?? (await this.siteId(options.requestId));
+    return this.verifier.verify(token, {
+      audience: SITE_LOGIN_AUDIENCE,
+      requestId: options.requestId,
+      siteId,
+    });
+  }
+
+  /**
+   * Calls `handler` for every login outcome of this site (approved with the
+   * verified passport, expired, or rejected with the reason). One stream
+   * serves every handler and every `waitForLogin`. `onError` hears about
+   * connection trouble (the consumer keeps reconnecting regardless) and
+   * handler failures.
+   *
+   * @example
+   * const sub = site.onLogin((outcome) => { if (outcome.type === "approved") signIn(outcome.passport) });
+   * await sub.stop();
+   */
+  onLogin(handler: LoginHandler, options: { onError?: (error: Error) => void } = {}): LoginSubscription {
+    return this.#events.subscribe(handler, options.onError);
+  }
+
+  /**
+   * Resolves with the verified passport once an agent approved `requestId`;
+   * rejects with SDK_LOGIN_EXPIRED, the verification error, SDK_TIMEOUT
+   * after `timeout` ms, or SDK_ABORTED.
+   *
+   * @example
+   * const passport = await site.waitForLogin(requestId, { timeout: 60_000 });
+   */
+  async waitForLogin(requestId: string, options: WaitForLoginOptions = {}): Promise<PassportContext> {
+    if (typeof requestId !== "string" || requestId === "")
+      throw new TypeError("waitForLogin: requestId is required");
+    return this.#events.wait(requestId, { signal: options.signal, timeoutMs: options.timeout });
+  }
+
+  /** This site's id: configured, or learned once from a request it created. */
+  async siteId(requestId?: string): Promise<string> {
+    if (this.#siteId !== undefined) return this.#siteId;
+    if (requestId === undefined) throw new TypeError("siteId: unknown yet; pass siteId in the options");
+    this.#siteIdPending ??= this.#learnSiteId(requestId).finally(() => {
+      this.#siteIdPending = undefined;
+    });
+    return this.#siteIdPending;
+  }
+
+  /** Stops the event consumer (closing its stream); pending waits reject with SDK_STOPPED. */
+  close(): Promise<void> {
+    return this.#events.stop();
+  }
+
+  /** State of the event consumer, for health checks and tests. */
+  get events(): { connected: boolean; lastEventId: string | undefined } {
+    return { connected: this.#events.connected, lastEventId: this.#events.lastEventId };
+  }
+
+  async #learnSiteId(requestId: string): Promise<string> {
+    const data = await this.#http.send({
+      method: "GET",
+      path: `/api/v1/auth/requests/${encodeId(requestId)}`,
+      idempotent: true,
+    });
+    const siteId = str(
+      record(record(data, "login challenge").site, "login challenge"),
+      "site_id",
+      "login challenge",
+    );
+    this.#siteId ??= siteId;
+    return this.#siteId;
+  }
+
+  #openStream(lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { ...this.#siteHeaders(), accept: "text/event-stream" };
+    if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
+    return this.#fetch(this.#http.url("/api/v1/modules/agent-login/events"), {
+      method: "GET",
+      headers,
+      signal,
+      redirect: "manual",
+    });
+  }
+
+  #siteHeaders(): Record<string, string> {
+    return { "x-site-token": this.#token };
+  }
+}
+
+function encodeId(value: string): string {
+  if (typeof value !== "string" || value === "" || value.length > 256) {
+    throw new TypeError("requestId must be a non-empty string of at most 256 characters");
+  }
+  return encodeURIComponent(value);
+}

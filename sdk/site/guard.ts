@@ -1,0 +1,138 @@
+/**
+ * Passport checks for any fetch-style server (Bun.serve, Deno.serve, Hono,
+ * Cloudflare Workers, Elysia through `sdk/elysia.ts`).
+ *
+ * A request presents a passport as `Authorization: AgentPassport <jwt>`
+ * (what `AgentClient.fetch` sends). The guard verifies it locally
+ * (`PassportVerifier`: cached JWKS, issuer, audience, lifetime) and either
+ * returns the `PassportContext` or throws. `passportChallenge` turns that
+ * error into the 401 answer with `WWW-Authenticate` (RFC 9110 §11.6.1),
+ * using RFC 6750 §3's parameters: no `error` when no credentials came,
+ * `error="invalid_token"` when they were refused. The description names the
+ * core's stable code, never the token.
+ */
+import type { PassportContext } from "../../core/passport/index.ts";
+import { LimeSdkError } from "../errors.ts";
+import { PASSPORT_AUTH_SCHEME } from "../scheme.ts";
+import { PassportVerifier, type PassportVerifierOptions } from "./verifier.ts";
+
+export interface PassportGuardOptions extends Omit<PassportVerifierOptions, "audience"> {
+  /** This site's audience: passports must name it in `aud` (e.g. the site's origin "https://shop.example"). */
+  audience: string | string[];
+  /** `realm` in the challenge. Default: the first audience. */
+  realm?: string;
+}
+
+export type PassportGuard = ((request: Request) => Promise<PassportContext>) & {
+  readonly verifier: PassportVerifier;
+  readonly realm: string;
+};
+
+/**
+ * Builds `(request) => Promise<PassportContext>`; it throws
+ * `LimeSdkError("SDK_PASSPORT_MISSING")` without a passport, the core's
+ * `PassportError` for a refused one, `SDK_JWKS_UNAVAILABLE` when no key set
+ * could ever be fetched.
+ *
+ * @example
+ * const guard = createPassportGuard({ issuer: "https://lime.example", audience: "https://shop.example" });
+ * Bun.serve({ fetch: async (req) => {
+ *   try { const passport = await guard(req); return Response.json({ hello: passport.agentName }) }
+ *   catch (error) { return passportChallenge(error, guard.realm) }
+ * } });
+ */
+export function createPassportGuard(options: PassportGuardOptions): PassportGuard {
+  if (options?.audience === undefined) throw new TypeError("createPassportGuard: audience is required");
+  const verifier = new PassportVerifier(options);
+  const realm =
+    options.realm ?? (Array.isArray(options.audience) ? options.audience[0] : options.audience) ?? "";
+  const guard = async (request: Request) => verifier.verify(passportFrom(request));
+  return Object.assign(guard, { verifier, realm });
+}
+
+/** The JWT of `Authorization: AgentPassport <jwt>`; SDK_PASSPORT_MISSING otherwise. */
+export function passportFrom(request: Request): string {
+  const header = request.headers.get("authorization");
+  const match =
+    header === null
+      ? null
+      : /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
+  if (match === null || match[1]!.toLowerCase() !== PASSPORT_AUTH_SCHEME.toLowerCase()) {
+    throw new LimeSdkError("SDK_PASSPORT_MISSING", `no ${PASSPORT_AUTH_SCHEME} credentials in Authorization`);
+  }
+  return match[2]!;
+}
+
+/** The `WWW-Authenticate` value for a failed guard (RFC 9110 §11.6.1, parameters as RFC 6750 §3). */
+export function challengeHeader(error: unknown, realm: string): string {
+  const params = [`realm="${quote(realm)}"`];
+  const code = (error as { code?: unknown })?.code;
+  if (code !== "SDK_PASSPORT_MISSING") {
+    params.push('error="invalid_token"');
+    if (typeof code === "string") params.push(`error_description="${quote(code)}"`);
+  }
+  return `${PASSPORT_AUTH_SCHEME} ${params.join(", ")}`;
+}
+
+/**
+ * The answer for a failed guard: 401 with `WWW-Authenticate` and a JSON body
+ * in the LIME envelope; 503 when the issuer's keys were never reachable (the
+ * passport may well be valid: the site cannot tell yet).
+ */
+export function passportChallenge(error: unknown, realm: string): Response {
+  const code =
+    typeof (error as { code?: unknown })?.code === "string"
+      ? (error as { code: string }).code
+      : "UNAUTHORIZED";
+  if (code === "SDK_JWKS_UNAVAILABLE") {
+    return Response.json(
+      { ok: false, error: { code, message: "The passport issuer cannot be reached.", detail: {} } },
+      { status: 503, headers: { "retry-after": "5" } },
+    );
+  }
+  const message =
+    code === "SDK_PASSPORT_MISSING" ? "An agent passport is required." : "The agent passport was refused.";
+  return Response.json(
+    { ok: false, error: { code, message, detail: {} } },
+    { status: 401, headers: { "www-authenticate": challengeHeader(error, realm) } },
+  );
+}
+
+/**
+ * Wraps a fetch handler so it only runs with a verified passport.
+ *
+ * @example
+ * Deno.serve(withAgentPassport({ issuer, audience: "https://shop.example" }, (req, passport) =>
+ *   Response.json({ agent: passport.agentId })));
+ */
+export function withAgentPassport(
+  options: PassportGuardOptions,
+  handler: (request: Request, passport: PassportContext) => Response | Promise<Response>,
+): (request: Request) => Promise<Response> {
+  const guard = createPassportGuard(options);
+  return async (request) => {
+    let passport: PassportContext;
+    try {
+      passport = await guard(request);
+    } catch (error) {
+      if (!isGuardError(error)) throw error;
+      return passportChallenge(error, guard.realm);
+    }
+    return handler(request, passport);
+  };
+}
+
+/**
+ * Errors the guard answers with a challenge. Anything else, including
+ * PASSPORT_INVALID_OPTION (the site's own configuration is wrong), is a bug
+ * and propagates to the server's error handling.
+ */
+export function isGuardError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || code === "PASSPORT_INVALID_OPTION") return false;
+  return code.startsWith("PASSPORT_") || code === "SDK_PASSPORT_MISSING" || code === "SDK_JWKS_UNAVAILABLE";
+}
+
+function quote(value: string): string {
+  return value.replace(/[\\"]/g, "\\$&").replace(/[^\x20-\x7e]/g, "");
+}
