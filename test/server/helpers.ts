@@ -1,0 +1,158 @@
+/** HTTP and SSE helpers shared by the server integration tests. */
+
+import * as pow from "../../core/pow/index.ts";
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON members
+  body: any;
+}
+
+export interface ApiInit {
+  method?: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+  body?: string;
+}
+
+/** One request; the body is parsed as JSON when there is one. */
+export async function api(base: string, path: string, init: ApiInit = {}): Promise<ApiResponse> {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  const response = await fetch(base + path, { method: init.method ?? "GET", headers, body });
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text !== "") {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+type Solve = (challenge: string, difficulty: number) => Promise<{ nonce: string }>;
+
+/**
+ * Solves with core's `solve` when it is exported; until then walks nonces
+ * upward and checks each with core's `verify` (the same acceptance the server
+ * applies, no second copy of SHA-256 here).
+ */
+export async function solvePow(challenge: string, difficulty: number): Promise<string> {
+  const solve = (pow as unknown as { solve?: Solve }).solve;
+  if (typeof solve === "function") return (await solve(challenge, difficulty)).nonce;
+  for (let nonce = 0; ; nonce++) {
+    if (pow.verify(challenge, difficulty, String(nonce))) return String(nonce);
+  }
+}
+
+/** A nonce that does not meet the difficulty (checked with core's `verify`). */
+export function wrongNonce(challenge: string, difficulty: number): string {
+  for (let nonce = 0; ; nonce++) {
+    if (!pow.verify(challenge, difficulty, String(nonce))) return String(nonce);
+  }
+}
+
+export interface SseEvent {
+  id: string | null;
+  // biome-ignore lint/suspicious/noExplicitAny: event payloads are JSON
+  data: any;
+}
+
+/** A Server-Sent Events reader over fetch, parsing `id:` and `data:` fields (WHATWG HTML §9.2.6). */
+export class SseClient {
+  readonly events: SseEvent[] = [];
+  status = 0;
+  contentType: string | null = null;
+  private readonly controller = new AbortController();
+  private buffer = "";
+  private waiters: Array<() => void> = [];
+  private done: Promise<void> = Promise.resolve();
+
+  static async connect(url: string, headers: Record<string, string>): Promise<SseClient> {
+    const client = new SseClient();
+    const response = await fetch(url, { headers, signal: client.controller.signal });
+    client.status = response.status;
+    client.contentType = response.headers.get("content-type");
+    if (response.ok && response.body) client.done = client.pump(response.body);
+    else await response.body?.cancel();
+    return client;
+  }
+
+  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.buffer += decoder.decode(value, { stream: true });
+        let end = this.buffer.indexOf("\n\n");
+        while (end !== -1) {
+          this.parse(this.buffer.slice(0, end));
+          this.buffer = this.buffer.slice(end + 2);
+          end = this.buffer.indexOf("\n\n");
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+    this.notify();
+  }
+
+  private parse(block: string): void {
+    let id: string | null = null;
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("id:")) id = line.slice(3).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    }
+    if (data.length === 0) return;
+    this.events.push({ id, data: JSON.parse(data.join("\n")) });
+    this.notify();
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Outcome events (keepalives left out). */
+  outcomes(): SseEvent[] {
+    return this.events.filter((event) => event.data.type !== "keepalive");
+  }
+
+  /** Resolves once `predicate` holds over the received events; rejects after `timeoutMs`. */
+  async waitFor(predicate: (events: SseEvent[]) => boolean, timeoutMs = 3000): Promise<SseEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.events)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for SSE events; got ${JSON.stringify(this.events)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.events;
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    await this.done;
+  }
+}
+
+/** Row count of a table, to prove a rejected request stored nothing. */
+export function countRows(db: { query(sql: string): { get(): unknown } }, table: string): number {
+  return (db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+}
