@@ -20,7 +20,8 @@ export type PowErrorCode =
   | "POW_INVALID_OPTION"
   | "POW_ABORTED"
   | "POW_EXHAUSTED"
-  | "POW_WASM_UNAVAILABLE";
+  | "POW_WASM_UNAVAILABLE"
+  | "POW_WORKER_FAILED";
 
 /** Codes raised when a passport (JWT) is refused or cannot be produced. */
 export type PassportErrorCode =

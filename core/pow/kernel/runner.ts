@@ -5,24 +5,9 @@
  * they must stay self-contained: no imports, no module-level names, only
  * their parameters and globals.
  */
-import type { KERNEL_LAYOUT } from "./sha256-wat.ts";
+import type { BatchResult, KERNEL_LAYOUT, KernelExports } from "./abi.ts";
 
 export type KernelLayout = typeof KERNEL_LAYOUT;
-
-/** The exports of both kernels (see sha256-wat.ts). */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  set_challenge(): void;
-  search(count: number, mask0: number, mask1: number): number;
-}
-
-export interface KernelBatchResult {
-  /** SEARCH_NOT_FOUND, SEARCH_FOUND or SEARCH_EXHAUSTED. */
-  status: number;
-  /** The smallest valid nonce of the batch when found, else "". */
-  nonce: string;
-  hashes: number;
-}
 
 /** Writes the 64 ASCII bytes of `challenge` and computes its midstate. */
 export function loadChallenge(kernel: KernelExports, layout: KernelLayout, challenge: string): void {
@@ -42,7 +27,7 @@ export function runKernelBatch(
   count: number,
   mask0: number,
   mask1: number,
-): KernelBatchResult {
+): BatchResult {
   const bytes = new Uint8Array(kernel.memory.buffer);
   const words = new Int32Array(kernel.memory.buffer);
   for (let i = 0; i < prefix.length; i++) bytes[layout.prefix + i] = prefix.charCodeAt(i);

@@ -18,36 +18,9 @@
  * - the SIMD kernel hashes four prefixes side by side (one per i32x4 lane),
  *   all ten last digits in the same lane order, so a step is four nonces.
  *
- * Memory is one fixed page; the layout is `KERNEL_LAYOUT`. No allocator.
+ * Memory is one fixed page; the layout is `KERNEL_LAYOUT` (abi.ts). No allocator.
  */
-
-/** Byte offsets inside the kernel's memory, shared with the JS side. */
-export const KERNEL_LAYOUT = {
-  /** 64 ASCII bytes of the challenge, read by `set_challenge`. */
-  challenge: 0,
-  /** The midstate, 8 words, written by `set_challenge`. */
-  midstate: 64,
-  /** i32: number of digits of the current prefix (0..19). */
-  prefixLength: 96,
-  /** i32: number of digits of the nonce found by the last `search`. */
-  resultLength: 100,
-  /** i32: nonces hashed by the last `search`. */
-  hashes: 104,
-  /** ASCII digits of the current prefix; advanced in place by `search`. */
-  prefix: 128,
-  /** ASCII digits of the nonce found by the last `search`. */
-  result: 160,
-  /** Scalar block: words 0..5 of the second block, one i32 each. */
-  scratch: 192,
-  /** SIMD block: words 0..5, four lanes each (word i of lane j at +16i+4j). */
-  lanes: 256,
-} as const;
-
-/** `search` results. */
-export const SEARCH_NOT_FOUND = 0;
-export const SEARCH_FOUND = 1;
-/** The prefix would need 20 digits: past every nonce of at most 20 digits. */
-export const SEARCH_EXHAUSTED = 2;
+import { KERNEL_LAYOUT, SEARCH_EXHAUSTED, SEARCH_FOUND, SEARCH_NOT_FOUND } from "./abi.ts";
 
 /** The longest prefix the kernel lays out: 19 digits plus the last digit is the 20-digit maximum. */
 const MAX_PREFIX_DIGITS = 19;

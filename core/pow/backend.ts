@@ -1,0 +1,109 @@
+/**
+ * Which solver this runtime gets: the SIMD kernel, else the scalar kernel,
+ * else pure JS, with the reason for a fallback logged once. Everything the
+ * choice depends on (the WebAssembly namespace, the logger) comes in through
+ * a `PowRuntime`, so tests can take WebAssembly away without patching globals.
+ */
+import { PowError } from "../errors.ts";
+import { type KernelKind, kernelBytes, simdProbeBytes } from "./kernel/modules.ts";
+
+export type SolverBackend = "wasm-simd" | "wasm-scalar" | "js";
+
+export const SOLVER_BACKENDS: readonly SolverBackend[] = ["wasm-simd", "wasm-scalar", "js"];
+
+/** The parts of the `WebAssembly` namespace the solver uses. */
+export type WasmApi = Pick<typeof WebAssembly, "compile" | "instantiate" | "validate">;
+
+export interface PowRuntime {
+  /** `undefined` where the runtime has no WebAssembly. */
+  wasm: WasmApi | undefined;
+  /** Where fallback reasons go; each runtime object logs a reason once. */
+  warn(message: string): void;
+}
+
+export const defaultRuntime: PowRuntime = {
+  wasm: typeof WebAssembly === "object" ? WebAssembly : undefined,
+  warn: (message) => console.warn(message),
+};
+
+interface RuntimeCache {
+  modules: Map<KernelKind, Promise<WebAssembly.Module>>;
+  detected?: Promise<SolverBackend>;
+}
+
+const caches = new WeakMap<PowRuntime, RuntimeCache>();
+
+function cacheOf(runtime: PowRuntime): RuntimeCache {
+  let cache = caches.get(runtime);
+  if (!cache) {
+    cache = { modules: new Map() };
+    caches.set(runtime, cache);
+  }
+  return cache;
+}
+
+const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The compiled kernel, compiled once per runtime (the promise is cached, a
+ * failure too: a CSP that refuses compilation will refuse it again). Throws
+ * `POW_WASM_UNAVAILABLE` when the runtime has no WebAssembly or refuses it.
+ */
+export async function compileKernel(runtime: PowRuntime, kind: KernelKind): Promise<WebAssembly.Module> {
+  const { wasm } = runtime;
+  if (!wasm) throw new PowError("POW_WASM_UNAVAILABLE", "WebAssembly is not available in this runtime");
+  const modules = cacheOf(runtime).modules;
+  let module = modules.get(kind);
+  if (!module) {
+    module = wasm.compile(kernelBytes(kind));
+    modules.set(kind, module);
+  }
+  try {
+    return await module;
+  } catch (error) {
+    throw new PowError("POW_WASM_UNAVAILABLE", `the ${kind} kernel failed to compile: ${reason(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function detect(runtime: PowRuntime): Promise<SolverBackend> {
+  if (!runtime.wasm) {
+    runtime.warn(
+      "lime pow: WebAssembly is not available; solving with the pure-JS fallback (several times slower)",
+    );
+    return "js";
+  }
+  if (runtime.wasm.validate(simdProbeBytes())) {
+    try {
+      await compileKernel(runtime, "wasm-simd");
+      return "wasm-simd";
+    } catch (error) {
+      runtime.warn(`lime pow: ${reason(error)}; trying the scalar kernel`);
+    }
+  }
+  try {
+    await compileKernel(runtime, "wasm-scalar");
+    return "wasm-scalar";
+  } catch (error) {
+    runtime.warn(`lime pow: ${reason(error)}; solving with the pure-JS fallback (several times slower)`);
+    return "js";
+  }
+}
+
+/** The backend `solve` picks by default in `runtime`; detected once, the reason for a fallback logged once. */
+export function detectBackend(runtime: PowRuntime): Promise<SolverBackend> {
+  const cache = cacheOf(runtime);
+  cache.detected ??= detect(runtime);
+  return cache.detected;
+}
+
+/**
+ * Which solver `solve` uses here: "wasm-simd", "wasm-scalar" (no SIMD), or
+ * "js" (no WebAssembly, or a CSP forbids compiling it).
+ *
+ * @example if ((await solverBackend()) === "js") showSlowSolverHint();
+ */
+export function solverBackend(): Promise<SolverBackend> {
+  return detectBackend(defaultRuntime);
+}

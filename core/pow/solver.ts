@@ -1,0 +1,233 @@
+/**
+ * `solve`: the smallest valid nonce from "0" up, the order LIME's Python
+ * solver uses, so every backend and every worker count gives the same answer.
+ */
+import { PowError } from "../errors.ts";
+import {
+  compileKernel,
+  defaultRuntime,
+  detectBackend,
+  type PowRuntime,
+  SOLVER_BACKENDS,
+  type SolverBackend,
+} from "./backend.ts";
+import { MAX_NONCE } from "./constants.ts";
+import { assertChallenge, assertDifficulty, difficultyMasks, isCanonicalNonce } from "./form.ts";
+import { createJsSearcher } from "./js-search.ts";
+import {
+  type BatchResult,
+  KERNEL_LAYOUT,
+  type KernelExports,
+  SEARCH_EXHAUSTED,
+  SEARCH_FOUND,
+} from "./kernel/abi.ts";
+import { kernelBytes } from "./kernel/modules.ts";
+import { loadChallenge, runKernelBatch } from "./kernel/runner.ts";
+import { defaultSpawner, type SpawnWorker, searchInWorkers } from "./workers.ts";
+import { yieldToEventLoop } from "./yield.ts";
+
+export interface SolveOptions {
+  /** Aborting rejects the promise with `POW_ABORTED` at the next batch boundary (within ~20 ms). */
+  signal?: AbortSignal | undefined;
+  /** Called after every batch with the number of hashes tried so far. */
+  onProgress?: ((hashes: number) => void) | undefined;
+  /**
+   * Threads to search with. Default: 1 below difficulty 22 (a worker costs
+   * more to start than the whole search), else the core count up to 8.
+   */
+  workers?: number | undefined;
+  /** Force a backend instead of the detected one; "auto" is the default. */
+  backend?: SolverBackend | "auto" | undefined;
+}
+
+export interface PowSolution {
+  /** The smallest valid nonce, as the canonical decimal string the wire format wants. */
+  nonce: string;
+  /** Hashes tried, by all workers; with workers, a few batches past the answer may be included. */
+  hashes: number;
+}
+
+/** What `solve` takes from its surroundings; tests replace parts of it. */
+export interface SolveEnvironment {
+  runtime: PowRuntime;
+  spawn: SpawnWorker | undefined;
+  yieldToEventLoop: () => Promise<void>;
+  hardwareConcurrency: number | undefined;
+  /** First prefix to search (nonces from `startPrefix * 10`); 0 outside tests. */
+  startPrefix: bigint;
+}
+
+let environment: SolveEnvironment | undefined;
+
+/** This runtime's environment, built on first use (one spawner, so one worker script URL). */
+export function defaultEnvironment(): SolveEnvironment {
+  environment ??= {
+    runtime: defaultRuntime,
+    spawn: defaultSpawner(globalThis as Parameters<typeof defaultSpawner>[0]),
+    yieldToEventLoop,
+    hardwareConcurrency: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+      ?.hardwareConcurrency,
+    startPrefix: 0n,
+  };
+  return environment;
+}
+
+/** The last prefix whose nonces can be at most 2^64 - 1. */
+export const LAST_PREFIX = BigInt(MAX_NONCE) / 10n;
+const MAX_WORKERS = 64;
+const MULTI_WORKER_DIFFICULTY = 22;
+/** Prefixes per worker batch: ~40k nonces, a few ms, so messaging stays under 1% of the time. */
+export const WORKER_BATCH_PREFIXES = 4096;
+/** Single-thread batches start small (an easy challenge returns at once) and grow towards ~16 ms. */
+const FIRST_BATCH_PREFIXES = 1024;
+const MAX_BATCH_PREFIXES = 1 << 20;
+const BATCH_TARGET_MS = 16;
+
+const prefixText = (prefix: bigint): string => (prefix === 0n ? "" : String(prefix));
+
+function aborted(signal: AbortSignal): PowError {
+  return new PowError("POW_ABORTED", "the proof-of-work search was aborted", { cause: signal.reason });
+}
+
+function checkOptions(options: SolveOptions): void {
+  const { signal, onProgress, workers, backend } = options;
+  if (
+    signal !== undefined &&
+    (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")
+  ) {
+    throw new PowError("POW_INVALID_OPTION", "signal must be an AbortSignal");
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw new PowError("POW_INVALID_OPTION", "onProgress must be a function");
+  }
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) {
+    throw new PowError("POW_INVALID_OPTION", `workers must be an integer in 1..${MAX_WORKERS}`);
+  }
+  if (backend !== undefined && backend !== "auto" && !SOLVER_BACKENDS.includes(backend)) {
+    throw new PowError(
+      "POW_INVALID_OPTION",
+      `backend must be "auto" or one of ${SOLVER_BACKENDS.join(", ")}`,
+    );
+  }
+}
+
+type Search = (prefix: bigint, count: number) => BatchResult;
+
+async function wasmSearch(
+  env: SolveEnvironment,
+  kind: "wasm-simd" | "wasm-scalar",
+  challenge: string,
+  masks: [number, number],
+): Promise<Search> {
+  const module = await compileKernel(env.runtime, kind);
+  // One instance per solve: concurrent solves never share the kernel's memory.
+  const instance = await env.runtime.wasm!.instantiate(module);
+  const kernel = instance.exports as unknown as KernelExports;
+  loadChallenge(kernel, KERNEL_LAYOUT, challenge);
+  return (prefix, count) =>
+    runKernelBatch(kernel, KERNEL_LAYOUT, prefixText(prefix), count, masks[0], masks[1]);
+}
+
+async function searchHere(
+  search: Search,
+  options: SolveOptions,
+  env: SolveEnvironment,
+): Promise<PowSolution> {
+  const { signal, onProgress } = options;
+  let prefix = env.startPrefix;
+  let batch = FIRST_BATCH_PREFIXES;
+  let hashes = 0;
+  for (;;) {
+    const left = LAST_PREFIX - prefix + 1n;
+    const count = left < BigInt(batch) ? Number(left) : batch;
+    const started = performance.now();
+    const result = search(prefix, count);
+    const elapsed = performance.now() - started;
+    hashes += result.hashes;
+    onProgress?.(hashes);
+    if (result.status === SEARCH_FOUND && isCanonicalNonce(result.nonce))
+      return { nonce: result.nonce, hashes };
+    if (result.status === SEARCH_FOUND || result.status === SEARCH_EXHAUSTED || count === Number(left)) {
+      throw new PowError("POW_EXHAUSTED", "no valid nonce up to 2^64 - 1");
+    }
+    prefix += BigInt(count);
+    // Multiples of 4 keep the SIMD kernel's four-prefix groups aligned.
+    if (elapsed < BATCH_TARGET_MS / 2 && batch < MAX_BATCH_PREFIXES) batch *= 2;
+    else if (elapsed > BATCH_TARGET_MS * 2 && batch > 4) batch /= 2;
+    await env.yieldToEventLoop();
+    if (signal?.aborted) throw aborted(signal);
+  }
+}
+
+/** Internal form of `solve` with its environment spelled out (tests, the bench). */
+export async function solveIn(
+  env: SolveEnvironment,
+  challenge: string,
+  difficulty: number,
+  options: SolveOptions = {},
+): Promise<PowSolution> {
+  assertChallenge(challenge);
+  assertDifficulty(difficulty);
+  if (typeof options !== "object" || options === null) {
+    throw new PowError("POW_INVALID_OPTION", "options must be an object");
+  }
+  checkOptions(options);
+  const { signal } = options;
+  if (signal?.aborted) throw aborted(signal);
+
+  const requested = options.backend ?? "auto";
+  const backend = requested === "auto" ? await detectBackend(env.runtime) : requested;
+  const masks = difficultyMasks(difficulty);
+  if (backend === "js") {
+    const searcher = createJsSearcher(challenge, masks[0], masks[1]);
+    return searchHere((prefix, count) => searcher.search(prefixText(prefix), count), options, env);
+  }
+
+  const workers =
+    options.workers ??
+    (difficulty >= MULTI_WORKER_DIFFICULTY ? Math.min(env.hardwareConcurrency ?? 1, 8) : 1);
+  if (workers > 1 && env.spawn) {
+    // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
+    await compileKernel(env.runtime, backend);
+    if (signal?.aborted) throw aborted(signal);
+    return searchInWorkers({
+      challenge,
+      mask0: masks[0],
+      mask1: masks[1],
+      bytes: kernelBytes(backend),
+      workers,
+      batchPrefixes: WORKER_BATCH_PREFIXES,
+      startPrefix: env.startPrefix,
+      lastPrefix: LAST_PREFIX,
+      spawn: env.spawn,
+      signal,
+      onProgress: options.onProgress,
+    });
+  }
+  if (workers > 1) env.runtime.warn("lime pow: this runtime has no workers; solving on one thread");
+  const search = await wasmSearch(env, backend, challenge, masks);
+  if (signal?.aborted) throw aborted(signal);
+  return searchHere(search, options, env);
+}
+
+/**
+ * Finds the smallest nonce such that SHA-256(challenge + nonce) has at least
+ * `difficulty` leading zero bits, searching "0", "1", "2", ... in WebAssembly
+ * (SIMD where available), optionally across workers.
+ *
+ * Throws `POW_INVALID_CHALLENGE` / `POW_INVALID_DIFFICULTY` / `POW_INVALID_OPTION`
+ * on bad input; rejects with `POW_ABORTED` when `signal` aborts,
+ * `POW_WORKER_FAILED` when a worker cannot run, `POW_WASM_UNAVAILABLE` when a
+ * forced WASM backend cannot load.
+ *
+ * @example
+ * const { nonce } = await solve(challenge, 15, { signal: AbortSignal.timeout(10_000) });
+ * // POST { pow_nonce: nonce }
+ */
+export function solve(
+  challenge: string,
+  difficulty: number,
+  options: SolveOptions = {},
+): Promise<PowSolution> {
+  return solveIn(defaultEnvironment(), challenge, difficulty, options);
+}
