@@ -6,8 +6,10 @@
  *
  * The site's own id (`site_id`, which login passports are bound to) is
  * taken from the options when given; otherwise it is learned once from the
- * issuer, from the public view of a login request this site created
- * (`GET /api/v1/auth/requests/{id}` names its site).
+ * issuer, from the public view of the first login request this client
+ * creates (`GET /api/v1/auth/requests/{id}` names its site while the request
+ * is pending). A site that only waits on requests created elsewhere should
+ * pass `siteId`.
  */
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
 import { readEnv } from "../internal/env.ts";
@@ -122,6 +124,9 @@ export class SiteClient {
     const { siteId, ...created } = readCreated(data);
     if (siteId !== null) this.#siteId ??= siteId;
     this.#events.track(created.requestId, Date.parse(created.expiresAt));
+    // Learn the site id while this request is surely still pending (the
+    // public view refuses answered requests); once per client.
+    if (this.#siteId === undefined) await this.siteId(created.requestId).catch(() => {});
     return created;
   }
 
