@@ -23,7 +23,7 @@ describe("key encryption at rest (AES-256-GCM)", () => {
     const body = sealed.ciphertext.subarray(0, sealed.ciphertext.length - 16);
     const tag = sealed.ciphertext.subarray(sealed.ciphertext.length - 16);
     const decipher = createDecipheriv("aes-256-gcm", KEK, sealed.iv);
-    decipher.setAAD(Buffer.from(AAD_PREFIX + "kid-xyz"));
+    decipher.setAAD(Buffer.from(`${AAD_PREFIX}kid-xyz`));
     decipher.setAuthTag(tag);
     const opened = Buffer.concat([decipher.update(body), decipher.final()]);
     expect(new Uint8Array(opened)).toEqual(plaintext);
