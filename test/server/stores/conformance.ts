@@ -1,0 +1,538 @@
+/**
+ * Store conformance suites. Each takes a factory for a fresh backend, so the
+ * same behaviour (above all the atomic single-use steps) is pinned for every
+ * implementation: SQLite today, Redis for the short-lived stores later.
+ */
+
+import { describe, expect, test } from "bun:test";
+import type { AgentStore } from "../../../server/core/agents/store.ts";
+import type { KeyStore, StoredSigningKey } from "../../../server/core/keys/store.ts";
+import type { AuditStore } from "../../../server/foundation/audit/store.ts";
+import type { KycStore } from "../../../server/foundation/kyc/store.ts";
+import type { SessionStore } from "../../../server/foundation/sessions/store.ts";
+import type { SiteRecord, SiteStore } from "../../../server/foundation/sites/store.ts";
+import type { EmailCodeStore, UserRecord, UserStore } from "../../../server/foundation/users/store.ts";
+import type { RateLimitStore } from "../../../server/http/rate-limit-store.ts";
+import type {
+  AgentLoginStore,
+  LoginRequestRecord,
+  OutcomeEvent,
+  OutcomeFanout,
+} from "../../../server/modules/agent-login/store.ts";
+
+export interface Fixture<S> {
+  store: S;
+  /** Creates whatever parent rows the backend needs (an owner, a site) and returns the id. */
+  addOwner(): Promise<string>;
+  addSite(ownerId?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export type Factory<S> = () => Promise<Fixture<S>>;
+
+const T0 = 1_800_000_000_000;
+
+async function using<S>(factory: Factory<S>, body: (fixture: Fixture<S>) => Promise<void>): Promise<void> {
+  const fixture = await factory();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.close();
+  }
+}
+
+export function user(overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: crypto.randomUUID(),
+    email: `${crypto.randomUUID()}@example.test`,
+    passwordHash: "$argon2id$stub",
+    emailVerifiedAt: null,
+    kycLevel: 0,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+export function site(ownerId: string, overrides: Partial<SiteRecord> = {}): SiteRecord {
+  return {
+    id: crypto.randomUUID(),
+    ownerId,
+    displayName: "Shop",
+    origin: null,
+    tokenHash: crypto.randomUUID(),
+    powDifficulty: 15,
+    status: "ACTIVE",
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function loginRequest(siteId: string, overrides: Partial<LoginRequestRecord> = {}): LoginRequestRecord {
+  return {
+    id: crypto.randomUUID(),
+    siteId,
+    status: "PENDING",
+    powChallenge: "ab".repeat(32),
+    powDifficulty: 15,
+    redirectUrl: null,
+    createdAt: T0,
+    expiresAt: T0 + 300_000,
+    approvedAgentId: null,
+    approvedAt: null,
+    passportJwt: null,
+    passportExpiresAt: null,
+    deliveredAt: null,
+    ...overrides,
+  };
+}
+
+function approval(id: string, now = T0 + 1000) {
+  return { id, agentId: crypto.randomUUID(), passportJwt: `jwt-${id}`, passportExpiresAt: now + 60_000, now };
+}
+
+export function agentLoginStoreConformance(name: string, factory: Factory<AgentLoginStore>): void {
+  describe(`AgentLoginStore conformance: ${name}`, () => {
+    test("create and read back", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const request = loginRequest(await addSite(), { redirectUrl: "https://shop.example/x" });
+        await store.create(request);
+        expect(await store.findById(request.id)).toEqual(request);
+        expect(await store.findById(crypto.randomUUID())).toBeNull();
+      });
+    });
+
+    test("approve is single-use: PENDING → APPROVED once, with its outcome; a second approval gets null", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteId = await addSite();
+        const request = loginRequest(siteId);
+        await store.create(request);
+        const first = await store.approve(approval(request.id));
+        expect(first?.request.status).toBe("APPROVED");
+        expect(first?.request.passportJwt).toBe(`jwt-${request.id}`);
+        expect(first?.event).toMatchObject({
+          siteId,
+          loginRequestId: request.id,
+          type: "approved",
+          passportJwt: `jwt-${request.id}`,
+          deliveredAt: null,
+        });
+        expect(await store.approve(approval(request.id))).toBeNull();
+        expect((await store.findById(request.id))?.approvedAgentId).toBe(first!.request.approvedAgentId);
+      });
+    });
+
+    test("of many concurrent approvals exactly one wins", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const request = loginRequest(await addSite());
+        await store.create(request);
+        const results = await Promise.all(
+          Array.from({ length: 25 }, () => store.approve(approval(request.id))),
+        );
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+        expect(await store.undeliveredEvents(request.siteId, T0)).toHaveLength(1);
+      });
+    });
+
+    test("an overdue or unknown request cannot be approved", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const request = loginRequest(await addSite());
+        await store.create(request);
+        expect(await store.approve(approval(request.id, request.expiresAt))).toBeNull();
+        expect(await store.approve(approval(crypto.randomUUID()))).toBeNull();
+        expect((await store.findById(request.id))?.status).toBe("PENDING");
+      });
+    });
+
+    test("expireDue moves only overdue PENDING requests, once, each with an expired outcome", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteId = await addSite();
+        const overdue = loginRequest(siteId, { expiresAt: T0 + 10 });
+        const fresh = loginRequest(siteId, { expiresAt: T0 + 1_000_000 });
+        const approved = loginRequest(siteId, { expiresAt: T0 + 2000 });
+        for (const r of [overdue, fresh, approved]) await store.create(r);
+        await store.approve(approval(approved.id));
+        const events = await store.expireDue(T0 + 5000, T0 + 100_000);
+        expect(events.map((e: OutcomeEvent) => [e.loginRequestId, e.type])).toEqual([
+          [overdue.id, "expired"],
+        ]);
+        expect(await store.expireDue(T0 + 5000, T0 + 100_000)).toEqual([]);
+        expect((await store.findById(overdue.id))?.status).toBe("EXPIRED");
+        expect((await store.findById(fresh.id))?.status).toBe("PENDING");
+        expect((await store.findById(approved.id))?.status).toBe("APPROVED");
+      });
+    });
+
+    test("delivery: markDelivered moves APPROVED → DELIVERED; undelivered and after-id queries see the right events", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteA = await addSite();
+        const siteB = await addSite();
+        const a1 = loginRequest(siteA);
+        const a2 = loginRequest(siteA);
+        const b1 = loginRequest(siteB);
+        for (const r of [a1, a2, b1]) await store.create(r);
+        const e1 = (await store.approve(approval(a1.id)))!.event;
+        const e2 = (await store.approve(approval(a2.id)))!.event;
+        await store.approve(approval(b1.id));
+        expect(e2.id).toBeGreaterThan(e1.id);
+
+        expect((await store.undeliveredEvents(siteA, T0)).map((e) => e.id)).toEqual([e1.id, e2.id]);
+        await store.markDelivered(e1.id, T0 + 2000);
+        await store.markDelivered(e1.id, T0 + 3000);
+        expect((await store.findById(a1.id))?.status).toBe("DELIVERED");
+        expect((await store.findById(a1.id))?.deliveredAt).toBe(T0 + 2000);
+        expect((await store.undeliveredEvents(siteA, T0)).map((e) => e.id)).toEqual([e2.id]);
+        expect((await store.eventsAfter(siteA, 0, T0)).map((e) => e.id)).toEqual([e1.id, e2.id]);
+        expect((await store.eventsAfter(siteA, e1.id, T0)).map((e) => e.id)).toEqual([e2.id]);
+        expect((await store.eventsAfter(siteA, 0, e1.expiresAt)).map((e) => e.id)).toEqual([]);
+      });
+    });
+
+    test("purge drops lapsed passports and events, keeping live ones", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteId = await addSite();
+        const request = loginRequest(siteId);
+        await store.create(request);
+        const { event } = (await store.approve(approval(request.id)))!;
+        await store.purge(event.expiresAt - 1, 0);
+        expect((await store.findById(request.id))?.passportJwt).toBe(`jwt-${request.id}`);
+        await store.purge(event.expiresAt, 0);
+        expect((await store.findById(request.id))?.passportJwt).toBeNull();
+        expect(await store.eventsAfter(siteId, 0, 0)).toEqual([]);
+      });
+    });
+  });
+}
+
+function key(kid: string, status: StoredSigningKey["status"]): StoredSigningKey {
+  return {
+    kid,
+    status,
+    publicJwk: JSON.stringify({ kty: "RSA", kid }),
+    sealedPrivateJwk: new Uint8Array([1, 2, 3]),
+    iv: new Uint8Array(12),
+    createdAt: T0,
+    activatedAt: status === "CURRENT" ? T0 : null,
+    retiredAt: null,
+    removeAfter: null,
+  };
+}
+
+export function keyStoreConformance(name: string, factory: Factory<KeyStore>): void {
+  describe(`KeyStore conformance: ${name}`, () => {
+    test("bootstrap writes the first CURRENT and NEXT keys once", async () => {
+      await using(factory, async ({ store }) => {
+        expect(await store.bootstrap(key("a", "CURRENT"), key("b", "NEXT"))).toBe(true);
+        expect(await store.bootstrap(key("c", "CURRENT"), key("d", "NEXT"))).toBe(false);
+        expect((await store.list()).map((k) => [k.kid, k.status])).toEqual([
+          ["a", "CURRENT"],
+          ["b", "NEXT"],
+        ]);
+      });
+    });
+
+    test("rotate is compare-and-swap on the current kid: one rotation per observed state", async () => {
+      await using(factory, async ({ store }) => {
+        await store.bootstrap(key("a", "CURRENT"), key("b", "NEXT"));
+        const results = await Promise.all([
+          store.rotate({
+            expectedCurrentKid: "a",
+            retireUntil: T0 + 100,
+            next: key("c", "NEXT"),
+            now: T0 + 1,
+          }),
+          store.rotate({
+            expectedCurrentKid: "a",
+            retireUntil: T0 + 100,
+            next: key("d", "NEXT"),
+            now: T0 + 1,
+          }),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const byKid = Object.fromEntries((await store.list()).map((k) => [k.kid, k]));
+        expect(byKid.a?.status).toBe("RETIRED");
+        expect(byKid.a?.removeAfter).toBe(T0 + 100);
+        expect(byKid.b?.status).toBe("CURRENT");
+        expect(byKid.b?.activatedAt).toBe(T0 + 1);
+        expect(Object.values(byKid).filter((k) => k.status === "NEXT")).toHaveLength(1);
+        expect(await store.deleteRemovable(T0 + 99)).toBe(0);
+        expect(await store.deleteRemovable(T0 + 100)).toBe(1);
+        expect((await store.list()).map((k) => k.kid)).not.toContain("a");
+      });
+    });
+
+    test("sealed bytes and IV come back unchanged", async () => {
+      await using(factory, async ({ store }) => {
+        const current = {
+          ...key("a", "CURRENT"),
+          sealedPrivateJwk: new Uint8Array([0, 255, 7]),
+          iv: new Uint8Array(12).fill(3),
+        };
+        await store.bootstrap(current, key("b", "NEXT"));
+        const [stored] = await store.list();
+        expect(stored!.sealedPrivateJwk).toEqual(current.sealedPrivateJwk);
+        expect(stored!.iv).toEqual(current.iv);
+      });
+    });
+  });
+}
+
+export function userStoreConformance(
+  name: string,
+  factory: Factory<{ users: UserStore; codes: EmailCodeStore }>,
+): void {
+  describe(`UserStore + EmailCodeStore conformance: ${name}`, () => {
+    test("emails are unique; verification raises the KYC level to at least 1; the level can be set", async () => {
+      await using(factory, async ({ store }) => {
+        const alice = user({ email: "alice@example.test" });
+        expect(await store.users.create(alice)).toBe(true);
+        expect(await store.users.create(user({ email: "alice@example.test" }))).toBe(false);
+        expect(await store.users.findByEmail("alice@example.test")).toEqual(alice);
+        expect((await store.users.markEmailVerified(alice.id, T0 + 1))?.kycLevel).toBe(1);
+        expect((await store.users.setKycLevel(alice.id, 2, T0 + 2))?.kycLevel).toBe(2);
+        expect((await store.users.markEmailVerified(alice.id, T0 + 3))?.kycLevel).toBe(2);
+        expect(await store.users.setKycLevel(crypto.randomUUID(), 2, T0)).toBeNull();
+      });
+    });
+
+    test("codes: a match consumes; misses spend attempts down to exhausted; lapsed codes are expired", async () => {
+      await using(factory, async ({ store }) => {
+        const u = user();
+        await store.users.create(u);
+        expect(await store.codes.attempt(u.id, "h", T0)).toBe("absent");
+        await store.codes.put({ userId: u.id, codeHash: "right", expiresAt: T0 + 1000, attemptsLeft: 2 });
+        expect(await store.codes.attempt(u.id, "wrong", T0)).toBe("invalid");
+        expect(await store.codes.attempt(u.id, "right", T0)).toBe("verified");
+        expect(await store.codes.attempt(u.id, "right", T0)).toBe("absent");
+
+        await store.codes.put({ userId: u.id, codeHash: "right", expiresAt: T0 + 1000, attemptsLeft: 2 });
+        expect(await store.codes.attempt(u.id, "wrong", T0)).toBe("invalid");
+        expect(await store.codes.attempt(u.id, "wrong", T0)).toBe("exhausted");
+        expect(await store.codes.attempt(u.id, "right", T0)).toBe("exhausted");
+
+        await store.codes.put({ userId: u.id, codeHash: "right", expiresAt: T0 + 1000, attemptsLeft: 5 });
+        expect(await store.codes.attempt(u.id, "right", T0 + 1000)).toBe("expired");
+      });
+    });
+
+    test("concurrent guesses cannot spend more attempts than there are", async () => {
+      await using(factory, async ({ store }) => {
+        const u = user();
+        await store.users.create(u);
+        await store.codes.put({ userId: u.id, codeHash: "right", expiresAt: T0 + 1000, attemptsLeft: 3 });
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, () => store.codes.attempt(u.id, "wrong", T0)),
+        );
+        expect(outcomes.filter((o) => o === "invalid")).toHaveLength(2);
+        expect(outcomes.filter((o) => o === "exhausted")).toHaveLength(8);
+      });
+    });
+  });
+}
+
+export function sessionStoreConformance(name: string, factory: Factory<SessionStore>): void {
+  describe(`SessionStore conformance: ${name}`, () => {
+    test("sessions are found by token hash, deleted, and swept when expired", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const userId = await addOwner();
+        const live = {
+          id: "s1",
+          userId,
+          tokenHash: "h1",
+          csrfHash: "c1",
+          createdAt: T0,
+          expiresAt: T0 + 100,
+        };
+        const old = { id: "s2", userId, tokenHash: "h2", csrfHash: "c2", createdAt: T0, expiresAt: T0 + 10 };
+        await store.create(live);
+        await store.create(old);
+        expect(await store.findByTokenHash("h1")).toEqual(live);
+        expect(await store.deleteExpired(T0 + 50)).toBe(1);
+        expect(await store.findByTokenHash("h2")).toBeNull();
+        await store.delete("s1");
+        expect(await store.findByTokenHash("h1")).toBeNull();
+      });
+    });
+  });
+}
+
+export function siteStoreConformance(name: string, factory: Factory<SiteStore>): void {
+  describe(`SiteStore conformance: ${name}`, () => {
+    test("owner-scoped: another owner can neither rotate, suspend, update nor delete", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const owner = await addOwner();
+        const stranger = await addOwner();
+        const s = site(owner);
+        await store.create(s);
+        expect(await store.findByTokenHash(s.tokenHash)).toEqual(s);
+        expect(await store.rotateToken(s.id, stranger, "new", T0)).toBeNull();
+        expect(await store.setStatus(s.id, stranger, "SUSPENDED", T0)).toBeNull();
+        expect(await store.update(s.id, stranger, { powDifficulty: 1 }, T0)).toBeNull();
+        expect(await store.delete(s.id, stranger)).toBe(false);
+        expect(await store.findById(s.id)).toEqual(s);
+      });
+    });
+
+    test("rotation replaces the hash; update changes only the given fields; origin can be cleared", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const owner = await addOwner();
+        const s = site(owner, { origin: "https://a.example" });
+        await store.create(s);
+        await store.rotateToken(s.id, owner, "new-hash", T0 + 1);
+        expect(await store.findByTokenHash(s.tokenHash)).toBeNull();
+        expect((await store.findByTokenHash("new-hash"))?.id).toBe(s.id);
+        const updated = await store.update(s.id, owner, { powDifficulty: 20 }, T0 + 2);
+        expect(updated).toMatchObject({
+          powDifficulty: 20,
+          origin: "https://a.example",
+          displayName: "Shop",
+        });
+        expect((await store.update(s.id, owner, { origin: null }, T0 + 3))?.origin).toBeNull();
+        expect((await store.listByOwner(owner)).map((x) => x.id)).toEqual([s.id]);
+        expect(await store.delete(s.id, owner)).toBe(true);
+        expect(await store.findById(s.id)).toBeNull();
+      });
+    });
+  });
+}
+
+export function agentStoreConformance(name: string, factory: Factory<AgentStore>): void {
+  describe(`AgentStore conformance: ${name}`, () => {
+    test("revocation is one-way and owner-scoped; a revoked agent cannot be rotated", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const owner = await addOwner();
+        const stranger = await addOwner();
+        const agent = {
+          id: crypto.randomUUID(),
+          ownerId: owner,
+          displayName: "bot",
+          description: null,
+          avatarUrl: null,
+          tokenHash: "h",
+          status: "ACTIVE" as const,
+          reputation: 0,
+          createdAt: T0,
+          updatedAt: T0,
+          revokedAt: null,
+        };
+        await store.create(agent);
+        expect(await store.revoke(agent.id, stranger, T0)).toBeNull();
+        expect((await store.rotateToken(agent.id, owner, "h2", T0))?.tokenHash).toBe("h2");
+        expect((await store.revoke(agent.id, owner, T0 + 5))?.status).toBe("REVOKED");
+        expect(await store.revoke(agent.id, owner, T0 + 6)).toBeNull();
+        expect(await store.rotateToken(agent.id, owner, "h3", T0)).toBeNull();
+        expect((await store.findByTokenHash("h2"))?.revokedAt).toBe(T0 + 5);
+      });
+    });
+  });
+}
+
+export function kycStoreConformance(name: string, factory: Factory<KycStore>): void {
+  describe(`KycStore conformance: ${name}`, () => {
+    test("one pending submission per owner; a decision closes it and allows the next", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const userId = await addOwner();
+        const submission = (id: string) => ({
+          id,
+          userId,
+          requestedLevel: 2 as const,
+          status: "PENDING" as const,
+          createdAt: T0,
+          decidedAt: null,
+          decidedBy: null,
+        });
+        expect(await store.create(submission("k1"))).toBe(true);
+        expect(await store.create(submission("k2"))).toBe(false);
+        expect(await store.decidePending(userId, "REJECTED", T0 + 1, "admin")).toBe(1);
+        expect(await store.create(submission("k3"))).toBe(true);
+        expect((await store.listPending(10)).map((s) => s.id)).toEqual(["k3"]);
+        expect((await store.listByUser(userId)).map((s) => s.status).sort()).toEqual(["PENDING", "REJECTED"]);
+      });
+    });
+  });
+}
+
+export function auditStoreConformance(name: string, factory: Factory<AuditStore>): void {
+  describe(`AuditStore conformance: ${name}`, () => {
+    test("per-owner pages, newest first, with a cursor; system events listed under null", async () => {
+      await using(factory, async ({ store }) => {
+        const base = {
+          actorType: "owner" as const,
+          actorId: null,
+          outcome: "success" as const,
+          targetType: null,
+          targetId: null,
+          reason: null,
+          ip: null,
+        };
+        for (let i = 0; i < 5; i++) {
+          await store.append({
+            ...base,
+            id: `a${i}`,
+            occurredAt: T0 + i,
+            ownerId: "owner-a",
+            action: `act.${i}`,
+          });
+        }
+        await store.append({ ...base, id: "b0", occurredAt: T0, ownerId: "owner-b", action: "other" });
+        await store.append({ ...base, id: "s0", occurredAt: T0, ownerId: null, action: "keys.rotated" });
+        const first = await store.listByOwner("owner-a", 2, null);
+        expect(first.events.map((e) => e.id)).toEqual(["a4", "a3"]);
+        const second = await store.listByOwner("owner-a", 2, first.nextCursor);
+        expect(second.events.map((e) => e.id)).toEqual(["a2", "a1"]);
+        const last = await store.listByOwner("owner-a", 2, second.nextCursor);
+        expect(last.events.map((e) => e.id)).toEqual(["a0"]);
+        expect(last.nextCursor).toBeNull();
+        expect((await store.listByOwner(null, 10, null)).events.map((e) => e.id)).toEqual(["s0"]);
+      });
+    });
+  });
+}
+
+export function rateLimitStoreConformance(name: string, factory: () => RateLimitStore): void {
+  describe(`RateLimitStore conformance: ${name}`, () => {
+    test("counts per key within a window and starts again in the next", async () => {
+      const store = factory();
+      const window = 60_000;
+      const start = T0 - (T0 % window);
+      expect(await store.hit("k", window, start + 1)).toEqual({ count: 1, resetAt: start + window });
+      expect((await store.hit("k", window, start + 2)).count).toBe(2);
+      expect((await store.hit("other", window, start + 2)).count).toBe(1);
+      expect((await store.hit("k", window, start + window)).count).toBe(1);
+      const burst = await Promise.all(Array.from({ length: 10 }, () => store.hit("burst", window, start)));
+      expect(burst.map((r) => r.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+  });
+}
+
+export function outcomeFanoutConformance(name: string, factory: () => OutcomeFanout): void {
+  describe(`OutcomeFanout conformance: ${name}`, () => {
+    test("subscribers of a site get its outcomes, and only after subscribing and until unsubscribing", () => {
+      const fanout = factory();
+      const got: number[] = [];
+      const other: number[] = [];
+      const event = (id: number, siteId: string) =>
+        ({
+          id,
+          siteId,
+          loginRequestId: "r",
+          type: "expired",
+          createdAt: T0,
+          expiresAt: T0,
+          deliveredAt: null,
+          passportJwt: null,
+          redirectUrl: null,
+        }) as OutcomeEvent;
+      fanout.publish(event(1, "s1"));
+      const stop = fanout.subscribe("s1", (e) => got.push(e.id));
+      fanout.subscribe("s2", (e) => other.push(e.id));
+      fanout.publish(event(2, "s1"));
+      fanout.publish(event(3, "s2"));
+      stop();
+      fanout.publish(event(4, "s1"));
+      expect(got).toEqual([2]);
+      expect(other).toEqual([3]);
+    });
+  });
+}

@@ -1,0 +1,133 @@
+import type { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
+import { createMemoryRateLimitStore } from "../../../server/infrastructure/memory/rate-limit-store.ts";
+import { migrate, openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
+import { MIGRATIONS } from "../../../server/infrastructure/sqlite/migrations.ts";
+import { createSqliteStores, type Stores } from "../../../server/infrastructure/sqlite/stores.ts";
+import {
+  agentLoginStoreConformance,
+  agentStoreConformance,
+  auditStoreConformance,
+  type Factory,
+  keyStoreConformance,
+  kycStoreConformance,
+  outcomeFanoutConformance,
+  rateLimitStoreConformance,
+  sessionStoreConformance,
+  site,
+  siteStoreConformance,
+  user,
+  userStoreConformance,
+} from "./conformance.ts";
+
+function sqlite<S>(pick: (stores: Stores) => S): Factory<S> {
+  return async () => {
+    const db = openDatabase(":memory:");
+    const stores = createSqliteStores(db);
+    const addOwner = async () => {
+      const owner = user();
+      await stores.users.create(owner);
+      return owner.id;
+    };
+    return {
+      store: pick(stores),
+      addOwner,
+      async addSite(ownerId) {
+        const record = site(ownerId ?? (await addOwner()));
+        await stores.sites.create(record);
+        return record.id;
+      },
+      async close() {
+        db.close();
+      },
+    };
+  };
+}
+
+agentLoginStoreConformance(
+  "sqlite",
+  sqlite((s) => s.agentLogin),
+);
+keyStoreConformance(
+  "sqlite",
+  sqlite((s) => s.keys),
+);
+userStoreConformance(
+  "sqlite",
+  sqlite((s) => ({ users: s.users, codes: s.emailCodes })),
+);
+sessionStoreConformance(
+  "sqlite",
+  sqlite((s) => s.sessions),
+);
+siteStoreConformance(
+  "sqlite",
+  sqlite((s) => s.sites),
+);
+agentStoreConformance(
+  "sqlite",
+  sqlite((s) => s.agents),
+);
+kycStoreConformance(
+  "sqlite",
+  sqlite((s) => s.kyc),
+);
+auditStoreConformance(
+  "sqlite",
+  sqlite((s) => s.audit),
+);
+rateLimitStoreConformance("memory", () => createMemoryRateLimitStore());
+outcomeFanoutConformance("memory", () => createMemoryOutcomeFanout());
+
+describe("SQLite database and migrations", () => {
+  function tempDb(): { path: string; cleanup(): void } {
+    const dir = mkdtempSync(join(tmpdir(), "lime-migrate-"));
+    return { path: join(dir, "lime.sqlite"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  const versions = (db: Database) =>
+    (db.query("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[]).map(
+      (r) => r.version,
+    );
+
+  test("a file database runs in WAL mode with foreign keys on, and records each migration once", () => {
+    const tmp = tempDb();
+    try {
+      const db = openDatabase(tmp.path);
+      expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+      expect((db.query("PRAGMA foreign_keys").get() as { foreign_keys: number }).foreign_keys).toBe(1);
+      expect(versions(db)).toEqual(MIGRATIONS.map((m) => m.version));
+      db.close();
+      const again = openDatabase(tmp.path);
+      expect(versions(again)).toEqual(MIGRATIONS.map((m) => m.version));
+      again.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("a later migration applies on top; a database newer than the code is refused", () => {
+    const db = openDatabase(":memory:");
+    const next = [...MIGRATIONS, { version: 999, name: "test", sql: "CREATE TABLE probe (x INTEGER)" }];
+    migrate(db, next);
+    expect(versions(db).at(-1)).toBe(999);
+    expect(() => migrate(db, MIGRATIONS)).toThrow(/newer than this server/);
+    db.close();
+  });
+
+  test("a failing migration leaves no trace (its transaction rolls back)", () => {
+    const db = openDatabase(":memory:");
+    const broken = [
+      ...MIGRATIONS,
+      { version: 2, name: "broken", sql: "CREATE TABLE half (x INTEGER); SELECT * FROM missing_table;" },
+    ];
+    expect(() => migrate(db, broken)).toThrow();
+    expect(versions(db)).toEqual([1]);
+    expect(db.query("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeNull();
+    db.close();
+  });
+});
