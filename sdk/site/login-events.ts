@@ -310,9 +310,10 @@ export class LoginEventConsumer {
         const { done, value } = await reader.read();
         if (done) return;
         onChunk();
-        for (const event of parser.push(decoder.decode(value, { stream: true }))) {
-          if (parser.retryMs !== undefined)
-            this.#serverRetryMs = Math.min(parser.retryMs, this.#reconnectMaxMs);
+        const events = parser.push(decoder.decode(value, { stream: true }));
+        if (parser.retryMs !== undefined)
+          this.#serverRetryMs = Math.min(parser.retryMs, this.#reconnectMaxMs);
+        for (const event of events) {
           const parsed = readStreamEvent(event.data);
           if (parsed === undefined) {
             this.#report(

@@ -1,0 +1,263 @@
+/**
+ * The SDKs under faults, against a real server over real HTTP: the server
+ * restarted mid-stream, the stream dropped before the approval, the JWKS
+ * endpoint down after the first fetch, keys rotated between issue and
+ * verify, clock skew inside and beyond tolerance, a flood of unknown kids.
+ * Only the transport is tampered with (helpers/faulty-fetch.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AgentClient } from "../../sdk/agent/client.ts";
+import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
+import type { LoginOutcome } from "../../sdk/site/login-events.ts";
+import { type FaultyFetch, faultyFetch } from "./helpers/faulty-fetch.ts";
+import { tokenWithKid } from "./helpers/issuer.ts";
+import { type Provisioned, startTestServer, type TestServer } from "./helpers/server.ts";
+
+let server: TestServer;
+let ids: Provisioned;
+let agent: AgentClient;
+
+beforeAll(async () => {
+  server = await startTestServer({ env: { SSE_KEEPALIVE_SECONDS: "1" } });
+  ids = await server.provision();
+  agent = new AgentClient({ baseUrl: server.url, agentToken: ids.agentToken });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {}): SiteClient {
+  return new SiteClient({
+    baseUrl: server.url,
+    siteToken: ids.siteToken,
+    siteId: ids.siteId,
+    fetch: faulty.fetch,
+    ...options,
+    events: { pollIntervalMs: 200, reconnectBaseMs: 50, reconnectMaxMs: 500, ...options.events },
+  });
+}
+
+function collector(site: SiteClient) {
+  const outcomes: LoginOutcome[] = [];
+  const subscription = site.onLogin((outcome) => {
+    outcomes.push(outcome);
+  });
+  return { outcomes, subscription };
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("event stream faults", () => {
+  test("server restarted mid-stream: the outcome of a request created before the restart still arrives, once", async () => {
+    const faulty = faultyFetch();
+    const site = siteWith(faulty);
+    const { outcomes, subscription } = collector(site);
+    await until(() => site.events.connected);
+    const created = await site.createLoginRequest();
+    await server.restart();
+    await agent.login(created.requestId);
+    await until(() => outcomes.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ type: "approved", requestId: created.requestId });
+    await until(() => site.events.connected);
+    expect(faulty.count("/agent-login/events")).toBeGreaterThanOrEqual(2);
+    await subscription.stop();
+  });
+
+  test("stream dropped before the approval: the reconnect resumes with Last-Event-ID", async () => {
+    const faulty = faultyFetch();
+    const site = siteWith(faulty);
+    const { outcomes, subscription } = collector(site);
+    const first = await site.createLoginRequest();
+    await agent.login(first.requestId);
+    await until(() => outcomes.length === 1);
+    const lastId = site.events.lastEventId;
+    expect(lastId).toBeDefined();
+    faulty.dropStreams();
+    const second = await site.createLoginRequest();
+    await agent.login(second.requestId);
+    await until(() => outcomes.length === 2);
+    expect(outcomes[1]).toMatchObject({ type: "approved", requestId: second.requestId });
+    // The reconnect (after the server's `retry:`, capped by reconnectMaxMs) carries the last id.
+    await until(() => faulty.lastEventIds.length >= 2);
+    expect(faulty.lastEventIds[1]).toBe(lastId);
+    await subscription.stop();
+  });
+
+  test("stream dropped and refused afterwards: the outcome arrives by polling the request status", async () => {
+    const faulty = faultyFetch();
+    const site = siteWith(faulty);
+    const { outcomes, subscription } = collector(site);
+    await until(() => site.events.connected);
+    const created = await site.createLoginRequest();
+    faulty.refuseStreams = true;
+    faulty.dropStreams();
+    await agent.login(created.requestId);
+    await until(() => outcomes.length > 0);
+    expect(outcomes[0]).toMatchObject({ type: "approved", requestId: created.requestId, via: "poll" });
+    expect(site.events.connected).toBe(false);
+    await subscription.stop();
+  });
+
+  test("stop() closes the stream and rejects a pending wait with SDK_STOPPED", async () => {
+    const site = siteWith(faultyFetch());
+    const created = await site.createLoginRequest();
+    const waiting = site.waitForLogin(created.requestId);
+    await until(() => site.events.connected);
+    await site.close();
+    await expect(waiting).rejects.toMatchObject({ code: "SDK_STOPPED" });
+    expect(site.events.connected).toBe(false);
+  });
+
+  test("waitForLogin honours its timeout and its signal", async () => {
+    const site = siteWith(faultyFetch());
+    const created = await site.createLoginRequest();
+    await expect(site.waitForLogin(created.requestId, { timeout: 100 })).rejects.toMatchObject({
+      code: "SDK_TIMEOUT",
+    });
+    const controller = new AbortController();
+    const waiting = site.waitForLogin(created.requestId, { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ code: "SDK_ABORTED" });
+    await site.close();
+  });
+
+  test("an unknown site token stops the consumer with SITE_TOKEN_INVALID instead of retrying forever", async () => {
+    const faulty = faultyFetch();
+    const site = new SiteClient({
+      baseUrl: server.url,
+      siteToken: "lime_site_nope",
+      siteId: ids.siteId,
+      fetch: faulty.fetch,
+    });
+    const errors: Error[] = [];
+    const subscription = site.onLogin(() => {}, { onError: (error) => errors.push(error) });
+    await until(() => errors.length > 0);
+    expect(errors[0]).toMatchObject({ code: "SITE_TOKEN_INVALID", status: 401 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(faulty.count("/agent-login/events")).toBe(1);
+    await subscription.stop();
+  });
+});
+
+describe("verification faults", () => {
+  test("JWKS endpoint down after the first fetch: logins keep verifying from the cached keys", async () => {
+    const faulty = faultyFetch();
+    // maxTtlMs 0: the key set is stale at once, so every verification tries a background refresh.
+    const site = siteWith(faulty, { jwks: { minTtlMs: 0, maxTtlMs: 0, retryAfterFailureMs: 0 } });
+    const first = await site.createLoginRequest();
+    const waitingFirst = site.waitForLogin(first.requestId, { timeout: 10_000 });
+    await agent.login(first.requestId);
+    await waitingFirst;
+    faulty.jwksDown = true;
+    for (let i = 0; i < 3; i++) {
+      const created = await site.createLoginRequest();
+      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
+      await agent.login(created.requestId);
+      expect((await waiting).requestId).toBe(created.requestId);
+    }
+    expect(site.verifier.jwks.stats.failures).toBeGreaterThan(0);
+    await site.close();
+  });
+
+  test("key rotated between issue and verify: the retired key still verifies what it signed", async () => {
+    const site = siteWith(faultyFetch());
+    const created = await site.createLoginRequest();
+    await agent.login(created.requestId);
+    await server.rotateKeys();
+    // The site first meets the key set after the rotation; the passport was signed before it.
+    const passport = await site.waitForLogin(created.requestId, { timeout: 10_000 });
+    expect(passport.requestId).toBe(created.requestId);
+    await site.close();
+  });
+
+  test("rotation after the site cached the keys: the pre-published next key verifies without a refetch", async () => {
+    const faulty = faultyFetch();
+    const site = siteWith(faulty);
+    const login = async () => {
+      const created = await site.createLoginRequest();
+      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
+      await agent.login(created.requestId);
+      return waiting;
+    };
+    await login();
+    const fetchesBefore = faulty.count("/.well-known/jwks.json");
+    const { current_kid } = await server.rotateKeys();
+    await login();
+    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
+    expect(site.verifier.jwks.kids).toContain(current_kid);
+    await site.close();
+  });
+
+  test("two rotations past the cached set: one refetch on the unknown kid, once the cooldown allows", async () => {
+    const faulty = faultyFetch();
+    let now = Date.now();
+    const site = siteWith(faulty, { now: () => now, jwks: { cooldownMs: 30_000 } });
+    const login = async () => {
+      const created = await site.createLoginRequest();
+      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
+      await agent.login(created.requestId);
+      return waiting;
+    };
+    await login();
+    const fetchesBefore = faulty.count("/.well-known/jwks.json");
+    await server.rotateKeys();
+    await server.rotateKeys();
+    // Within the cooldown the unknown kid is refused without asking the issuer.
+    await expect(login()).rejects.toMatchObject({ code: "PASSPORT_UNKNOWN_KID" });
+    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
+    now += 30_000;
+    const passport = await login();
+    expect(passport.agentId).toBe(ids.agentId);
+    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore + 1);
+    await site.close();
+  });
+
+  test("clock skew inside the tolerance is accepted; beyond it the login is rejected with the core's code", async () => {
+    for (const [skewMs, expected] of [
+      [-20_000, "ok"],
+      [20_000, "ok"],
+      [-45_000, "PASSPORT_NOT_YET_VALID"],
+      // Login passports live 60 s here; 100 s ahead is past exp + 30 s tolerance.
+      [100_000, "PASSPORT_EXPIRED"],
+    ] as const) {
+      const site = siteWith(faultyFetch(), { now: () => Date.now() + skewMs, clockToleranceSec: 30 });
+      const created = await site.createLoginRequest();
+      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
+      await agent.login(created.requestId);
+      if (expected === "ok") expect((await waiting).requestId).toBe(created.requestId);
+      else await expect(waiting).rejects.toMatchObject({ code: expected });
+      await site.close();
+    }
+  });
+
+  test("a flood of unknown kids reaches the issuer at most once per cooldown", async () => {
+    const faulty = faultyFetch();
+    let now = Date.now();
+    const site = siteWith(faulty, { now: () => now, jwks: { cooldownMs: 30_000 } });
+    const created = await site.createLoginRequest();
+    const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
+    await agent.login(created.requestId);
+    await waiting;
+    expect(faulty.count("/.well-known/jwks.json")).toBe(1);
+    const flood = Array.from({ length: 2000 }, () => tokenWithKid(crypto.randomUUID()));
+    const verify = (token: string) => site.verifier.verify(token, { audience: "lime-passport" });
+    const results = await Promise.allSettled(flood.map(verify));
+    expect(results.every((r) => r.status === "rejected" && r.reason.code === "PASSPORT_UNKNOWN_KID")).toBe(
+      true,
+    );
+    expect(faulty.count("/.well-known/jwks.json")).toBe(1);
+    now += 30_000;
+    await Promise.allSettled(flood.map(verify));
+    expect(faulty.count("/.well-known/jwks.json")).toBe(2);
+    await site.close();
+  });
+});
