@@ -1,0 +1,63 @@
+/**
+ * LIME SDKs for agents and sites, in TypeScript, for any JS runtime (Bun,
+ * Node 20+, Deno, browsers, Web Workers): only fetch, streams, WebCrypto and
+ * WebAssembly are used. The Elysia plugin lives in `sdk/elysia.ts` so this
+ * entry never pulls a server framework into a browser bundle.
+ * `test/sdk/public-api.test.ts` pins this list. See docs/sdk.md.
+ *
+ * @example
+ * const agent = new AgentClient({ baseUrl: "https://lime.example", agentToken });
+ * await agent.login(requestId);
+ *
+ * const site = new SiteClient({ baseUrl: "https://lime.example", siteToken });
+ * const { requestId } = await site.createLoginRequest();
+ * const passport = await site.waitForLogin(requestId, { timeout: 60_000 });
+ */
+export {
+  isLimeError,
+  type PassportClaims,
+  type PassportContext,
+  PassportError,
+  type PassportErrorCode,
+  SITE_LOGIN_AUDIENCE,
+} from "../core/index.ts";
+export {
+  AgentClient,
+  type AgentClientOptions,
+  type LoginOptions,
+  type PassportOptions,
+  type SolveProgress,
+} from "./agent/client.ts";
+export type { AgentProfile, LoginApproval, LoginChallenge } from "./agent/wire.ts";
+export {
+  type ApiErrorCode,
+  type KnownApiErrorCode,
+  LimeApiError,
+  LimeSdkError,
+  type SdkErrorCode,
+} from "./errors.ts";
+export type { FetchLike } from "./internal/http.ts";
+export type { RetryPolicy } from "./internal/retry.ts";
+export { PASSPORT_AUTH_SCHEME } from "./scheme.ts";
+export { SiteClient, type SiteClientOptions, type WaitForLoginOptions } from "./site/client.ts";
+export {
+  createPassportGuard,
+  type PassportGuard,
+  type PassportGuardOptions,
+  passportChallenge,
+  withAgentPassport,
+} from "./site/guard.ts";
+export type { JwksCacheOptions, JwksCacheStats } from "./site/jwks-cache.ts";
+export type {
+  LoginEventsOptions,
+  LoginHandler,
+  LoginOutcome,
+  LoginSubscription,
+} from "./site/login-events.ts";
+export {
+  createPassportVerifier,
+  PassportVerifier,
+  type PassportVerifierOptions,
+  type VerifyOptions,
+} from "./site/verifier.ts";
+export type { CreatedLoginRequest, LoginRequestState } from "./site/wire.ts";

@@ -1,0 +1,41 @@
+import { expect, test } from "bun:test";
+import * as elysiaEntry from "../../sdk/elysia.ts";
+import * as sdk from "../../sdk/index.ts";
+
+test("sdk/index.ts exports exactly the documented runtime values", () => {
+  expect(Object.keys(sdk).sort()).toEqual(
+    [
+      "AgentClient",
+      "LimeApiError",
+      "LimeSdkError",
+      "PASSPORT_AUTH_SCHEME",
+      "PassportError",
+      "PassportVerifier",
+      "SITE_LOGIN_AUDIENCE",
+      "SiteClient",
+      "createPassportGuard",
+      "createPassportVerifier",
+      "isLimeError",
+      "passportChallenge",
+      "withAgentPassport",
+    ].sort(),
+  );
+});
+
+test("internals stay internal: no HTTP client, SSE parser, token cache or JWKS cache class", () => {
+  for (const name of [
+    "HttpClient",
+    "EventStreamParser",
+    "TokenCache",
+    "JwksCache",
+    "LoginEventConsumer",
+    "solve",
+  ]) {
+    expect(name in sdk).toBe(false);
+  }
+});
+
+test("the Elysia plugin is a separate entry", () => {
+  expect(Object.keys(elysiaEntry)).toEqual(["agentPassport"]);
+  expect("agentPassport" in sdk).toBe(false);
+});
