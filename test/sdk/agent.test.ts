@@ -235,7 +235,7 @@ describe("login is never repeated behind the caller's back", () => {
     });
     await expect(agent.login(challenge.login_request_id)).rejects.toMatchObject({ status: 503 });
     expect(t.seen.map((s) => s.method)).toEqual(["GET", "GET", "POST"]);
-    const nonce = (t.seen[2]?.body as { pow_nonce: string }).pow_nonce;
+    const nonce = (t.seen[2]!.body as { pow_nonce: string }).pow_nonce;
     expect(nonce).toMatch(/^(0|[1-9]\d*)$/);
     expect(t.seen[2]?.headers.get("x-agent-token")).toBe("t");
   });
