@@ -10,12 +10,12 @@ import { kernelWat, SIMD_PROBE_WAT } from "./sha256-wat.ts";
 export const WABT_VERSION = "1.0.39";
 
 /** Compiles WAT to bytes with the features the kernels use (SIMD only). */
-export async function compileWat(name: string, text: string): Promise<Uint8Array> {
+export async function compileWat(name: string, text: string): Promise<Uint8Array<ArrayBuffer>> {
   const wabt = await wabtInit();
   const module = wabt.parseWat(name, text, { simd: true });
   try {
     module.validate();
-    return module.toBinary({ log: false, write_debug_names: false }).buffer;
+    return new Uint8Array(module.toBinary({ log: false, write_debug_names: false }).buffer);
   } finally {
     module.destroy();
   }

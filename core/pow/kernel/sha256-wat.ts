@@ -106,6 +106,8 @@ const bigSigma1 = (L: Lanes, x: string): string => L.xor(L.xor(L.rotr(x, 6), L.r
 const smallSigma0 = (L: Lanes, x: string): string => L.xor(L.xor(L.rotr(x, 7), L.rotr(x, 18)), L.shr(x, 3));
 const smallSigma1 = (L: Lanes, x: string): string => L.xor(L.xor(L.rotr(x, 17), L.rotr(x, 19)), L.shr(x, 10));
 
+const sum = (L: Lanes, terms: string[]): string => terms.reduce((total, x) => L.add(total, x));
+
 /** The local holding working variable `role` (0 = a ... 7 = h) at round `t`: names rotate instead of values. */
 const v = (role: number, t: number): string => `v${(((role - t) % 8) + 8) % 8}`;
 
@@ -172,20 +174,10 @@ function compression(
         .map(([w, fn]) => fn(get((w as { local: string }).local)));
       if (fixed.length > 0) {
         folds.push(`c${t}`);
-        setup.push(
-          set(
-            `c${t}`,
-            fixed.reduce((sum, x) => L.add(sum, x)),
-          ),
-        );
+        setup.push(set(`c${t}`, sum(L, fixed)));
         moving.push(get(`c${t}`));
       }
-      body.push(
-        set(
-          `w${t % 16}`,
-          moving.reduce((sum, x) => L.add(sum, x)),
-        ),
-      );
+      body.push(set(`w${t % 16}`, sum(L, moving)));
     }
     body.push(round(L, t, kw(t)));
   }

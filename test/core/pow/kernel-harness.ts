@@ -1,14 +1,9 @@
 // Instantiates the embedded kernels directly, below the solver, so the tests
 // can start a search at any prefix and with any difficulty.
 import { difficultyMasks } from "../../../core/pow/form.ts";
+import { type BatchResult, KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
-import {
-  type KernelBatchResult,
-  type KernelExports,
-  loadChallenge,
-  runKernelBatch,
-} from "../../../core/pow/kernel/runner.ts";
-import { KERNEL_LAYOUT } from "../../../core/pow/kernel/sha256-wat.ts";
+import { loadChallenge, runKernelBatch } from "../../../core/pow/kernel/runner.ts";
 
 export const KERNEL_KINDS: KernelKind[] = ["wasm-scalar", "wasm-simd"];
 
@@ -18,12 +13,12 @@ export async function openKernel(kind: KernelKind, challenge: string) {
   loadChallenge(kernel, KERNEL_LAYOUT, challenge);
   return {
     kernel,
-    search(prefix: string, count: number, difficulty: number): KernelBatchResult {
+    search(prefix: string, count: number, difficulty: number): BatchResult {
       const [m0, m1] = difficultyMasks(difficulty);
       return runKernelBatch(kernel, KERNEL_LAYOUT, prefix, count, m0, m1);
     },
     /** A search with raw masks over the first two digest words: any bits, not only leading ones. */
-    searchMasks(prefix: string, count: number, mask0: number, mask1: number): KernelBatchResult {
+    searchMasks(prefix: string, count: number, mask0: number, mask1: number): BatchResult {
       return runKernelBatch(kernel, KERNEL_LAYOUT, prefix, count, mask0, mask1);
     },
   };

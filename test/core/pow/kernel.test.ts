@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { SEARCH_EXHAUSTED, SEARCH_FOUND, SEARCH_NOT_FOUND } from "../../../core/pow/kernel/sha256-wat.ts";
+import { SEARCH_EXHAUSTED, SEARCH_FOUND, SEARCH_NOT_FOUND } from "../../../core/pow/kernel/abi.ts";
 import { KERNEL_KINDS, openKernel } from "./kernel-harness.ts";
 import {
   leadingZeroBitsHex,

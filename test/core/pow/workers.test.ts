@@ -1,0 +1,130 @@
+import { describe, expect, test } from "bun:test";
+import { Worker as NodeWorker } from "node:worker_threads";
+import { PowError } from "../../../core/errors.ts";
+import { difficultyMasks } from "../../../core/pow/form.ts";
+import { kernelBytes } from "../../../core/pow/kernel/modules.ts";
+import { LAST_PREFIX } from "../../../core/pow/solver.ts";
+import {
+  defaultSpawner,
+  nodeWorkerSpawner,
+  type SpawnWorker,
+  searchInWorkers,
+  type WorkerSearch,
+  webWorkerSpawner,
+  workerScript,
+} from "../../../core/pow/workers.ts";
+import type { PowVector } from "./reference.ts";
+import vectorFile from "./vectors.json";
+import { inProcessSpawner } from "./worker-harness.ts";
+
+const vectors: PowVector[] = vectorFile.vectors;
+const v20 = vectors.find((x) => x.difficulty === 20)!;
+
+const searchFor = (v: PowVector, spawn: SpawnWorker, overrides: Partial<WorkerSearch> = {}): WorkerSearch => {
+  const [mask0, mask1] = difficultyMasks(v.difficulty);
+  return {
+    challenge: v.challenge,
+    mask0,
+    mask1,
+    bytes: kernelBytes("wasm-simd"),
+    workers: 2,
+    batchPrefixes: 4096,
+    startPrefix: 0n,
+    lastPrefix: LAST_PREFIX,
+    spawn,
+    ...overrides,
+  };
+};
+
+async function failure(promise: Promise<unknown>): Promise<PowError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PowError) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** A Blob whose content is replaced, to start a real worker that crashes. */
+const crashingBlob = class extends Blob {
+  constructor() {
+    super(["throw new Error('worker crashed at start');"], { type: "text/javascript" });
+  }
+} as typeof Blob;
+
+describe("worker split", () => {
+  test("the answer does not depend on batch size or worker count (smallest-nonce rule)", async () => {
+    const { spawn } = inProcessSpawner();
+    for (const workers of [1, 2, 3, 5]) {
+      for (const batchPrefixes of [4, 12, 400, 4096]) {
+        const v = vectors.find((x) => x.difficulty === 12)!;
+        const solution = await searchInWorkers(searchFor(v, spawn, { workers, batchPrefixes }));
+        expect(solution.nonce).toBe(v.nonce);
+      }
+    }
+  });
+
+  test("a later batch's hit waits for the earlier batches, which may hold a smaller one", async () => {
+    // Difficulty 4 has hits everywhere: every batch reports one, only the first counts.
+    const v = { ...vectors.find((x) => x.difficulty === 4)!, nonce: "6" };
+    const { spawn } = inProcessSpawner();
+    const solution = await searchInWorkers(searchFor(v, spawn, { workers: 4, batchPrefixes: 4 }));
+    expect(solution.nonce).toBe(v.nonce);
+  });
+
+  test("real Web Workers and real worker threads agree with the vectors", async () => {
+    const spawners: SpawnWorker[] = [
+      webWorkerSpawner({ Worker, Blob, URL }),
+      nodeWorkerSpawner((specifier) => import(specifier)),
+    ];
+    for (const spawn of spawners) {
+      expect((await searchInWorkers(searchFor(v20, spawn))).nonce).toBe(v20.nonce);
+    }
+  });
+
+  test("a worker that cannot instantiate the kernel fails the search with POW_WORKER_FAILED", async () => {
+    const garbage = new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]);
+    for (const spawn of [inProcessSpawner().spawn, webWorkerSpawner({ Worker, Blob, URL })]) {
+      const error = await failure(searchInWorkers(searchFor(v20, spawn, { bytes: garbage })));
+      expect(error.code).toBe("POW_WORKER_FAILED");
+    }
+  });
+
+  test("a worker that crashes, or cannot be started, fails the search with POW_WORKER_FAILED", async () => {
+    const web = webWorkerSpawner({ Worker, Blob: crashingBlob, URL });
+    expect((await failure(searchInWorkers(searchFor(v20, web)))).code).toBe("POW_WORKER_FAILED");
+    const node = nodeWorkerSpawner(async () => ({
+      Worker: class extends NodeWorker {
+        constructor(_source: string, options: { eval: true }) {
+          super("throw new Error('worker crashed at start')", options);
+        }
+      },
+    }));
+    expect((await failure(searchInWorkers(searchFor(v20, node)))).code).toBe("POW_WORKER_FAILED");
+    const unavailable: SpawnWorker = () => Promise.reject(new Error("worker-src 'none'"));
+    const error = await failure(searchInWorkers(searchFor(v20, unavailable)));
+    expect(error.code).toBe("POW_WORKER_FAILED");
+    expect(error.message).toContain("worker-src 'none'");
+  });
+
+  test("workers run the same kernel helpers as the main thread, from source text alone", () => {
+    for (const flavor of ["web", "node"] as const) {
+      const script = workerScript(flavor);
+      expect(script).toContain("function loadChallenge(");
+      expect(script).toContain("function runKernelBatch(");
+      expect(script).not.toContain("import ");
+    }
+    expect(workerScript("node")).toContain('require("node:worker_threads")');
+    expect(workerScript("web")).toContain("self.postMessage");
+  });
+
+  test("picks Web Workers where they exist, worker threads in Node, nothing elsewhere", async () => {
+    expect(defaultSpawner({})).toBeUndefined();
+    expect(defaultSpawner({ Worker, Blob })).toBeUndefined();
+    const asNode20 = defaultSpawner({ process: { versions: { node: "20.0.0" } } })!;
+    expect((await searchInWorkers(searchFor(v20, asNode20))).nonce).toBe(v20.nonce);
+    const asBrowser = defaultSpawner({ Worker, Blob, URL })!;
+    expect((await searchInWorkers(searchFor(v20, asBrowser))).nonce).toBe(v20.nonce);
+  });
+});
