@@ -35,7 +35,7 @@ function runtimeName(): string {
 }
 
 export async function runPassportVerifyBench(opts: BenchOptions): Promise<BenchSection> {
-  const iterations = opts.short ? 3_000 : 20_000;
+  const iterations = opts.short ? 8_000 : 20_000;
   const warmup = opts.short ? 500 : 2_000;
 
   const key = await generateSigningKey();

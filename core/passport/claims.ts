@@ -111,7 +111,7 @@ function requireDate(claims: Record<string, unknown>, name: string): number {
 }
 
 /** `aud` as a list (RFC 7519 §4.1.3: a string or an array of strings). */
-export function audienceList(claims: Record<string, unknown>): string[] {
+function audienceList(claims: Record<string, unknown>): string[] {
   const aud = claims.aud;
   if (aud === undefined) throw missing("aud");
   if (typeof aud === "string" && aud.length > 0 && aud.length <= MAX_ID_LENGTH) return [aud];
@@ -129,26 +129,35 @@ export function audienceList(claims: Record<string, unknown>): string[] {
  * The shape of the registered claims every LIME JWT carries: `iss`, `sub`,
  * `aud`, `jti` strings, `iat` and `exp` NumericDates with exp > iat, `nbf`
  * optional. Time against a clock is checked by the verifier, not here.
+ * Returns the claims and `aud` as a list.
  */
-export function checkJwtClaims(claims: Record<string, unknown>): JwtClaims {
+export function readJwtClaims(claims: Record<string, unknown>): { claims: JwtClaims; audience: string[] } {
   requireId(claims, "iss");
   requireId(claims, "sub");
-  audienceList(claims);
+  const audience = audienceList(claims);
   requireId(claims, "jti");
   const iat = requireDate(claims, "iat");
   const exp = requireDate(claims, "exp");
   numericDate(claims, "nbf");
   if (exp <= iat) throw invalid("exp", "must be after iat");
-  return claims as JwtClaims;
+  return { claims: claims as JwtClaims, audience };
+}
+
+/** `readJwtClaims` for callers that only need the check. */
+export function checkJwtClaims(claims: Record<string, unknown>): JwtClaims {
+  return readJwtClaims(claims).claims;
 }
 
 /**
- * The passport profile on top of `checkJwtClaims`: owner, KYC level, agent
+ * The passport profile on top of `readJwtClaims`: owner, KYC level, agent
  * name, claim-set version; and for the site-login audience, `request_id`,
  * `site_id` and a lifetime of at most 120 s.
  */
-export function checkPassportClaims(claims: Record<string, unknown>): PassportClaims {
-  checkJwtClaims(claims);
+export function readPassportClaims(claims: Record<string, unknown>): {
+  claims: PassportClaims;
+  audience: string[];
+} {
+  const { audience } = readJwtClaims(claims);
   requireId(claims, "user_id");
   const kyc = claims.owner_kyc_level;
   if (kyc === undefined) throw missing("owner_kyc_level");
@@ -165,12 +174,17 @@ export function checkPassportClaims(claims: Record<string, unknown>): PassportCl
   if (version !== PASSPORT_VERSION) throw invalid("passport_version", `must be ${PASSPORT_VERSION}`);
   const requestId = optionalId(claims, "request_id");
   const siteId = optionalId(claims, "site_id");
-  if (audienceList(claims).includes(SITE_LOGIN_AUDIENCE)) {
+  if (audience.includes(SITE_LOGIN_AUDIENCE)) {
     if (requestId === undefined) throw missing("request_id");
     if (siteId === undefined) throw missing("site_id");
     if ((claims.exp as number) - (claims.iat as number) > SITE_LOGIN_MAX_LIFETIME_SECONDS) {
       throw invalid("exp", `must be at most ${SITE_LOGIN_MAX_LIFETIME_SECONDS} s after iat for site login`);
     }
   }
-  return claims as PassportClaims;
+  return { claims: claims as PassportClaims, audience };
+}
+
+/** `readPassportClaims` for callers that only need the check (the signer). */
+export function checkPassportClaims(claims: Record<string, unknown>): PassportClaims {
+  return readPassportClaims(claims).claims;
 }

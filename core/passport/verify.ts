@@ -4,13 +4,12 @@ import type { JsonWebKeySet } from "../keys/jwks.ts";
 import { createLocalJwks, LocalJwks } from "../keys/local-jwks.ts";
 import { isPlainObject, RS256 } from "../keys/rsa-jwk.ts";
 import {
-  audienceList,
-  checkJwtClaims,
-  checkPassportClaims,
   type JwtClaims,
   PASSPORT_TYP,
   type PassportClaims,
   type PassportContext,
+  readJwtClaims,
+  readPassportClaims,
   SITE_LOGIN_AUDIENCE,
 } from "./claims.ts";
 import { RSASSA_PKCS1_V1_5 } from "./rs256.ts";
@@ -253,11 +252,10 @@ function readClaimPolicy(opts: Record<string, unknown>): ClaimPolicy {
 }
 
 /** RFC 7519 §4.1.1–4.1.6 against the caller's issuer, audience and clock. */
-function checkClaimPolicy(claims: JwtClaims, policy: ClaimPolicy): string[] {
+function checkClaimPolicy(claims: JwtClaims, audience: readonly string[], policy: ClaimPolicy): void {
   if (!policy.issuers.includes(claims.iss)) {
     throw new PassportError("PASSPORT_WRONG_ISSUER", "unexpected issuer");
   }
-  const audience = audienceList(claims);
   if (!audience.some((aud) => policy.audiences.includes(aud))) {
     throw new PassportError("PASSPORT_WRONG_AUDIENCE", "the token is not for this audience");
   }
@@ -271,7 +269,6 @@ function checkClaimPolicy(claims: JwtClaims, policy: ClaimPolicy): string[] {
   if (claims.iat > now + clockTolerance) {
     throw new PassportError("PASSPORT_NOT_YET_VALID", "the token is issued in the future");
   }
-  return audience;
 }
 
 /**
@@ -319,8 +316,8 @@ export async function verifyJwt(
   const opts = readObject(options);
   const policy = readClaimPolicy(opts);
   return verifyThenCheck(token, jwks, opts, readTyp(opts.typ), (raw, header) => {
-    const claims = checkJwtClaims(raw);
-    checkClaimPolicy(claims, policy);
+    const { claims, audience } = readJwtClaims(raw);
+    checkClaimPolicy(claims, audience, policy);
     return { header, claims };
   });
 }
@@ -370,8 +367,8 @@ export async function verifyPassport(
   }
   const typ = opts.typ === undefined ? PASSPORT_TYP : readTyp(opts.typ);
   return verifyThenCheck(token, jwks, opts, typ, (raw) => {
-    const claims = checkPassportClaims(raw);
-    const audience = checkClaimPolicy(claims, policy);
+    const { claims, audience } = readPassportClaims(raw);
+    checkClaimPolicy(claims, audience, policy);
     checkBinding(claims.request_id, requestId, "request_id", "PASSPORT_WRONG_REQUEST");
     checkBinding(claims.site_id, siteId, "site_id", "PASSPORT_WRONG_SITE");
     return toContext(claims, audience);
