@@ -17,6 +17,7 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   VALIDATION_FAILED: 400,
   MALFORMED_BODY: 400,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
   INTERNAL_ERROR: 500,
   RATE_LIMIT_EXCEEDED: 429,
@@ -116,7 +117,45 @@ export function toDomainError(code: string, error: unknown, logger: Logger): Dom
   }
 }
 
-/** Global hooks: body-size guard, default headers, and the error mapping. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * The one body parser: every body of this API is a JSON object. Elysia's own
+ * parsers would coerce a top-level `[]`, `false` or `5` into `{}` for an
+ * object schema, treat falsy JSON as no body, and read forms and multipart
+ * too; here anything but an empty body or a JSON object is refused before
+ * validation. An empty body becomes `null` (absent, for routes whose body is
+ * optional).
+ */
+async function parseJsonObject(
+  request: Request,
+  contentType: string,
+): Promise<Record<string, unknown> | null> {
+  const text = await request.text();
+  if (text.trim() === "") return null;
+  if (!JSON_MEDIA_TYPE.test(contentType ?? "")) {
+    throw new DomainError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      "Send the body as JSON with Content-Type: application/json.",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DomainError("MALFORMED_BODY", "The request body is not valid JSON.");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new DomainError("VALIDATION_FAILED", "The request body must be a JSON object.", {
+      location: "body",
+      field: null,
+      rule: "Expected a JSON object",
+    });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Global hooks: body-size guard, default headers, the JSON body parser, and the error mapping. */
 export function errorBoundary(logger: Logger, maxBodyBytes: number) {
   return new Elysia({ name: "lime-error-boundary" })
     .onRequest(({ request, set }) => {
@@ -129,6 +168,7 @@ export function errorBoundary(logger: Logger, maxBodyBytes: number) {
         );
       }
     })
+    .onParse({ as: "global" }, ({ request, contentType }) => parseJsonObject(request, contentType))
     .onError({ as: "global" }, ({ code, error }) =>
       errorResponse(toDomainError(String(code), error, logger)),
     );

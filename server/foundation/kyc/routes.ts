@@ -3,12 +3,13 @@ import type { AppContext } from "../../context.ts";
 import { requireAdmin, requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
+import { JsonInteger } from "../../http/schema-types.ts";
 import { presentUser } from "../users/routes.ts";
 import type { KycLevel } from "../users/store.ts";
 import { decideKyc, presentSubmission, submitKyc } from "./service.ts";
 
 const UserIdParams = t.Object({ id: t.String({ format: "uuid" }) });
-const KycDecisionBody = t.Object({ level: t.Integer({ minimum: 0, maximum: 2 }) });
+const KycDecisionBody = t.Object({ level: JsonInteger({ minimum: 0, maximum: 2 }) });
 const KycSubmissionBody = t.Optional(t.Object({ level: t.Optional(t.Literal(2)) }));
 
 export function kycRoutes(ctx: AppContext) {

@@ -3,6 +3,7 @@ import type { AppContext } from "../../context.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
+import { JsonInteger } from "../../http/schema-types.ts";
 import {
   deleteSite,
   presentSite,
@@ -14,7 +15,7 @@ import {
 
 const DisplayName = t.String({ minLength: 1, maxLength: 100 });
 const Origin = t.Union([t.String({ maxLength: 2048 }), t.Null()]);
-const PowDifficulty = t.Integer({ minimum: 1, maximum: 32 });
+const PowDifficulty = JsonInteger({ minimum: 1, maximum: 32 });
 
 const RegisterSiteBody = t.Object({
   display_name: DisplayName,

@@ -67,7 +67,7 @@ export async function registerSite(
     id: crypto.randomUUID(),
     ownerId: owner.id,
     displayName: displayName(input.displayName),
-    origin: input.origin ? normalizeOrigin(input.origin) : null,
+    origin: input.origin === null || input.origin === undefined ? null : normalizeOrigin(input.origin),
     tokenHash: hashSecret(token),
     powDifficulty: input.powDifficulty ?? deps.defaultPowDifficulty,
     status: "ACTIVE",

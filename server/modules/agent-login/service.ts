@@ -254,6 +254,7 @@ export async function getLoginRequestForSite(
 export function presentCreated(request: LoginRequestRecord) {
   return {
     login_request_id: request.id,
+    site_id: request.siteId,
     status: request.status,
     expires_at: isoTime(request.expiresAt),
     created_at: isoTime(request.createdAt),
