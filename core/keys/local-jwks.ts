@@ -7,6 +7,9 @@ import {
   RS256,
 } from "./rsa-jwk.ts";
 
+/** More keys than any issuer publishes; beyond it, checking each key is work an attacker chose. */
+export const MAX_JWKS_KEYS = 100;
+
 interface Candidate {
   readonly n: string;
   readonly e: string;
@@ -40,6 +43,9 @@ export class LocalJwks {
   constructor(document: unknown) {
     if (!isPlainObject(document) || !Array.isArray(document.keys)) {
       throw new KeyError("JWKS_MALFORMED", 'a JWKS document is an object with a "keys" array');
+    }
+    if (document.keys.length > MAX_JWKS_KEYS) {
+      throw new KeyError("JWKS_MALFORMED", `a JWKS document holds at most ${MAX_JWKS_KEYS} keys`);
     }
     for (const jwk of document.keys as unknown[]) {
       if (!isPlainObject(jwk) || typeof jwk.kty !== "string") {
@@ -92,7 +98,8 @@ export class LocalJwks {
 
 /**
  * Prepares a JWKS document (RFC 7517 §5) for local verification. The whole
- * document is refused when it is malformed (JWKS_MALFORMED), holds any
+ * document is refused when it is malformed or holds over 100 keys
+ * (JWKS_MALFORMED), holds any
  * private or symmetric member (KEY_PRIVATE_MATERIAL: such a document is
  * leaking secrets and cannot be trusted), or any RS256-usable key is weak
  * (KEY_TOO_SMALL, KEY_WEAK, KEY_INVALID). Keys of other types or uses are

@@ -75,6 +75,13 @@ describe("createLocalJwks", () => {
     );
   });
 
+  test("a document with more than 100 keys is JWKS_MALFORMED, before any key is examined", async () => {
+    const { publicJwk } = await sharedKey();
+    const keys = Array.from({ length: 100 }, (_, i) => ({ ...publicJwk, kid: `k${i}` }));
+    expect(createLocalJwks({ keys }).kids).toHaveLength(100);
+    expect((await caught(() => createLocalJwks({ keys: [...keys, publicJwk] }))).code).toBe("JWKS_MALFORMED");
+  });
+
   test("malformed documents are JWKS_MALFORMED", async () => {
     for (const bad of [
       null,
