@@ -99,10 +99,10 @@ export class LocalJwks {
 /**
  * Prepares a JWKS document (RFC 7517 §5) for local verification. The whole
  * document is refused when it is malformed or holds over 100 keys
- * (JWKS_MALFORMED), holds any
- * private or symmetric member (KEY_PRIVATE_MATERIAL: such a document is
- * leaking secrets and cannot be trusted), or any RS256-usable key is weak
- * (KEY_TOO_SMALL, KEY_WEAK, KEY_INVALID). Keys of other types or uses are
+ * (JWKS_MALFORMED), holds any private or symmetric member
+ * (KEY_PRIVATE_MATERIAL: such a document is leaking secrets and cannot be
+ * trusted), or any RS256-usable key is weak (KEY_TOO_SMALL, KEY_WEAK,
+ * KEY_INVALID). Keys of other types or uses are
  * kept out of RS256 selection.
  *
  * @example
