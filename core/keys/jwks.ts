@@ -32,8 +32,9 @@ export async function toPublicJwk(jwk: unknown): Promise<PublicJwk> {
  * app.get("/.well-known/jwks.json", () => createJwks([current.publicJwk, next.publicJwk]))
  */
 export function createJwks(publicJwks: readonly PublicJwk[]): JsonWebKeySet {
-  if (!Array.isArray(publicJwks))
+  if (!Array.isArray(publicJwks)) {
     throw new KeyError("JWKS_MALFORMED", "createJwks: expected an array of public JWKs");
+  }
   const seen = new Set<string>();
   const keys = publicJwks.map((jwk: unknown): PublicJwk => {
     if (!isPlainObject(jwk)) throw new KeyError("JWKS_MALFORMED", "createJwks: every key must be an object");

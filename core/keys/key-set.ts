@@ -87,8 +87,9 @@ export class KeySet {
     const retired = options.retired ?? [];
     if (!Array.isArray(retired)) throw new KeyError("KEY_INVALID_OPTION", "retired must be an array");
     this.#retired = retired.map((entry: unknown) => {
-      if (!isPlainObject(entry))
+      if (!isPlainObject(entry)) {
         throw new KeyError("KEY_INVALID_OPTION", "a retired entry must be an object");
+      }
       return Object.freeze({
         key: requireSigningKey(entry.key, "a retired key"),
         retiredAt: readTime(entry.retiredAt),
@@ -121,8 +122,9 @@ export class KeySet {
 
   #assertDistinctKids(): void {
     const kids = this.#kids();
-    if (new Set(kids).size !== kids.length)
+    if (new Set(kids).size !== kids.length) {
       throw new KeyError("JWKS_DUPLICATE_KID", "two keys of the set share a kid");
+    }
   }
 
   /**
@@ -132,8 +134,9 @@ export class KeySet {
    */
   async rotate(now: number, nextKey?: SigningKey): Promise<void> {
     const at = readTime(now);
-    if (at < this.#lastRotation)
+    if (at < this.#lastRotation) {
       throw new KeyError("KEY_INVALID_OPTION", "rotate: now is before the last rotation");
+    }
     const incoming = requireSigningKey(nextKey ?? (await this.#generate()), "the next key");
     if (this.#kids().includes(incoming.kid)) {
       throw new KeyError("JWKS_DUPLICATE_KID", "rotate: the next key is already in the set");
@@ -171,12 +174,14 @@ export class KeySet {
  * const keys = await createKeySet({ maxTokenLifetimeSeconds: 3600, generate: () => generateSigningKey({ extractable: true }) });
  */
 export async function createKeySet(options: KeySetOptions): Promise<KeySet> {
-  if (!isPlainObject(options))
+  if (!isPlainObject(options)) {
     throw new KeyError("KEY_INVALID_OPTION", "createKeySet: options must be an object");
+  }
   readSeconds(options.maxTokenLifetimeSeconds, "maxTokenLifetimeSeconds");
   const generate = options.generate ?? (() => generateSigningKey());
-  if (typeof generate !== "function")
+  if (typeof generate !== "function") {
     throw new KeyError("KEY_INVALID_OPTION", "createKeySet: generate must be a function");
+  }
   const current = options.current ?? (await generate());
   const next = options.next ?? (await generate());
   return new KeySet({ ...options, current, next, generate });

@@ -81,8 +81,9 @@ export class LocalJwks {
    */
   resolve(kid: string): CryptoKey | Promise<CryptoKey> {
     const candidates = this.#byKid.get(kid);
-    if (candidates === undefined)
+    if (candidates === undefined) {
       throw new PassportError("PASSPORT_UNKNOWN_KID", "no RS256 key in the JWKS has this kid");
+    }
     if (candidates.length > 1) {
       throw new PassportError("PASSPORT_AMBIGUOUS_KID", "several RS256 keys in the JWKS share this kid");
     }

@@ -54,10 +54,12 @@ function decodeUint(jwk: Record<string, unknown>, member: string): Uint8Array {
     throw new KeyError("KEY_INVALID", `RSA JWK member "${member}" must be a non-empty base64url string`);
   }
   const bytes = decodeBase64url(value);
-  if (bytes === undefined)
+  if (bytes === undefined) {
     throw new KeyError("KEY_INVALID", `RSA JWK member "${member}" is not canonical base64url`);
-  if (bytes[0] === 0)
+  }
+  if (bytes[0] === 0) {
     throw new KeyError("KEY_INVALID", `RSA JWK member "${member}" has a leading zero octet`);
+  }
   return bytes;
 }
 
@@ -102,8 +104,9 @@ export function checkRsaPublicParts(jwk: Record<string, unknown>): RsaPublicPart
     throw new KeyError("KEY_WEAK", "RSA public exponent must be odd with 2^16 < e < 2^256");
   }
   const modulus = toBigInt(nBytes);
-  if (hasRocaFingerprint(modulus))
+  if (hasRocaFingerprint(modulus)) {
     throw new KeyError("KEY_WEAK", "RSA modulus has the ROCA fingerprint (CVE-2017-15361)");
+  }
   return { n: jwk.n as string, e: jwk.e as string, modulus, exponent: toBigInt(eBytes), modulusBits };
 }
 
@@ -115,8 +118,9 @@ export function checkRsaPublicParts(jwk: Record<string, unknown>): RsaPublicPart
  * runtime that uses it; multi-prime keys are refused.
  */
 export function checkRsaPrivateParts(jwk: Record<string, unknown>, modulus: bigint, exponent: bigint): void {
-  if (jwk.oth !== undefined)
+  if (jwk.oth !== undefined) {
     throw new KeyError("KEY_UNSUPPORTED", "multi-prime RSA keys (oth) are not supported");
+  }
   const [d, p, q, dp, dq, qi] = RSA_PRIVATE_MEMBERS.map((member) => toBigInt(decodeUint(jwk, member))) as [
     bigint,
     bigint,

@@ -43,8 +43,9 @@ const F4 = new Uint8Array([1, 0, 1]);
  * key.kid // RFC 7638 thumbprint of key.publicJwk
  */
 export async function generateSigningKey(options: GenerateSigningKeyOptions = {}): Promise<SigningKey> {
-  if (!isPlainObject(options))
+  if (!isPlainObject(options)) {
     throw new KeyError("KEY_INVALID_OPTION", "generateSigningKey: options must be an object");
+  }
   const { modulusLength = MIN_MODULUS_BITS, extractable = false } = options;
   if (typeof modulusLength !== "number" || !Number.isInteger(modulusLength) || modulusLength % 8 !== 0) {
     throw new KeyError(
@@ -151,14 +152,16 @@ export async function importSigningKey(
   privateJwk: unknown,
   options: ImportSigningKeyOptions = {},
 ): Promise<SigningKey> {
-  if (!isPlainObject(options))
+  if (!isPlainObject(options)) {
     throw new KeyError("KEY_INVALID_OPTION", "importSigningKey: options must be an object");
+  }
   const { extractable = false } = options;
   if (typeof extractable !== "boolean") {
     throw new KeyError("KEY_INVALID_OPTION", "importSigningKey: extractable must be a boolean");
   }
-  if (!isPlainObject(privateJwk))
+  if (!isPlainObject(privateJwk)) {
     throw new KeyError("KEY_INVALID", "importSigningKey: the JWK must be an object");
+  }
   const { n, e, modulus, exponent } = checkRsaPublicParts(privateJwk);
   checkRsaPrivateParts(privateJwk, modulus, exponent);
   if (privateJwk.alg !== undefined && privateJwk.alg !== RS256) {

@@ -47,8 +47,9 @@ function serializeClaims(claims: unknown): { json: string; parsed: Record<string
     throw new PassportError("PASSPORT_INVALID_CLAIM", "claims are not serializable as JSON", { cause });
   }
   const parsed: unknown = typeof json === "string" ? JSON.parse(json) : undefined;
-  if (!isPlainObject(parsed))
+  if (!isPlainObject(parsed)) {
     throw new PassportError("PASSPORT_INVALID_CLAIM", "claims must be a JSON object");
+  }
   return { json: json as string, parsed };
 }
 

@@ -79,8 +79,9 @@ function invalidOption(message: string, cause?: unknown): PassportError {
 
 function prepareJwks(jwks: unknown): LocalJwks {
   if (jwks instanceof LocalJwks) return jwks;
-  if (typeof jwks !== "object" || jwks === null)
+  if (typeof jwks !== "object" || jwks === null) {
     throw invalidOption("jwks must be a JWKS document or a LocalJwks");
+  }
   let prepared = preparedDocuments.get(jwks);
   if (prepared === undefined) {
     try {
@@ -100,8 +101,9 @@ function normalizeTyp(typ: string): string {
 }
 
 function readNonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== "string" || value.length === 0)
+  if (typeof value !== "string" || value.length === 0) {
     throw invalidOption(`${name} must be a non-empty string`);
+  }
   return value;
 }
 
@@ -330,8 +332,9 @@ function checkBinding(
   code: "PASSPORT_WRONG_REQUEST" | "PASSPORT_WRONG_SITE",
 ): void {
   if (expected === undefined) return;
-  if (claim === undefined)
+  if (claim === undefined) {
     throw new PassportError("PASSPORT_MISSING_CLAIM", `the "${name}" claim is required`);
+  }
   if (claim !== expected) throw new PassportError(code, `the passport's ${name} is not the expected one`);
 }
 
