@@ -161,10 +161,11 @@ function decodePayload({ token, payloadStart, payloadEnd }: StartedJws): Uint8Ar
 
 /**
  * Everything up to the signature, synchronously, then starts the signature
- * check without waiting for it; the payload is decoded meanwhile. The order is fixed: type of input → length
- * bound (before any decoding) → three segments → header JSON → `alg` is
- * exactly RS256 → no `crit`/`b64` (RFC 7515 §4.1.11, RFC 7797) → `typ` →
- * `kid` selects one key → WebCrypto verify.
+ * check without waiting for it (the caller decodes the payload meanwhile).
+ * The order is fixed: type of input → length bound (before any decoding) →
+ * three segments → header JSON → `alg` is exactly RS256 → no `crit`/`b64`
+ * (RFC 7515 §4.1.11, RFC 7797) → `typ` → `kid` selects one key → WebCrypto
+ * verify.
  */
 function startJws(token: unknown, jwks: unknown, maxTokenBytes: number, typ: string | undefined): StartedJws {
   const keys = prepareJwks(jwks);
