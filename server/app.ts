@@ -142,6 +142,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(
       openapi({
         path: "/openapi",
+        // The JWKS paths end in ".json"; the plugin would otherwise skip them as static files.
+        exclude: { staticFile: false },
         documentation: {
           info: {
             title: "LIME identity server",

@@ -520,4 +520,35 @@ describe("agent login over time", () => {
       await t.stop();
     }
   });
+
+  test("open streams per site are capped (429 with Retry-After); a disconnect frees its slot", async () => {
+    const t = await startTestServer({ config: { rateLimits: { streamsPerSite: 2 } } });
+    try {
+      const p = await t.provision();
+      const a = await connect(t, p.siteToken);
+      const b = await connect(t, p.siteToken);
+      const refused = await api(t.url, EVENTS, { headers: { "x-site-token": p.siteToken } });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe("RATE_LIMIT_EXCEEDED");
+      expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+      await a.close();
+      const deadline = Date.now() + 2000;
+      while (t.server.context.eventStreams.openCount() > 1 && Date.now() < deadline) await Bun.sleep(10);
+      const c = await connect(t, p.siteToken);
+      expect(c.status).toBe(200);
+      await Promise.all([b.close(), c.close()]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("stopping the server ends open streams instead of hanging on them", async () => {
+    const t = await startTestServer();
+    const p = await t.provision();
+    const stream = await connect(t, p.siteToken);
+    expect(stream.status).toBe(200);
+    await t.stop();
+    expect(t.server.context.eventStreams.openCount()).toBe(0);
+    await stream.close();
+  });
 });

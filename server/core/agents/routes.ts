@@ -42,7 +42,7 @@ export function agentRoutes(ctx: AppContext) {
       },
     )
     .get(
-      "/",
+      "",
       async ({ request }) => {
         const { user } = await requireOwner(ctx, request);
         return ok({ agents: (await ctx.agents.agents.listByOwner(user.id)).map(presentAgent) });

@@ -51,7 +51,7 @@ export function siteRoutes(ctx: AppContext) {
       { body: RegisterSiteBody, detail: { summary: "Register a site; the site_token is shown only here" } },
     )
     .get(
-      "/",
+      "",
       async ({ request }) => {
         const { user } = await requireOwner(ctx, request);
         return ok({ sites: (await ctx.sites.sites.listByOwner(user.id)).map(presentSite) });
