@@ -1,0 +1,224 @@
+/**
+ * The `lime` command line for agents and operators. Everything a command
+ * needs from its runtime comes through `CliIo`, so the same code runs under
+ * Bun, Node and Deno (see `sdk/cli.ts`) and in tests.
+ *
+ * Results go to stdout (JSON, or the bare JWT for `passport`), diagnostics
+ * and the progress bar to stderr. Tokens are read from the environment only
+ * (`LIME_AGENT_TOKEN`): a token on the command line would show in the
+ * process list and the shell history.
+ *
+ * Exit codes: 0 done; 1 refused (the server said no, or the login request is
+ * no longer pending); 2 usage; 3 the server could not be reached or answered
+ * off-protocol or with a 5xx; 4 configuration missing; 130 interrupted.
+ */
+import { createChallenge, MAX_POW_DIFFICULTY, solve } from "../../core/pow/index.ts";
+import { AgentClient } from "../agent/client.ts";
+import { LimeApiError, LimeSdkError } from "../errors.ts";
+import type { FetchLike } from "../internal/http.ts";
+import { createProgressBar, type ProgressSink } from "./progress.ts";
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr: ProgressSink;
+  env(name: string): string | undefined;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+}
+
+export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3, config: 4, interrupted: 130 } as const;
+
+const USAGE = `usage: lime <command> [options]
+
+commands:
+  login <request-id>          solve the request's proof of work and approve it as this agent
+  profile                     show this agent's profile
+  passport [--audience AUD]   print a self-service passport (a JWT) for AUD
+  solve --difficulty N        solve a proof of work locally (benchmark); --challenge HEX, --workers N
+
+options:
+  --base-url URL              the LIME server (default: LIME_API_BASE)
+  --workers N                 solver threads for login/solve (default: the core's choice)
+  -h, --help                  this text
+
+environment:
+  LIME_AGENT_TOKEN            the agent's token (never pass it as an argument)
+  LIME_API_BASE               the LIME server
+`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string>;
+  help: boolean;
+}
+
+const VALUE_FLAGS = new Set(["audience", "difficulty", "challenge", "workers", "base-url"]);
+
+function parse(argv: string[]): Parsed {
+  const parsed: Parsed = { command: undefined, positional: [], flags: new Map(), help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h" || arg === "--help") {
+      parsed.help = true;
+    } else if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = arg.slice(2, eq === -1 ? undefined : eq);
+      if (!VALUE_FLAGS.has(name)) throw new UsageError(`unknown option --${name}`);
+      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+      parsed.flags.set(name, value);
+    } else if (parsed.command === undefined) {
+      parsed.command = arg;
+    } else {
+      parsed.positional.push(arg);
+    }
+  }
+  return parsed;
+}
+
+function integerFlag(parsed: Parsed, name: string, min: number, max: number): number | undefined {
+  const raw = parsed.flags.get(name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
+  const baseUrl = parsed.flags.get("base-url") ?? io.env("LIME_API_BASE");
+  const agentToken = io.env("LIME_AGENT_TOKEN");
+  if (baseUrl === undefined) throw new LimeConfigError("set LIME_API_BASE or pass --base-url");
+  if (agentToken === undefined) throw new LimeConfigError("set LIME_AGENT_TOKEN to the agent's token");
+  return new AgentClient({ baseUrl, agentToken, fetch: io.fetch });
+}
+
+class LimeConfigError extends Error {}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+async function login(parsed: Parsed, io: CliIo): Promise<number> {
+  const [requestId, extra] = parsed.positional;
+  if (requestId === undefined || extra !== undefined)
+    throw new UsageError("login takes exactly one <request-id>");
+  const agent = agentFrom(parsed, io);
+  let bar: ReturnType<typeof createProgressBar> | undefined;
+  try {
+    const approval = await agent.login(requestId, {
+      signal: io.signal,
+      workers: integerFlag(parsed, "workers", 1, 64),
+      onProgress: ({ hashes, expectedHashes }) => {
+        bar ??= createProgressBar(io.stderr, expectedHashes);
+        bar.update(hashes);
+      },
+    });
+    bar?.done();
+    bar = undefined;
+    io.stdout(json(approval));
+    return EXIT.ok;
+  } finally {
+    bar?.done();
+  }
+}
+
+async function solveLocally(parsed: Parsed, io: CliIo): Promise<number> {
+  const difficulty = integerFlag(parsed, "difficulty", 0, MAX_POW_DIFFICULTY);
+  if (difficulty === undefined) throw new UsageError("solve needs --difficulty N");
+  const challenge = parsed.flags.get("challenge") ?? createChallenge();
+  if (!/^[0-9a-f]{64}$/.test(challenge))
+    throw new UsageError("--challenge must be 64 lowercase hex characters");
+  const bar = createProgressBar(io.stderr, 2 ** difficulty);
+  const started = performance.now();
+  try {
+    const { nonce, hashes } = await solve(challenge, difficulty, {
+      signal: io.signal,
+      workers: integerFlag(parsed, "workers", 1, 64),
+      onProgress: (hashes) => bar.update(hashes),
+    });
+    const ms = performance.now() - started;
+    bar.done();
+    const hashesPerSecond = Math.round(hashes / (ms / 1000));
+    io.stdout(json({ challenge, difficulty, nonce, hashes, ms: Math.round(ms * 10) / 10, hashesPerSecond }));
+    return EXIT.ok;
+  } catch (error) {
+    bar.done();
+    throw error;
+  }
+}
+
+/** Runs one command line; resolves with the exit code. Never throws. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const parsed = parse(argv);
+    if (parsed.help || parsed.command === "help") {
+      io.stdout(USAGE);
+      return EXIT.ok;
+    }
+    if (parsed.command === undefined) {
+      io.stderr.write(USAGE);
+      return EXIT.usage;
+    }
+    switch (parsed.command) {
+      case "login":
+        return await login(parsed, io);
+      case "profile": {
+        if (parsed.positional.length > 0) throw new UsageError("profile takes no arguments");
+        io.stdout(json(await agentFrom(parsed, io).profile({ signal: io.signal })));
+        return EXIT.ok;
+      }
+      case "passport": {
+        if (parsed.positional.length > 0) throw new UsageError("passport takes no arguments");
+        const audience = parsed.flags.get("audience");
+        io.stdout(`${await agentFrom(parsed, io).passport({ audience, signal: io.signal })}\n`);
+        return EXIT.ok;
+      }
+      case "solve":
+        return await solveLocally(parsed, io);
+      default:
+        throw new UsageError(`unknown command "${parsed.command}"`);
+    }
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function report(error: unknown, io: CliIo): number {
+  const say = (text: string) => io.stderr.write(`lime: ${text}\n`);
+  if (error instanceof UsageError) {
+    say(error.message);
+    io.stderr.write(USAGE);
+    return EXIT.usage;
+  }
+  if (error instanceof LimeConfigError) {
+    say(error.message);
+    return EXIT.config;
+  }
+  if (error instanceof TypeError) {
+    say(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof LimeApiError) {
+    const detail = Object.keys(error.detail).length > 0 ? ` ${JSON.stringify(error.detail)}` : "";
+    say(`${error.code} (HTTP ${error.status}): ${error.message}${detail}`);
+    if (error.retryAfterMs !== undefined) say(`retry after ${Math.ceil(error.retryAfterMs / 1000)} s`);
+    return error.status >= 500 ? EXIT.unavailable : EXIT.refused;
+  }
+  if (error instanceof LimeSdkError || (error as { code?: unknown })?.code === "POW_ABORTED") {
+    const code = (error as LimeSdkError).code;
+    say(`${code}: ${(error as Error).message}`);
+    if (code === "SDK_ABORTED" || (code as string) === "POW_ABORTED") return EXIT.interrupted;
+    if (code === "SDK_LOGIN_NOT_PENDING" || code === "SDK_UNSUPPORTED_POW") return EXIT.refused;
+    return EXIT.unavailable;
+  }
+  const code = (error as { code?: unknown })?.code;
+  say(
+    `${typeof code === "string" ? `${code}: ` : ""}${error instanceof Error ? error.message : String(error)}`,
+  );
+  return EXIT.unavailable;
+}

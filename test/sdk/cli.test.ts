@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { verify } from "../../core/pow/index.ts";
+import { type CliIo, EXIT, runCli } from "../../sdk/cli/commands.ts";
+import { createProgressBar, formatProgress } from "../../sdk/cli/progress.ts";
+import { SiteClient } from "../../sdk/site/client.ts";
+import { type Provisioned, startTestServer, type TestServer } from "./helpers/server.ts";
+
+let server: TestServer;
+let ids: Provisioned;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  ids = await server.provision();
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+function captured(env: Record<string, string> = {}, isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: (text) => out.push(text),
+    stderr: { write: (text) => err.push(text), isTTY },
+    env: (name) => env[name],
+  };
+  return { io, out: () => out.join(""), err: () => err.join("") };
+}
+
+const agentEnv = () => ({ LIME_API_BASE: server.url, LIME_AGENT_TOKEN: ids.agentToken });
+
+describe("lime CLI against a real server", () => {
+  test("login <request-id> approves the request and prints the approval as JSON", async () => {
+    const site = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const { requestId } = await site.createLoginRequest();
+    const waiting = site.waitForLogin(requestId, { timeout: 10_000 });
+    const c = captured(agentEnv());
+    expect(await runCli(["login", requestId], c.io)).toBe(EXIT.ok);
+    expect(JSON.parse(c.out())).toMatchObject({
+      requestId,
+      approvedAgentId: ids.agentId,
+      status: "APPROVED",
+    });
+    expect((await waiting).agentId).toBe(ids.agentId);
+    await site.close();
+  });
+
+  test("a second login of the same request is refused: exit 1 with the server's code on stderr", async () => {
+    const site = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const { requestId } = await site.createLoginRequest();
+    expect(await runCli(["login", requestId], captured(agentEnv()).io)).toBe(EXIT.ok);
+    const c = captured(agentEnv());
+    expect(await runCli(["login", requestId], c.io)).toBe(EXIT.refused);
+    expect(c.err()).toContain("LOGIN_REQUEST_ALREADY_APPROVED (HTTP 409)");
+    expect(c.out()).toBe("");
+  });
+
+  test("profile and passport", async () => {
+    const p = captured(agentEnv());
+    expect(await runCli(["profile"], p.io)).toBe(EXIT.ok);
+    expect(JSON.parse(p.out())).toMatchObject({ agentId: ids.agentId });
+    const j = captured(agentEnv());
+    expect(await runCli(["passport", "--audience", "https://shop.test"], j.io)).toBe(EXIT.ok);
+    expect(j.out()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  test("a wrong agent token is exit 1 with INVALID_AGENT_TOKEN; the token never appears in the output", async () => {
+    const c = captured({ LIME_API_BASE: server.url, LIME_AGENT_TOKEN: "lime_agent_secret-value" });
+    expect(await runCli(["profile"], c.io)).toBe(EXIT.refused);
+    expect(c.err()).toContain("INVALID_AGENT_TOKEN");
+    expect(c.err() + c.out()).not.toContain("secret-value");
+  });
+});
+
+describe("lime CLI without a server", () => {
+  test("solve --difficulty N prints a nonce the core's verify accepts", async () => {
+    const challenge = "ab".repeat(32);
+    const c = captured();
+    expect(await runCli(["solve", "--difficulty=14", "--challenge", challenge], c.io)).toBe(EXIT.ok);
+    const result = JSON.parse(c.out()) as { nonce: string; difficulty: number; hashes: number };
+    expect(result.difficulty).toBe(14);
+    expect(verify(challenge, 14, result.nonce)).toBe(true);
+  });
+
+  test("usage errors are exit 2 with a message", async () => {
+    for (const argv of [
+      ["solve"],
+      ["solve", "--difficulty", "41"],
+      ["solve", "--difficulty", "4", "--challenge", "XYZ"],
+      ["login"],
+      ["login", "a", "b"],
+      ["frobnicate"],
+      ["profile", "--token", "x"],
+      [],
+    ]) {
+      const c = captured(agentEnv());
+      expect(await runCli(argv, c.io)).toBe(EXIT.usage);
+      expect(c.err()).toContain("usage: lime");
+    }
+  });
+
+  test("--help prints the usage on stdout with exit 0", async () => {
+    const c = captured();
+    expect(await runCli(["--help"], c.io)).toBe(EXIT.ok);
+    expect(c.out()).toContain("solve --difficulty N");
+  });
+
+  test("missing configuration is exit 4 naming the variable", async () => {
+    const c = captured({ LIME_API_BASE: "http://127.0.0.1:9" });
+    expect(await runCli(["profile"], c.io)).toBe(EXIT.config);
+    expect(c.err()).toContain("LIME_AGENT_TOKEN");
+  });
+
+  test("an unreachable server is exit 3", async () => {
+    const failing = async () => {
+      throw new TypeError("connection refused");
+    };
+    const c = captured({ LIME_API_BASE: "http://127.0.0.1:9", LIME_AGENT_TOKEN: "t" });
+    const io = { ...c.io, fetch: failing };
+    expect(await runCli(["passport"], io)).toBe(EXIT.unavailable);
+    expect(c.err()).toContain("SDK_NETWORK_ERROR");
+  }, 30_000);
+
+  test("Ctrl-C during a solve is exit 130", async () => {
+    const controller = new AbortController();
+    const c = captured();
+    const pending = runCli(["solve", "--difficulty", "36"], { ...c.io, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toBe(EXIT.interrupted);
+  });
+});
+
+describe("progress bar", () => {
+  test("stays silent on short solves and off terminals", () => {
+    const writes: string[] = [];
+    let now = 0;
+    const bar = createProgressBar({ write: (t) => writes.push(t), isTTY: true }, 1 << 20, { now: () => now });
+    now = 100;
+    bar.update(1000);
+    bar.done();
+    expect(writes).toEqual([]);
+    const offTty = createProgressBar({ write: (t) => writes.push(t), isTTY: false }, 1 << 20, {
+      now: () => now,
+    });
+    now = 10_000;
+    offTty.update(1000);
+    expect(writes).toEqual([]);
+  });
+
+  test("draws on stderr with \\r after the delay and clears the line when done", () => {
+    const writes: string[] = [];
+    let now = 0;
+    const bar = createProgressBar({ write: (t) => writes.push(t), isTTY: true }, 1 << 20, { now: () => now });
+    now = 1000;
+    bar.update(1 << 19);
+    bar.done();
+    expect(writes[0]).toStartWith("\rsolving [");
+    expect(writes[0]).toContain("50%");
+    expect(writes[1]).toBe("\r\u001b[2K");
+  });
+
+  test("never shows 100% before the answer: the expected count is only an average", () => {
+    expect(formatProgress(5_000_000, 1_000_000, 1000)).toContain("99%");
+    expect(formatProgress(0, 1_000_000, 0)).toContain(" 0%");
+  });
+});
