@@ -1,0 +1,28 @@
+/**
+ * A bench server in its own process, so the load generator does not share an
+ * event loop with it. Prints one JSON line with its URL and two provisioned
+ * sites (one per PoW difficulty) and an agent, then serves until stdin closes.
+ */
+import { systemClock } from "../../server/clock.ts";
+import { startTestServer } from "../../server/testing.ts";
+
+const realisticDifficulty = Number(process.argv[2] ?? 15);
+const server = await startTestServer({ clock: systemClock, config: { adminToken: "bench-admin-token" } });
+const realistic = await server.provision({ powDifficulty: realisticDifficulty });
+const trivial = await server.provision({ powDifficulty: 1 });
+console.log(
+  JSON.stringify({
+    url: server.url,
+    agentToken: realistic.agentToken,
+    sites: [
+      { difficulty: realisticDifficulty, siteToken: realistic.siteToken },
+      { difficulty: 1, siteToken: trivial.siteToken },
+    ],
+    trivialAgentToken: trivial.agentToken,
+  }),
+);
+for await (const _ of process.stdin) {
+  // The parent never writes; the loop ends when it closes stdin or exits.
+}
+await server.stop();
+process.exit(0);
