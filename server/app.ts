@@ -207,6 +207,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         // Backstop for bodies without Content-Length; the error boundary answers the rest with an envelope.
         maxRequestBodySize: config.maxBodyBytes + 1024,
         idleTimeout: 30,
+        // Elysia defaults to SO_REUSEPORT; a second process on the same port must fail, not share it silently.
+        reusePort: false,
       });
       const bound = app.server!.port!;
       const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;

@@ -96,6 +96,9 @@ function validationDetail(error: ValidationError): ErrorDetail {
 
 export function toDomainError(code: string, error: unknown, logger: Logger): DomainError {
   if (error instanceof DomainError) return error;
+  // Elysia wraps whatever a parse hook throws, ours included, in a ParseError.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (code === "PARSE" && cause instanceof DomainError) return cause;
   switch (code) {
     case "VALIDATION":
       return new DomainError(

@@ -460,6 +460,35 @@ describe("sites and agents", () => {
     expect(gone.body.error.code).toBe("SITE_TOKEN_INVALID");
   });
 
+  test("validation errors are 400 VALIDATION_FAILED naming the field, never echoing the value", async () => {
+    const { sessionToken } = await t.registerOwner();
+    const response = await api(t.url, "/api/v1/foundation/sites/register", {
+      method: "POST",
+      headers: { authorization: `Bearer ${sessionToken}` },
+      json: { display_name: "Shop", pow_difficulty: "secret-looking-value" },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("VALIDATION_FAILED");
+    expect(response.body.error.detail).toMatchObject({ location: "body", field: "pow_difficulty" });
+    expect(JSON.stringify(response.body)).not.toContain("secret-looking-value");
+    const badId = await api(t.url, "/api/v1/foundation/sites/not-a-uuid/suspend", {
+      method: "POST",
+      headers: { authorization: `Bearer ${sessionToken}` },
+    });
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.detail).toMatchObject({ location: "params", field: "site_id" });
+    const form = await api(t.url, "/api/v1/foundation/sites/register", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${sessionToken}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: "display_name=Shop",
+    });
+    expect(form.status).toBe(415);
+    expect(form.body.error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
   test("an owner cannot touch another owner's site or agent (SITE_NOT_FOUND / AGENT_NOT_FOUND)", async () => {
     const a = await t.provision();
     const b = await t.registerOwner();
