@@ -156,6 +156,41 @@ const bodyCases: Record<string, BodyCase> = {
       ),
     ),
   },
+  "POST users/register/resend": {
+    method: "POST",
+    path: () => "/api/v1/foundation/users/register/resend",
+    headers: () => ({}),
+    body: fc.oneof(
+      nonObject,
+      withOneBadField(
+        { email: "someone@example.test" },
+        {
+          email: fc.oneof(
+            notAString,
+            fc.string({ maxLength: 20 }).filter((s) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)),
+          ),
+        },
+      ),
+    ),
+  },
+  "POST kyc/submissions": {
+    method: "POST",
+    path: () => "/api/v1/foundation/kyc/submissions",
+    headers: owner,
+    body: fc.oneof(
+      nonObject.filter((v) => v !== null),
+      withOneBadField(
+        {},
+        {
+          level: fc.oneof(
+            fc.integer().filter((n) => n !== 2),
+            fc.constant("2"),
+            fc.boolean(),
+          ),
+        },
+      ),
+    ),
+  },
   "POST users/login": {
     method: "POST",
     path: () => "/api/v1/foundation/users/login",

@@ -37,19 +37,9 @@ export async function api(base: string, path: string, init: ApiInit = {}): Promi
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
-type Solve = (challenge: string, difficulty: number) => Promise<{ nonce: string }>;
-
-/**
- * Solves with core's `solve` when it is exported; until then walks nonces
- * upward and checks each with core's `verify` (the same acceptance the server
- * applies, no second copy of SHA-256 here).
- */
+/** Solves with core's `solve` (the agent's own solver), so the server is tested against the real client path. */
 export async function solvePow(challenge: string, difficulty: number): Promise<string> {
-  const solve = (pow as unknown as { solve?: Solve }).solve;
-  if (typeof solve === "function") return (await solve(challenge, difficulty)).nonce;
-  for (let nonce = 0; ; nonce++) {
-    if (pow.verify(challenge, difficulty, String(nonce))) return String(nonce);
-  }
+  return (await pow.solve(challenge, difficulty)).nonce;
 }
 
 /** A nonce that does not meet the difficulty (checked with core's `verify`). */
