@@ -216,11 +216,21 @@ export class SiteClient {
   }
 
   async #learnSiteId(requestId: string): Promise<string> {
-    const data = await this.#http.send({
-      method: "GET",
-      path: `/api/v1/auth/requests/${encodeId(requestId)}`,
-      idempotent: true,
-    });
+    let data: unknown;
+    try {
+      data = await this.#http.send({
+        method: "GET",
+        path: `/api/v1/auth/requests/${encodeId(requestId)}`,
+        idempotent: true,
+      });
+    } catch (cause) {
+      // The public view only answers while the request is pending.
+      const code = (cause as { code?: unknown }).code;
+      throw new TypeError(
+        `SiteClient: this site's id is not known and could not be learned (${String(code ?? cause)}); pass siteId in the options`,
+        { cause },
+      );
+    }
     const siteId = str(
       record(record(data, "login challenge").site, "login challenge"),
       "site_id",

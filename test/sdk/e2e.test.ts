@@ -170,3 +170,17 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("site id", () => {
+  test("a site that never created a pending request and has no siteId gets a TypeError saying to pass it", async () => {
+    const { agent, site: creator } = clients();
+    const created = await creator.createLoginRequest();
+    await agent.login(created.requestId);
+    const late = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const error = await late.waitForLogin(created.requestId, { timeout: 5_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toContain("pass siteId");
+    await late.close();
+    await creator.close();
+  });
+});
