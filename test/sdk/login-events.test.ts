@@ -134,7 +134,7 @@ describe("LoginEventConsumer", () => {
     );
     await until(() => outcomes.length === 1);
     expect(outcomes[0]).toMatchObject({ type: "rejected", requestId: "r9" });
-    expect((outcomes[0] as { error: { code: string } }).error.code).toBe("PASSPORT_WRONG_REQUEST");
+    expect((outcomes[0] as unknown as { error: { code: string } }).error.code).toBe("PASSPORT_WRONG_REQUEST");
     await sub.stop();
   });
 
