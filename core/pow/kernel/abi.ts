@@ -23,6 +23,10 @@ export const KERNEL_LAYOUT = {
   scratch: 192,
   /** SIMD block: words 0..5, four lanes each (word i of lane j at +16i+4j). */
   lanes: 256,
+  /** K[t] + W[t] for the 64 rounds of the scalar compression, one i32 each. */
+  schedule: 1024,
+  /** K[t] + W[t] for the 64 rounds of the SIMD compression, one v128 each. */
+  scheduleLanes: 2048,
 } as const;
 
 /** `search` results. */
