@@ -254,13 +254,18 @@ export class AgentClient {
    * @example
    * const token = await agent.mcpAccessToken("https://tools.example/mcp");
    */
-  mcpAccessToken(target: string | URL, options: { signal?: AbortSignal } = {}): Promise<string> {
+  mcpAccessToken(
+    target: string | URL,
+    options: { signal?: AbortSignal; renew?: boolean } = {},
+  ): Promise<string> {
     let domain: string;
     try {
       domain = mcpDomain(target);
     } catch (error) {
       return Promise.reject(error);
     }
+    // `renew`: the MCP server refused the cached token (revoked, or a key it has not seen yet).
+    if (options.renew) this.#mcpTokens.evict(domain);
     return this.#mcpTokens.get(domain, async () => {
       const issuedAt = this.#now();
       const data = await this.#http.send({

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import * as elysiaEntry from "../../sdk/elysia.ts";
 import * as sdk from "../../sdk/index.ts";
+import * as mcpEntry from "../../sdk/mcp.ts";
 
 test("sdk/index.ts exports exactly the documented runtime values", () => {
   expect(Object.keys(sdk).sort()).toEqual(
@@ -38,4 +39,9 @@ test("internals stay internal: no HTTP client, SSE parser, token cache or JWKS c
 test("the Elysia plugin is a separate entry", () => {
   expect(Object.keys(elysiaEntry)).toEqual(["agentPassport"]);
   expect("agentPassport" in sdk).toBe(false);
+});
+
+test("the MCP helper is a separate entry too", () => {
+  expect(Object.keys(mcpEntry).sort()).toEqual(["callMcpTool", "connectMcp", "mcpFetch"]);
+  expect("connectMcp" in sdk).toBe(false);
 });
