@@ -4,6 +4,7 @@
  */
 import { PowError } from "../errors.ts";
 import {
+  acquireKernel,
   compileKernel,
   defaultRuntime,
   detectBackend,
@@ -14,13 +15,7 @@ import {
 import { MAX_NONCE } from "./constants.ts";
 import { assertChallenge, assertDifficulty, difficultyMasks, isCanonicalNonce } from "./form.ts";
 import { createJsSearcher } from "./js-search.ts";
-import {
-  type BatchResult,
-  KERNEL_LAYOUT,
-  type KernelExports,
-  SEARCH_EXHAUSTED,
-  SEARCH_FOUND,
-} from "./kernel/abi.ts";
+import { type BatchResult, KERNEL_LAYOUT, SEARCH_EXHAUSTED, SEARCH_FOUND } from "./kernel/abi.ts";
 import { kernelBytes } from "./kernel/modules.ts";
 import { loadChallenge, runKernelBatch } from "./kernel/runner.ts";
 import { defaultSpawner, type SpawnWorker, searchInWorkers } from "./workers.ts";
@@ -113,21 +108,6 @@ function checkOptions(options: SolveOptions): void {
 
 type Search = (prefix: bigint, count: number) => BatchResult;
 
-async function wasmSearch(
-  env: SolveEnvironment,
-  kind: "wasm-simd" | "wasm-scalar",
-  challenge: string,
-  masks: [number, number],
-): Promise<Search> {
-  const module = await compileKernel(env.runtime, kind);
-  // One instance per solve: concurrent solves never share the kernel's memory.
-  const instance = await env.runtime.wasm!.instantiate(module);
-  const kernel = instance.exports as unknown as KernelExports;
-  loadChallenge(kernel, KERNEL_LAYOUT, challenge);
-  return (prefix, count) =>
-    runKernelBatch(kernel, KERNEL_LAYOUT, prefixText(prefix), count, masks[0], masks[1]);
-}
-
 async function searchHere(
   search: Search,
   options: SolveOptions,
@@ -205,9 +185,17 @@ export async function solveIn(
     });
   }
   if (workers > 1) env.runtime.warn("lime pow: this runtime has no workers; solving on one thread");
-  const search = await wasmSearch(env, backend, challenge, masks);
-  if (signal?.aborted) throw aborted(signal);
-  return searchHere(search, options, env);
+  // A kernel instance of our own: concurrent solves never share its memory.
+  const { kernel, release } = await acquireKernel(env.runtime, backend);
+  try {
+    if (signal?.aborted) throw aborted(signal);
+    loadChallenge(kernel, KERNEL_LAYOUT, challenge);
+    const search: Search = (prefix, count) =>
+      runKernelBatch(kernel, KERNEL_LAYOUT, prefixText(prefix), count, masks[0], masks[1]);
+    return await searchHere(search, options, env);
+  } finally {
+    release();
+  }
 }
 
 /**

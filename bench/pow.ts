@@ -1,0 +1,219 @@
+/**
+ * Proof-of-work: hashes per second of the WASM solver (SIMD and scalar, one
+ * thread; then one and two worker threads) against `node:crypto` and
+ * `hash-wasm` doing the same sequential search one hash call per nonce, on the
+ * same challenges, in this process; then the time `solve` takes at
+ * difficulty 15 and 20 over a fixed, seeded set of challenges.
+ *
+ * Gates: WASM single-thread >= 5x hash-wasm (a ratio, checked in CI's short
+ * mode); 2 workers >= 1.8x one worker (full run; the short run holds a 1.3
+ * floor, two workers on a shared 2-core box are noisy); absolute targets
+ * (>= 10 M/s per core on Node, >= 6 M/s on Bun, difficulty 15 under 5 ms on
+ * average) in a full run only.
+ *
+ * Standalone: `./node_modules/.bin/bun bench/pow.ts [--short] [--json]`; in Node:
+ * `bun build bench/pow.ts --target=node --outfile bench/out/pow-node.mjs && node bench/out/pow-node.mjs --json`.
+ */
+import { createHash } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { createSHA256 } from "hash-wasm";
+import { compileKernel, defaultRuntime } from "../core/pow/backend.ts";
+import { difficultyMasks } from "../core/pow/form.ts";
+import { solve } from "../core/pow/index.ts";
+import { createJsSearcher } from "../core/pow/js-search.ts";
+import { KERNEL_LAYOUT, type KernelExports } from "../core/pow/kernel/abi.ts";
+import { type KernelKind, kernelBytes } from "../core/pow/kernel/modules.ts";
+import { loadChallenge, runKernelBatch } from "../core/pow/kernel/runner.ts";
+import { defaultEnvironment } from "../core/pow/solver.ts";
+import { searchInWorkers } from "../core/pow/workers.ts";
+import { formatSection } from "./lib/table.ts";
+import type { BenchGate, BenchOptions, BenchRow, BenchSection } from "./lib/types.ts";
+
+const isBun = typeof Bun !== "undefined";
+const runtime = isBun ? `bun ${Bun.version}` : `node ${process.version}`;
+
+/** Reproducible challenges: sha256("lime-bench-pow-<i>"). */
+const challenge = (i: number): string => createHash("sha256").update(`lime-bench-pow-${i}`).digest("hex");
+
+/** Nonces from 1,000,000 (prefix 100000): the 7-digit range a difficulty-20 search lives in. */
+const START_PREFIX = 100_000;
+/** No digest has 40 leading zero bits in these ranges (2^-40 each), so every search runs its full length. */
+const [NEVER0, NEVER1] = difficultyMasks(40);
+
+const now = () => performance.now();
+
+async function kernelRate(kind: KernelKind, hashes: number): Promise<number> {
+  const module = await compileKernel(defaultRuntime, kind);
+  const instance = await WebAssembly.instantiate(module);
+  const kernel = instance.exports as unknown as KernelExports;
+  const prefixes = Math.ceil(hashes / 10 / 4 / 256) * 256;
+  loadChallenge(kernel, KERNEL_LAYOUT, challenge(0));
+  // Warm-up: every engine starts in a baseline tier and optimizes hot functions later.
+  runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1);
+  let done = 0;
+  const started = now();
+  for (let i = 0; i < 4; i++) {
+    loadChallenge(kernel, KERNEL_LAYOUT, challenge(i));
+    done += runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1).hashes;
+  }
+  return done / ((now() - started) / 1000);
+}
+
+/** hashes/s of `solve`'s worker split: a fixed range searched to exhaustion (no hit at difficulty 40). */
+async function workerRate(workers: number, hashes: number): Promise<number> {
+  const spawn = defaultEnvironment().spawn;
+  if (!spawn) return Number.NaN;
+  const prefixes = Math.ceil(hashes / 10 / 4096) * 4096;
+  const search = (c: string, count: number) =>
+    searchInWorkers({
+      challenge: c,
+      mask0: NEVER0,
+      mask1: NEVER1,
+      bytes: kernelBytes("wasm-simd"),
+      workers,
+      batchPrefixes: 4096,
+      startPrefix: BigInt(START_PREFIX),
+      lastPrefix: BigInt(START_PREFIX + count - 1),
+      spawn,
+    }).catch((error: { code?: string }) => {
+      if (error.code !== "POW_EXHAUSTED") throw error;
+    });
+  await search(challenge(9), 4096 * 4 * workers);
+  const started = now();
+  await search(challenge(1), prefixes);
+  return (prefixes * 10) / ((now() - started) / 1000);
+}
+
+function leadingZeroBits(digest: Uint8Array): number {
+  let bits = 0;
+  for (const byte of digest) {
+    if (byte !== 0) return bits + Math.clz32(byte) - 24;
+    bits += 8;
+  }
+  return bits;
+}
+
+/** The same search done with one library hash call per nonce: what a solver without a kernel does. */
+function perCallRate(hashOnce: (message: string) => Uint8Array, hashes: number): number {
+  const c = challenge(0);
+  for (let n = 0; n < Math.min(20_000, hashes); n++) leadingZeroBits(hashOnce(c + (1_000_000 + n)));
+  let found = 0;
+  const started = now();
+  for (let i = 0; i < 4; i++) {
+    const ci = challenge(i);
+    for (let n = 1_000_000; n < 1_000_000 + hashes / 4; n++) {
+      if (leadingZeroBits(hashOnce(ci + n)) >= 40) found++;
+    }
+  }
+  if (found > 0) throw new Error("a 40-bit hit in a bench range: pick other challenges");
+  return hashes / ((now() - started) / 1000);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+async function solveTimes(difficulty: number, count: number): Promise<{ mean: number; p95: number }> {
+  // Steady state: engines optimize the kernel after its first few hundred thousand hashes.
+  for (let i = 0; i < 5; i++) await solve(challenge(100 + i), 15);
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = challenge(1000 * difficulty + i);
+    const started = now();
+    await solve(c, difficulty);
+    times.push(now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { mean: times.reduce((a, b) => a + b, 0) / times.length, p95: percentile(times, 0.95) };
+}
+
+export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
+  const kernelHashes = opts.short ? 4_000_000 : 16_000_000;
+  const baselineHashes = opts.short ? 200_000 : 800_000;
+  const workerHashes = opts.short ? 16_000_000 : 64_000_000;
+
+  const simd = await kernelRate("wasm-simd", kernelHashes);
+  const scalar = await kernelRate("wasm-scalar", kernelHashes / 2);
+  const js = (() => {
+    const searcher = createJsSearcher(challenge(0), NEVER0, NEVER1);
+    searcher.search(String(START_PREFIX), 2_000);
+    const started = now();
+    const { hashes } = searcher.search(String(START_PREFIX), baselineHashes / 10);
+    return hashes / ((now() - started) / 1000);
+  })();
+  const oneWorker = await workerRate(1, workerHashes / 2);
+  const twoWorkers = await workerRate(2, workerHashes);
+
+  const nodeCrypto = perCallRate((m) => createHash("sha256").update(m).digest(), baselineHashes);
+  const hasher = await createSHA256();
+  const hashWasm = perCallRate((m) => {
+    hasher.init();
+    hasher.update(m);
+    return hasher.digest("binary");
+  }, baselineHashes);
+
+  const d15 = await solveTimes(15, opts.short ? 40 : 200);
+  const d20 = await solveTimes(20, opts.short ? 6 : 30);
+
+  const perCoreTarget = isBun ? 6e6 : 10e6;
+  const rows: BenchRow[] = [
+    { label: "wasm-simd, 1 thread", value: simd, unit: "hash/s" },
+    { label: "wasm-scalar, 1 thread", value: scalar, unit: "hash/s" },
+    { label: "pure-JS fallback, 1 thread", value: js, unit: "hash/s" },
+    {
+      label: "wasm-simd, 1 worker",
+      value: oneWorker,
+      unit: "hash/s",
+      note: "solve's worker path, incl. start-up",
+    },
+    { label: "wasm-simd, 2 workers", value: twoWorkers, unit: "hash/s" },
+    {
+      label: "node:crypto per nonce",
+      value: nodeCrypto,
+      unit: "hash/s",
+      note: "createHash().update().digest()",
+    },
+    { label: "hash-wasm per nonce", value: hashWasm, unit: "hash/s", note: "createSHA256() reused" },
+    { label: "simd / hash-wasm", value: simd / hashWasm, unit: "x" },
+    { label: "simd / node:crypto", value: simd / nodeCrypto, unit: "x" },
+    { label: "2 workers / 1 worker", value: twoWorkers / oneWorker, unit: "x" },
+    { label: "solve d15 mean", value: d15.mean, unit: "ms", note: `LIME's Python solver: ~40 ms median` },
+    { label: "solve d15 p95", value: d15.p95, unit: "ms" },
+    { label: "solve d20 mean", value: d20.mean, unit: "ms" },
+    { label: "solve d20 p95", value: d20.p95, unit: "ms" },
+  ];
+  const gates: BenchGate[] = [
+    { name: "simd 1 thread >= 5x hash-wasm", actual: simd / hashWasm, min: 5, unit: "x", inShortMode: true },
+    {
+      name: "2 workers >= 1.3x 1 (short floor)",
+      actual: twoWorkers / oneWorker,
+      min: 1.3,
+      unit: "x",
+      inShortMode: true,
+    },
+    {
+      name: "2 workers >= 1.8x 1 worker",
+      actual: twoWorkers / oneWorker,
+      min: 1.8,
+      unit: "x",
+      inShortMode: false,
+    },
+    {
+      name: `simd >= ${perCoreTarget / 1e6} M/s per core`,
+      actual: simd,
+      min: perCoreTarget,
+      unit: "hash/s",
+      inShortMode: false,
+    },
+    { name: "solve d15 mean < 5 ms", actual: d15.mean, max: 5, unit: "ms", inShortMode: false },
+  ];
+  return { name: "pow", runtime, rows, gates };
+}
+
+const isMain = isBun ? import.meta.main : import.meta.url === pathToFileURL(process.argv[1] ?? "").href;
+if (isMain) {
+  const args = new Set(process.argv.slice(2));
+  const section = await runPowBench({ short: args.has("--short") });
+  if (args.has("--json")) console.log(JSON.stringify(section));
+  else console.log(formatSection(section, (gate) => gate.inShortMode || !args.has("--short")));
+}
