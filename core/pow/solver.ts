@@ -112,11 +112,12 @@ async function searchHere(
   search: Search,
   options: SolveOptions,
   env: SolveEnvironment,
+  hashesBefore: number,
 ): Promise<PowSolution> {
   const { signal, onProgress } = options;
   let prefix = env.startPrefix;
   let batch = FIRST_BATCH_PREFIXES;
-  let hashes = 0;
+  let hashes = hashesBefore;
   for (;;) {
     const left = LAST_PREFIX - prefix + 1n;
     const count = left < BigInt(batch) ? Number(left) : batch;
@@ -160,31 +161,43 @@ export async function solveIn(
   const masks = difficultyMasks(difficulty);
   if (backend === "js") {
     const searcher = createJsSearcher(challenge, masks[0], masks[1]);
-    return searchHere((prefix, count) => searcher.search(prefixText(prefix), count), options, env);
+    return searchHere((prefix, count) => searcher.search(prefixText(prefix), count), options, env, 0);
   }
 
   const workers =
     options.workers ??
     (difficulty >= MULTI_WORKER_DIFFICULTY ? Math.min(env.hardwareConcurrency ?? 1, 8) : 1);
+  let hashesBefore = 0;
   if (workers > 1 && env.spawn) {
     // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
     await compileKernel(env.runtime, backend);
     if (signal?.aborted) throw aborted(signal);
-    return searchInWorkers({
-      challenge,
-      mask0: masks[0],
-      mask1: masks[1],
-      bytes: kernelBytes(backend),
-      workers,
-      batchPrefixes: WORKER_BATCH_PREFIXES,
-      startPrefix: env.startPrefix,
-      lastPrefix: LAST_PREFIX,
-      spawn: env.spawn,
-      signal,
-      onProgress: options.onProgress,
-    });
+    try {
+      return await searchInWorkers({
+        challenge,
+        mask0: masks[0],
+        mask1: masks[1],
+        bytes: kernelBytes(backend),
+        workers,
+        batchPrefixes: WORKER_BATCH_PREFIXES,
+        startPrefix: env.startPrefix,
+        lastPrefix: LAST_PREFIX,
+        spawn: env.spawn,
+        signal,
+        onProgress: (hashes) => {
+          hashesBefore = hashes;
+          options.onProgress?.(hashes);
+        },
+      });
+    } catch (error) {
+      // A page whose CSP refuses blob: workers, or a worker killed for memory,
+      // must not cost the agent its login: the answer is the same on one thread.
+      if (!(error instanceof PowError && error.code === "POW_WORKER_FAILED")) throw error;
+      env.runtime.warn(`lime pow: ${error.message}; solving on one thread`);
+    }
+  } else if (workers > 1) {
+    env.runtime.warn("lime pow: this runtime has no workers; solving on one thread");
   }
-  if (workers > 1) env.runtime.warn("lime pow: this runtime has no workers; solving on one thread");
   // A kernel instance of our own: concurrent solves never share its memory.
   const { kernel, release } = await acquireKernel(env.runtime, backend);
   try {
@@ -192,7 +205,7 @@ export async function solveIn(
     loadChallenge(kernel, KERNEL_LAYOUT, challenge);
     const search: Search = (prefix, count) =>
       runKernelBatch(kernel, KERNEL_LAYOUT, prefixText(prefix), count, masks[0], masks[1]);
-    return await searchHere(search, options, env);
+    return await searchHere(search, options, env, hashesBefore);
   } finally {
     release();
   }
@@ -204,9 +217,9 @@ export async function solveIn(
  * (SIMD where available), optionally across workers.
  *
  * Throws `POW_INVALID_CHALLENGE` / `POW_INVALID_DIFFICULTY` / `POW_INVALID_OPTION`
- * on bad input; rejects with `POW_ABORTED` when `signal` aborts,
- * `POW_WORKER_FAILED` when a worker cannot run, `POW_WASM_UNAVAILABLE` when a
- * forced WASM backend cannot load.
+ * on bad input; rejects with `POW_ABORTED` when `signal` aborts and
+ * `POW_WASM_UNAVAILABLE` when a forced WASM backend cannot load. Workers that
+ * cannot start or crash are logged and the search finishes on this thread.
  *
  * @example
  * const { nonce } = await solve(challenge, 15, { signal: AbortSignal.timeout(10_000) });

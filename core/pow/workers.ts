@@ -109,7 +109,8 @@ export function webWorkerSpawner(scope: WebWorkerScope): SpawnWorker {
     worker.onmessage = (event: MessageEvent<WorkerReply>) => listeners.message(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      listeners.error(event.message);
+      // A script that never loaded (CSP worker-src, an opaque origin) fires a plain Event without a message.
+      listeners.error(event.message || "the worker script did not load");
     };
     return { post: (request) => worker.postMessage(request), terminate: () => worker.terminate() };
   };

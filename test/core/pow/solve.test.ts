@@ -87,6 +87,55 @@ describe("solve: published vectors", () => {
   });
 });
 
+describe("solve: concurrency and worker failures", () => {
+  test("concurrent solves on one thread do not share a kernel instance", async () => {
+    const runs = vectors
+      .filter((v) => v.difficulty <= 16)
+      .flatMap((v) => BACKENDS.map((backend) => ({ v, backend })));
+    const solutions = await Promise.all(
+      runs.map(({ v, backend }) => solve(v.challenge, v.difficulty, { backend })),
+    );
+    expect(solutions.map((s) => s.nonce)).toEqual(runs.map(({ v }) => v.nonce));
+  });
+
+  test("workers that cannot start (CSP worker-src): logged, and the search finishes on this thread", async () => {
+    const runtime = quietRuntime();
+    const v = vectors.find((x) => x.difficulty === 16)!;
+    const seen: number[] = [];
+    const refused = environment({ runtime, spawn: () => Promise.reject(new Error("worker-src 'none'")) });
+    const solution = await solveIn(refused, v.challenge, v.difficulty, {
+      workers: 2,
+      onProgress: (h) => seen.push(h),
+    });
+    expect(solution.nonce).toBe(v.nonce);
+    expect(runtime.warnings).toHaveLength(1);
+    expect(runtime.warnings[0]).toContain("worker-src 'none'");
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+  });
+
+  test("a worker that crashes after some batches: progress keeps increasing into the one-thread search", async () => {
+    const runtime = quietRuntime();
+    const v = vectors.find((x) => x.difficulty === 20)!;
+    let batches = 0;
+    const { spawn } = inProcessSpawner();
+    const crashing: typeof spawn = async (listeners) =>
+      spawn({
+        ...listeners,
+        message: (reply) => (++batches === 3 ? listeners.error("out of memory") : listeners.message(reply)),
+      });
+    const seen: number[] = [];
+    const solution = await solveIn(environment({ runtime, spawn: crashing }), v.challenge, v.difficulty, {
+      workers: 2,
+      onProgress: (h) => seen.push(h),
+    });
+    expect(solution.nonce).toBe(v.nonce);
+    expect(runtime.warnings[0]).toContain("out of memory");
+    expect(seen.length).toBeGreaterThan(3);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    expect(seen.at(-1)).toBe(solution.hashes);
+  });
+});
+
 describe("solve: progress and abort", () => {
   test("reports increasing hash counts per batch, the last one equal to the result's", async () => {
     const v = vectors.find((x) => x.difficulty === 20)!;
