@@ -87,6 +87,8 @@ export interface TestServerOptions {
   keyEncryptionKey?: Uint8Array;
   logger?: Logger;
   extra?: Partial<AppDeps>;
+  /** Listen on this port (default: a free one); for tests whose `publicUrl` must equal the server's URL. */
+  port?: number;
 }
 
 export interface Provisioned {
@@ -147,7 +149,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     startMaintenance: false,
     ...options.extra,
   });
-  const { url } = server.listen(0, "127.0.0.1");
+  const { url } = server.listen(options.port ?? 0, "127.0.0.1");
   let counter = 0;
 
   const test: TestServer = {
