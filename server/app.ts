@@ -39,6 +39,9 @@ import { createEventStreams } from "./modules/agent-login/event-stream.ts";
 import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
 import { expireDueRequests } from "./modules/agent-login/service.ts";
 import type { OutcomeFanout } from "./modules/agent-login/store.ts";
+import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/deps.ts";
+import { oauthFormParser } from "./modules/oauth/params.ts";
+import { oauthRoutes } from "./modules/oauth/routes.ts";
 
 export interface AppDeps {
   config: ServerConfig;
@@ -106,6 +109,18 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     lifetimes: config.lifetimes,
   };
 
+  const oauth = buildOAuthDeps({
+    server: config,
+    clock,
+    keyRing,
+    stores: stores.oauth,
+    agents: { clock, agents: stores.agents, users: stores.users, audit },
+    sessions: { clock, sessions: stores.sessions, users: stores.users },
+    users,
+    audit,
+    logger,
+  });
+
   const context: AppContext = {
     config,
     clock,
@@ -135,9 +150,12 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       keepaliveMs: config.sseKeepaliveMs,
       maxStreamsPerSite: config.rateLimits.streamsPerSite,
     }),
+    oauth,
   };
 
   const app = new Elysia()
+    // Before the boundary: OAuth endpoints take form bodies, which the boundary's JSON-only parser refuses.
+    .use(oauthFormParser(OAUTH_PREFIX))
     .use(errorBoundary(logger, config.maxBodyBytes))
     .use(
       openapi({
@@ -157,6 +175,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
             { name: "core", description: "Agents, passports, JWKS" },
             { name: "agent-login", description: "Headless agent login with PoW and SSE" },
             { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
+            { name: "oauth", description: "MCP OAuth 2.1 authorization server; see docs/mcp-oauth.md" },
           ],
         },
       }),
@@ -169,7 +188,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(agentRoutes(context))
     .use(passportRoutes(context))
     .use(keyRoutes(context))
-    .use(agentLoginRoutes(context));
+    .use(agentLoginRoutes(context))
+    .use(oauthRoutes(context));
 
   let maintaining: Promise<void> | null = null;
   const maintain = () => {
@@ -183,6 +203,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
           now - config.lifetimes.eventRetentionMs - config.lifetimes.loginRequestMs,
         );
         await stores.sessions.deleteExpired(now);
+        await purgeOAuthState(oauth);
       } catch (error) {
         logger.error("maintenance failed", { error: String(error) });
       } finally {

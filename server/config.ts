@@ -55,6 +55,33 @@ export interface PasswordHashing {
   timeCost: number;
 }
 
+/** The MCP OAuth provider (server/modules/oauth). */
+export interface OAuthConfig {
+  /** Access tokens (RFC 9068 JWTs); at most PASSPORT_TTL_SECONDS so retired keys outlive them. */
+  accessTokenMs: number;
+  authorizationCodeMs: number;
+  /** How long a pending authorization (consent page, agent PoW challenge) stays open. */
+  authorizationRequestMs: number;
+  refreshTokenMs: number;
+  /** Difficulty of the PoW an agent solves to approve an authorization for itself. */
+  powDifficulty: number;
+  /** Owners below this KYC level get OAUTH_CAPABILITY_DENIED from LIME's headless token endpoint. */
+  minOwnerKycLevel: number;
+  registrationsPerMinute: number;
+  tokenRequestsPerMinute: number;
+  authorizeRequestsPerMinute: number;
+  cimd: {
+    enabled: boolean;
+    /** Development and tests only: fetch metadata documents from loopback addresses. Refused in production. */
+    allowLoopback: boolean;
+    /** PEM file of extra CA certificates trusted for metadata documents (a private PKI, a test server). */
+    caFile: string | null;
+    maxBytes: number;
+    timeoutMs: number;
+    maxCacheMs: number;
+  };
+}
+
 export interface ServerConfig {
   port: number;
   hostname: string;
@@ -77,6 +104,7 @@ export interface ServerConfig {
   lifetimes: Lifetimes;
   rateLimits: RateLimits;
   passwordHashing: PasswordHashing;
+  oauth: OAuthConfig;
 }
 
 /** The production argon2id cost (OWASP: m=19 MiB, t=2 is the floor; we use 64 MiB). */
@@ -212,5 +240,37 @@ export function loadConfig(env: Env): ServerConfig {
       streamsPerSite: integer(env, "SSE_MAX_STREAMS_PER_SITE", 8, 1, 10_000),
     },
     passwordHashing: PRODUCTION_PASSWORD_HASHING,
+    oauth: oauthConfig(env, production, passportSeconds),
+  };
+}
+
+function oauthConfig(env: Env, production: boolean, passportSeconds: number): OAuthConfig {
+  const accessTokenSeconds = integer(env, "OAUTH_ACCESS_TOKEN_TTL_SECONDS", 300, 60, 3600);
+  if (accessTokenSeconds > passportSeconds) {
+    // Retired signing keys are kept for the passport lifetime; a longer-lived token would outlive its key.
+    throw new ConfigError("OAUTH_ACCESS_TOKEN_TTL_SECONDS", "must not exceed PASSPORT_TTL_SECONDS");
+  }
+  const allowLoopback = onOff(env, "OAUTH_CIMD_ALLOW_LOOPBACK", false);
+  if (production && allowLoopback) {
+    throw new ConfigError("OAUTH_CIMD_ALLOW_LOOPBACK", "must be off when NODE_ENV=production");
+  }
+  return {
+    accessTokenMs: accessTokenSeconds * 1000,
+    authorizationCodeMs: integer(env, "OAUTH_CODE_TTL_SECONDS", 60, 10, 600) * 1000,
+    authorizationRequestMs: integer(env, "OAUTH_AUTHORIZATION_REQUEST_TTL_SECONDS", 600, 60, 3600) * 1000,
+    refreshTokenMs: integer(env, "OAUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400, 3600, 365 * 86400) * 1000,
+    powDifficulty: integer(env, "OAUTH_POW_DIFFICULTY", 15, 1, 32),
+    minOwnerKycLevel: integer(env, "OAUTH_MIN_OWNER_KYC_LEVEL", 0, 0, 2),
+    registrationsPerMinute: integer(env, "OAUTH_REGISTRATIONS_PER_MINUTE", 10, 1, 1_000_000),
+    tokenRequestsPerMinute: integer(env, "OAUTH_TOKEN_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
+    authorizeRequestsPerMinute: integer(env, "OAUTH_AUTHORIZE_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
+    cimd: {
+      enabled: onOff(env, "OAUTH_CIMD", true),
+      allowLoopback,
+      caFile: env.OAUTH_CIMD_CA_FILE?.trim() || null,
+      maxBytes: integer(env, "OAUTH_CIMD_MAX_BYTES", 5120, 512, 65536),
+      timeoutMs: integer(env, "OAUTH_CIMD_TIMEOUT_MS", 3000, 100, 30_000),
+      maxCacheMs: integer(env, "OAUTH_CIMD_MAX_CACHE_SECONDS", 3600, 30, 86400) * 1000,
+    },
   };
 }

@@ -144,4 +144,112 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_owner ON audit_events(owner_id, seq);
 `,
   },
+  {
+    version: 2,
+    name: "MCP OAuth provider: clients, resources, authorization requests, codes, grants, tokens",
+    sql: `
+CREATE TABLE oauth_clients (
+  client_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('dynamic', 'agent')),
+  agent_id TEXT REFERENCES agents(id) ON DELETE CASCADE,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE oauth_resources (
+  id TEXT PRIMARY KEY,
+  resource TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  display_name TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  introspection_token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX oauth_resources_host ON oauth_resources(host);
+CREATE INDEX oauth_resources_owner ON oauth_resources(owner_id);
+
+CREATE TABLE oauth_authorization_requests (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  state TEXT,
+  code_challenge TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  pow_challenge TEXT NOT NULL,
+  pow_difficulty INTEGER NOT NULL,
+  agent_id TEXT,
+  session_id TEXT,
+  csrf_hash TEXT,
+  status TEXT NOT NULL CHECK (status IN ('PENDING', 'DECIDED')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX oauth_authorization_requests_expiry ON oauth_authorization_requests(expires_at);
+
+CREATE TABLE oauth_grants (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL CHECK (subject_type IN ('agent', 'owner')),
+  subject_id TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoked_reason TEXT
+);
+
+CREATE TABLE oauth_codes (
+  code_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX oauth_codes_expiry ON oauth_codes(expires_at);
+CREATE INDEX oauth_codes_grant ON oauth_codes(grant_id);
+
+CREATE TABLE oauth_refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'ROTATED', 'REVOKED')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX oauth_refresh_tokens_grant ON oauth_refresh_tokens(grant_id);
+CREATE INDEX oauth_refresh_tokens_expiry ON oauth_refresh_tokens(expires_at);
+
+CREATE TABLE oauth_access_tokens (
+  jti TEXT PRIMARY KEY,
+  grant_id TEXT REFERENCES oauth_grants(id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  audience TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX oauth_access_tokens_grant ON oauth_access_tokens(grant_id);
+CREATE INDEX oauth_access_tokens_expiry ON oauth_access_tokens(expires_at);
+
+CREATE TABLE oauth_assertion_ids (
+  client_id TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX oauth_assertion_ids_expiry ON oauth_assertion_ids(expires_at);
+`,
+  },
 ];

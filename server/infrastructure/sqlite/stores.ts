@@ -7,11 +7,13 @@ import type { SessionStore } from "../../foundation/sessions/store.ts";
 import type { SiteStore } from "../../foundation/sites/store.ts";
 import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
+import type { OAuthStores } from "../../modules/oauth/store.ts";
 import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
 import { createSqliteAgentStore } from "./agents-store.ts";
 import { createSqliteAuditStore } from "./audit-store.ts";
 import { createSqliteKeyStore } from "./keys-store.ts";
 import { createSqliteKycStore } from "./kyc-store.ts";
+import { createSqliteOAuthStores } from "./oauth-store.ts";
 import { createSqliteSessionStore } from "./sessions-store.ts";
 import { createSqliteSiteStore } from "./sites-store.ts";
 import { createSqliteEmailCodeStore, createSqliteUserStore } from "./users-store.ts";
@@ -27,6 +29,7 @@ export interface Stores {
   keys: KeyStore;
   agentLogin: AgentLoginStore;
   audit: AuditStore;
+  oauth: OAuthStores;
 }
 
 export function createSqliteStores(db: Database): Stores {
@@ -40,5 +43,6 @@ export function createSqliteStores(db: Database): Stores {
     keys: createSqliteKeyStore(db),
     agentLogin: createSqliteAgentLoginStore(db),
     audit: createSqliteAuditStore(db),
+    oauth: createSqliteOAuthStores(db),
   };
 }

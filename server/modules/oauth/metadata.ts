@@ -1,0 +1,48 @@
+/**
+ * Authorization Server Metadata (RFC 8414 §2), served raw (no envelope).
+ *
+ * `issuer` is the server's public URL, the same value every token and
+ * passport carries in `iss`, and the document is served at every path a
+ * client derives from it (RFC 8414 §3.1 inserts the well-known segment
+ * before an issuer's path; MCP clients try that first), plus LIME's own
+ * path. OpenID Connect discovery is not served: this server issues no ID
+ * tokens, and a document there would claim an OpenID Provider it is not.
+ * Every capability listed is one the endpoints implement.
+ */
+
+import type { OAuthDeps } from "./deps.ts";
+import { OAUTH_PREFIX, oauthEndpoints } from "./deps.ts";
+
+export const METADATA_SUFFIX = "/.well-known/oauth-authorization-server";
+
+/** Paths that serve the document: the RFC 8414 one for the issuer, the root one, and LIME's. */
+export function metadataPaths(issuer: string): string[] {
+  const issuerPath = new URL(issuer).pathname.replace(/\/+$/, "");
+  const paths = new Set([METADATA_SUFFIX, `${OAUTH_PREFIX}${METADATA_SUFFIX}`]);
+  if (issuerPath !== "") paths.add(`${METADATA_SUFFIX}${issuerPath}`);
+  return [...paths];
+}
+
+export function authorizationServerMetadata(deps: OAuthDeps): Record<string, unknown> {
+  const endpoints = oauthEndpoints(deps.issuer);
+  return {
+    issuer: endpoints.issuer,
+    authorization_endpoint: endpoints.authorization,
+    token_endpoint: endpoints.token,
+    jwks_uri: endpoints.jwks,
+    registration_endpoint: endpoints.registration,
+    revocation_endpoint: endpoints.revocation,
+    introspection_endpoint: endpoints.introspection,
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+    token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
+    token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
+    revocation_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
+    revocation_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
+    code_challenge_methods_supported: ["S256"],
+    authorization_response_iss_parameter_supported: true,
+    client_id_metadata_document_supported: deps.cimd !== null,
+    access_token_signing_alg_values_supported: ["RS256"],
+  };
+}

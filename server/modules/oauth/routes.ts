@@ -1,0 +1,534 @@
+/**
+ * The OAuth provider's routes, thin: parse, authenticate, call the service,
+ * answer. OAuth endpoints answer in RFC 6749 JSON (`oauthFailure`), the
+ * browser flow in HTML pages, the management API (resources, agent keys) in
+ * the LIME envelope.
+ */
+
+import { Elysia, t } from "elysia";
+import type { AppContext } from "../../context.ts";
+import { authenticateAgent } from "../../core/agents/service.ts";
+import { DomainError } from "../../errors.ts";
+import { authenticateSessionToken, type OwnerPrincipal } from "../../foundation/sessions/service.ts";
+import { login, normalizeEmail } from "../../foundation/users/service.ts";
+import { CSRF_COOKIE, readCookie, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
+import { clientAddress } from "../../http/client-address.ts";
+import { ok } from "../../http/envelope.ts";
+import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
+import {
+  approveAsAgent,
+  bindConsentForm,
+  createAuthorizationRequest,
+  decideAsOwner,
+  pendingRequest,
+  presentAgentChallenge,
+  RedirectableError,
+  redirectWith,
+  UnredirectableError,
+  validateAuthorizationRequest,
+} from "./authorize.ts";
+import { authenticateClient } from "./client-auth.ts";
+import { findClient, presentAgentClient, registerAgentKeys, registerClient } from "./clients.ts";
+import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
+import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
+import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
+import { authorizationServerMetadata, metadataPaths } from "./metadata.ts";
+import { FormBody, OAuthParams } from "./params.ts";
+import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
+import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
+import {
+  clientCredentialsToken,
+  exchangeAuthorizationCode,
+  limeDomainToken,
+  refreshAccessToken,
+} from "./tokens.ts";
+
+const LOGIN_COOKIE = "lime_oauth_login";
+
+/** Browser clients (an MCP inspector in a page) call these cross-origin; no cookie is ever read on them. */
+const CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "authorization, content-type, mcp-protocol-version",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-max-age": "600",
+};
+
+function withCors(response: Response): Response {
+  for (const [name, value] of Object.entries(CORS)) response.headers.set(name, value);
+  return response;
+}
+
+function redirect(location: string, status: 302 | 303 = 302): Response {
+  return new Response(null, { status, headers: { location, "cache-control": "no-store" } });
+}
+
+/** A browser form must come from our own pages: a present `Origin` must be ours (CSRF defence in depth). */
+function fromOurOrigin(request: Request, issuer: string): boolean {
+  const origin = request.headers.get("origin");
+  return origin === null || origin === new URL(issuer).origin;
+}
+
+function formParams(body: unknown): OAuthParams {
+  if (body instanceof FormBody) return body.params;
+  throw new OAuthError("invalid_request", "Send the parameters as application/x-www-form-urlencoded.");
+}
+
+async function ownerFromCookie(ctx: AppContext, request: Request): Promise<OwnerPrincipal | null> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  if (cookie === null || cookie === "") return null;
+  try {
+    return { ...(await authenticateSessionToken(ctx.sessions, cookie)), via: "cookie" };
+  } catch {
+    return null;
+  }
+}
+
+function clientView(client: {
+  clientId: string;
+  source: ClientView["source"];
+  metadata: { client_name: string | null };
+}) {
+  return { clientId: client.clientId, source: client.source, name: client.metadata.client_name };
+}
+
+export function oauthRoutes(ctx: AppContext) {
+  const deps: OAuthDeps = ctx.oauth;
+  const { config, rateLimiter } = ctx;
+  const endpoints = oauthEndpoints(deps.issuer);
+  const limits = config.oauth;
+  const secure = deps.issuer.startsWith("https://");
+  const tags = ["oauth"];
+  const resourceDeps = {
+    clock: deps.clock,
+    resources: deps.stores.resources,
+    audit: deps.audit,
+    production: deps.production,
+  };
+  const ipOf = (request: Request, server: Parameters<typeof clientAddress>[1]) =>
+    clientAddress(request, server, config.trustProxy);
+
+  const loginPage = async (requestId: string, clientId: string, error?: string) => {
+    const client = await findClient({ clients: deps.stores.clients, cimd: deps.cimd }, clientId);
+    const loginToken = crypto.randomUUID();
+    const response = renderLoginPage({
+      action: `${endpoints.authorization}/login`,
+      requestId,
+      loginToken,
+      client: clientView(client),
+      error,
+    });
+    const maxAge = Math.floor(limits.authorizationRequestMs / 1000);
+    response.headers.append(
+      "set-cookie",
+      `${LOGIN_COOKIE}=${loginToken}; Path=${OAUTH_PREFIX}/authorize; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`,
+    );
+    return response;
+  };
+
+  const consentPage = async (requestId: string, owner: OwnerPrincipal) => {
+    const request = await pendingRequest(deps, requestId);
+    if (request === null) {
+      return renderErrorPage(
+        "Request expired",
+        "This authorization request is no longer pending. Start again from the application.",
+      );
+    }
+    const client = await findClient({ clients: deps.stores.clients, cimd: deps.cimd }, request.clientId);
+    const resource = await deps.stores.resources.findByResource(request.resource);
+    const formToken = await bindConsentForm(deps, request, owner);
+    return renderConsentPage({
+      action: `${endpoints.authorization}/decision`,
+      requestId: request.id,
+      formToken,
+      client: clientView(client),
+      redirectUri: request.redirectUri,
+      resourceName: resource?.displayName ?? request.resource,
+      resource: request.resource,
+      scopes: request.scopes,
+      ownerEmail: owner.user.email,
+    });
+  };
+
+  const metadata = () =>
+    withCors(
+      jsonResponse(authorizationServerMetadata(deps), 200, { "cache-control": "public, max-age=3600" }),
+    );
+
+  let app = new Elysia({ tags });
+  for (const path of metadataPaths(deps.issuer)) {
+    app = app.get(path, metadata, { detail: { summary: "Authorization Server Metadata (RFC 8414)" } });
+  }
+
+  return app
+    .options(`${OAUTH_PREFIX}/*`, () => withCors(new Response(null, { status: 204 })), {
+      detail: { hide: true },
+    })
+    .get(
+      `${OAUTH_PREFIX}/authorize`,
+      async ({ request, server }) => {
+        const ip = ipOf(request, server);
+        const agentToken = request.headers.get("x-agent-token");
+        try {
+          await rateLimiter.enforce("oauth-authorize", ip, limits.authorizeRequestsPerMinute);
+          const params = new OAuthParams(new URL(request.url).searchParams);
+          const validated = await validateAuthorizationRequest(deps, params);
+          if (agentToken !== null) {
+            const agent = await authenticateAgent(ctx.agents, agentToken, ip);
+            const pending = await createAuthorizationRequest(deps, validated, agent.agent.id);
+            return jsonResponse(ok(presentAgentChallenge(pending, validated.client)));
+          }
+          const pending = await createAuthorizationRequest(deps, validated, null);
+          const owner = await ownerFromCookie(ctx, request);
+          if (owner === null) return await loginPage(pending.id, validated.client.clientId);
+          return await consentPage(pending.id, owner);
+        } catch (error) {
+          if (error instanceof RedirectableError) {
+            return redirect(
+              redirectWith(error.redirectUri, deps.issuer, {
+                error: error.oauth.error,
+                error_description: error.oauth.message,
+                state: error.state,
+              }),
+            );
+          }
+          if (error instanceof UnredirectableError) {
+            if (agentToken !== null) return oauthFailure(error.oauth);
+            return renderErrorPage("This request cannot be completed", error.oauth.message);
+          }
+          return agentToken !== null ? oauthFailure(error) : renderFailure(error);
+        }
+      },
+      {
+        detail: {
+          summary: "Authorization endpoint (OAuth 2.1 §4.1.1): consent page, or an agent's PoW challenge",
+        },
+      },
+    )
+    .post(
+      `${OAUTH_PREFIX}/authorize`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
+          await rateLimiter.enforce("approvals", agent.agent.id, config.rateLimits.approvalsPerMinute);
+          const params = body instanceof FormBody ? body.params : null;
+          const json = (body ?? {}) as Record<string, unknown>;
+          const read = (name: string) =>
+            params !== null
+              ? params.one(name)
+              : typeof json[name] === "string"
+                ? (json[name] as string)
+                : null;
+          const location = await approveAsAgent(
+            deps,
+            agent,
+            read("authorization_request_id"),
+            read("pow_nonce"),
+            ip,
+          );
+          return redirect(location);
+        } catch (error) {
+          if (error instanceof OAuthError) return oauthFailure(error);
+          return envelopeFailure(error);
+        }
+      },
+      { detail: { summary: "Agent self-approval: agent token + solved PoW → redirect with the code" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/authorize/login`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          const params = formParams(body);
+          if (!fromOurOrigin(request, deps.issuer)) {
+            return renderErrorPage("Request refused", "The sign-in form was not sent from this server.", 403);
+          }
+          const requestId = params.one("authorization_request_id");
+          const pending = await pendingRequest(deps, requestId);
+          if (pending === null) {
+            return renderErrorPage("Request expired", "This authorization request is no longer pending.");
+          }
+          const cookie = readCookie(request, LOGIN_COOKIE);
+          const presented = params.one("login_token");
+          if (
+            cookie === null ||
+            presented === null ||
+            !hashesEqual(hashSecret(cookie), hashSecret(presented))
+          ) {
+            return renderErrorPage("Request refused", "The sign-in form has expired; start again.", 403);
+          }
+          const email = params.one("email") ?? "";
+          await rateLimiter.enforce("auth", ip, config.rateLimits.authPerMinute);
+          await rateLimiter.enforce("login-email", normalizeEmail(email), config.rateLimits.authPerMinute);
+          let opened: Awaited<ReturnType<typeof login>>;
+          try {
+            opened = await login(ctx.users, { email, password: params.one("password") ?? "" }, ip);
+          } catch (error) {
+            if (
+              error instanceof DomainError &&
+              (error.code === "INVALID_CREDENTIALS" || error.code === "EMAIL_NOT_VERIFIED")
+            ) {
+              return await loginPage(pending.id, pending.clientId, error.message);
+            }
+            throw error;
+          }
+          const maxAge = Math.floor(config.lifetimes.sessionMs / 1000);
+          const attributes = `Path=/; Max-Age=${maxAge}; SameSite=Lax${secure ? "; Secure" : ""}`;
+          const response = redirect(
+            `${endpoints.authorization}/consent?authorization_request_id=${pending.id}`,
+            303,
+          );
+          response.headers.append(
+            "set-cookie",
+            `${SESSION_COOKIE}=${opened.sessionToken}; ${attributes}; HttpOnly`,
+          );
+          response.headers.append("set-cookie", `${CSRF_COOKIE}=${opened.csrfToken}; ${attributes}`);
+          response.headers.append(
+            "set-cookie",
+            `${LOGIN_COOKIE}=; Path=${OAUTH_PREFIX}/authorize; Max-Age=0`,
+          );
+          return response;
+        } catch (error) {
+          return renderFailure(error);
+        }
+      },
+      { detail: { summary: "Browser flow: the owner signs in from the consent page" } },
+    )
+    .get(
+      `${OAUTH_PREFIX}/authorize/consent`,
+      async ({ request }) => {
+        try {
+          const requestId = new URL(request.url).searchParams.get("authorization_request_id");
+          const pending = await pendingRequest(deps, requestId);
+          if (pending === null) {
+            return renderErrorPage("Request expired", "This authorization request is no longer pending.");
+          }
+          const owner = await ownerFromCookie(ctx, request);
+          if (owner === null) return await loginPage(pending.id, pending.clientId);
+          return await consentPage(pending.id, owner);
+        } catch (error) {
+          return renderFailure(error);
+        }
+      },
+      { detail: { summary: "Browser flow: the consent page of a pending request" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/authorize/decision`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          const params = formParams(body);
+          if (!fromOurOrigin(request, deps.issuer)) {
+            return renderErrorPage("Request refused", "The consent form was not sent from this server.", 403);
+          }
+          const owner = await ownerFromCookie(ctx, request);
+          if (owner === null) {
+            return renderErrorPage(
+              "Signed out",
+              "Your session has ended; start again from the application.",
+              401,
+            );
+          }
+          const decision = params.one("decision");
+          if (decision !== "approve" && decision !== "deny") {
+            return renderErrorPage("Request refused", "The consent form carried no decision.");
+          }
+          const location = await decideAsOwner(
+            deps,
+            owner,
+            {
+              requestId: params.one("authorization_request_id"),
+              formToken: params.one("form_token"),
+              approve: decision === "approve",
+            },
+            ip,
+          );
+          return redirect(location, 303);
+        } catch (error) {
+          if (error instanceof UnredirectableError) {
+            return renderErrorPage("This request cannot be completed", error.oauth.message, 403);
+          }
+          return renderFailure(error);
+        }
+      },
+      { detail: { summary: "Browser flow: the owner approves or denies (CSRF-protected form)" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/token`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          if (!(body instanceof FormBody)) {
+            // LIME's headless form: JSON {"domain"} with X-Agent-Token.
+            if (body === null || typeof body !== "object") {
+              throw new OAuthError(
+                "invalid_request",
+                "Send a form-encoded token request (or LIME's JSON with X-Agent-Token).",
+              );
+            }
+            const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
+            await rateLimiter.enforce("oauth-token", agent.agent.id, limits.tokenRequestsPerMinute);
+            const domain = parseDomain((body as Record<string, unknown>).domain);
+            const token = await limeDomainToken(
+              deps,
+              { agentId: agent.agent.id, ownerKycLevel: agent.owner.kycLevel },
+              domain,
+            );
+            return withCors(jsonResponse(token));
+          }
+          const params = body.params;
+          const grantType = params.one("grant_type");
+          if (grantType === null) throw new OAuthError("invalid_request", "grant_type is required.");
+          if (!["authorization_code", "refresh_token", "client_credentials"].includes(grantType)) {
+            throw new OAuthError(
+              "unsupported_grant_type",
+              "Supported: authorization_code, refresh_token, client_credentials.",
+            );
+          }
+          const client = await authenticateClient(deps, params, request);
+          await rateLimiter.enforce("oauth-token", client.clientId, limits.tokenRequestsPerMinute);
+          if (!client.metadata.grant_types.includes(grantType)) {
+            throw new OAuthError("unauthorized_client", `This client is not registered for ${grantType}.`);
+          }
+          const response =
+            grantType === "authorization_code"
+              ? await exchangeAuthorizationCode(deps, client, params)
+              : grantType === "refresh_token"
+                ? await refreshAccessToken(deps, client, params)
+                : await clientCredentialsToken(deps, client, params);
+          return withCors(jsonResponse(response));
+        } catch (error) {
+          if (error instanceof DomainError || error instanceof OAuthError)
+            return withCors(oauthFailure(error));
+          return withCors(envelopeFailure(error));
+        }
+      },
+      {
+        detail: {
+          summary: "Token endpoint (OAuth 2.1 §3.2); JSON {domain} + X-Agent-Token is LIME's headless form",
+        },
+      },
+    )
+    .post(
+      `${OAUTH_PREFIX}/register`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          await rateLimiter.enforce("oauth-register", ip, limits.registrationsPerMinute);
+          if (body instanceof FormBody || body === null) {
+            throw new OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object.");
+          }
+          return withCors(jsonResponse(await registerClient(deps, body, ip), 201));
+        } catch (error) {
+          return withCors(oauthFailure(error));
+        }
+      },
+      { detail: { summary: "Dynamic Client Registration (RFC 7591): public clients only" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/revoke`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          const params = formParams(body);
+          const client = await authenticateClient(deps, params, request);
+          await revokeToken(deps, client, params, ip);
+          return withCors(jsonResponse({}));
+        } catch (error) {
+          return withCors(oauthFailure(error));
+        }
+      },
+      { detail: { summary: "Token revocation (RFC 7009)" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/introspect`,
+      async ({ body, request }) => {
+        try {
+          const resource = await authenticateResourceServer(deps, request);
+          return jsonResponse(await introspectToken(deps, resource, formParams(body)));
+        } catch (error) {
+          return oauthFailure(error);
+        }
+      },
+      { detail: { summary: "Token introspection (RFC 7662), for registered resource servers" } },
+    )
+    .post(
+      `${OAUTH_PREFIX}/resources`,
+      async ({ body, request, server, set }) => {
+        try {
+          const { user } = await requireOwner(ctx, request);
+          const { record, introspectionToken } = await registerResource(
+            resourceDeps,
+            user,
+            { resource: body.resource, displayName: body.display_name, scopes: body.scopes },
+            ipOf(request, server),
+          );
+          set.status = 201;
+          return ok({ ...presentResource(record), introspection_token: introspectionToken });
+        } catch (error) {
+          return envelopeFailure(error);
+        }
+      },
+      {
+        body: t.Object({
+          resource: t.String({ minLength: 1, maxLength: 2048 }),
+          display_name: t.String({ minLength: 1, maxLength: 128 }),
+          scopes: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 128 }), { maxItems: 32 })),
+        }),
+        detail: {
+          summary: "Register an MCP server (protected resource); the introspection_token is shown once",
+        },
+      },
+    )
+    .get(
+      `${OAUTH_PREFIX}/resources`,
+      async ({ request }) => {
+        const { user } = await requireOwner(ctx, request);
+        return ok({ resources: (await deps.stores.resources.listByOwner(user.id)).map(presentResource) });
+      },
+      { detail: { summary: "The owner's registered MCP servers" } },
+    )
+    .delete(
+      `${OAUTH_PREFIX}/resources/:resource_id`,
+      async ({ params, request, server, set }) => {
+        try {
+          const { user } = await requireOwner(ctx, request);
+          await deleteResource(resourceDeps, user, params.resource_id, ipOf(request, server));
+          set.status = 204;
+          return null;
+        } catch (error) {
+          return envelopeFailure(error);
+        }
+      },
+      {
+        params: t.Object({ resource_id: t.String({ format: "uuid" }) }),
+        detail: { summary: "Remove a registered MCP server" },
+      },
+    )
+    .put(
+      `${OAUTH_PREFIX}/agents/me/jwks`,
+      async ({ body, request, server }) => {
+        const ip = ipOf(request, server);
+        try {
+          const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
+          return ok(presentAgentClient(await registerAgentKeys(deps, agent, body, ip)));
+        } catch (error) {
+          return envelopeFailure(error);
+        }
+      },
+      {
+        body: t.Object({ keys: t.Array(t.Record(t.String(), t.Unknown()), { minItems: 1, maxItems: 5 }) }),
+        headers: t.Object({ "x-agent-token": t.Optional(t.String()) }),
+        detail: { summary: "Agent: register public keys for private_key_jwt (client id = agent id)" },
+      },
+    );
+}
+
+/** An unexpected failure on an HTML route: logged by the boundary's logger, shown as a plain page. */
+function renderFailure(error: unknown): Response {
+  if (error instanceof OAuthError) return renderErrorPage("This request cannot be completed", error.message);
+  if (error instanceof DomainError && error.code === "RATE_LIMIT_EXCEEDED") {
+    return renderErrorPage("Too many requests", "Wait a minute and try again.", 429);
+  }
+  throw error;
+}

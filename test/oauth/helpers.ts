@@ -1,0 +1,228 @@
+/**
+ * An identity server for the OAuth tests whose issuer is the URL it really
+ * listens on (OAuth clients compare the metadata's `issuer` with the URL
+ * they derived it from, so `http://127.0.0.1:0` will not do), built with the
+ * same `createApp` as production, plus HTTP helpers that provision owners,
+ * agents and resources.
+ */
+
+import type { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
+import * as pow from "../../core/pow/index.ts";
+import { createApp, type LimeServer } from "../../server/app.ts";
+import type { OAuthConfig, ServerConfig } from "../../server/config.ts";
+import { createJsonLogger } from "../../server/infrastructure/logger.ts";
+import { openDatabase } from "../../server/infrastructure/sqlite/database.ts";
+import { CapturingMailer, FakeClock, testConfig } from "../../server/testing.ts";
+
+export interface OAuthTestServer {
+  url: string;
+  issuer: string;
+  clock: FakeClock;
+  db: Database;
+  server: LimeServer;
+  config: ServerConfig;
+  stop(): Promise<void>;
+}
+
+export interface OAuthServerOptions {
+  oauth?: Partial<Omit<OAuthConfig, "cimd">> & { cimd?: Partial<OAuthConfig["cimd"]> };
+  emailVerification?: boolean;
+  /** A path in PUBLIC_URL (the issuer), as behind a reverse proxy that strips it. */
+  issuerPath?: string;
+}
+
+/** A port that was free a moment ago (the server binds it right after). */
+export function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(null) });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthTestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "lime-oauth-"));
+  const db = openDatabase(join(dir, "lime.sqlite"));
+  const clock = new FakeClock();
+  const port = freePort();
+  const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ""}`;
+  const base = testConfig();
+  const config: ServerConfig = {
+    ...base,
+    port,
+    publicUrl: issuer,
+    emailVerification: options.emailVerification ?? false,
+    oauth: {
+      ...base.oauth,
+      powDifficulty: 6,
+      registrationsPerMinute: 1000,
+      tokenRequestsPerMinute: 10_000,
+      authorizeRequestsPerMinute: 10_000,
+      ...options.oauth,
+      cimd: { ...base.oauth.cimd, ...options.oauth?.cimd },
+    },
+  };
+  const server = await createApp({
+    config,
+    db,
+    keyEncryptionKey: crypto.getRandomValues(new Uint8Array(32)),
+    clock,
+    mailer: new CapturingMailer(),
+    logger: createJsonLogger("error"),
+    startMaintenance: false,
+  });
+  const { url } = server.listen(port, "127.0.0.1");
+  return {
+    url,
+    issuer,
+    clock,
+    db,
+    server,
+    config,
+    async stop() {
+      await server.stop();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface JsonAnswer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON members
+  body: any;
+}
+
+export async function call(
+  base: string,
+  path: string,
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    json?: unknown;
+    form?: Record<string, string | string[]>;
+  } = {},
+): Promise<JsonAnswer> {
+  const headers = new Headers(init.headers);
+  let body: string | undefined;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  if (init.form !== undefined) {
+    headers.set("content-type", "application/x-www-form-urlencoded");
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(init.form)) {
+      for (const item of Array.isArray(value) ? value : [value]) params.append(name, item);
+    }
+    body = params.toString();
+  }
+  const response = await fetch(base + path, {
+    method: init.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+    redirect: "manual",
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+function expectOk(answer: JsonAnswer, what: string) {
+  if (answer.status >= 300 || answer.body?.ok !== true) {
+    throw new Error(`${what} failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
+  return answer.body.data;
+}
+
+export interface Owner {
+  email: string;
+  password: string;
+  ownerId: string;
+  sessionToken: string;
+}
+
+export async function registerOwner(url: string): Promise<Owner> {
+  const email = `owner-${crypto.randomUUID()}@example.test`;
+  const password = "correct horse battery staple";
+  const registered = expectOk(
+    await call(url, "/api/v1/foundation/users/register", { json: { email, password } }),
+    "register",
+  );
+  const session = expectOk(
+    await call(url, "/api/v1/foundation/users/login", { json: { email, password } }),
+    "login",
+  );
+  return { email, password, ownerId: registered.user_id, sessionToken: session.session_token };
+}
+
+export async function registerAgent(
+  url: string,
+  owner: Owner,
+): Promise<{ agentId: string; agentToken: string }> {
+  const agent = expectOk(
+    await call(url, "/api/v1/core/agents/register", {
+      headers: { authorization: `Bearer ${owner.sessionToken}` },
+      json: { display_name: "Research agent" },
+    }),
+    "agent register",
+  );
+  return { agentId: agent.agent_id, agentToken: agent.agent_token };
+}
+
+export async function registerResource(
+  url: string,
+  owner: Owner,
+  resource: string,
+  scopes: string[] = ["mcp:tools"],
+): Promise<{ resourceId: string; introspectionToken: string; resource: string }> {
+  const data = expectOk(
+    await call(url, "/api/v1/modules/oauth/resources", {
+      headers: { authorization: `Bearer ${owner.sessionToken}` },
+      json: { resource, display_name: "Test MCP server", scopes },
+    }),
+    "resource register",
+  );
+  return {
+    resourceId: data.resource_id,
+    introspectionToken: data.introspection_token,
+    resource: data.resource,
+  };
+}
+
+export async function revokeAgent(url: string, owner: Owner, agentId: string): Promise<void> {
+  const answer = await call(url, `/api/v1/core/agents/${agentId}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${owner.sessionToken}` },
+  });
+  if (answer.status !== 204) throw new Error(`agent revoke failed: ${answer.status}`);
+}
+
+/** The claims of a JWT, unverified (tests verify separately where it matters). */
+export function peekClaims(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8"));
+}
+
+export function peekHeader(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString("utf8"));
+}
+
+/** A PKCE pair (RFC 7636 §4.1-4.2) hashed with @noble/hashes, independent of the server's node:crypto. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const challenge = Buffer.from(sha256(new TextEncoder().encode(verifier))).toString("base64url");
+  return { verifier, challenge };
+}
+
+export async function solvePow(challenge: string, difficulty: number): Promise<string> {
+  return (await pow.solve(challenge, difficulty)).nonce;
+}

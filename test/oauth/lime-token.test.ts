@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { AgentClient } from "../../sdk/agent/client.ts";
+import {
+  call,
+  type OAuthTestServer,
+  type Owner,
+  peekClaims,
+  peekHeader,
+  registerAgent,
+  registerOwner,
+  registerResource,
+  revokeAgent,
+  startOAuthServer,
+} from "./helpers.ts";
+
+const TOKEN_PATH = "/api/v1/modules/oauth/token";
+
+describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON {domain})", () => {
+  let t: OAuthTestServer;
+  let owner: Owner;
+  let agent: { agentId: string; agentToken: string };
+  beforeAll(async () => {
+    t = await startOAuthServer();
+    owner = await registerOwner(t.url);
+    agent = await registerAgent(t.url, owner);
+    await registerResource(t.url, owner, "https://tools.example/mcp", ["mcp:tools", "files:read"]);
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  const ask = (json: unknown, token: string | null = agent.agentToken) =>
+    call(t.url, TOKEN_PATH, { json, headers: token === null ? {} : { "x-agent-token": token } });
+
+  test("answers exactly {access_token, token_type: Bearer, expires_in: 300} with Cache-Control: no-store", async () => {
+    const answer = await ask({ domain: "tools.example" });
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.body).sort()).toEqual(["access_token", "expires_in", "token_type"]);
+    expect(answer.body.token_type).toBe("Bearer");
+    expect(answer.body.expires_in).toBe(300);
+    expect(answer.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("the token is an RS256 at+jwt for the agent, audience-bound to mcp and the domain, without passport claims", async () => {
+    const { body } = await ask({ domain: "tools.example" });
+    const header = peekHeader(body.access_token);
+    expect(header.alg).toBe("RS256");
+    expect(header.typ).toBe("at+jwt");
+    const claims = peekClaims(body.access_token);
+    expect(claims.sub).toBe(agent.agentId);
+    expect(claims.iss).toBe(t.issuer);
+    expect(claims.aud).toEqual(["mcp", "https://tools.example"]);
+    expect(claims.client_id).toBe(agent.agentId);
+    expect(claims.scope).toBe("files:read mcp:tools");
+    expect(typeof claims.jti).toBe("string");
+    expect((claims.exp as number) - (claims.iat as number)).toBe(300);
+    for (const absent of ["user_id", "passport_version", "request_id"])
+      expect(claims[absent]).toBeUndefined();
+  });
+
+  test("what LIME's lime-mcp-server-sdk does verifies it: metadata at the LIME path → same-origin jwks_uri → data.keys → iss equals issuer", async () => {
+    const { body } = await ask({ domain: "tools.example" });
+    const metadata = await call(t.url, "/api/v1/modules/oauth/.well-known/oauth-authorization-server");
+    const jwksUri = new URL(metadata.body.jwks_uri);
+    expect(jwksUri.origin).toBe(new URL(t.url).origin);
+    const jwks = await call(t.url, jwksUri.pathname);
+    // An independent verifier (jose), fed the envelope-shaped key set as LIME's SDK reads it.
+    const { payload } = await jwtVerify(body.access_token, createLocalJWKSet({ keys: jwks.body.data.keys }), {
+      issuer: metadata.body.issuer,
+      audience: "mcp",
+      algorithms: ["RS256"],
+      typ: "at+jwt",
+    });
+    expect(payload.sub).toBe(agent.agentId);
+  });
+
+  test("the TypeScript agent SDK's mcpAccessToken works unmodified", async () => {
+    const client = new AgentClient({ baseUrl: t.url, agentToken: agent.agentToken });
+    const token = await client.mcpAccessToken("https://tools.example/mcp");
+    expect(peekClaims(token).aud).toEqual(["mcp", "https://tools.example"]);
+  });
+
+  test("agent credential problems answer in the envelope LIME's clients branch on", async () => {
+    const missing = await ask({ domain: "tools.example" }, null);
+    expect(missing.status).toBe(401);
+    expect(missing.body.error.code).toBe("MISSING_AGENT_TOKEN");
+    const invalid = await ask({ domain: "tools.example" }, "lime_agent_not-a-real-token");
+    expect(invalid.status).toBe(401);
+    expect(invalid.body.error.code).toBe("INVALID_AGENT_TOKEN");
+    expect(invalid.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("request problems answer in RFC 6749 JSON: invalid_request without a domain, invalid_target for an unknown or malformed one", async () => {
+    const none = await ask({});
+    expect(none.status).toBe(400);
+    expect(none.body).toEqual({ error: "invalid_request", error_description: expect.any(String) });
+    for (const domain of [
+      "unknown.example",
+      "tools.example/mcp",
+      "user@tools.example",
+      "tools.example?x=1",
+    ]) {
+      const answer = await ask({ domain });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe("invalid_target");
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+    }
+  });
+
+  test("a revoked agent gets AGENT_REVOKED", async () => {
+    const other = await registerAgent(t.url, owner);
+    await revokeAgent(t.url, owner, other.agentId);
+    const answer = await ask({ domain: "tools.example" }, other.agentToken);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe("AGENT_REVOKED");
+  });
+});
+
+describe("OAUTH_CAPABILITY_DENIED", () => {
+  test("an owner below OAUTH_MIN_OWNER_KYC_LEVEL: 403 in the envelope", async () => {
+    const t = await startOAuthServer({ oauth: { minOwnerKycLevel: 2 } });
+    try {
+      const owner = await registerOwner(t.url);
+      const agent = await registerAgent(t.url, owner);
+      await registerResource(t.url, owner, "https://tools.example/mcp");
+      const answer = await call(t.url, TOKEN_PATH, {
+        json: { domain: "tools.example" },
+        headers: { "x-agent-token": agent.agentToken },
+      });
+      expect(answer.status).toBe(403);
+      expect(answer.body.ok).toBe(false);
+      expect(answer.body.error.code).toBe("OAUTH_CAPABILITY_DENIED");
+    } finally {
+      await t.stop();
+    }
+  });
+});
