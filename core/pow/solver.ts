@@ -126,8 +126,10 @@ async function searchHere(
     const elapsed = performance.now() - started;
     hashes += result.hashes;
     onProgress?.(hashes);
-    if (result.status === SEARCH_FOUND && isCanonicalNonce(result.nonce))
+    if (result.status === SEARCH_FOUND && isCanonicalNonce(result.nonce)) {
       return { nonce: result.nonce, hashes };
+    }
+    // A hit past 2^64 - 1 (only in the last batch) means nothing valid is left either.
     if (result.status === SEARCH_FOUND || result.status === SEARCH_EXHAUSTED || count === Number(left)) {
       throw new PowError("POW_EXHAUSTED", "no valid nonce up to 2^64 - 1");
     }
