@@ -226,3 +226,77 @@ export function pkcePair(): { verifier: string; challenge: string } {
 export async function solvePow(challenge: string, difficulty: number): Promise<string> {
   return (await pow.solve(challenge, difficulty)).nonce;
 }
+
+export const REDIRECT_URI = "http://127.0.0.1:8976/callback";
+export const OAUTH = "/api/v1/modules/oauth";
+
+/** RFC 7591 registration of a public client; returns its client id. */
+export async function registerClient(url: string, metadata: Record<string, unknown> = {}): Promise<string> {
+  const answer = await call(url, `${OAUTH}/register`, {
+    json: {
+      client_name: "Test client",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      ...metadata,
+    },
+  });
+  if (answer.status !== 201)
+    throw new Error(`registration failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.client_id;
+}
+
+export interface AuthorizationParams {
+  clientId: string;
+  resource?: string | string[];
+  redirectUri?: string;
+  challenge?: string;
+  method?: string;
+  state?: string;
+  scope?: string;
+  responseType?: string;
+  extra?: Record<string, string>;
+}
+
+/** The authorization URL path and query for `params` (PKCE S256 unless told otherwise). */
+export function authorizationPath(params: AuthorizationParams): string {
+  const query = new URLSearchParams({
+    response_type: params.responseType ?? "code",
+    client_id: params.clientId,
+    redirect_uri: params.redirectUri ?? REDIRECT_URI,
+    state: params.state ?? "state-123",
+  });
+  if (params.challenge !== undefined) query.set("code_challenge", params.challenge);
+  if (params.method !== undefined) query.set("code_challenge_method", params.method);
+  for (const resource of [params.resource ?? []].flat()) query.append("resource", resource);
+  if (params.scope !== undefined) query.set("scope", params.scope);
+  for (const [name, value] of Object.entries(params.extra ?? {})) query.append(name, value);
+  return `${OAUTH}/authorize?${query}`;
+}
+
+/** The agent self-approval path: GET (challenge) → solve → POST → the redirect Location. */
+export async function agentApprove(
+  url: string,
+  agentToken: string,
+  params: AuthorizationParams,
+): Promise<{ location: URL; code: string | null }> {
+  const challenge = await call(url, authorizationPath(params), { headers: { "x-agent-token": agentToken } });
+  if (challenge.status !== 200)
+    throw new Error(`challenge failed: ${challenge.status} ${JSON.stringify(challenge.body)}`);
+  const { authorization_request_id, pow_challenge, pow_difficulty } = challenge.body.data;
+  const nonce = await solvePow(pow_challenge, pow_difficulty);
+  const approval = await call(url, `${OAUTH}/authorize`, {
+    headers: { "x-agent-token": agentToken },
+    json: { authorization_request_id, pow_nonce: nonce },
+  });
+  if (approval.status !== 302)
+    throw new Error(`approval failed: ${approval.status} ${JSON.stringify(approval.body)}`);
+  const location = new URL(approval.headers.get("location")!);
+  return { location, code: location.searchParams.get("code") };
+}
+
+export async function tokenRequest(
+  url: string,
+  form: Record<string, string | string[]>,
+): Promise<JsonAnswer> {
+  return call(url, `${OAUTH}/token`, { form });
+}

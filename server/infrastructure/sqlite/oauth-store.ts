@@ -213,7 +213,8 @@ function createFlowStore(db: Database): OAuthFlowStore {
     "SELECT * FROM oauth_authorization_requests WHERE id = ?",
   );
   const bind = db.query(
-    "UPDATE oauth_authorization_requests SET session_id = ?, csrf_hash = ? WHERE id = ? AND status = 'PENDING'",
+    `UPDATE oauth_authorization_requests SET session_id = ?, csrf_hash = ?
+     WHERE id = ? AND status = 'PENDING' AND (session_id IS NULL OR session_id = ?)`,
   );
   const decide = db.query<RequestRow, [string, number]>(
     `UPDATE oauth_authorization_requests SET status = 'DECIDED'
@@ -254,7 +255,7 @@ function createFlowStore(db: Database): OAuthFlowStore {
       return row ? toRequest(row) : null;
     },
     async bindConsent(id, sessionId, csrfHash) {
-      bind.run(sessionId, csrfHash, id);
+      return bind.run(sessionId, csrfHash, id, sessionId).changes === 1;
     },
     async decide(id, now) {
       const row = decide.get(id, now);

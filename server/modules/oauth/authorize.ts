@@ -276,15 +276,20 @@ export async function approveAsAgent(
   return issueCode(deps, decided, "agent", agent.id);
 }
 
-/** A fresh form token for the consent page of `request`, bound to the owner's session. */
+/**
+ * A fresh form token for the consent page of `request`, bound to the
+ * owner's session; null when another session already holds the request
+ * (its id leaked: nobody else may decide it).
+ */
 export async function bindConsentForm(
   deps: OAuthDeps,
   request: AuthorizationRequestRecord,
   owner: OwnerPrincipal,
-): Promise<string> {
+): Promise<string | null> {
   const token = randomBytes(32).toString("base64url");
-  await deps.stores.flows.bindConsent(request.id, owner.session.id, hashSecret(token));
-  return token;
+  return (await deps.stores.flows.bindConsent(request.id, owner.session.id, hashSecret(token)))
+    ? token
+    : null;
 }
 
 /** A pending, unexpired request by id, or null. */

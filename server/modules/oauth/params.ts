@@ -49,21 +49,50 @@ export class FormBody {
   }
 }
 
+/** A body the OAuth JSON endpoints could not read; their handlers answer it in RFC 6749/7591 JSON. */
+export class UnreadableBody {
+  readonly reason: "malformed" | "not_object" | "media_type";
+
+  constructor(reason: UnreadableBody["reason"]) {
+    this.reason = reason;
+  }
+}
+
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
  * A global body parser that must be registered before the server's error
- * boundary: under `prefix` it parses form bodies into `FormBody` and leaves
- * every other body (JSON) to the boundary's strict JSON parser. Elysia runs
- * global parsers in registration order and stops at the first that answers.
+ * boundary. Under `prefix` it parses form bodies into `FormBody`; on the
+ * OAuth JSON endpoints (`jsonPaths`: registration, LIME's token form) it
+ * also reads JSON itself, so a malformed body is answered in OAuth JSON
+ * rather than the envelope. Everything else goes on to the boundary's
+ * strict JSON parser: Elysia runs global parsers in registration order and
+ * stops at the first that answers.
  */
-export function oauthFormParser(prefix: string) {
+export function oauthFormParser(
+  prefix: string,
+  jsonPaths: readonly string[] = [`${prefix}/register`, `${prefix}/token`],
+) {
   return new Elysia({ name: "lime-oauth-form-parser" }).onParse(
     { as: "global" },
     async ({ request, contentType }) => {
-      if (!FORM_TYPE.test(contentType ?? "")) return;
-      if (!new URL(request.url).pathname.startsWith(`${prefix}/`)) return;
-      return new FormBody(await request.text());
+      const path = new URL(request.url).pathname;
+      if (!path.startsWith(`${prefix}/`)) return;
+      if (FORM_TYPE.test(contentType ?? "")) return new FormBody(await request.text());
+      if (!jsonPaths.includes(path)) return;
+      const text = await request.text();
+      if (text.trim() === "") return null;
+      if (!JSON_TYPE.test(contentType ?? "")) return new UnreadableBody("media_type");
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return new UnreadableBody("malformed");
+      }
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        return new UnreadableBody("not_object");
+      return value;
     },
   );
 }

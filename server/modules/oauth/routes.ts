@@ -33,7 +33,7 @@ import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } 
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
 import { authorizationServerMetadata, metadataPaths } from "./metadata.ts";
-import { FormBody, OAuthParams } from "./params.ts";
+import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
 import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
 import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
 import {
@@ -136,6 +136,13 @@ export function oauthRoutes(ctx: AppContext) {
     const client = await findClient({ clients: deps.stores.clients, cimd: deps.cimd }, request.clientId);
     const resource = await deps.stores.resources.findByResource(request.resource);
     const formToken = await bindConsentForm(deps, request, owner);
+    if (formToken === null) {
+      return renderErrorPage(
+        "Request refused",
+        "This authorization request belongs to another session.",
+        403,
+      );
+    }
     return renderConsentPage({
       action: `${endpoints.authorization}/decision`,
       requestId: request.id,
@@ -360,7 +367,7 @@ export function oauthRoutes(ctx: AppContext) {
         try {
           if (!(body instanceof FormBody)) {
             // LIME's headless form: JSON {"domain"} with X-Agent-Token.
-            if (body === null || typeof body !== "object") {
+            if (body === null || typeof body !== "object" || body instanceof UnreadableBody) {
               throw new OAuthError(
                 "invalid_request",
                 "Send a form-encoded token request (or LIME's JSON with X-Agent-Token).",
@@ -415,7 +422,7 @@ export function oauthRoutes(ctx: AppContext) {
         const ip = ipOf(request, server);
         try {
           await rateLimiter.enforce("oauth-register", ip, limits.registrationsPerMinute);
-          if (body instanceof FormBody || body === null) {
+          if (body instanceof FormBody || body instanceof UnreadableBody || body === null) {
             throw new OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object.");
           }
           return withCors(jsonResponse(await registerClient(deps, body, ip), 201));

@@ -92,8 +92,12 @@ export interface AuthorizationCodeRecord {
 export interface OAuthFlowStore {
   createAuthorizationRequest(request: AuthorizationRequestRecord): Promise<void>;
   findAuthorizationRequest(id: string): Promise<AuthorizationRequestRecord | null>;
-  /** Binds a PENDING request to the owner session shown its consent page, with that page's form token. */
-  bindConsent(id: string, sessionId: string, csrfHash: string): Promise<void>;
+  /**
+   * Binds a PENDING request to the owner session shown its consent page, with
+   * that page's form token. The first session to see the page keeps it:
+   * `false` when another session already holds the request.
+   */
+  bindConsent(id: string, sessionId: string, csrfHash: string): Promise<boolean>;
   /** The single-use step: PENDING and unexpired at `now` → DECIDED; null if another decision won or it lapsed. */
   decide(id: string, now: number): Promise<AuthorizationRequestRecord | null>;
   createCode(code: AuthorizationCodeRecord): Promise<void>;
