@@ -18,7 +18,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { AgentClient } from "./agent/client.ts";
-import type { FetchLike } from "./internal/http.ts";
+import { type FetchLike, globalFetch } from "./internal/http.ts";
 
 export interface McpConnectOptions {
   /** How this client introduces itself to the server. */
@@ -35,7 +35,7 @@ export interface McpConnectOptions {
  */
 export function mcpFetch(agent: AgentClient, server: string | URL, base?: FetchLike): FetchLike {
   const origin = new URL(server).origin;
-  const send: FetchLike = base ?? ((input, init) => globalThis.fetch(input, init));
+  const send: FetchLike = base ?? globalFetch;
   return async (input, init) => {
     const request = new Request(input, init);
     if (new URL(request.url).origin !== origin) return send(request);

@@ -6,8 +6,8 @@
  */
 import { solve } from "../../core/pow/index.ts";
 import { LimeSdkError } from "../errors.ts";
-import { readEnv } from "../internal/env.ts";
-import { type FetchLike, HttpClient } from "../internal/http.ts";
+import { resolveConnection } from "../internal/connection.ts";
+import type { FetchLike, HttpClient } from "../internal/http.ts";
 import { peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
@@ -76,20 +76,14 @@ export class AgentClient {
   readonly #allowInsecure: boolean;
 
   constructor(options: AgentClientOptions = {}) {
-    const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
-    if (baseUrl === undefined) throw new TypeError("AgentClient: baseUrl is required (or set LIME_API_BASE)");
-    const token = options.agentToken ?? readEnv("LIME_AGENT_TOKEN");
-    if (typeof token !== "string" || token.trim() === "") {
-      throw new TypeError("AgentClient: agentToken is required (or set LIME_AGENT_TOKEN)");
-    }
-    this.#token = token.trim();
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#http = new HttpClient({
-      baseUrl,
-      fetch: this.#fetch,
-      retry: options.retry,
-      timeoutMs: options.timeoutMs,
+    const connection = resolveConnection("AgentClient", options, {
+      option: "agentToken",
+      value: options.agentToken,
+      env: "LIME_AGENT_TOKEN",
     });
+    this.#token = connection.token;
+    this.#fetch = connection.fetch;
+    this.#http = connection.http;
     this.baseUrl = this.#http.baseUrl;
     this.#now = options.now ?? Date.now;
     this.#passports = new TokenCache({ skewMs: options.passportRenewSkewMs ?? 30_000, now: this.#now });

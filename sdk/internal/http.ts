@@ -25,6 +25,9 @@ import { abortError, linkSignals, sleep } from "./signals.ts";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** The global fetch, looked up at each call (so a fetch installed later, by a polyfill or a test, is used). */
+export const globalFetch: FetchLike = (input, init) => globalThis.fetch(input, init);
+
 export interface HttpClientOptions {
   baseUrl: string;
   /** Transport; defaults to the global `fetch`. Tests and proxies inject their own. */
@@ -81,7 +84,7 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.baseUrl = normalizeBaseUrl(options.baseUrl, "baseUrl");
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#fetch = options.fetch ?? globalFetch;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#random = options.random ?? Math.random;

@@ -12,8 +12,8 @@
  * pass `siteId`.
  */
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
-import { readEnv } from "../internal/env.ts";
-import { type FetchLike, HttpClient } from "../internal/http.ts";
+import { resolveConnection } from "../internal/connection.ts";
+import type { FetchLike, HttpClient } from "../internal/http.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { record, str } from "../internal/wire.ts";
 import type { JwksCacheOptions } from "./jwks-cache.ts";
@@ -66,20 +66,14 @@ export class SiteClient {
   #siteIdPending: Promise<string> | undefined;
 
   constructor(options: SiteClientOptions = {}) {
-    const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
-    if (baseUrl === undefined) throw new TypeError("SiteClient: baseUrl is required (or set LIME_API_BASE)");
-    const token = options.siteToken ?? readEnv("LIME_SITE_TOKEN");
-    if (typeof token !== "string" || token.trim() === "") {
-      throw new TypeError("SiteClient: siteToken is required (or set LIME_SITE_TOKEN)");
-    }
-    this.#token = token.trim();
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#http = new HttpClient({
-      baseUrl,
-      fetch: this.#fetch,
-      retry: options.retry,
-      timeoutMs: options.timeoutMs,
+    const connection = resolveConnection("SiteClient", options, {
+      option: "siteToken",
+      value: options.siteToken,
+      env: "LIME_SITE_TOKEN",
     });
+    this.#token = connection.token;
+    this.#fetch = connection.fetch;
+    this.#http = connection.http;
     this.baseUrl = this.#http.baseUrl;
     this.#now = options.now ?? Date.now;
     this.#siteId = options.siteId;

@@ -22,7 +22,7 @@
  */
 import { createLocalJwks, type LocalJwks } from "../../core/keys/index.ts";
 import { LimeSdkError } from "../errors.ts";
-import type { FetchLike } from "../internal/http.ts";
+import { type FetchLike, globalFetch } from "../internal/http.ts";
 import { linkSignals } from "../internal/signals.ts";
 
 const MAX_JWKS_BYTES = 512 * 1024;
@@ -91,7 +91,7 @@ export class JwksCache {
 
   constructor(options: JwksCacheOptions) {
     this.url = new URL(options.url).href;
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#fetch = options.fetch ?? globalFetch;
     this.#now = options.now ?? Date.now;
     this.#cooldownMs = nonNegative(options.cooldownMs ?? 30_000, "cooldownMs");
     this.#retryAfterFailureMs = nonNegative(options.retryAfterFailureMs ?? 5_000, "retryAfterFailureMs");

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { mcpDomain } from "../../sdk/agent/mcp-domain.ts";
 import { LimeApiError } from "../../sdk/errors.ts";
+import { SiteClient } from "../../sdk/site/client.ts";
 
 interface Seen {
   method: string;
@@ -276,10 +277,10 @@ describe("login is never repeated behind the caller's back", () => {
 describe("configuration", () => {
   const saved = { ...process.env };
   afterEach(() => {
-    process.env.LIME_AGENT_TOKEN = saved.LIME_AGENT_TOKEN;
-    process.env.LIME_API_BASE = saved.LIME_API_BASE;
-    if (saved.LIME_AGENT_TOKEN === undefined) delete process.env.LIME_AGENT_TOKEN;
-    if (saved.LIME_API_BASE === undefined) delete process.env.LIME_API_BASE;
+    for (const name of ["LIME_AGENT_TOKEN", "LIME_SITE_TOKEN", "LIME_API_BASE"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
   });
 
   test("falls back to LIME_AGENT_TOKEN and LIME_API_BASE", async () => {
@@ -310,6 +311,13 @@ describe("configuration", () => {
     delete process.env.LIME_API_BASE;
     expect(() => new AgentClient({ agentToken: "t" })).toThrow(/LIME_API_BASE/);
     expect(() => new AgentClient({ baseUrl: "https://x.test" })).toThrow(/LIME_AGENT_TOKEN/);
+    delete process.env.LIME_SITE_TOKEN;
+    expect(() => new SiteClient({ siteToken: "t" })).toThrow(
+      /^SiteClient: baseUrl is required.*LIME_API_BASE/,
+    );
+    expect(() => new SiteClient({ baseUrl: "https://x.test" })).toThrow(
+      /^SiteClient: siteToken is required.*LIME_SITE_TOKEN/,
+    );
   });
 });
 
