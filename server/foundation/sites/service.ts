@@ -192,6 +192,16 @@ export async function authenticateSite(
   return site;
 }
 
+/**
+ * True while `site` (as it was when its token was checked) still holds: the
+ * row exists, is ACTIVE, and carries the same token hash. For credentials
+ * that outlive one request, such as an open event stream.
+ */
+export async function isSiteCredentialCurrent(deps: SiteDeps, site: SiteRecord): Promise<boolean> {
+  const current = await deps.sites.findById(site.id);
+  return current !== null && current.status === "ACTIVE" && hashesEqual(current.tokenHash, site.tokenHash);
+}
+
 export function assertSiteActive(site: SiteRecord): void {
   if (site.status === "SUSPENDED") throw new DomainError("SITE_SUSPENDED", "The site is suspended.");
 }

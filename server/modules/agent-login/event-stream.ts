@@ -9,6 +9,11 @@
  * replay is neither lost nor sent twice. Writing an `approved` outcome moves
  * its request APPROVED → DELIVERED. Keepalives carry no `id:`, so they never
  * move the client's last event id.
+ *
+ * The site token is checked again before every write, outcome or keepalive:
+ * a stream outlives the request that opened it, and a stream opened with a
+ * token that was since rotated away (a leaked one, say) or of a site since
+ * suspended or deleted must not go on receiving passports.
  */
 
 import type { Clock } from "../../clock.ts";
@@ -27,8 +32,16 @@ export interface EventStreamDeps {
   maxStreamsPerSite: number;
 }
 
+/** Whether the credential the stream was opened with still holds; false (or a throw) ends the stream. */
+export type StreamAuthorization = () => Promise<boolean>;
+
 export interface EventStreams {
-  open(site: SiteRecord, lastEventId: string | null, signal: AbortSignal): Response;
+  open(
+    site: SiteRecord,
+    lastEventId: string | null,
+    signal: AbortSignal,
+    stillAuthorized: StreamAuthorization,
+  ): Response;
   /** Ends every open stream (server shutdown). */
   closeAll(): void;
   openCount(): number;
@@ -52,7 +65,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
     closeAll() {
       for (const close of [...closers]) close();
     },
-    open(site, lastEventIdHeader, signal) {
+    open(site, lastEventIdHeader, signal, stillAuthorized) {
       const open = perSite.get(site.id) ?? 0;
       if (open >= deps.maxStreamsPerSite) {
         throw new RateLimitedError(5, "Too many open event streams for this site.");
@@ -65,6 +78,8 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       let keepalive: ReturnType<typeof setInterval> | undefined;
       let unsubscribe: (() => void) | undefined;
       let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+      // Writes run one after another behind the credential check, in arrival order.
+      let writes: Promise<void> = Promise.resolve();
 
       const close = () => {
         if (closed) return;
@@ -106,6 +121,24 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         });
       };
 
+      /** Runs `emit` once the credential is confirmed; otherwise ends the stream. */
+      const whenAuthorized = (emit: () => void) => {
+        writes = writes.then(async () => {
+          if (closed) return;
+          let authorized = false;
+          try {
+            authorized = await stillAuthorized();
+          } catch (error) {
+            deps.logger.error("could not re-check a stream's site token", {
+              site_id: site.id,
+              error: String(error),
+            });
+          }
+          if (authorized) emit();
+          else close();
+        });
+      };
+
       const stream = new ReadableStream<Uint8Array>({
         start: async (controller) => {
           controllerRef = controller;
@@ -115,22 +148,25 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
           let replaying = true;
           unsubscribe = deps.fanout.subscribe(site.id, (event) => {
             if (replaying) pending.push(event);
-            else send(event);
+            else whenAuthorized(() => send(event));
           });
           write(RECONNECT_DELAY);
+          let backlog: OutcomeEvent[] = [];
           try {
             const now = deps.clock.now();
-            const backlog =
+            backlog =
               lastEventId === null
                 ? await deps.store.undeliveredEvents(site.id, now)
                 : await deps.store.eventsAfter(site.id, lastEventId, now);
-            for (const event of backlog) send(event);
           } catch (error) {
             deps.logger.error("could not replay outcomes", { site_id: site.id, error: String(error) });
           }
           replaying = false;
-          for (const event of pending.sort((a, b) => a.id - b.id)) send(event);
-          keepalive = setInterval(() => write(KEEPALIVE), deps.keepaliveMs);
+          const replay = [...backlog, ...pending.sort((a, b) => a.id - b.id)];
+          whenAuthorized(() => {
+            for (const event of replay) send(event);
+          });
+          keepalive = setInterval(() => whenAuthorized(() => write(KEEPALIVE)), deps.keepaliveMs);
         },
         cancel: close,
       });

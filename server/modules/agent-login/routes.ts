@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
-import { authenticateSite } from "../../foundation/sites/service.ts";
+import { authenticateSite, isSiteCredentialCurrent } from "../../foundation/sites/service.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import {
@@ -84,7 +84,9 @@ export function agentLoginRoutes(ctx: AppContext) {
         const site = await authenticateSite(ctx.sites, request.headers.get("x-site-token"));
         // An event stream is idle between keepalives by design; Bun's idle timeout must not cut it.
         server?.timeout(request, 0);
-        return ctx.eventStreams.open(site, request.headers.get("last-event-id"), request.signal);
+        return ctx.eventStreams.open(site, request.headers.get("last-event-id"), request.signal, () =>
+          isSiteCredentialCurrent(ctx.sites, site),
+        );
       },
       { headers: EventStreamHeaders, detail: { summary: "Step 4 (site): outcomes as Server-Sent Events" } },
     )
