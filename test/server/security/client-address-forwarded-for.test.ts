@@ -1,0 +1,50 @@
+/**
+ * Regression: with TRUST_PROXY=on the client address was the left-most
+ * X-Forwarded-For entry, which the client writes itself whenever the proxy
+ * appends to the header (nginx, cloud load balancers). Changing it per
+ * request escaped every per-address rate limit and forged audit addresses.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { clientAddress } from "../../../server/http/client-address.ts";
+import { startTestServer } from "../../../server/testing.ts";
+import { api } from "../helpers.ts";
+
+const peer = { requestIP: () => ({ address: "10.0.0.2" }) };
+
+function withForwardedFor(value: string | null): Request {
+  const headers = new Headers();
+  if (value !== null) headers.set("x-forwarded-for", value);
+  return new Request("http://lime.test/", { headers });
+}
+
+describe("client address behind a trusted proxy", () => {
+  test("is the entry the proxy appended (right-most), not one the client wrote", () => {
+    expect(clientAddress(withForwardedFor("198.51.100.7, 203.0.113.9"), peer, true)).toBe("203.0.113.9");
+    expect(clientAddress(withForwardedFor("203.0.113.9"), peer, true)).toBe("203.0.113.9");
+  });
+
+  test("is the socket peer when the proxy is not trusted or sent nothing", () => {
+    expect(clientAddress(withForwardedFor("198.51.100.7, 203.0.113.9"), peer, false)).toBe("10.0.0.2");
+    expect(clientAddress(withForwardedFor(null), peer, true)).toBe("10.0.0.2");
+    expect(clientAddress(withForwardedFor(" , "), peer, true)).toBe("10.0.0.2");
+  });
+
+  test("a client rotating a forged left-most entry stays in one rate-limit bucket", async () => {
+    const t = await startTestServer({ config: { trustProxy: true, rateLimits: { authPerMinute: 2 } } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        const response = await api(t.url, "/api/v1/foundation/users/login", {
+          method: "POST",
+          headers: { "x-forwarded-for": `198.51.100.${i}, 203.0.113.9` },
+          json: { email: `nobody-${i}@example.test`, password: "not the password" },
+        });
+        statuses.push(response.status);
+      }
+      expect(statuses).toEqual([401, 401, 429]);
+    } finally {
+      await t.stop();
+    }
+  });
+});
