@@ -7,7 +7,7 @@
 import { solve } from "../../core/pow/index.ts";
 import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
-import type { FetchLike, HttpClient } from "../internal/http.ts";
+import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
 import { peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
@@ -76,14 +76,8 @@ export class AgentClient {
   readonly #allowInsecure: boolean;
 
   constructor(options: AgentClientOptions = {}) {
-    const connection = resolveConnection("AgentClient", options, {
-      option: "agentToken",
-      value: options.agentToken,
-      env: "LIME_AGENT_TOKEN",
-    });
-    this.#token = connection.token;
-    this.#fetch = connection.fetch;
-    this.#http = connection.http;
+    const connection = resolveConnection("AgentClient", options, "agentToken", "LIME_AGENT_TOKEN");
+    ({ token: this.#token, fetch: this.#fetch, http: this.#http } = connection);
     this.baseUrl = this.#http.baseUrl;
     this.#now = options.now ?? Date.now;
     this.#passports = new TokenCache({ skewMs: options.passportRenewSkewMs ?? 30_000, now: this.#now });
@@ -98,7 +92,7 @@ export class AgentClient {
   ): Promise<LoginChallenge> {
     const data = await this.#http.send({
       method: "GET",
-      path: `/api/v1/auth/requests/${encodeId(requestId, "requestId")}`,
+      path: `/api/v1/auth/requests/${encodePathId(requestId, "requestId")}`,
       idempotent: true,
       signal: options.signal,
     });
@@ -150,7 +144,7 @@ export class AgentClient {
     const solveMs = performance.now() - started;
     const data = await this.#http.send({
       method: "POST",
-      path: `/api/v1/modules/agent-login/requests/${encodeId(challenge.requestId, "requestId")}/approve`,
+      path: `/api/v1/modules/agent-login/requests/${encodePathId(challenge.requestId, "requestId")}/approve`,
       headers: this.#agentHeaders(),
       body: { pow_nonce: solution.nonce },
       idempotent: false,
@@ -288,13 +282,6 @@ export class AgentClient {
 }
 
 /** Encodes an id for a path segment; refuses what cannot be an id. */
-function encodeId(value: unknown, label: string): string {
-  if (typeof value !== "string" || value === "" || value.length > 256) {
-    throw new TypeError(`${label} must be a non-empty string of at most 256 characters`);
-  }
-  return encodeURIComponent(value);
-}
-
 function isLoopback(hostname: string): boolean {
   return (
     hostname === "localhost" ||

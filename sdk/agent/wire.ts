@@ -2,7 +2,16 @@
  * The agent-side answers of the wire protocol (docs/api.md), read into
  * camelCase values.
  */
-import { int, invalid, num, optStr, record, str, timestamp } from "../internal/wire.ts";
+import {
+  int,
+  loginRequestFields,
+  nested,
+  num,
+  optStr,
+  readRecord,
+  str,
+  timestamp,
+} from "../internal/wire.ts";
 
 export type LoginRequestStatus = "PENDING" | "APPROVED" | "DELIVERED" | "EXPIRED";
 
@@ -39,53 +48,44 @@ export interface AgentProfile {
 }
 
 export function readChallenge(value: unknown): LoginChallenge {
-  const what = "login challenge";
-  const data = record(value, what);
-  const site = record(data.site, what);
-  return {
-    requestId: str(data, "login_request_id", what),
-    status: str(data, "status", what),
-    powChallenge: str(data, "pow_challenge", what),
-    powDifficulty: int(data, "pow_difficulty", what),
-    powAlgorithm: str(data, "pow_algorithm", what),
-    expiresAt: timestamp(data, "expires_at", what),
-    site: { siteId: str(site, "site_id", what), displayName: str(site, "display_name", what) },
-  };
+  return readRecord(value, "login challenge", {
+    ...loginRequestFields,
+    powChallenge: str("pow_challenge"),
+    powDifficulty: int("pow_difficulty"),
+    powAlgorithm: str("pow_algorithm"),
+    site: nested("site", { siteId: str("site_id"), displayName: str("display_name") }),
+  });
 }
 
 export function readApproval(value: unknown): Omit<LoginApproval, "pow"> {
-  const what = "login approval";
-  const data = record(value, what);
-  return {
-    requestId: str(data, "request_id", what),
-    siteId: str(data, "site_id", what),
-    status: str(data, "status", what),
-    expiresAt: timestamp(data, "expires_at", what),
-    approvedAgentId: str(data, "approved_agent_id", what),
-  };
+  return readRecord(value, "login approval", {
+    requestId: str("request_id"),
+    siteId: str("site_id"),
+    status: str("status"),
+    expiresAt: timestamp("expires_at"),
+    approvedAgentId: str("approved_agent_id"),
+  });
 }
 
 export function readProfile(value: unknown): AgentProfile {
-  const what = "agent profile";
-  const data = record(value, what);
-  return {
-    agentId: str(data, "agent_id", what),
-    ownerId: str(data, "owner_id", what),
-    displayName: str(data, "display_name", what),
-    avatarUrl: optStr(data, "avatar_url", what),
-    description: optStr(data, "description", what),
-    ownerKycLevel: int(data, "owner_kyc_level", what),
-    agentReputation: num(data, "agent_reputation", what),
-  };
+  return readRecord(value, "agent profile", {
+    agentId: str("agent_id"),
+    ownerId: str("owner_id"),
+    displayName: str("display_name"),
+    avatarUrl: optStr("avatar_url"),
+    description: optStr("description"),
+    ownerKycLevel: int("owner_kyc_level"),
+    agentReputation: num("agent_reputation"),
+  });
 }
 
 /** `POST /api/v1/core/passports`: the JWT and how long it lives (from `expires_at`). */
 export function readSelfServicePassport(value: unknown): { passport: string; lifetimeMs: number } {
-  const what = "passport";
-  const data = record(value, what);
-  const passport = str(data, "passport", what);
-  const expiresAt = Date.parse(timestamp(data, "expires_at", what));
-  return { passport, lifetimeMs: Math.max(0, expiresAt - Date.now()) };
+  const { passport, expiresAt } = readRecord(value, "passport", {
+    passport: str("passport"),
+    expiresAt: timestamp("expires_at"),
+  });
+  return { passport, lifetimeMs: Math.max(0, Date.parse(expiresAt) - Date.now()) };
 }
 
 /** RFC 6749 §5.1 token response of `POST /api/v1/modules/oauth/token`. */
@@ -94,11 +94,10 @@ export function readTokenResponse(value: unknown): {
   tokenType: string;
   expiresInMs: number;
 } {
-  const what = "token response";
-  const data = record(value, what);
-  const tokenType = str(data, "token_type", what);
-  if (tokenType.toLowerCase() !== "bearer") throw invalid(what, "token_type");
-  const expiresIn = num(data, "expires_in", what);
-  if (expiresIn <= 0) throw invalid(what, "expires_in");
-  return { accessToken: str(data, "access_token", what), tokenType, expiresInMs: expiresIn * 1000 };
+  const { tokenType, expiresIn, accessToken } = readRecord(value, "token response", {
+    tokenType: str("token_type", (type) => type.toLowerCase() === "bearer"),
+    expiresIn: num("expires_in", (seconds) => seconds > 0),
+    accessToken: str("access_token"),
+  });
+  return { accessToken, tokenType, expiresInMs: expiresIn * 1000 };
 }

@@ -15,13 +15,6 @@ export interface ConnectionOptions {
   timeoutMs?: number;
 }
 
-/** The client's token: the option that carries it, its value as given, and the variable read when it is absent. */
-export interface TokenSource {
-  option: string;
-  value: string | undefined;
-  env: string;
-}
-
 export interface Connection {
   token: string;
   fetch: FetchLike;
@@ -30,21 +23,23 @@ export interface Connection {
 
 /**
  * @param client the class name the TypeErrors start with, e.g. "AgentClient"
+ * @param tokenOption the option that carries the token; `tokenEnv` is read when it is absent
  * @example
- * resolveConnection("SiteClient", options, { option: "siteToken", value: options.siteToken, env: "LIME_SITE_TOKEN" });
+ * resolveConnection("SiteClient", options, "siteToken", "LIME_SITE_TOKEN");
  */
-export function resolveConnection(
+export function resolveConnection<K extends string>(
   client: string,
-  options: ConnectionOptions,
-  token: TokenSource,
+  options: ConnectionOptions & { [key in K]?: string },
+  tokenOption: K,
+  tokenEnv: string,
 ): Connection {
   const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
   if (baseUrl === undefined) throw new TypeError(`${client}: baseUrl is required (or set LIME_API_BASE)`);
-  const value = token.value ?? readEnv(token.env);
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new TypeError(`${client}: ${token.option} is required (or set ${token.env})`);
+  const token = options[tokenOption] ?? readEnv(tokenEnv);
+  if (typeof token !== "string" || token.trim() === "") {
+    throw new TypeError(`${client}: ${tokenOption} is required (or set ${tokenEnv})`);
   }
   const fetch = options.fetch ?? globalFetch;
   const http = new HttpClient({ baseUrl, fetch, retry: options.retry, timeoutMs: options.timeoutMs });
-  return { token: value.trim(), fetch, http };
+  return { token: token.trim(), fetch, http };
 }

@@ -74,6 +74,14 @@ export function normalizeBaseUrl(value: unknown, label: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** A path segment from an id the caller gave (a request id), checked and percent-encoded. */
+export function encodePathId(value: unknown, label: string): string {
+  if (typeof value !== "string" || value === "" || value.length > 256) {
+    throw new TypeError(`${label} must be a non-empty string of at most 256 characters`);
+  }
+  return encodeURIComponent(value);
+}
+
 export class HttpClient {
   readonly baseUrl: string;
   readonly #fetch: FetchLike;

@@ -1,11 +1,22 @@
 /**
- * Field readers for server answers: each takes the JSON the server sent and
- * either returns the typed value or throws SDK_INVALID_RESPONSE naming the
- * field, so a protocol mismatch surfaces as one clear error at the edge
- * instead of an `undefined` deep inside a caller.
+ * Readers for server answers: each takes the JSON the server sent and either
+ * returns the typed value or throws SDK_INVALID_RESPONSE naming the field, so
+ * a protocol mismatch surfaces as one clear error at the edge instead of an
+ * `undefined` deep inside a caller.
+ *
+ * An answer is read by a table from our camelCase names to its fields:
+ *
+ * @example
+ * readRecord(json, "agent profile", { agentId: str("agent_id"), avatarUrl: optStr("avatar_url") });
  */
 import { LimeSdkError } from "../errors.ts";
 import { isRecord } from "./http.ts";
+
+/** Reads one field of `data`; `what` names the answer in the error. */
+export type Field<T> = (data: Record<string, unknown>, what: string) => T;
+
+/** How each property of `T` is read. */
+export type FieldTable<T> = { [K in keyof T]: Field<T[K]> };
 
 export function invalid(what: string, field: string): LimeSdkError {
   return new LimeSdkError("SDK_INVALID_RESPONSE", `${what}: missing or invalid "${field}"`, {
@@ -13,39 +24,62 @@ export function invalid(what: string, field: string): LimeSdkError {
   });
 }
 
-export function record(value: unknown, what: string): Record<string, unknown> {
+/** Reads the properties in the table's order; the first bad field is the one named. */
+export function readRecord<T>(value: unknown, what: string, table: FieldTable<T>): T {
   if (!isRecord(value)) throw invalid(what, "data");
-  return value;
+  const result = {} as T;
+  for (const key in table) result[key] = table[key](value, what);
+  return result;
 }
 
-export function str(data: Record<string, unknown>, field: string, what: string): string {
-  const value = data[field];
-  if (typeof value !== "string" || value === "") throw invalid(what, field);
-  return value;
+function field<T>(
+  name: string,
+  accept: (value: unknown) => value is T,
+  valid: (value: T) => boolean = () => true,
+): Field<T> {
+  return (data, what) => {
+    const value = data[name];
+    if (!accept(value) || !valid(value)) throw invalid(what, name);
+    return value;
+  };
 }
 
-export function optStr(data: Record<string, unknown>, field: string, what: string): string | null {
-  const value = data[field];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== "string") throw invalid(what, field);
-  return value;
+const isString = (value: unknown): value is string => typeof value === "string";
+const isNumber = (value: unknown): value is number => typeof value === "number";
+
+/** A non-empty string, optionally also passing `valid`. */
+export function str(name: string, valid?: (value: string) => boolean): Field<string> {
+  return field(name, (value): value is string => isString(value) && value !== "", valid);
 }
 
-export function int(data: Record<string, unknown>, field: string, what: string): number {
-  const value = data[field];
-  if (typeof value !== "number" || !Number.isInteger(value)) throw invalid(what, field);
-  return value;
+/** A string, or `null` when the field is absent or null. */
+export function optStr(name: string): Field<string | null> {
+  const present = field(name, isString);
+  return (data, what) => (data[name] === undefined || data[name] === null ? null : present(data, what));
 }
 
-export function num(data: Record<string, unknown>, field: string, what: string): number {
-  const value = data[field];
-  if (typeof value !== "number" || !Number.isFinite(value)) throw invalid(what, field);
-  return value;
+export function int(name: string): Field<number> {
+  return field(name, isNumber, Number.isInteger);
+}
+
+/** A finite number, optionally also passing `valid`. */
+export function num(name: string, valid: (value: number) => boolean = () => true): Field<number> {
+  return field(name, isNumber, (value) => Number.isFinite(value) && valid(value));
 }
 
 /** An ISO 8601 timestamp, kept as the server's string (callers parse with `Date.parse` if they need). */
-export function timestamp(data: Record<string, unknown>, field: string, what: string): string {
-  const value = str(data, field, what);
-  if (Number.isNaN(Date.parse(value))) throw invalid(what, field);
-  return value;
+export function timestamp(name: string): Field<string> {
+  return str(name, (value) => !Number.isNaN(Date.parse(value)));
 }
+
+/** An object field, read by its own table; its errors name the answer `what` and the inner field. */
+export function nested<T>(name: string, table: FieldTable<T>): Field<T> {
+  return (data, what) => readRecord(data[name], what, table);
+}
+
+/** What every view of a login request carries (its public challenge, its creation, its status). */
+export const loginRequestFields = {
+  requestId: str("login_request_id"),
+  status: str("status"),
+  expiresAt: timestamp("expires_at"),
+};

@@ -13,9 +13,9 @@
  */
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
 import { resolveConnection } from "../internal/connection.ts";
-import type { FetchLike, HttpClient } from "../internal/http.ts";
+import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
-import { record, str } from "../internal/wire.ts";
+import { nested, readRecord, str } from "../internal/wire.ts";
 import type { JwksCacheOptions } from "./jwks-cache.ts";
 import {
   LoginEventConsumer,
@@ -66,14 +66,8 @@ export class SiteClient {
   #siteIdPending: Promise<string> | undefined;
 
   constructor(options: SiteClientOptions = {}) {
-    const connection = resolveConnection("SiteClient", options, {
-      option: "siteToken",
-      value: options.siteToken,
-      env: "LIME_SITE_TOKEN",
-    });
-    this.#token = connection.token;
-    this.#fetch = connection.fetch;
-    this.#http = connection.http;
+    const connection = resolveConnection("SiteClient", options, "siteToken", "LIME_SITE_TOKEN");
+    ({ token: this.#token, fetch: this.#fetch, http: this.#http } = connection);
     this.baseUrl = this.#http.baseUrl;
     this.#now = options.now ?? Date.now;
     this.#siteId = options.siteId;
@@ -131,7 +125,7 @@ export class SiteClient {
   ): Promise<LoginRequestState> {
     const data = await this.#http.send({
       method: "GET",
-      path: `/api/v1/modules/agent-login/requests/${encodeId(requestId)}`,
+      path: `/api/v1/modules/agent-login/requests/${encodePathId(requestId, "requestId")}`,
       headers: this.#siteHeaders(),
       idempotent: true,
       signal: options.signal,
@@ -214,7 +208,7 @@ export class SiteClient {
     try {
       data = await this.#http.send({
         method: "GET",
-        path: `/api/v1/auth/requests/${encodeId(requestId)}`,
+        path: `/api/v1/auth/requests/${encodePathId(requestId, "requestId")}`,
         idempotent: true,
       });
     } catch (cause) {
@@ -225,12 +219,10 @@ export class SiteClient {
         { cause },
       );
     }
-    const siteId = str(
-      record(record(data, "login challenge").site, "login challenge"),
-      "site_id",
-      "login challenge",
-    );
-    this.#siteId ??= siteId;
+    const { site } = readRecord(data, "login challenge", {
+      site: nested("site", { siteId: str("site_id") }),
+    });
+    this.#siteId ??= site.siteId;
     return this.#siteId;
   }
 
@@ -248,11 +240,4 @@ export class SiteClient {
   #siteHeaders(): Record<string, string> {
     return { "x-site-token": this.#token };
   }
-}
-
-function encodeId(value: string): string {
-  if (typeof value !== "string" || value === "" || value.length > 256) {
-    throw new TypeError("requestId must be a non-empty string of at most 256 characters");
-  }
-  return encodeURIComponent(value);
 }

@@ -3,7 +3,7 @@
  * camelCase values, and the events of the site's stream.
  */
 import { isRecord } from "../internal/http.ts";
-import { optStr, record, str, timestamp } from "../internal/wire.ts";
+import { loginRequestFields, optStr, readRecord } from "../internal/wire.ts";
 
 export interface CreatedLoginRequest {
   requestId: string;
@@ -29,26 +29,15 @@ export type StreamEvent =
   | { type: "unknown" };
 
 export function readCreated(value: unknown): CreatedLoginRequest & { siteId: string | null } {
-  const what = "login request";
-  const data = record(value, what);
-  return {
-    requestId: str(data, "login_request_id", what),
-    status: str(data, "status", what),
-    expiresAt: timestamp(data, "expires_at", what),
-    siteId: optStr(data, "site_id", what),
-  };
+  return readRecord(value, "login request", { ...loginRequestFields, siteId: optStr("site_id") });
 }
 
 export function readRequestState(value: unknown): LoginRequestState {
-  const what = "login request status";
-  const data = record(value, what);
-  return {
-    requestId: str(data, "login_request_id", what),
-    status: str(data, "status", what),
-    expiresAt: timestamp(data, "expires_at", what),
-    approvedAgentId: optStr(data, "approved_agent_id", what),
-    passportJwt: optStr(data, "agent_passport_jwt", what),
-  };
+  return readRecord(value, "login request status", {
+    ...loginRequestFields,
+    approvedAgentId: optStr("approved_agent_id"),
+    passportJwt: optStr("agent_passport_jwt"),
+  });
 }
 
 /** One `data:` payload of the event stream; `undefined` when it is not the protocol. */
