@@ -6,6 +6,8 @@ import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import { LoginBody, RegisterBody, ResendBody, VerifyEmailBody } from "./schemas.ts";
 import {
+  DAY_MS,
+  EMAIL_CODE_GUESSES_PER_DAY,
   login,
   logout,
   normalizeEmail,
@@ -48,6 +50,12 @@ export function userRoutes(ctx: AppContext) {
         const ip = clientAddress(request, server, config.trustProxy);
         await rateLimiter.enforce("auth", ip, limit);
         await rateLimiter.enforce("verify-email", normalizeEmail(body.email), limit);
+        await rateLimiter.enforce(
+          "verify-email-daily",
+          normalizeEmail(body.email),
+          EMAIL_CODE_GUESSES_PER_DAY,
+          DAY_MS,
+        );
         return ok(presentUser(await verifyEmail(ctx.users, body, ip)));
       },
       { body: VerifyEmailBody, detail: { summary: "Confirm the email with the code that was sent" } },
