@@ -89,6 +89,18 @@ export interface TestServerOptions {
   extra?: Partial<AppDeps>;
   /** Listen on this port (default: a free one); for tests whose `publicUrl` must equal the server's URL. */
   port?: number;
+  /**
+   * Make `config.publicUrl` (the issuer) the server's own URL, as clients that
+   * check `iss` against the URL they call need: a free port is chosen first.
+   */
+  publicUrlIsOwnUrl?: boolean;
+}
+
+/** The answer of `POST /api/v1/admin/keys/rotate`. */
+export interface KeyRotation {
+  retired_kid: string;
+  current_kid: string;
+  next_kid: string;
 }
 
 export interface Provisioned {
@@ -113,6 +125,14 @@ export interface TestServer {
   registerOwner(email?: string, password?: string): Promise<{ sessionToken: string; ownerId: string }>;
   /** An owner with one site and one agent. */
   provision(options?: { powDifficulty?: number }): Promise<Provisioned>;
+  /** Rotates the signing keys as the operator would; needs `config.adminToken`. */
+  rotateKeys(): Promise<KeyRotation>;
+  /**
+   * Stops the server (open streams are cut) and starts it again on the same
+   * port, database file, keys, clock and config; `server` and `db` are then
+   * the new ones.
+   */
+  restart(): Promise<void>;
   /** Stops the server and closes the database (removing a temporary one). */
   stop(): Promise<void>;
 }
@@ -131,31 +151,48 @@ async function call(url: string, path: string, init: RequestInit & { json?: unkn
   return payload.data!;
 }
 
+/** A loopback port that was free a moment ago (the caller binds it right after). */
+export async function freePort(): Promise<number> {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null) });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const temporaryDir = options.databasePath ? null : mkdtempSync(join(tmpdir(), "lime-server-"));
   const databasePath = options.databasePath ?? join(temporaryDir!, "lime.sqlite");
-  const db = openDatabase(databasePath);
   const clock = options.clock ?? new FakeClock();
   const mailer = new CapturingMailer();
   const keyEncryptionKey = options.keyEncryptionKey ?? crypto.getRandomValues(new Uint8Array(32));
-  const config = testConfig(options.config);
-  const server = await createApp({
-    config,
-    db,
-    keyEncryptionKey,
-    clock,
-    mailer,
-    logger: options.logger ?? createJsonLogger("error"),
-    startMaintenance: false,
-    ...options.extra,
-  });
-  const { url } = server.listen(options.port ?? 0, "127.0.0.1");
+  const logger = options.logger ?? createJsonLogger("error");
+  const port = options.port ?? (options.publicUrlIsOwnUrl ? await freePort() : 0);
+  const ownUrl = options.publicUrlIsOwnUrl ? { publicUrl: `http://127.0.0.1:${port}` } : {};
+  const config = testConfig({ ...ownUrl, ...options.config });
+  const open = (db: Database) =>
+    createApp({
+      config,
+      db,
+      keyEncryptionKey,
+      clock,
+      mailer,
+      logger,
+      startMaintenance: false,
+      ...options.extra,
+    });
+  let db = openDatabase(databasePath);
+  let server = await open(db);
+  const { url, port: boundPort } = server.listen(port, "127.0.0.1");
   let counter = 0;
 
   const test: TestServer = {
     url,
-    server,
-    db,
+    get server() {
+      return server;
+    },
+    get db() {
+      return db;
+    },
     clock,
     mailer,
     config,
@@ -204,6 +241,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         agentId: agent.agent_id as string,
         agentToken: agent.agent_token as string,
       };
+    },
+    async rotateKeys() {
+      if (!config.adminToken) throw new Error("rotateKeys() needs config.adminToken");
+      return (await call(url, "/api/v1/admin/keys/rotate", {
+        method: "POST",
+        headers: { authorization: `Bearer ${config.adminToken}` },
+        json: {},
+      })) as unknown as KeyRotation;
+    },
+    async restart() {
+      await server.stop();
+      db.close();
+      db = openDatabase(databasePath);
+      server = await open(db);
+      server.listen(boundPort, "127.0.0.1");
     },
     async stop() {
       await server.stop();
