@@ -66,8 +66,30 @@ export interface VerifyPassportOptions extends VerifyJwtOptions {
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 const textEncoder = new TextEncoder();
 
-/** JWKS documents passed as plain objects are prepared once, by identity: treat them as immutable. */
-const preparedDocuments = new WeakMap<object, LocalJwks>();
+interface PreparedDocument {
+  /** The document's `keys` array and its elements when it was prepared. */
+  keys: unknown;
+  members: readonly unknown[];
+  local: LocalJwks;
+}
+
+/**
+ * JWKS documents passed as plain objects, prepared once per document. A
+ * document whose `keys` was replaced or changed in length or membership
+ * since (a caller refreshing its key set in place, a compromised key
+ * spliced out) is prepared again: a key removed from the document must
+ * stop verifying at once. A key object edited member by member is not
+ * noticed; replace the object or the array.
+ */
+const preparedDocuments = new WeakMap<object, PreparedDocument>();
+
+function isUnchanged(prepared: PreparedDocument, keys: unknown): boolean {
+  // Same array object as when prepared, so an array; now compare what it holds.
+  if (prepared.keys !== keys) return false;
+  const { members } = prepared;
+  const list = keys as readonly unknown[];
+  return list.length === members.length && list.every((key, index) => key === members[index]);
+}
 
 function malformed(message: string): PassportError {
   return new PassportError("PASSPORT_MALFORMED", message);
@@ -82,16 +104,17 @@ function prepareJwks(jwks: unknown): LocalJwks {
   if (typeof jwks !== "object" || jwks === null) {
     throw invalidOption("jwks must be a JWKS document or a LocalJwks");
   }
-  let prepared = preparedDocuments.get(jwks);
-  if (prepared === undefined) {
-    try {
-      prepared = createLocalJwks(jwks);
-    } catch (cause) {
-      throw invalidOption(`the JWKS document was refused (${(cause as { code: string }).code})`, cause);
-    }
-    preparedDocuments.set(jwks, prepared);
+  const keys: unknown = Reflect.get(jwks, "keys");
+  const prepared = preparedDocuments.get(jwks);
+  if (prepared !== undefined && isUnchanged(prepared, keys)) return prepared.local;
+  let local: LocalJwks;
+  try {
+    local = createLocalJwks(jwks);
+  } catch (cause) {
+    throw invalidOption(`the JWKS document was refused (${(cause as { code: string }).code})`, cause);
   }
-  return prepared;
+  preparedDocuments.set(jwks, { keys, members: [...(keys as unknown[])], local });
+  return local;
 }
 
 /** RFC 7515 §4.1.9: media types compare case-insensitively and "application/" may be omitted. */
