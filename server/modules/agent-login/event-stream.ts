@@ -23,6 +23,16 @@ import type { Logger } from "../../infrastructure/logger.ts";
 import { outcomePayload } from "./service.ts";
 import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
+/**
+ * Open streams one owner may hold across all their sites. Sites cost nothing
+ * to register, so the per-site cap alone let one account hold any number of
+ * connections (memory, descriptors, a keepalive timer each).
+ */
+export const MAX_STREAMS_PER_OWNER = 256;
+
+/** Open streams in this process, whatever the accounts: the backstop. */
+export const MAX_STREAMS = 10_000;
+
 export interface EventStreamDeps {
   clock: Clock;
   store: AgentLoginStore;
@@ -30,6 +40,10 @@ export interface EventStreamDeps {
   logger: Logger;
   keepaliveMs: number;
   maxStreamsPerSite: number;
+  /** Default MAX_STREAMS_PER_OWNER. */
+  maxStreamsPerOwner?: number;
+  /** Default MAX_STREAMS. */
+  maxStreams?: number;
 }
 
 /** Whether the credential the stream was opened with still holds; false (or a throw) ends the stream. */
@@ -58,7 +72,16 @@ function parseLastEventId(raw: string | null): number | null {
 export function createEventStreams(deps: EventStreamDeps): EventStreams {
   const encoder = new TextEncoder();
   const perSite = new Map<string, number>();
+  const perOwner = new Map<string, number>();
   const closers = new Set<() => void>();
+  const maxPerOwner = deps.maxStreamsPerOwner ?? MAX_STREAMS_PER_OWNER;
+  const maxStreams = deps.maxStreams ?? MAX_STREAMS;
+  let total = 0;
+  const adjust = (counts: Map<string, number>, key: string, by: number) => {
+    const value = (counts.get(key) ?? 0) + by;
+    if (value <= 0) counts.delete(key);
+    else counts.set(key, value);
+  };
 
   return {
     openCount: () => closers.size,
@@ -66,11 +89,18 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       for (const close of [...closers]) close();
     },
     open(site, lastEventIdHeader, signal, stillAuthorized) {
-      const open = perSite.get(site.id) ?? 0;
-      if (open >= deps.maxStreamsPerSite) {
+      if ((perSite.get(site.id) ?? 0) >= deps.maxStreamsPerSite) {
         throw new RateLimitedError(5, "Too many open event streams for this site.");
       }
-      perSite.set(site.id, open + 1);
+      if ((perOwner.get(site.ownerId) ?? 0) >= maxPerOwner) {
+        throw new RateLimitedError(5, "Too many open event streams for this owner's sites.");
+      }
+      if (total >= maxStreams) {
+        throw new RateLimitedError(5, "Too many open event streams; retry later.");
+      }
+      adjust(perSite, site.id, 1);
+      adjust(perOwner, site.ownerId, 1);
+      total += 1;
 
       const lastEventId = parseLastEventId(lastEventIdHeader);
       let highestSent = lastEventId ?? 0;
@@ -88,9 +118,9 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         unsubscribe?.();
         closers.delete(close);
         signal.removeEventListener("abort", close);
-        const remaining = (perSite.get(site.id) ?? 1) - 1;
-        if (remaining <= 0) perSite.delete(site.id);
-        else perSite.set(site.id, remaining);
+        adjust(perSite, site.id, -1);
+        adjust(perOwner, site.ownerId, -1);
+        total -= 1;
         try {
           controllerRef?.close();
         } catch {
