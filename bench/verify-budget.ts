@@ -24,7 +24,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HttpClient } from "../sdk/internal/http.ts";
 import { PassportVerifier } from "../sdk/site/verifier.ts";
-import { startTestServer } from "../test/sdk/helpers/server.ts";
+import { startSdkTestServer } from "../test/sdk/helpers/server.ts";
 import {
   asciiHistogram,
   type Bucket,
@@ -97,7 +97,7 @@ interface Issuer {
 }
 
 async function localIssuer(): Promise<Issuer> {
-  const server = await startTestServer();
+  const server = await startSdkTestServer();
   const ids = await server.provision();
   const http = new HttpClient({ baseUrl: server.url });
   return {
@@ -106,7 +106,7 @@ async function localIssuer(): Promise<Issuer> {
     rotate: async () => {
       await server.rotateKeys();
     },
-    close: () => server.close(),
+    close: () => server.stop(),
   };
 }
 

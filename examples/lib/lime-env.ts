@@ -35,16 +35,16 @@ export async function limeEnv(): Promise<LimeEnv> {
       "set LIME_API_BASE and LIME_SITE_TOKEN (a throwaway LIME server can only be started under Bun)",
     );
   }
-  const { startTestServer } = await import("../../test/sdk/helpers/server.ts");
+  const { startSdkTestServer } = await import("../../test/sdk/helpers/server.ts");
   // The seed's default difficulty (15), not the tests' lighter one.
-  const server = await startTestServer({ env: { DEFAULT_POW_DIFFICULTY: "15" } });
+  const server = await startSdkTestServer({ config: { defaultPowDifficulty: 15 } });
   const ids = await server.provision();
   console.log(`[lime] throwaway LIME server at ${server.url} (temporary database, removed on exit)`);
   return {
     baseUrl: server.url,
     siteToken: ids.siteToken,
     agentToken: ids.agentToken,
-    close: () => server.close(),
+    close: () => server.stop(),
   };
 }
 

@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { verify } from "../../core/pow/index.ts";
 import { type CliIo, EXIT, runCli } from "../../sdk/cli/commands.ts";
 import { createProgressBar, formatProgress } from "../../sdk/cli/progress.ts";
 import { SiteClient } from "../../sdk/site/client.ts";
-import { type Provisioned, startTestServer, type TestServer } from "./helpers/server.ts";
+import { serverForFile } from "./helpers/server-for-file.ts";
 
-let server: TestServer;
-let ids: Provisioned;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  ids = await server.provision();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const lime = serverForFile();
 
 function captured(env: Record<string, string> = {}, isTTY = false) {
   const out: string[] = [];
@@ -28,26 +18,26 @@ function captured(env: Record<string, string> = {}, isTTY = false) {
   return { io, out: () => out.join(""), err: () => err.join("") };
 }
 
-const agentEnv = () => ({ LIME_API_BASE: server.url, LIME_AGENT_TOKEN: ids.agentToken });
+const agentEnv = () => ({ LIME_API_BASE: lime.server.url, LIME_AGENT_TOKEN: lime.ids.agentToken });
 
 describe("lime CLI against a real server", () => {
   test("login <request-id> approves the request and prints the approval as JSON", async () => {
-    const site = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
     const { requestId } = await site.createLoginRequest();
     const waiting = site.waitForLogin(requestId, { timeout: 10_000 });
     const c = captured(agentEnv());
     expect(await runCli(["login", requestId], c.io)).toBe(EXIT.ok);
     expect(JSON.parse(c.out())).toMatchObject({
       requestId,
-      approvedAgentId: ids.agentId,
+      approvedAgentId: lime.ids.agentId,
       status: "APPROVED",
     });
-    expect((await waiting).agentId).toBe(ids.agentId);
+    expect((await waiting).agentId).toBe(lime.ids.agentId);
     await site.close();
   });
 
   test("a second login of the same request is refused: exit 1 with the server's code on stderr", async () => {
-    const site = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
     const { requestId } = await site.createLoginRequest();
     expect(await runCli(["login", requestId], captured(agentEnv()).io)).toBe(EXIT.ok);
     const c = captured(agentEnv());
@@ -59,14 +49,14 @@ describe("lime CLI against a real server", () => {
   test("profile and passport", async () => {
     const p = captured(agentEnv());
     expect(await runCli(["profile"], p.io)).toBe(EXIT.ok);
-    expect(JSON.parse(p.out())).toMatchObject({ agentId: ids.agentId });
+    expect(JSON.parse(p.out())).toMatchObject({ agentId: lime.ids.agentId });
     const j = captured(agentEnv());
     expect(await runCli(["passport", "--audience", "https://shop.test"], j.io)).toBe(EXIT.ok);
     expect(j.out()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
   });
 
   test("a wrong agent token is exit 1 with INVALID_AGENT_TOKEN; the token never appears in the output", async () => {
-    const c = captured({ LIME_API_BASE: server.url, LIME_AGENT_TOKEN: "lime_agent_secret-value" });
+    const c = captured({ LIME_API_BASE: lime.server.url, LIME_AGENT_TOKEN: "lime_agent_secret-value" });
     expect(await runCli(["profile"], c.io)).toBe(EXIT.refused);
     expect(c.err()).toContain("INVALID_AGENT_TOKEN");
     expect(c.err() + c.out()).not.toContain("secret-value");

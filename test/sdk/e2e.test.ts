@@ -3,30 +3,21 @@
  * port, temporary SQLite): the agent SDK logs into a site that uses the
  * site SDK, and the site gets a verified PassportContext.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { agentPassport } from "../../sdk/elysia.ts";
 import { LimeApiError } from "../../sdk/errors.ts";
 import { SiteClient } from "../../sdk/site/client.ts";
 import type { LoginOutcome } from "../../sdk/site/login-events.ts";
-import { type Provisioned, startTestServer, type TestServer } from "./helpers/server.ts";
+import { serverForFile } from "./helpers/server-for-file.ts";
+import { until } from "./helpers/until.ts";
 
-let server: TestServer;
-let ids: Provisioned;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  ids = await server.provision();
-});
-
-afterAll(async () => {
-  await server.close();
-});
+const lime = serverForFile();
 
 function clients(siteOptions: Partial<ConstructorParameters<typeof SiteClient>[0]> = {}) {
-  const agent = new AgentClient({ baseUrl: server.url, agentToken: ids.agentToken });
-  const site = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken, ...siteOptions });
+  const agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
+  const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken, ...siteOptions });
   return { agent, site };
 }
 
@@ -42,15 +33,15 @@ describe("agent login end to end", () => {
     });
     expect(approval).toMatchObject({
       requestId: created.requestId,
-      siteId: ids.siteId,
-      approvedAgentId: ids.agentId,
+      siteId: lime.ids.siteId,
+      approvedAgentId: lime.ids.agentId,
     });
     expect(approval.pow.difficulty).toBe(12);
     const passport = await waiting;
-    expect(passport.agentId).toBe(ids.agentId);
+    expect(passport.agentId).toBe(lime.ids.agentId);
     expect(passport.requestId).toBe(created.requestId);
-    expect(passport.siteId).toBe(ids.siteId);
-    expect(passport.issuer).toBe(server.url);
+    expect(passport.siteId).toBe(lime.ids.siteId);
+    expect(passport.issuer).toBe(lime.server.url);
     expect(passport.audience).toEqual(["lime-site-login"]);
     await site.close();
   });
@@ -74,7 +65,7 @@ describe("agent login end to end", () => {
     expect(new Set(seen.map((o) => o.requestId))).toEqual(new Set([first.requestId, second.requestId]));
     for (const outcome of seen) {
       if (outcome.type !== "approved") throw new Error("expected approvals");
-      expect(outcome.passport.agentId).toBe(ids.agentId);
+      expect(outcome.passport.agentId).toBe(lime.ids.agentId);
       expect(outcome.passport.requestId).toBe(outcome.requestId);
     }
     expect(other).toHaveLength(2);
@@ -84,7 +75,7 @@ describe("agent login end to end", () => {
   });
 
   test("a waitForLogin started after the approval still resolves (status endpoint)", async () => {
-    const { agent, site } = clients({ siteId: ids.siteId });
+    const { agent, site } = clients({ siteId: lime.ids.siteId });
     const created = await site.createLoginRequest();
     await agent.login(created.requestId);
     const passport = await site.waitForLogin(created.requestId, { timeout: 10_000 });
@@ -95,7 +86,7 @@ describe("agent login end to end", () => {
   test("profile() and the typed rejection of a second approval", async () => {
     const { agent, site } = clients();
     const profile = await agent.profile();
-    expect(profile).toMatchObject({ agentId: ids.agentId, displayName: "SDK test agent" });
+    expect(profile).toMatchObject({ agentId: lime.ids.agentId, displayName: "Test agent" });
     const created = await site.createLoginRequest();
     await agent.login(created.requestId);
     const again = await agent.login(created.requestId).catch((error: unknown) => error);
@@ -111,7 +102,11 @@ describe("agent login end to end", () => {
       calls++;
       return fetch(input, init);
     };
-    const agent = new AgentClient({ baseUrl: server.url, agentToken: "lime_agent_wrong", fetch: counting });
+    const agent = new AgentClient({
+      baseUrl: lime.server.url,
+      agentToken: "lime_agent_wrong",
+      fetch: counting,
+    });
     const error = (await agent.profile().catch((e: unknown) => e)) as LimeApiError;
     expect(error).toBeInstanceOf(LimeApiError);
     expect(error.code).toBe("INVALID_AGENT_TOKEN");
@@ -136,15 +131,15 @@ describe("agent login end to end", () => {
 describe("AgentClient.fetch against a site using the agentPassport plugin", () => {
   test("the site sees the verified passport; a request without one gets 401 AgentPassport", async () => {
     const site = new Elysia()
-      .use(agentPassport({ issuer: server.url, audience: "http://127.0.0.1" }))
+      .use(agentPassport({ issuer: lime.server.url, audience: "http://127.0.0.1" }))
       .get("/me", ({ passport }) => ({ agent: passport.agentId, aud: passport.audience }));
     site.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const base = `http://127.0.0.1:${site.server!.port}`;
-      const agent = new AgentClient({ baseUrl: server.url, agentToken: ids.agentToken });
+      const agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
       const response = await agent.fetch(`${base}/me`, undefined, { audience: "http://127.0.0.1" });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ agent: ids.agentId, aud: ["http://127.0.0.1"] });
+      expect(await response.json()).toEqual({ agent: lime.ids.agentId, aud: ["http://127.0.0.1"] });
       const bare = await fetch(`${base}/me`);
       expect(bare.status).toBe(401);
       expect(bare.headers.get("www-authenticate")).toBe('AgentPassport realm="http://127.0.0.1"');
@@ -158,25 +153,17 @@ describe("AgentClient.fetch against a site using the agentPassport plugin", () =
   });
 
   test("refuses to send a passport over plain http to a non-loopback host", async () => {
-    const agent = new AgentClient({ baseUrl: server.url, agentToken: ids.agentToken });
+    const agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
     await expect(agent.fetch("http://shop.example/")).rejects.toBeInstanceOf(TypeError);
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("site id", () => {
   test("a site that never created a pending request and has no siteId gets a TypeError saying to pass it", async () => {
     const { agent, site: creator } = clients();
     const created = await creator.createLoginRequest();
     await agent.login(created.requestId);
-    const late = new SiteClient({ baseUrl: server.url, siteToken: ids.siteToken });
+    const late = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
     const error = await late.waitForLogin(created.requestId, { timeout: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toContain("pass siteId");

@@ -5,33 +5,27 @@
  * verify, clock skew inside and beyond tolerance, a flood of unknown kids.
  * Only the transport is tampered with (helpers/faulty-fetch.ts).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
 import type { LoginOutcome } from "../../sdk/site/login-events.ts";
 import { type FaultyFetch, faultyFetch } from "./helpers/faulty-fetch.ts";
 import { tokenWithKid } from "./helpers/issuer.ts";
-import { type Provisioned, startTestServer, type TestServer } from "./helpers/server.ts";
+import { serverForFile } from "./helpers/server-for-file.ts";
+import { until } from "./helpers/until.ts";
 
-let server: TestServer;
-let ids: Provisioned;
+const lime = serverForFile({ config: { sseKeepaliveMs: 1_000 } });
 let agent: AgentClient;
 
-beforeAll(async () => {
-  server = await startTestServer({ env: { SSE_KEEPALIVE_SECONDS: "1" } });
-  ids = await server.provision();
-  agent = new AgentClient({ baseUrl: server.url, agentToken: ids.agentToken });
-});
-
-afterAll(async () => {
-  await server.close();
+beforeAll(() => {
+  agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
 });
 
 function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {}): SiteClient {
   return new SiteClient({
-    baseUrl: server.url,
-    siteToken: ids.siteToken,
-    siteId: ids.siteId,
+    baseUrl: lime.server.url,
+    siteToken: lime.ids.siteToken,
+    siteId: lime.ids.siteId,
     fetch: faulty.fetch,
     ...options,
     events: { pollIntervalMs: 200, reconnectBaseMs: 50, reconnectMaxMs: 500, ...options.events },
@@ -46,14 +40,6 @@ function collector(site: SiteClient) {
   return { outcomes, subscription };
 }
 
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe("event stream faults", () => {
   test("server restarted mid-stream: the outcome of a request created before the restart still arrives, once", async () => {
     const faulty = faultyFetch();
@@ -61,7 +47,7 @@ describe("event stream faults", () => {
     const { outcomes, subscription } = collector(site);
     await until(() => site.events.connected);
     const created = await site.createLoginRequest();
-    await server.restart();
+    await lime.server.restart();
     await agent.login(created.requestId);
     await until(() => outcomes.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -133,9 +119,9 @@ describe("event stream faults", () => {
   test("an unknown site token stops the consumer with SITE_TOKEN_INVALID instead of retrying forever", async () => {
     const faulty = faultyFetch();
     const site = new SiteClient({
-      baseUrl: server.url,
+      baseUrl: lime.server.url,
       siteToken: "lime_site_nope",
-      siteId: ids.siteId,
+      siteId: lime.ids.siteId,
       fetch: faulty.fetch,
     });
     const errors: Error[] = [];
@@ -172,7 +158,7 @@ describe("verification faults", () => {
     const site = siteWith(faultyFetch());
     const created = await site.createLoginRequest();
     await agent.login(created.requestId);
-    await server.rotateKeys();
+    await lime.server.rotateKeys();
     // The site first meets the key set after the rotation; the passport was signed before it.
     const passport = await site.waitForLogin(created.requestId, { timeout: 10_000 });
     expect(passport.requestId).toBe(created.requestId);
@@ -190,7 +176,7 @@ describe("verification faults", () => {
     };
     await login();
     const fetchesBefore = faulty.count("/.well-known/jwks.json");
-    const { current_kid } = await server.rotateKeys();
+    const { current_kid } = await lime.server.rotateKeys();
     await login();
     expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
     expect(site.verifier.jwks.kids).toContain(current_kid);
@@ -209,14 +195,14 @@ describe("verification faults", () => {
     };
     await login();
     const fetchesBefore = faulty.count("/.well-known/jwks.json");
-    await server.rotateKeys();
-    await server.rotateKeys();
+    await lime.server.rotateKeys();
+    await lime.server.rotateKeys();
     // Within the cooldown the unknown kid is refused without asking the issuer.
     await expect(login()).rejects.toMatchObject({ code: "PASSPORT_UNKNOWN_KID" });
     expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
     now += 30_000;
     const passport = await login();
-    expect(passport.agentId).toBe(ids.agentId);
+    expect(passport.agentId).toBe(lime.ids.agentId);
     expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore + 1);
     await site.close();
   });

@@ -10,11 +10,11 @@
  */
 import { join } from "node:path";
 import { bundleFor, denoPath, runInChromium, runProcess } from "../support/runtimes.ts";
-import { startTestServer } from "./helpers/server.ts";
+import { startSdkTestServer } from "./helpers/server.ts";
 
 const entry = join(import.meta.dir, "portable-agent-flow.ts");
 
-const server = await startTestServer();
+const server = await startSdkTestServer();
 const ids = await server.provision();
 const env = { LIME_API_BASE: server.url, LIME_SITE_TOKEN: ids.siteToken, LIME_AGENT_TOKEN: ids.agentToken };
 
@@ -57,7 +57,7 @@ try {
     if (!(await runner())) failed.push(name);
   }
 } finally {
-  await server.close();
+  await server.stop();
 }
 console.log(
   failed.length === 0
