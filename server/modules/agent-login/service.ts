@@ -143,6 +143,15 @@ export async function getChallenge(
   return found;
 }
 
+/**
+ * The agent's network address, for its own owner's audit trail only. The
+ * site's owner gets the event without it: an agent logging in to a site
+ * does not hand its operator's address to that site's owner.
+ */
+function agentOwnersOwn(agent: AuthenticatedAgent, ownerId: string, ip: string): string | null {
+  return ownerId === agent.owner.id ? ip : null;
+}
+
 async function auditRejection(
   deps: AgentLoginDeps,
   agent: AuthenticatedAgent,
@@ -162,7 +171,7 @@ async function auditRejection(
       targetType: "login_request",
       targetId: requestId,
       reason,
-      ip,
+      ip: agentOwnersOwn(agent, ownerId, ip),
     });
   }
 }
@@ -214,7 +223,7 @@ export async function approveLoginRequest(
         action: "login_request.approved",
         targetType: "login_request",
         targetId: id,
-        ip,
+        ip: agentOwnersOwn(agent, ownerId, ip),
       });
     }
     await deps.audit({
