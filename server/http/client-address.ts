@@ -19,3 +19,38 @@ export function clientAddress(request: Request, server: AddressSource | null, tr
   }
   return server?.requestIP(request)?.address ?? "unknown";
 }
+
+/** The eight 16-bit groups of an IPv6 address, as hex without leading zeros; null when it is not one. */
+function ipv6Groups(address: string): string[] | null {
+  const zone = address.indexOf("%");
+  let host: string;
+  try {
+    host = new URL(`http://[${zone === -1 ? address : address.slice(0, zone)}]/`).hostname;
+  } catch {
+    return null;
+  }
+  // The URL serializer writes the canonical form: lower case, hex only, one "::" at most.
+  const [head = "", tail] = host.slice(1, -1).split("::");
+  const left = head === "" ? [] : head.split(":");
+  if (tail === undefined) return left;
+  const right = tail === "" ? [] : tail.split(":");
+  return [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+}
+
+/**
+ * The key per-address rate limits count under: an IPv4 address as it is, an
+ * IPv6 address by its /64 prefix. A subscriber is routinely handed a whole
+ * /64, so counting single IPv6 addresses gave one client 2^64 buckets.
+ * An IPv4-mapped address (`::ffff:192.0.2.1`) counts as its IPv4 address.
+ * Audit records keep the full address.
+ */
+export function rateLimitKey(address: string): string {
+  const groups = ipv6Groups(address);
+  if (groups === null) return address;
+  if (groups.slice(0, 5).every((group) => group === "0") && groups[5] === "ffff") {
+    const high = Number.parseInt(groups[6]!, 16);
+    const low = Number.parseInt(groups[7]!, 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return `${groups.slice(0, 4).join(":")}::/64`;
+}

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { isoTime } from "../../clock.ts";
 import type { AppContext } from "../../context.ts";
 import { CSRF_COOKIE, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
-import { clientAddress } from "../../http/client-address.ts";
+import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import { LoginBody, RegisterBody, ResendBody, VerifyEmailBody } from "./schemas.ts";
 import {
@@ -37,7 +37,7 @@ export function userRoutes(ctx: AppContext) {
       "/register",
       async ({ body, request, server, set }) => {
         const ip = clientAddress(request, server, config.trustProxy);
-        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         const user = await registerUser(ctx.users, body, ip);
         set.status = 201;
         return ok({ ...presentUser(user), verification_required: config.emailVerification });
@@ -48,7 +48,7 @@ export function userRoutes(ctx: AppContext) {
       "/register/verify",
       async ({ body, request, server }) => {
         const ip = clientAddress(request, server, config.trustProxy);
-        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("verify-email", normalizeEmail(body.email), limit);
         await rateLimiter.enforce(
           "verify-email-daily",
@@ -64,7 +64,7 @@ export function userRoutes(ctx: AppContext) {
       "/register/resend",
       async ({ body, request, server, set }) => {
         const ip = clientAddress(request, server, config.trustProxy);
-        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("resend-email", normalizeEmail(body.email), 3);
         await resendVerificationCode(ctx.users, body.email);
         set.status = 202;
@@ -76,7 +76,7 @@ export function userRoutes(ctx: AppContext) {
       "/login",
       async ({ body, request, server, cookie }) => {
         const ip = clientAddress(request, server, config.trustProxy);
-        await rateLimiter.enforce("auth", ip, limit);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("login-email", normalizeEmail(body.email), limit);
         const opened = await login(ctx.users, body, ip);
         const maxAge = Math.floor(config.lifetimes.sessionMs / 1000);

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
 import { authenticateSite, isSiteCredentialCurrent } from "../../foundation/sites/service.ts";
-import { clientAddress } from "../../http/client-address.ts";
+import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import {
   AgentTokenHeaders,
@@ -54,7 +54,7 @@ export function agentLoginRoutes(ctx: AppContext) {
       async ({ params, request, server }) => {
         await rateLimiter.enforce(
           "challenges",
-          clientAddress(request, server, config.trustProxy),
+          rateLimitKey(clientAddress(request, server, config.trustProxy)),
           limits.challengeFetchesPerMinute,
         );
         const { request: loginRequest, site } = await getChallenge(ctx.agentLogin, params.id);
