@@ -6,6 +6,7 @@
  * Only the transport is tampered with (helpers/faulty-fetch.ts).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import type { PassportContext } from "../../core/passport/index.ts";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
 import type { LoginOutcome } from "../../sdk/site/login-events.ts";
@@ -21,6 +22,8 @@ beforeAll(() => {
   agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
 });
 
+const JWKS_PATH = "/.well-known/jwks.json";
+
 function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {}): SiteClient {
   return new SiteClient({
     baseUrl: lime.server.url,
@@ -32,19 +35,44 @@ function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {})
   });
 }
 
-function collector(site: SiteClient) {
+/** A site whose unknown-kid refetches wait 30 s on a clock only `passCooldown()` moves. */
+function siteWithKidCooldown(faulty: FaultyFetch) {
+  let now = Date.now();
+  const site = siteWith(faulty, { now: () => now, jwks: { cooldownMs: 30_000 } });
+  return {
+    site,
+    passCooldown: () => {
+      now += 30_000;
+    },
+  };
+}
+
+/**
+ * One login through `site` as a site runs it: the site creates a request and
+ * starts waiting before the agent approves. `passport` is the site's wait: the
+ * verified passport, or the error its verification ended in.
+ */
+async function login(site: SiteClient): Promise<{ requestId: string; passport: Promise<PassportContext> }> {
+  const { requestId } = await site.createLoginRequest();
+  const passport = site.waitForLogin(requestId, { timeout: 10_000 });
+  await agent.login(requestId);
+  return { requestId, passport };
+}
+
+/** A site on a tampered transport with one onLogin handler that collects the outcomes. */
+function listeningSite() {
+  const faulty = faultyFetch();
+  const site = siteWith(faulty);
   const outcomes: LoginOutcome[] = [];
   const subscription = site.onLogin((outcome) => {
     outcomes.push(outcome);
   });
-  return { outcomes, subscription };
+  return { faulty, site, outcomes, subscription };
 }
 
 describe("event stream faults", () => {
   test("server restarted mid-stream: the outcome of a request created before the restart still arrives, once", async () => {
-    const faulty = faultyFetch();
-    const site = siteWith(faulty);
-    const { outcomes, subscription } = collector(site);
+    const { faulty, site, outcomes, subscription } = listeningSite();
     await until(() => site.events.connected);
     const created = await site.createLoginRequest();
     await lime.server.restart();
@@ -59,9 +87,7 @@ describe("event stream faults", () => {
   });
 
   test("stream dropped before the approval: the reconnect resumes with Last-Event-ID", async () => {
-    const faulty = faultyFetch();
-    const site = siteWith(faulty);
-    const { outcomes, subscription } = collector(site);
+    const { faulty, site, outcomes, subscription } = listeningSite();
     const first = await site.createLoginRequest();
     await agent.login(first.requestId);
     await until(() => outcomes.length === 1);
@@ -79,9 +105,7 @@ describe("event stream faults", () => {
   });
 
   test("stream dropped and refused afterwards: the outcome arrives by polling the request status", async () => {
-    const faulty = faultyFetch();
-    const site = siteWith(faulty);
-    const { outcomes, subscription } = collector(site);
+    const { faulty, site, outcomes, subscription } = listeningSite();
     await until(() => site.events.connected);
     const created = await site.createLoginRequest();
     faulty.refuseStreams = true;
@@ -139,16 +163,11 @@ describe("verification faults", () => {
     const faulty = faultyFetch();
     // maxTtlMs 0: the key set is stale at once, so every verification tries a background refresh.
     const site = siteWith(faulty, { jwks: { minTtlMs: 0, maxTtlMs: 0, retryAfterFailureMs: 0 } });
-    const first = await site.createLoginRequest();
-    const waitingFirst = site.waitForLogin(first.requestId, { timeout: 10_000 });
-    await agent.login(first.requestId);
-    await waitingFirst;
+    await (await login(site)).passport;
     faulty.jwksDown = true;
     for (let i = 0; i < 3; i++) {
-      const created = await site.createLoginRequest();
-      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
-      await agent.login(created.requestId);
-      expect((await waiting).requestId).toBe(created.requestId);
+      const { requestId, passport } = await login(site);
+      expect((await passport).requestId).toBe(requestId);
     }
     expect(site.verifier.jwks.stats.failures).toBeGreaterThan(0);
     await site.close();
@@ -168,42 +187,29 @@ describe("verification faults", () => {
   test("rotation after the site cached the keys: the pre-published next key verifies without a refetch", async () => {
     const faulty = faultyFetch();
     const site = siteWith(faulty);
-    const login = async () => {
-      const created = await site.createLoginRequest();
-      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
-      await agent.login(created.requestId);
-      return waiting;
-    };
-    await login();
-    const fetchesBefore = faulty.count("/.well-known/jwks.json");
+    await (await login(site)).passport;
+    const fetchesBefore = faulty.count(JWKS_PATH);
     const { current_kid } = await lime.server.rotateKeys();
-    await login();
-    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
+    await (await login(site)).passport;
+    expect(faulty.count(JWKS_PATH)).toBe(fetchesBefore);
     expect(site.verifier.jwks.kids).toContain(current_kid);
     await site.close();
   });
 
   test("two rotations past the cached set: one refetch on the unknown kid, once the cooldown allows", async () => {
     const faulty = faultyFetch();
-    let now = Date.now();
-    const site = siteWith(faulty, { now: () => now, jwks: { cooldownMs: 30_000 } });
-    const login = async () => {
-      const created = await site.createLoginRequest();
-      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
-      await agent.login(created.requestId);
-      return waiting;
-    };
-    await login();
-    const fetchesBefore = faulty.count("/.well-known/jwks.json");
+    const { site, passCooldown } = siteWithKidCooldown(faulty);
+    await (await login(site)).passport;
+    const fetchesBefore = faulty.count(JWKS_PATH);
     await lime.server.rotateKeys();
     await lime.server.rotateKeys();
     // Within the cooldown the unknown kid is refused without asking the issuer.
-    await expect(login()).rejects.toMatchObject({ code: "PASSPORT_UNKNOWN_KID" });
-    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore);
-    now += 30_000;
-    const passport = await login();
+    await expect((await login(site)).passport).rejects.toMatchObject({ code: "PASSPORT_UNKNOWN_KID" });
+    expect(faulty.count(JWKS_PATH)).toBe(fetchesBefore);
+    passCooldown();
+    const passport = await (await login(site)).passport;
     expect(passport.agentId).toBe(lime.ids.agentId);
-    expect(faulty.count("/.well-known/jwks.json")).toBe(fetchesBefore + 1);
+    expect(faulty.count(JWKS_PATH)).toBe(fetchesBefore + 1);
     await site.close();
   });
 
@@ -216,34 +222,28 @@ describe("verification faults", () => {
       [100_000, "PASSPORT_EXPIRED"],
     ] as const) {
       const site = siteWith(faultyFetch(), { now: () => Date.now() + skewMs, clockToleranceSec: 30 });
-      const created = await site.createLoginRequest();
-      const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
-      await agent.login(created.requestId);
-      if (expected === "ok") expect((await waiting).requestId).toBe(created.requestId);
-      else await expect(waiting).rejects.toMatchObject({ code: expected });
+      const { requestId, passport } = await login(site);
+      if (expected === "ok") expect((await passport).requestId).toBe(requestId);
+      else await expect(passport).rejects.toMatchObject({ code: expected });
       await site.close();
     }
   });
 
   test("a flood of unknown kids reaches the issuer at most once per cooldown", async () => {
     const faulty = faultyFetch();
-    let now = Date.now();
-    const site = siteWith(faulty, { now: () => now, jwks: { cooldownMs: 30_000 } });
-    const created = await site.createLoginRequest();
-    const waiting = site.waitForLogin(created.requestId, { timeout: 10_000 });
-    await agent.login(created.requestId);
-    await waiting;
-    expect(faulty.count("/.well-known/jwks.json")).toBe(1);
+    const { site, passCooldown } = siteWithKidCooldown(faulty);
+    await (await login(site)).passport;
+    expect(faulty.count(JWKS_PATH)).toBe(1);
     const flood = Array.from({ length: 2000 }, () => tokenWithKid(crypto.randomUUID()));
     const verify = (token: string) => site.verifier.verify(token, { audience: "lime-passport" });
     const results = await Promise.allSettled(flood.map(verify));
     expect(results.every((r) => r.status === "rejected" && r.reason.code === "PASSPORT_UNKNOWN_KID")).toBe(
       true,
     );
-    expect(faulty.count("/.well-known/jwks.json")).toBe(1);
-    now += 30_000;
+    expect(faulty.count(JWKS_PATH)).toBe(1);
+    passCooldown();
     await Promise.allSettled(flood.map(verify));
-    expect(faulty.count("/.well-known/jwks.json")).toBe(2);
+    expect(faulty.count(JWKS_PATH)).toBe(2);
     await site.close();
   });
 });
