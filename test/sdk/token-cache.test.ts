@@ -39,29 +39,32 @@ describe("TokenCache", () => {
     expect(minted).toEqual(["x.example", "y.example"]);
   });
 
-  test("renews lazily once the token is within the skew of its expiry", async () => {
-    let now = 0;
-    const cache = new TokenCache<number>({ skewMs: 30_000, now: () => now });
-    let serial = 0;
-    const mint = async () => ({ value: ++serial, issuedAt: now, expiresAt: now + 300_000 });
-    expect(await cache.get("k", mint)).toBe(1);
-    now = 269_999;
-    expect(await cache.get("k", mint)).toBe(1);
-    now = 270_000;
-    expect(await cache.get("k", mint)).toBe(2);
-  });
-
-  test("caps the skew at half the lifetime so a short-lived token is still reused", async () => {
-    let now = 0;
-    const cache = new TokenCache<number>({ skewMs: 60_000, now: () => now });
-    let serial = 0;
-    const mint = async () => ({ value: ++serial, issuedAt: now, expiresAt: now + 20_000 });
-    expect(await cache.get("k", mint)).toBe(1);
-    now = 9_999;
-    expect(await cache.get("k", mint)).toBe(1);
-    now = 10_000;
-    expect(await cache.get("k", mint)).toBe(2);
-  });
+  for (const { title, skewMs, lifetimeMs, renewsAt } of [
+    {
+      title: "renews lazily once the token is within the skew of its expiry",
+      skewMs: 30_000,
+      lifetimeMs: 300_000,
+      renewsAt: 270_000,
+    },
+    {
+      title: "caps the skew at half the lifetime so a short-lived token is still reused",
+      skewMs: 60_000,
+      lifetimeMs: 20_000,
+      renewsAt: 10_000,
+    },
+  ]) {
+    test(title, async () => {
+      let now = 0;
+      const cache = new TokenCache<number>({ skewMs, now: () => now });
+      let serial = 0;
+      const mint = async () => ({ value: ++serial, issuedAt: now, expiresAt: now + lifetimeMs });
+      expect(await cache.get("k", mint)).toBe(1);
+      now = renewsAt - 1;
+      expect(await cache.get("k", mint)).toBe(1);
+      now = renewsAt;
+      expect(await cache.get("k", mint)).toBe(2);
+    });
+  }
 
   test("a failed mint is shared by the concurrent callers and not cached", async () => {
     const cache = new TokenCache<string>({ skewMs: 0, now: () => 0 });
