@@ -8,6 +8,7 @@ import { LoginBody, RegisterBody, ResendBody, VerifyEmailBody } from "./schemas.
 import {
   DAY_MS,
   EMAIL_CODE_GUESSES_PER_DAY,
+  EMAIL_CODE_RESENDS_PER_DAY,
   login,
   logout,
   normalizeEmail,
@@ -66,6 +67,12 @@ export function userRoutes(ctx: AppContext) {
         const ip = clientAddress(request, server, config.trustProxy);
         await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("resend-email", normalizeEmail(body.email), 3);
+        await rateLimiter.enforce(
+          "resend-email-daily",
+          normalizeEmail(body.email),
+          EMAIL_CODE_RESENDS_PER_DAY,
+          DAY_MS,
+        );
         await resendVerificationCode(ctx.users, body.email);
         set.status = 202;
         return ok({ accepted: true });

@@ -27,6 +27,12 @@ export const EMAIL_CODE_ATTEMPTS = 5;
  * At 30 a day the chance is about 1% a year (NIST SP 800-63B §5.2.2).
  */
 export const EMAIL_CODE_GUESSES_PER_DAY = 30;
+/**
+ * Codes sent per address and UTC day through `/register/resend`. At the
+ * per-minute limit alone (3) anyone could have us mail an address over
+ * 4000 times a day: a flood for its owner and for our sender reputation.
+ */
+export const EMAIL_CODE_RESENDS_PER_DAY = 10;
 export const DAY_MS = 86_400_000;
 
 export interface UserDeps {
