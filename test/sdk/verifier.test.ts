@@ -29,14 +29,22 @@ function verifierFor(
   });
 }
 
+/** An issuer with one published key, a verifier of it on a clock the test moves, and a passport that key signed. */
+async function setup(options: { cacheControl?: string; verifier?: Parameters<typeof verifierFor>[2] } = {}) {
+  const issuer = await createTestIssuer();
+  if (options.cacheControl !== undefined) issuer.cacheControl = options.cacheControl;
+  const time = clock();
+  const verifier = verifierFor(issuer, time, options.verifier);
+  const token = await sign(issuer.keys[0]!);
+  return { issuer, time, verifier, token };
+}
+
 /** Lets a background refresh started by the previous call finish. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe("PassportVerifier over a cached JWKS", () => {
   test("fetches the key set once; later verifications make no network call", async () => {
-    const issuer = await createTestIssuer();
-    const verifier = verifierFor(issuer);
-    const token = await sign(issuer.keys[0]!);
+    const { issuer, verifier, token } = await setup();
     for (let i = 0; i < 50; i++) {
       const passport = await verifier.verify(token);
       expect(passport.agentId).toBe("agent-1");
@@ -46,11 +54,7 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("Cache-Control max-age sets freshness; a stale set is revalidated with If-None-Match and 304 keeps it", async () => {
-    const issuer = await createTestIssuer();
-    issuer.cacheControl = "max-age=60";
-    const time = clock();
-    const verifier = verifierFor(issuer, time);
-    const token = await sign(issuer.keys[0]!);
+    const { issuer, time, verifier, token } = await setup({ cacheControl: "max-age=60" });
     await verifier.verify(token);
     time.advance(59_000);
     await verifier.verify(token);
@@ -65,20 +69,13 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("no-store cannot turn verification into a fetch per passport: freshness is floored", async () => {
-    const issuer = await createTestIssuer();
-    issuer.cacheControl = "no-store";
-    const verifier = verifierFor(issuer);
-    const token = await sign(issuer.keys[0]!);
+    const { issuer, verifier, token } = await setup({ cacheControl: "no-store" });
     for (let i = 0; i < 20; i++) await verifier.verify(token);
     expect(issuer.requests).toHaveLength(1);
   });
 
   test("keeps verifying from cache while the issuer is down, and retries it at most once per failure backoff", async () => {
-    const issuer = await createTestIssuer();
-    issuer.cacheControl = "max-age=60";
-    const time = clock();
-    const verifier = verifierFor(issuer, time);
-    const token = await sign(issuer.keys[0]!);
+    const { issuer, time, verifier, token } = await setup({ cacheControl: "max-age=60" });
     await verifier.verify(token);
     issuer.mode = "down";
     time.advance(120_000);
@@ -95,11 +92,8 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("cold start with the issuer down is SDK_JWKS_UNAVAILABLE, without hammering the issuer", async () => {
-    const issuer = await createTestIssuer();
+    const { issuer, time, verifier, token } = await setup();
     issuer.mode = "down";
-    const time = clock();
-    const verifier = verifierFor(issuer, time);
-    const token = await sign(issuer.keys[0]!);
     for (let i = 0; i < 10; i++) {
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: "SDK_JWKS_UNAVAILABLE" });
     }
@@ -110,10 +104,8 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("a flood of unknown kids reaches the issuer at most once per cooldown", async () => {
-    const issuer = await createTestIssuer();
-    const time = clock();
-    const verifier = verifierFor(issuer, time, { jwks: { cooldownMs: 30_000 } });
-    await verifier.verify(await sign(issuer.keys[0]!));
+    const { issuer, time, verifier, token } = await setup({ verifier: { jwks: { cooldownMs: 30_000 } } });
+    await verifier.verify(token);
     time.advance(30_000);
     const flood = Array.from({ length: 500 }, () => tokenWithKid(crypto.randomUUID()));
     const results = await Promise.allSettled(flood.map((t) => verifier.verify(t)));
@@ -131,10 +123,8 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("a key published after the first fetch is picked up by one refetch on its unknown kid", async () => {
-    const issuer = await createTestIssuer();
-    const time = clock();
-    const verifier = verifierFor(issuer, time);
-    await verifier.verify(await sign(issuer.keys[0]!));
+    const { issuer, time, verifier, token: first } = await setup();
+    await verifier.verify(first);
     const rotated = await issuer.addKey(true);
     const token = await sign(rotated);
     // Within the cooldown the unknown kid is refused without a fetch ...
@@ -147,11 +137,7 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("a refresh answered with a refused document keeps the good key set", async () => {
-    const issuer = await createTestIssuer();
-    issuer.cacheControl = "max-age=30";
-    const time = clock();
-    const verifier = verifierFor(issuer, time);
-    const token = await sign(issuer.keys[0]!);
+    const { issuer, time, verifier, token } = await setup({ cacheControl: "max-age=30" });
     await verifier.verify(token);
     issuer.mode = "garbage";
     time.advance(31_000);
@@ -162,25 +148,22 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("a JWKS URL that redirects is not followed", async () => {
-    const issuer = await createTestIssuer();
+    const { issuer, verifier, token } = await setup();
     issuer.mode = "redirect";
-    const verifier = verifierFor(issuer);
-    await expect(verifier.verify(await sign(issuer.keys[0]!))).rejects.toMatchObject({
+    await expect(verifier.verify(token)).rejects.toMatchObject({
       code: "SDK_JWKS_UNAVAILABLE",
     });
     expect(issuer.requests).toHaveLength(1);
   });
 
   test("checks the issuer: a passport from another issuer with a known key is refused", async () => {
-    const issuer = await createTestIssuer();
-    const verifier = verifierFor(issuer);
+    const { issuer, verifier } = await setup();
     const token = await sign(issuer.keys[0]!, { iss: "https://evil.test" });
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: "PASSPORT_WRONG_ISSUER" });
   });
 
   test("checks audience, request_id and site_id", async () => {
-    const issuer = await createTestIssuer();
-    const verifier = verifierFor(issuer);
+    const { issuer, verifier } = await setup();
     const key = issuer.keys[0]!;
     await expect(verifier.verify(await sign(key, { aud: "https://other.test" }))).rejects.toMatchObject({
       code: "PASSPORT_WRONG_AUDIENCE",
@@ -202,9 +185,7 @@ describe("PassportVerifier over a cached JWKS", () => {
   });
 
   test("clock skew inside the tolerance is accepted, beyond it refused", async () => {
-    const issuer = await createTestIssuer();
-    const time = clock();
-    const verifier = verifierFor(issuer, time, { clockToleranceSec: 30 });
+    const { issuer, time, verifier } = await setup({ verifier: { clockToleranceSec: 30 } });
     const nowSec = Math.floor(time.now() / 1000);
     const token = await sign(issuer.keys[0]!, { iat: nowSec, exp: nowSec + 60 }, nowSec);
     // Verifier clock 20 s behind the issuer: iat is in its future, within tolerance.
