@@ -6,11 +6,12 @@
  * can meet, handler failures.
  */
 import { describe, expect, test } from "bun:test";
-import { LimeApiError } from "../../sdk/errors.ts";
+import { LimeApiError, LimeSdkError } from "../../sdk/errors.ts";
 import { LoginEventConsumer, type LoginEventsDeps, type LoginOutcome } from "../../sdk/site/login-events.ts";
 import { PassportVerifier } from "../../sdk/site/verifier.ts";
 import type { LoginRequestState } from "../../sdk/site/wire.ts";
 import { createTestIssuer, ISSUER, sign } from "./helpers/issuer.ts";
+import { until } from "./helpers/until.ts";
 
 const SITE = "site-1";
 
@@ -46,15 +47,7 @@ async function setup(options: { fetchState?: (id: string) => Promise<LoginReques
       });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     },
-    fetchState:
-      options.fetchState ??
-      (async (id) => ({
-        requestId: id,
-        status: "PENDING",
-        expiresAt: "2099-01-01T00:00:00Z",
-        approvedAgentId: null,
-        passportJwt: null,
-      })),
+    fetchState: options.fetchState ?? (async (id) => requestState(id, "PENDING")),
     verify: (jwt, requestId) =>
       verifier.verify(jwt, { audience: "lime-site-login", requestId, siteId: SITE }),
     now: Date.now,
@@ -79,12 +72,31 @@ async function setup(options: { fetchState?: (id: string) => Promise<LoginReques
   };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** What the status endpoint says of request `id` (a pending request unless `fields` say otherwise). */
+function requestState(
+  id: string,
+  status: LoginRequestState["status"],
+  fields: Partial<LoginRequestState> = {},
+): LoginRequestState {
+  return {
+    requestId: id,
+    status,
+    expiresAt: "2099-01-01T00:00:00Z",
+    approvedAgentId: null,
+    passportJwt: null,
+    ...fields,
+  };
+}
+
+/** One subscriber that collects every outcome and every reported error. */
+function listen(consumer: LoginEventConsumer) {
+  const outcomes: LoginOutcome[] = [];
+  const errors: Error[] = [];
+  const subscription = consumer.subscribe(
+    (o) => void outcomes.push(o),
+    (e) => void errors.push(e),
+  );
+  return { outcomes, errors, subscription };
 }
 
 const fast = { reconnectBaseMs: 10, reconnectMaxMs: 20, pollIntervalMs: 20 };
@@ -93,12 +105,7 @@ describe("LoginEventConsumer", () => {
   test("dispatches approved (verified) and expired, ignores keepalives and unknown types, reports malformed events", async () => {
     const s = await setup();
     const consumer = new LoginEventConsumer(s.deps, fast);
-    const outcomes: LoginOutcome[] = [];
-    const errors: Error[] = [];
-    const sub = consumer.subscribe(
-      (o) => void outcomes.push(o),
-      (e) => void errors.push(e),
-    );
+    const { outcomes, errors, subscription } = listen(consumer);
     await until(() => s.streams.length === 1);
     const stream = s.streams[0]!;
     stream.push(`id: 1\ndata: ${JSON.stringify({ type: "keepalive" })}\n\n`);
@@ -118,14 +125,12 @@ describe("LoginEventConsumer", () => {
     expect(outcomes[1]).toMatchObject({ type: "expired", requestId: "r2", via: "stream" });
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual(["SDK_INVALID_RESPONSE"]);
     expect(consumer.lastEventId).toBe("5");
-    await sub.stop();
+    await subscription.stop();
   });
 
   test("an approval whose passport fails verification is dispatched as rejected, never approved", async () => {
     const s = await setup();
-    const consumer = new LoginEventConsumer(s.deps, fast);
-    const outcomes: LoginOutcome[] = [];
-    const sub = consumer.subscribe((o) => void outcomes.push(o));
+    const { outcomes, subscription } = listen(new LoginEventConsumer(s.deps, fast));
     await until(() => s.streams.length === 1);
     // A passport for request r1 delivered as the outcome of r9: a replay into another request.
     const jwt = await s.loginPassport("r1");
@@ -135,14 +140,12 @@ describe("LoginEventConsumer", () => {
     await until(() => outcomes.length === 1);
     expect(outcomes[0]).toMatchObject({ type: "rejected", requestId: "r9" });
     expect((outcomes[0] as unknown as { error: { code: string } }).error.code).toBe("PASSPORT_WRONG_REQUEST");
-    await sub.stop();
+    await subscription.stop();
   });
 
   test("each outcome is dispatched once even when the stream replays it", async () => {
     const s = await setup();
-    const consumer = new LoginEventConsumer(s.deps, fast);
-    const outcomes: LoginOutcome[] = [];
-    const sub = consumer.subscribe((o) => void outcomes.push(o));
+    const { outcomes, subscription } = listen(new LoginEventConsumer(s.deps, fast));
     await until(() => s.streams.length === 1);
     const event = `data: ${JSON.stringify({ type: "expired", login_request_id: "r1" })}\n\n`;
     s.streams[0]!.push(`id: 7\n${event}`);
@@ -153,73 +156,54 @@ describe("LoginEventConsumer", () => {
     s.streams[1]!.push(`id: 8\ndata: ${JSON.stringify({ type: "expired", login_request_id: "r2" })}\n\n`);
     await until(() => outcomes.length === 2);
     expect(outcomes.map((o) => o.requestId)).toEqual(["r1", "r2"]);
-    await sub.stop();
+    await subscription.stop();
   });
 
   test("a stream silent past the heartbeat timeout is replaced", async () => {
     const s = await setup();
-    const consumer = new LoginEventConsumer(s.deps, { ...fast, heartbeatTimeoutMs: 50 });
-    const errors: Error[] = [];
-    const sub = consumer.subscribe(
-      () => {},
-      (e) => void errors.push(e),
+    const { errors, subscription } = listen(
+      new LoginEventConsumer(s.deps, { ...fast, heartbeatTimeoutMs: 50 }),
     );
     await until(() => s.streams.length >= 2);
     expect(errors.some((e) => (e as { code?: string }).code === "SDK_TIMEOUT")).toBe(true);
-    await sub.stop();
+    await subscription.stop();
   });
 
-  test("a 429 on connect is reported with its Retry-After and retried, not fatal", async () => {
-    const s = await setup();
-    s.respondOnce(() =>
-      Response.json(
-        { ok: false, error: { code: "RATE_LIMIT_EXCEEDED", message: "slow down", detail: {} } },
-        { status: 429, headers: { "retry-after": "0" } },
-      ),
-    );
-    const consumer = new LoginEventConsumer(s.deps, fast);
-    const errors: Error[] = [];
-    const sub = consumer.subscribe(
-      () => {},
-      (e) => void errors.push(e),
-    );
-    await until(() => s.streams.length === 1);
-    expect(errors[0]).toBeInstanceOf(LimeApiError);
-    expect(errors[0]).toMatchObject({ code: "RATE_LIMIT_EXCEEDED", retryAfterMs: 0 });
-    await sub.stop();
-  });
-
-  test("an answer that is not an event stream is reported and retried", async () => {
-    const s = await setup();
-    s.respondOnce(() => new Response("<html>", { headers: { "content-type": "text/html" } }));
-    const consumer = new LoginEventConsumer(s.deps, fast);
-    const errors: Error[] = [];
-    const sub = consumer.subscribe(
-      () => {},
-      (e) => void errors.push(e),
-    );
-    await until(() => s.streams.length === 1);
-    expect(errors[0]).toMatchObject({ code: "SDK_INVALID_RESPONSE" });
-    await sub.stop();
-  });
+  for (const { title, response, errorClass, error } of [
+    {
+      title: "a 429 on connect is reported with its Retry-After and retried, not fatal",
+      response: () =>
+        Response.json(
+          { ok: false, error: { code: "RATE_LIMIT_EXCEEDED", message: "slow down", detail: {} } },
+          { status: 429, headers: { "retry-after": "0" } },
+        ),
+      errorClass: LimeApiError,
+      error: { code: "RATE_LIMIT_EXCEEDED", retryAfterMs: 0 },
+    },
+    {
+      title: "an answer that is not an event stream is reported and retried",
+      response: () => new Response("<html>", { headers: { "content-type": "text/html" } }),
+      errorClass: LimeSdkError,
+      error: { code: "SDK_INVALID_RESPONSE" },
+    },
+  ]) {
+    test(title, async () => {
+      const s = await setup();
+      s.respondOnce(response);
+      const { errors, subscription } = listen(new LoginEventConsumer(s.deps, fast));
+      // The refused connection is followed by a working one.
+      await until(() => s.streams.length === 1);
+      expect(errors[0]).toBeInstanceOf(errorClass);
+      expect(errors[0]).toMatchObject(error);
+      await subscription.stop();
+    });
+  }
 
   test("the poll settles EXPIRED, NOT_FOUND and a delivered request whose passport is gone", async () => {
     const states: Record<string, LoginRequestState | LimeApiError> = {
-      a: {
-        requestId: "a",
-        status: "EXPIRED",
-        expiresAt: "2000-01-01T00:00:00Z",
-        approvedAgentId: null,
-        passportJwt: null,
-      },
+      a: requestState("a", "EXPIRED", { expiresAt: "2000-01-01T00:00:00Z" }),
       b: new LimeApiError("LOGIN_REQUEST_NOT_FOUND", "no", 404),
-      c: {
-        requestId: "c",
-        status: "DELIVERED",
-        expiresAt: "2099-01-01T00:00:00Z",
-        approvedAgentId: "x",
-        passportJwt: null,
-      },
+      c: requestState("c", "DELIVERED", { approvedAgentId: "x" }),
     };
     const s = await setup({
       fetchState: async (id) => {
@@ -241,13 +225,8 @@ describe("LoginEventConsumer", () => {
   test("the poll finds an approval with its passport; a wait after the outcome resolves at once", async () => {
     const s = await setup();
     const jwt = await s.loginPassport("r1");
-    s.deps.fetchState = async (id) => ({
-      requestId: id,
-      status: "APPROVED",
-      expiresAt: "2099-01-01T00:00:00Z",
-      approvedAgentId: "agent-1",
-      passportJwt: id === "r1" ? jwt : null,
-    });
+    s.deps.fetchState = async (id) =>
+      requestState(id, "APPROVED", { approvedAgentId: "agent-1", passportJwt: id === "r1" ? jwt : null });
     const consumer = new LoginEventConsumer(s.deps, fast);
     expect((await consumer.wait("r1")).requestId).toBe("r1");
     expect((await consumer.wait("r1")).requestId).toBe("r1");
