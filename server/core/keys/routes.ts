@@ -6,7 +6,7 @@
  * before it signs, with a strong ETag for cheap revalidation (304).
  */
 
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { requireAdmin } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
@@ -44,11 +44,12 @@ export function keyRoutes(ctx: AppContext) {
     .get("/api/v1/core/.well-known/jwks.json", serveJwks, { detail })
     .post(
       "/api/v1/admin/keys/rotate",
-      async ({ request, server }) => {
+      async ({ request, server, body }) => {
         requireAdmin(ctx, request);
         const result = await ctx.keyRing.rotate(
           "on_demand",
           clientAddress(request, server, ctx.config.trustProxy),
+          { revokeCurrent: body?.revoke_current === true },
         );
         return ok({
           retired_kid: result.retiredKid,
@@ -56,6 +57,13 @@ export function keyRoutes(ctx: AppContext) {
           next_kid: result.nextKid,
         });
       },
-      { detail: { summary: "Rotate the signing keys now (operator)", tags: ["admin"] } },
+      {
+        body: t.Optional(t.Object({ revoke_current: t.Optional(t.Boolean()) })),
+        detail: {
+          summary:
+            "Rotate the signing keys now (operator); revoke_current drops the old key from the JWKS at once",
+          tags: ["admin"],
+        },
+      },
     );
 }

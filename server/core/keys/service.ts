@@ -54,7 +54,17 @@ export interface KeyRing {
   /** The key that signs right now. */
   current(): SigningKey;
   jwks(): PublishedJwks;
-  rotate(trigger: "scheduled" | "on_demand", ip?: string | null): Promise<RotationResult>;
+  /**
+   * CURRENT → RETIRED, NEXT → CURRENT, a fresh NEXT. With `revokeCurrent`
+   * (a suspected compromise) the old key leaves the JWKS at once instead of
+   * staying until its passports expire: those passports stop verifying,
+   * which is the point when the key may be in someone else's hands.
+   */
+  rotate(
+    trigger: "scheduled" | "on_demand",
+    ip?: string | null,
+    options?: { revokeCurrent?: boolean },
+  ): Promise<RotationResult>;
   /** Scheduled rotation when due, removal of expired retired keys, and reload of changes made elsewhere. */
   maintain(): Promise<void>;
 }
@@ -152,11 +162,12 @@ export async function openKeyRing(deps: KeyRingDeps): Promise<KeyRing> {
   const ring: KeyRing = {
     current: () => currentKey!,
     jwks: () => published,
-    async rotate(trigger, ip = null) {
+    async rotate(trigger, ip = null, options = {}) {
       const now = deps.clock.now();
       const expected = currentRecord!;
-      const retireUntil =
-        now + Math.max(deps.lifetimes.siteLoginPassportMs, deps.lifetimes.passportMs) + RETIREMENT_SLACK_MS;
+      const retireUntil = options.revokeCurrent
+        ? now
+        : now + Math.max(deps.lifetimes.siteLoginPassportMs, deps.lifetimes.passportMs) + RETIREMENT_SLACK_MS;
       const next = await freshKey(deps, "NEXT");
       if (!(await deps.keys.rotate({ expectedCurrentKid: expected.kid, retireUntil, next, now }))) {
         // Another instance rotated first; adopt its result instead of rotating twice.
@@ -169,11 +180,12 @@ export async function openKeyRing(deps: KeyRingDeps): Promise<KeyRing> {
           action: "keys.rotated",
           targetType: "signing_key",
           targetId: currentRecord!.kid,
-          reason: trigger,
+          reason: options.revokeCurrent ? `${trigger}_revoking:${expected.kid}` : trigger,
           ip,
         });
         deps.logger.info("rotated signing keys", {
           trigger,
+          revoked: options.revokeCurrent === true,
           retired: expected.kid,
           current: currentRecord!.kid,
         });
