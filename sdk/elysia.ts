@@ -19,11 +19,11 @@
 import { Elysia } from "elysia";
 import type { PassportContext } from "../core/passport/index.ts";
 import {
-  challengeHeader,
   createPassportGuard,
   isGuardError,
   type PassportGuard,
   type PassportGuardOptions,
+  passportRefusal,
 } from "./site/guard.ts";
 
 export type { PassportGuardOptions } from "./site/guard.ts";
@@ -39,20 +39,9 @@ export function agentPassport(options: PassportGuardOptions) {
       passport = await guard(request);
     } catch (error) {
       if (!isGuardError(error)) throw error;
-      const code = (error as { code: string }).code;
-      if (code === "SDK_JWKS_UNAVAILABLE") {
-        set.headers["retry-after"] = "5";
-        return status(503, {
-          ok: false as const,
-          error: { code, message: "The passport issuer cannot be reached.", detail: {} },
-        });
-      }
-      set.headers["www-authenticate"] = challengeHeader(error, guard.realm);
-      const message =
-        code === "SDK_PASSPORT_MISSING"
-          ? "An agent passport is required."
-          : "The agent passport was refused.";
-      return status(401, { ok: false as const, error: { code, message, detail: {} } });
+      const refusal = passportRefusal(error, guard.realm);
+      Object.assign(set.headers, refusal.headers);
+      return status(refusal.status, refusal.body);
     }
     return { passport };
   });

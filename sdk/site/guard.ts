@@ -74,28 +74,44 @@ export function challengeHeader(error: unknown, realm: string): string {
   return `${PASSPORT_AUTH_SCHEME} ${params.join(", ")}`;
 }
 
+/** A failed guard's answer, for any server framework to send. */
+export interface PassportRefusal {
+  status: 401 | 503;
+  headers: Record<string, string>;
+  /** The LIME envelope. */
+  body: { ok: false; error: { code: string; message: string; detail: Record<string, never> } };
+}
+
 /**
- * The answer for a failed guard: 401 with `WWW-Authenticate` and a JSON body
- * in the LIME envelope; 503 when the issuer's keys were never reachable (the
- * passport may well be valid: the site cannot tell yet).
+ * 401 with `WWW-Authenticate`; 503 with `Retry-After` when the issuer's keys
+ * were never reachable (the passport may well be valid: the site cannot tell
+ * yet).
  */
-export function passportChallenge(error: unknown, realm: string): Response {
+export function passportRefusal(error: unknown, realm: string): PassportRefusal {
   const code =
     typeof (error as { code?: unknown })?.code === "string"
       ? (error as { code: string }).code
       : "UNAUTHORIZED";
   if (code === "SDK_JWKS_UNAVAILABLE") {
-    return Response.json(
-      { ok: false, error: { code, message: "The passport issuer cannot be reached.", detail: {} } },
-      { status: 503, headers: { "retry-after": "5" } },
-    );
+    return {
+      status: 503,
+      headers: { "retry-after": "5" },
+      body: { ok: false, error: { code, message: "The passport issuer cannot be reached.", detail: {} } },
+    };
   }
   const message =
     code === "SDK_PASSPORT_MISSING" ? "An agent passport is required." : "The agent passport was refused.";
-  return Response.json(
-    { ok: false, error: { code, message, detail: {} } },
-    { status: 401, headers: { "www-authenticate": challengeHeader(error, realm) } },
-  );
+  return {
+    status: 401,
+    headers: { "www-authenticate": challengeHeader(error, realm) },
+    body: { ok: false, error: { code, message, detail: {} } },
+  };
+}
+
+/** The answer for a failed guard as a `Response` (see `passportRefusal`), the body in the LIME envelope. */
+export function passportChallenge(error: unknown, realm: string): Response {
+  const { status, headers, body } = passportRefusal(error, realm);
+  return Response.json(body, { status, headers });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { agentPassport } from "../../sdk/elysia.ts";
+import type { FetchLike } from "../../sdk/internal/http.ts";
 import {
   challengeHeader,
   createPassportGuard,
@@ -61,46 +62,6 @@ describe("createPassportGuard / withAgentPassport (fetch-style servers)", () => 
     expect(passport.ownerKycLevel).toBe(1);
   });
 
-  test("answers 401 with WWW-Authenticate for missing, foreign-audience and forged passports", async () => {
-    const issuer = await createTestIssuer();
-    const handler = withAgentPassport(
-      { issuer: ISSUER, audience: AUDIENCE, fetch: issuer.fetch },
-      (_req, passport) => Response.json({ agent: passport.agentId }),
-    );
-    const ok = await handler(request(`AgentPassport ${await sign(issuer.keys[0]!)}`));
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ agent: "agent-1" });
-
-    const missing = await handler(request());
-    expect(missing.status).toBe(401);
-    expect(missing.headers.get("www-authenticate")).toBe(`AgentPassport realm="${AUDIENCE}"`);
-
-    const foreign = await handler(
-      request(`AgentPassport ${await sign(issuer.keys[0]!, { aud: "https://other.test" })}`),
-    );
-    expect(foreign.status).toBe(401);
-    expect(foreign.headers.get("www-authenticate")).toContain('error_description="PASSPORT_WRONG_AUDIENCE"');
-    const body = (await foreign.json()) as { ok: boolean; error: { code: string } };
-    expect(body).toMatchObject({ ok: false, error: { code: "PASSPORT_WRONG_AUDIENCE" } });
-
-    const stranger = await issuer.addKey(false);
-    const forged = await handler(request(`AgentPassport ${await sign(stranger)}`));
-    expect(forged.status).toBe(401);
-    expect(forged.headers.get("www-authenticate")).toContain("PASSPORT_UNKNOWN_KID");
-  });
-
-  test("503 with Retry-After when the issuer's keys were never reachable", async () => {
-    const issuer = await createTestIssuer();
-    issuer.mode = "down";
-    const handler = withAgentPassport(
-      { issuer: ISSUER, audience: AUDIENCE, fetch: issuer.fetch },
-      () => new Response("no"),
-    );
-    const response = await handler(request(`AgentPassport ${await sign(issuer.keys[0]!)}`));
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("5");
-  });
-
   test("a misconfigured guard is the site's bug: it propagates instead of blaming the agent", async () => {
     const issuer = await createTestIssuer();
     const handler = withAgentPassport(
@@ -114,18 +75,12 @@ describe("createPassportGuard / withAgentPassport (fetch-style servers)", () => 
 });
 
 describe("agentPassport Elysia plugin", () => {
-  async function appFor(
-    issuerFetch: typeof fetch | ((input: string | URL | Request, init?: RequestInit) => Promise<Response>),
-  ) {
-    return new Elysia()
-      .get("/public", () => "open")
-      .use(agentPassport({ issuer: ISSUER, audience: AUDIENCE, fetch: issuerFetch }))
-      .get("/me", ({ passport }) => ({ agent: passport.agentId, kyc: passport.ownerKycLevel }));
-  }
-
   test("derives passport on the context of routes after it; routes before it stay public", async () => {
     const issuer = await createTestIssuer();
-    const app = await appFor(issuer.fetch);
+    const app = new Elysia()
+      .get("/public", () => "open")
+      .use(agentPassport({ issuer: ISSUER, audience: AUDIENCE, fetch: issuer.fetch }))
+      .get("/me", ({ passport }) => ({ agent: passport.agentId, kyc: passport.ownerKycLevel }));
     const token = await sign(issuer.keys[0]!);
     const me = await app.handle(
       new Request("http://shop.test/me", { headers: { authorization: `AgentPassport ${token}` } }),
@@ -135,21 +90,70 @@ describe("agentPassport Elysia plugin", () => {
     const open = await app.handle(new Request("http://shop.test/public"));
     expect(open.status).toBe(200);
   });
-
-  test("401 with WWW-Authenticate and the envelope when the passport is missing or refused", async () => {
-    const issuer = await createTestIssuer();
-    const app = await appFor(issuer.fetch);
-    const missing = await app.handle(new Request("http://shop.test/me"));
-    expect(missing.status).toBe(401);
-    expect(missing.headers.get("www-authenticate")).toBe(`AgentPassport realm="${AUDIENCE}"`);
-    expect(await missing.json()).toMatchObject({ ok: false, error: { code: "SDK_PASSPORT_MISSING" } });
-
-    const expired = await sign(issuer.keys[0]!, { iat: 1_700_000_000, exp: 1_700_000_300 }, 1_700_000_000);
-    const refused = await app.handle(
-      new Request("http://shop.test/me", { headers: { authorization: `AgentPassport ${expired}` } }),
-    );
-    expect(refused.status).toBe(401);
-    expect(refused.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    expect(await refused.json()).toMatchObject({ error: { code: "PASSPORT_EXPIRED" } });
-  });
 });
+
+/** The two ways a site mounts the guard, each behind a route that answers the passport's agent. */
+const frontEnds: [string, (issuerFetch: FetchLike) => (request: Request) => Promise<Response>][] = [
+  [
+    "withAgentPassport (fetch-style servers)",
+    (issuerFetch) =>
+      withAgentPassport({ issuer: ISSUER, audience: AUDIENCE, fetch: issuerFetch }, (_req, passport) =>
+        Response.json({ agent: passport.agentId }),
+      ),
+  ],
+  [
+    "agentPassport (Elysia)",
+    (issuerFetch) => {
+      const app = new Elysia()
+        .use(agentPassport({ issuer: ISSUER, audience: AUDIENCE, fetch: issuerFetch }))
+        .get("/orders", ({ passport }) => ({ agent: passport.agentId }));
+      return (request) => app.handle(request);
+    },
+  ],
+];
+
+for (const [name, mount] of frontEnds) {
+  describe(`${name}: the refusal answers`, () => {
+    test("200 for a valid passport; 401 with WWW-Authenticate and the envelope for missing, foreign-audience, forged and expired ones", async () => {
+      const issuer = await createTestIssuer();
+      const handler = mount(issuer.fetch);
+      const ok = await handler(request(`AgentPassport ${await sign(issuer.keys[0]!)}`));
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ agent: "agent-1" });
+
+      const missing = await handler(request());
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get("www-authenticate")).toBe(`AgentPassport realm="${AUDIENCE}"`);
+      expect(await missing.json()).toMatchObject({ ok: false, error: { code: "SDK_PASSPORT_MISSING" } });
+
+      const foreign = await handler(
+        request(`AgentPassport ${await sign(issuer.keys[0]!, { aud: "https://other.test" })}`),
+      );
+      expect(foreign.status).toBe(401);
+      expect(foreign.headers.get("www-authenticate")).toContain(
+        'error_description="PASSPORT_WRONG_AUDIENCE"',
+      );
+      expect(await foreign.json()).toMatchObject({ ok: false, error: { code: "PASSPORT_WRONG_AUDIENCE" } });
+
+      const stranger = await issuer.addKey(false);
+      const forged = await handler(request(`AgentPassport ${await sign(stranger)}`));
+      expect(forged.status).toBe(401);
+      expect(forged.headers.get("www-authenticate")).toContain("PASSPORT_UNKNOWN_KID");
+
+      const expired = await sign(issuer.keys[0]!, { iat: 1_700_000_000, exp: 1_700_000_300 }, 1_700_000_000);
+      const refused = await handler(request(`AgentPassport ${expired}`));
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      expect(await refused.json()).toMatchObject({ error: { code: "PASSPORT_EXPIRED" } });
+    });
+
+    test("503 with Retry-After when the issuer's keys were never reachable", async () => {
+      const issuer = await createTestIssuer();
+      issuer.mode = "down";
+      const response = await mount(issuer.fetch)(request(`AgentPassport ${await sign(issuer.keys[0]!)}`));
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(await response.json()).toMatchObject({ ok: false, error: { code: "SDK_JWKS_UNAVAILABLE" } });
+    });
+  });
+}
