@@ -160,6 +160,9 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(
       openapi({
         path: "/openapi",
+        // The reference page runs Scalar from a CDN at "latest": third-party script on the origin of the
+        // owners' sessions and the consent page. Production serves only the JSON description.
+        provider: config.production ? null : "scalar",
         // The JWKS paths end in ".json"; the plugin would otherwise skip them as static files.
         exclude: { staticFile: false },
         documentation: {
