@@ -97,25 +97,40 @@ export class EventStreamParser {
   }
 }
 
-/**
- * Yields the events of a stream until it ends. The caller owns cancellation:
- * cancelling the body (or aborting the fetch) ends the iteration with the
- * stream's error.
- */
+export interface ReadEventStreamOptions {
+  /** Pass one to read `lastEventId` and `retryMs` while iterating. */
+  parser?: EventStreamParser;
+  /** Aborting cancels the body, which ends the iteration. */
+  signal?: AbortSignal;
+  /**
+   * Called for every chunk once it is parsed, before its events are yielded,
+   * including chunks that complete no event (a comment keepalive, a `retry:`):
+   * proof that the connection is alive.
+   */
+  onChunk?: () => void;
+}
+
+/** Yields the events of a stream until it ends or the caller stops iterating. */
 export async function* readEventStream(
   body: ReadableStream<Uint8Array>,
-  parser: EventStreamParser = new EventStreamParser(),
+  options: ReadEventStreamOptions = {},
 ): AsyncGenerator<ServerSentEvent> {
+  const { parser = new EventStreamParser(), signal, onChunk } = options;
   const reader = body.getReader();
+  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
   const decoder = new TextDecoder("utf-8");
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      yield* parser.push(decoder.decode(value, { stream: true }));
+      const events = parser.push(decoder.decode(value, { stream: true }));
+      onChunk?.();
+      yield* events;
     }
     yield* parser.push(decoder.decode());
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     // Also reached when the consumer stops early: cancelling closes the connection.
     reader.cancel().catch(() => {});
   }

@@ -31,7 +31,7 @@ import type { PassportContext } from "../../core/passport/index.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import { apiErrorFromResponse } from "../internal/http.ts";
 import { abortError, linkSignals, sleep } from "../internal/signals.ts";
-import { EventStreamParser } from "../internal/sse.ts";
+import { EventStreamParser, readEventStream } from "../internal/sse.ts";
 import { type LoginRequestState, readStreamEvent, type StreamEvent } from "./wire.ts";
 
 export type LoginOutcome =
@@ -300,34 +300,19 @@ export class LoginEventConsumer {
   }
 
   async #consume(body: ReadableStream<Uint8Array>, signal: AbortSignal, onChunk: () => void): Promise<void> {
-    const reader = body.getReader();
-    const onAbort = () => reader.cancel(signal.reason).catch(() => {});
-    signal.addEventListener("abort", onAbort, { once: true });
-    const decoder = new TextDecoder();
     const parser = new EventStreamParser();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        onChunk();
-        const events = parser.push(decoder.decode(value, { stream: true }));
-        if (parser.retryMs !== undefined)
-          this.#serverRetryMs = Math.min(parser.retryMs, this.#reconnectMaxMs);
-        for (const event of events) {
-          const parsed = readStreamEvent(event.data);
-          if (parsed === undefined) {
-            this.#report(
-              new LimeSdkError("SDK_INVALID_RESPONSE", "an event of the stream is not the protocol"),
-            );
-          } else {
-            await this.#onStreamEvent(parsed);
-          }
-          if (event.lastEventId !== "") this.#lastEventId = event.lastEventId;
-        }
+    const chunkArrived = () => {
+      onChunk();
+      if (parser.retryMs !== undefined) this.#serverRetryMs = Math.min(parser.retryMs, this.#reconnectMaxMs);
+    };
+    for await (const event of readEventStream(body, { parser, signal, onChunk: chunkArrived })) {
+      const parsed = readStreamEvent(event.data);
+      if (parsed === undefined) {
+        this.#report(new LimeSdkError("SDK_INVALID_RESPONSE", "an event of the stream is not the protocol"));
+      } else {
+        await this.#onStreamEvent(parsed);
       }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      reader.cancel().catch(() => {});
+      if (event.lastEventId !== "") this.#lastEventId = event.lastEventId;
     }
   }
 

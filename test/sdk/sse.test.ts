@@ -71,6 +71,39 @@ describe("EventStreamParser (WHATWG HTML §9.2.6)", () => {
     expect(events[0]?.data).toBe("名前");
   });
 
+  test("onChunk sees every chunk once parsed, keepalive comments and retry lines included", async () => {
+    const encoder = new TextEncoder();
+    const body = streamOf([": keepalive\n", "retry: 700\n", "data: x\n\n"].map((t) => encoder.encode(t)));
+    const parser = new EventStreamParser();
+    const seen: (number | undefined)[] = [];
+    const events: string[] = [];
+    for await (const event of readEventStream(body, { parser, onChunk: () => seen.push(parser.retryMs) })) {
+      events.push(`${event.data} after ${seen.length} chunks`);
+    }
+    expect(seen).toEqual([undefined, 700, 700]);
+    expect(events).toEqual(["x after 3 chunks"]);
+  });
+
+  test("aborting the signal cancels the body and ends the iteration", async () => {
+    let cancelled: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const controller = new AbortController();
+    const events: string[] = [];
+    for await (const event of readEventStream(body, { signal: controller.signal })) {
+      events.push(event.data);
+      controller.abort(new Error("site closed"));
+    }
+    expect(events).toEqual(["first"]);
+    expect((cancelled as Error).message).toBe("site closed");
+  });
+
   test("property: any chunking of a stream yields the same events as feeding it whole", () => {
     const line = fc.constantFrom(
       "data: a",
