@@ -88,7 +88,7 @@ describe("fuzzing the OAuth endpoints", () => {
   const ok4xx = (status: number) => status >= 400 && status < 500;
 
   test("form bodies on token, revoke, introspect, agent approval, sign-in and decision", async () => {
-    const endpoints = [
+    const endpoints: { path: string; headers: Record<string, string> }[] = [
       { path: "/token", headers: {} },
       { path: "/revoke", headers: {} },
       { path: "/introspect", headers: { authorization: `Bearer ${introspectionToken}` } },

@@ -94,3 +94,28 @@ describe("an issuer with a path component", () => {
     }
   });
 });
+
+describe("CORS for browser-based MCP clients", () => {
+  test("metadata and token endpoint answer preflights and carry Access-Control-Allow-Origin", async () => {
+    const t = await startOAuthServer();
+    try {
+      for (const path of ["/.well-known/oauth-authorization-server", "/api/v1/modules/oauth/token"]) {
+        const preflight = await fetch(`${t.url}${path}`, {
+          method: "OPTIONS",
+          headers: {
+            origin: "https://inspector.example",
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "mcp-protocol-version",
+          },
+        });
+        expect(preflight.status).toBe(204);
+        expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+        expect(preflight.headers.get("access-control-allow-headers")).toContain("mcp-protocol-version");
+      }
+      const metadata = await fetch(`${t.url}/.well-known/oauth-authorization-server`);
+      expect(metadata.headers.get("access-control-allow-origin")).toBe("*");
+    } finally {
+      await t.stop();
+    }
+  });
+});

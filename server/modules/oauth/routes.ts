@@ -161,15 +161,16 @@ export function oauthRoutes(ctx: AppContext) {
       jsonResponse(authorizationServerMetadata(deps), 200, { "cache-control": "public, max-age=3600" }),
     );
 
+  const preflight = () => withCors(new Response(null, { status: 204 }));
   let app = new Elysia({ tags });
   for (const path of metadataPaths(deps.issuer)) {
     app = app.get(path, metadata, { detail: { summary: "Authorization Server Metadata (RFC 8414)" } });
+    // MCP clients in a browser send MCP-Protocol-Version, which makes the metadata fetch preflighted.
+    if (!path.startsWith(`${OAUTH_PREFIX}/`)) app = app.options(path, preflight, { detail: { hide: true } });
   }
 
   return app
-    .options(`${OAUTH_PREFIX}/*`, () => withCors(new Response(null, { status: 204 })), {
-      detail: { hide: true },
-    })
+    .options(`${OAUTH_PREFIX}/*`, preflight, { detail: { hide: true } })
     .get(
       `${OAUTH_PREFIX}/authorize`,
       async ({ request, server }) => {
