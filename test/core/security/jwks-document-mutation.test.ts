@@ -7,8 +7,8 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { generateSigningKey, type SigningKey } from "../../../core/keys/index.ts";
-import { type JsonWebKeySet, signPassport, verifyPassport } from "../../../core/passport/index.ts";
+import { generateSigningKey, type JsonWebKeySet, type SigningKey } from "../../../core/keys/index.ts";
+import { signPassport, verifyPassport } from "../../../core/passport/index.ts";
 import { caught, ISSUER, NOW, passportClaims, sharedKey } from "../passport/fixtures.ts";
 
 const options = { issuer: ISSUER, audience: "lime-passport", now: NOW + 10 };
