@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createLocalJWKSet, jwtVerify } from "jose";
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import {
+  authorizationPath,
   call,
+  OAUTH,
   type OAuthTestServer,
   type Owner,
   peekClaims,
   peekHeader,
+  pkcePair,
   registerAgent,
+  registerClient,
   registerOwner,
   registerResource,
   revokeAgent,
+  solvePow,
   startOAuthServer,
+  tokenRequest,
 } from "./helpers.ts";
 
 const TOKEN_PATH = "/api/v1/modules/oauth/token";
@@ -118,7 +124,7 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
 });
 
 describe("OAUTH_CAPABILITY_DENIED", () => {
-  test("an owner below OAUTH_MIN_OWNER_KYC_LEVEL: 403 in the envelope", async () => {
+  test("an owner below OAUTH_MIN_OWNER_KYC_LEVEL: 403 in the envelope, and no other agent door opens", async () => {
     const t = await startOAuthServer({ oauth: { minOwnerKycLevel: 2 } });
     try {
       const owner = await registerOwner(t.url);
@@ -131,6 +137,50 @@ describe("OAUTH_CAPABILITY_DENIED", () => {
       expect(answer.status).toBe(403);
       expect(answer.body.ok).toBe(false);
       expect(answer.body.error.code).toBe("OAUTH_CAPABILITY_DENIED");
+
+      // The same policy on the other agent doors: self-approval and client credentials.
+      const clientId = await registerClient(t.url);
+      const challenge = await call(
+        t.url,
+        authorizationPath({
+          clientId,
+          resource: "https://tools.example/mcp",
+          challenge: pkcePair().challenge,
+          method: "S256",
+        }),
+        { headers: { "x-agent-token": agent.agentToken } },
+      );
+      const approval = await call(t.url, `${OAUTH}/authorize`, {
+        headers: { "x-agent-token": agent.agentToken },
+        json: {
+          authorization_request_id: challenge.body.data.authorization_request_id,
+          pow_nonce: await solvePow(challenge.body.data.pow_challenge, challenge.body.data.pow_difficulty),
+        },
+      });
+      expect(approval.status).toBe(403);
+      expect(approval.body.error.code).toBe("OAUTH_CAPABILITY_DENIED");
+      const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+      await call(t.url, `${OAUTH}/agents/me/jwks`, {
+        method: "PUT",
+        headers: { "x-agent-token": agent.agentToken },
+        json: { keys: [await exportJWK(publicKey)] },
+      });
+      const now = Math.floor(t.clock.now() / 1000);
+      const assertion = await new SignJWT({ jti: crypto.randomUUID() })
+        .setProtectedHeader({ alg: "ES256" })
+        .setIssuer(agent.agentId)
+        .setSubject(agent.agentId)
+        .setAudience(t.issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(privateKey);
+      const credentials = await tokenRequest(t.url, {
+        grant_type: "client_credentials",
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: assertion,
+        resource: "https://tools.example/mcp",
+      });
+      expect(credentials.body.error).toBe("unauthorized_client");
     } finally {
       await t.stop();
     }

@@ -240,6 +240,12 @@ export async function approveAsAgent(
     throw requestNotFound();
   const now = deps.clock.now();
   if (request.expiresAt <= now) throw requestExpired();
+  if (owner.kycLevel < deps.config.minOwnerKycLevel) {
+    throw new OAuthEnvelopeError(
+      "OAUTH_CAPABILITY_DENIED",
+      "This agent's owner does not meet the KYC level required for MCP access tokens.",
+    );
+  }
   if (nonce === null) throw new OAuthEnvelopeError("MISSING_POW_NONCE", "Send the solved pow_nonce.");
   let solved = false;
   try {

@@ -280,6 +280,12 @@ export async function clientCredentialsToken(
       "Only agents with a registered key may use client_credentials.",
     );
   }
+  const agent = await deps.agents.agents.findById(client.agentId);
+  const owner = agent === null ? null : await deps.users.users.findById(agent.ownerId);
+  // The same owner KYC policy as LIME's headless form: no door around it.
+  if (owner === null || owner.kycLevel < deps.config.minOwnerKycLevel) {
+    throw new OAuthError("unauthorized_client", "This agent's owner does not meet the required KYC level.");
+  }
   const requested = params.all("resource");
   if (requested.length > 1) throw new OAuthError("invalid_target", "Ask for one resource per token.");
   const resource = await lookupResource(deps.stores.resources, requested[0] ?? null);
