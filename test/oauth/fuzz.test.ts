@@ -107,7 +107,8 @@ describe("fuzzing the OAuth endpoints", () => {
         });
         await response.arrayBuffer();
         // Introspection answers 200 {"active": false}, revocation 200 (RFC 7009 §2.2), for any token.
-        if ((endpoint.path === "/introspect" || endpoint.path === "/revoke") && response.status === 200) return;
+        if ((endpoint.path === "/introspect" || endpoint.path === "/revoke") && response.status === 200)
+          return;
         expect(ok4xx(response.status)).toBe(true);
       }),
       { numRuns: 150 },
