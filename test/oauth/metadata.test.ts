@@ -12,13 +12,18 @@ describe("Authorization Server Metadata (RFC 8414)", () => {
     await t.stop();
   });
 
-  test("the root and LIME paths serve the same raw document (no envelope)", async () => {
+  test("the root path serves the raw RFC 8414 document; LIME's path adds the envelope beside the same members", async () => {
     const root = await call(t.url, "/.well-known/oauth-authorization-server");
     const lime = await call(t.url, "/api/v1/modules/oauth/.well-known/oauth-authorization-server");
     expect(root.status).toBe(200);
     expect(lime.status).toBe(200);
-    expect(root.body).toEqual(lime.body);
     expect(root.body.ok).toBeUndefined();
+    expect(root.body.data).toBeUndefined();
+    // RFC 8414 readers see the same top-level members; lime-mcp-server-sdk unwraps {ok, data}.
+    const { ok, data, ...topLevel } = lime.body;
+    expect(topLevel).toEqual(root.body);
+    expect(ok).toBe(true);
+    expect(data).toEqual(root.body);
     expect(root.headers.get("content-type")).toStartWith("application/json");
     expect(root.headers.get("cache-control")).toContain("max-age");
   });

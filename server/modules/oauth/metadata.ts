@@ -1,5 +1,9 @@
 /**
  * Authorization Server Metadata (RFC 8414 §2), served raw (no envelope).
+ * At LIME's own path the same members are also mirrored under
+ * `{ "ok": true, "data": {...} }`: `lime-mcp-server-sdk` unwraps that
+ * envelope before reading `issuer` and `jwks_uri`, while RFC 8414 clients
+ * read the top level and ignore members they do not know (§3.2).
  *
  * `issuer` is the server's public URL, the same value every token and
  * passport carries in `iss`, and the document is served at every path a
@@ -21,6 +25,11 @@ export function metadataPaths(issuer: string): string[] {
   const paths = new Set([METADATA_SUFFIX, `${OAUTH_PREFIX}${METADATA_SUFFIX}`]);
   if (issuerPath !== "") paths.add(`${METADATA_SUFFIX}${issuerPath}`);
   return [...paths];
+}
+
+/** The document for LIME's path: RFC 8414 at the top level, LIME's envelope beside it. */
+export function limeCompatibleMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  return { ...metadata, ok: true, data: metadata };
 }
 
 export function authorizationServerMetadata(deps: OAuthDeps): Record<string, unknown> {

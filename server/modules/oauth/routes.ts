@@ -32,7 +32,7 @@ import { findClient, presentAgentClient, registerAgentKeys, registerClient } fro
 import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
-import { authorizationServerMetadata, metadataPaths } from "./metadata.ts";
+import { authorizationServerMetadata, limeCompatibleMetadata, metadataPaths } from "./metadata.ts";
 import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
 import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
 import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
@@ -156,15 +156,18 @@ export function oauthRoutes(ctx: AppContext) {
     });
   };
 
-  const metadata = () =>
-    withCors(
-      jsonResponse(authorizationServerMetadata(deps), 200, { "cache-control": "public, max-age=3600" }),
-    );
+  const metadataFor = (path: string) => {
+    const document = authorizationServerMetadata(deps);
+    const body = path.startsWith(`${OAUTH_PREFIX}/`) ? limeCompatibleMetadata(document) : document;
+    return () => withCors(jsonResponse(body, 200, { "cache-control": "public, max-age=3600" }));
+  };
 
   const preflight = () => withCors(new Response(null, { status: 204 }));
   let app = new Elysia({ tags });
   for (const path of metadataPaths(deps.issuer)) {
-    app = app.get(path, metadata, { detail: { summary: "Authorization Server Metadata (RFC 8414)" } });
+    app = app.get(path, metadataFor(path), {
+      detail: { summary: "Authorization Server Metadata (RFC 8414)" },
+    });
     // MCP clients in a browser send MCP-Protocol-Version, which makes the metadata fetch preflighted.
     if (!path.startsWith(`${OAUTH_PREFIX}/`)) app = app.options(path, preflight, { detail: { hide: true } });
   }

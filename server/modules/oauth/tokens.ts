@@ -53,6 +53,11 @@ interface AccessTokenInput {
   audience: string[];
   scopes: string[];
   grantId: string | null;
+  /**
+   * LIME's headless tokens only: the MCP server's host name, which
+   * `lime-mcp-server-sdk` 1.x pins (claim `domain`: lowercase, no port).
+   */
+  domain?: string;
 }
 
 /** Signs and records one access token. */
@@ -73,6 +78,7 @@ export async function mintAccessToken(
     client_id: input.clientId,
     ...(input.scopes.length > 0 ? { scope: input.scopes.join(" ") } : {}),
     lime_principal: input.subjectType,
+    ...(input.domain !== undefined ? { domain: input.domain } : {}),
   };
   const jwt = await signJwt(claims, deps.keyRing.current(), { typ: ACCESS_TOKEN_TYP });
   await deps.stores.tokens.recordAccessToken({
@@ -326,6 +332,7 @@ export async function limeDomainToken(
     audience: [LIME_MCP_AUDIENCE, domainAudience(domain)],
     scopes,
     grantId: null,
+    domain: new URL(domainAudience(domain)).hostname,
   });
   return { access_token: access.jwt, token_type: "Bearer", expires_in: access.expiresIn };
 }
