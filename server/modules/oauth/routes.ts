@@ -12,7 +12,7 @@ import { DomainError } from "../../errors.ts";
 import { authenticateSessionToken, type OwnerPrincipal } from "../../foundation/sessions/service.ts";
 import { login, normalizeEmail } from "../../foundation/users/service.ts";
 import { CSRF_COOKIE, readCookie, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
-import { clientAddress } from "../../http/client-address.ts";
+import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import {
@@ -180,7 +180,7 @@ export function oauthRoutes(ctx: AppContext) {
         const ip = ipOf(request, server);
         const agentToken = request.headers.get("x-agent-token");
         try {
-          await rateLimiter.enforce("oauth-authorize", ip, limits.authorizeRequestsPerMinute);
+          await rateLimiter.enforce("oauth-authorize", rateLimitKey(ip), limits.authorizeRequestsPerMinute);
           const params = new OAuthParams(new URL(request.url).searchParams);
           const validated = await validateAuthorizationRequest(deps, params);
           if (agentToken !== null) {
@@ -269,7 +269,7 @@ export function oauthRoutes(ctx: AppContext) {
             return renderErrorPage("Request refused", "The sign-in form has expired; start again.", 403);
           }
           const email = params.one("email") ?? "";
-          await rateLimiter.enforce("auth", ip, config.rateLimits.authPerMinute);
+          await rateLimiter.enforce("auth", rateLimitKey(ip), config.rateLimits.authPerMinute);
           await rateLimiter.enforce("login-email", normalizeEmail(email), config.rateLimits.authPerMinute);
           let opened: Awaited<ReturnType<typeof login>>;
           try {
@@ -425,7 +425,7 @@ export function oauthRoutes(ctx: AppContext) {
       async ({ body, request, server }) => {
         const ip = ipOf(request, server);
         try {
-          await rateLimiter.enforce("oauth-register", ip, limits.registrationsPerMinute);
+          await rateLimiter.enforce("oauth-register", rateLimitKey(ip), limits.registrationsPerMinute);
           if (body instanceof FormBody || body instanceof UnreadableBody || body === null) {
             throw new OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object.");
           }
