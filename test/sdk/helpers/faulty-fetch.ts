@@ -25,6 +25,9 @@ export function faultyFetch(): FaultyFetch {
     ReadableStreamDefaultReader<Uint8Array>
   >();
   const counts = new Map<string, number>();
+  // Bumped by dropStreams(): a stream whose request was already in flight when
+  // the streams were cut is cut too, or it would slip through and stay open.
+  let drops = 0;
   const faulty: FaultyFetch = {
     refuseStreams: false,
     jwksDown: false,
@@ -32,6 +35,7 @@ export function faultyFetch(): FaultyFetch {
     lastEventIds: [],
     count: (suffix) => [...counts].filter(([path]) => path.endsWith(suffix)).reduce((n, [, c]) => n + c, 0),
     dropStreams() {
+      drops++;
       for (const [controller, upstream] of [...open]) {
         open.delete(controller);
         controller.error(new TypeError("connection reset (test)"));
@@ -54,9 +58,14 @@ export function faultyFetch(): FaultyFetch {
           { status: 503 },
         );
       }
+      const dropsBefore = drops;
       const response = await fetch(input, init);
       if (!(response.headers.get("content-type") ?? "").startsWith("text/event-stream") || !response.body) {
         return response;
+      }
+      if (drops !== dropsBefore) {
+        response.body.cancel().catch(() => {});
+        throw new TypeError("connection reset (test)");
       }
       const upstream = response.body.getReader();
       let self: ReadableStreamDefaultController<Uint8Array>;
