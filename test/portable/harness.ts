@@ -55,3 +55,35 @@ export async function runCases(runtime: string, cases: PortableCase[]): Promise<
   }
   return report;
 }
+
+declare const Deno: { exit(code: number): never } | undefined;
+
+/** "bun", "deno", "node <version>" or the browser's user agent. */
+export function runtimeName(): string {
+  if (typeof Deno !== "undefined") return "deno";
+  const g = globalThis as {
+    process?: { versions?: { node?: string; bun?: string } };
+    navigator?: { userAgent?: string };
+  };
+  if (g.process?.versions?.bun) return "bun";
+  if (g.process?.versions?.node) return `node ${g.process.versions.node}`;
+  return g.navigator?.userAgent ?? "browser";
+}
+
+/**
+ * Runs the cases and reports them the same way in every runtime: failures
+ * and the closing line `<label> <runtime>: N passed, N failed` on the
+ * console, `globalThis.__portableReport` for a page, and the exit status for
+ * Node and Deno (a run with no passing case fails).
+ */
+export async function runAndReport(label: string, cases: PortableCase[]): Promise<PortableReport> {
+  const report = await runCases(runtimeName(), cases);
+  for (const failure of report.failures) console.log(`FAIL ${failure.name}: ${failure.message}`);
+  console.log(`${label} ${report.runtime}: ${report.passed} passed, ${report.failed} failed`);
+  (globalThis as { __portableReport?: unknown }).__portableReport = report;
+  const exitCode = report.failed === 0 && report.passed > 0 ? 0 : 1;
+  if (typeof Deno !== "undefined") Deno.exit(exitCode);
+  const proc = (globalThis as { process?: { exitCode?: number } }).process;
+  if (proc && typeof window === "undefined") proc.exitCode = exitCode;
+  return report;
+}

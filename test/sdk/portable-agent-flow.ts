@@ -22,7 +22,13 @@ import {
   SITE_LOGIN_AUDIENCE,
   SiteClient,
 } from "../../sdk/index.ts";
-import { assert, assertEqual, type PortableCase, rejectsWithCode, runCases } from "../portable/harness.ts";
+import {
+  assert,
+  assertEqual,
+  type PortableCase,
+  rejectsWithCode,
+  runAndReport,
+} from "../portable/harness.ts";
 
 declare const Deno: { exit(code: number): never; env: { get(name: string): string | undefined } } | undefined;
 
@@ -62,17 +68,6 @@ function readConfig(): FlowConfig {
     issuer: setting("LIME_ISSUER", "issuer") ?? base,
     jwksUrl: setting("LIME_JWKS_URL", "jwks"),
   };
-}
-
-function runtimeName(): string {
-  if (typeof Deno !== "undefined") return "deno";
-  const g = globalThis as {
-    process?: { versions?: { node?: string; bun?: string } };
-    navigator?: { userAgent?: string };
-  };
-  if (g.process?.versions?.bun) return "bun";
-  if (g.process?.versions?.node) return `node ${g.process.versions.node}`;
-  return g.navigator?.userAgent ?? "browser";
 }
 
 function flowCases(config: FlowConfig): PortableCase[] {
@@ -183,12 +178,4 @@ try {
     },
   ];
 }
-const report = await runCases(runtimeName(), cases);
-for (const failure of report.failures) console.log(`FAIL ${failure.name}: ${failure.message}`);
-console.log(`portable-agent-flow ${report.runtime}: ${report.passed} passed, ${report.failed} failed`);
-(globalThis as { __portableReport?: unknown }).__portableReport = report;
-
-const exitCode = report.failed === 0 && report.passed > 0 ? 0 : 1;
-if (typeof Deno !== "undefined") Deno.exit(exitCode);
-const proc = (globalThis as { process?: { exitCode?: number } }).process;
-if (proc && typeof window === "undefined") proc.exitCode = exitCode;
+await runAndReport("portable-agent-flow", cases);
