@@ -78,13 +78,6 @@ async function registerMcpServer(t: TestServer, p: Provisioned, resource: string
   expect([201, 409]).toContain(response.status);
 }
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
 describe("LIME Python SDKs against our server", () => {
   let t: TestServer;
   let p: Provisioned;
@@ -439,12 +432,7 @@ describe("LIME Python SDKs against our server", () => {
       let mp: Provisioned;
 
       beforeAll(async () => {
-        const port = freePort();
-        m = await startTestServer({
-          clock: systemClock,
-          port,
-          config: { publicUrl: `http://127.0.0.1:${port}` },
-        });
+        m = await startTestServer({ clock: systemClock, publicUrlIsOwnUrl: true });
         mp = await m.provision();
       });
       afterAll(async () => {

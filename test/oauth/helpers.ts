@@ -16,7 +16,7 @@ import { createApp, type LimeServer } from "../../server/app.ts";
 import type { OAuthConfig, ServerConfig } from "../../server/config.ts";
 import { createJsonLogger } from "../../server/infrastructure/logger.ts";
 import { openDatabase } from "../../server/infrastructure/sqlite/database.ts";
-import { CapturingMailer, FakeClock, testConfig } from "../../server/testing.ts";
+import { CapturingMailer, FakeClock, freePort, testConfig } from "../../server/testing.ts";
 
 export interface OAuthTestServer {
   url: string;
@@ -35,19 +35,11 @@ export interface OAuthServerOptions {
   issuerPath?: string;
 }
 
-/** A port that was free a moment ago (the server binds it right after). */
-export function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(null) });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
 export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthTestServer> {
   const dir = mkdtempSync(join(tmpdir(), "lime-oauth-"));
   const db = openDatabase(join(dir, "lime.sqlite"));
   const clock = new FakeClock();
-  const port = freePort();
+  const port = await freePort();
   const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ""}`;
   const base = testConfig();
   const config: ServerConfig = {
