@@ -490,10 +490,13 @@ export function auditStoreConformance(name: string, factory: Factory<AuditStore>
   });
 }
 
-export function rateLimitStoreConformance(name: string, factory: () => RateLimitStore): void {
+export function rateLimitStoreConformance(
+  name: string,
+  factory: () => RateLimitStore | Promise<RateLimitStore>,
+): void {
   describe(`RateLimitStore conformance: ${name}`, () => {
     test("counts per key within a window and starts again in the next", async () => {
-      const store = factory();
+      const store = await factory();
       const window = 60_000;
       const start = T0 - (T0 % window);
       expect(await store.hit("k", window, start + 1)).toEqual({ count: 1, resetAt: start + window });
@@ -506,33 +509,78 @@ export function rateLimitStoreConformance(name: string, factory: () => RateLimit
   });
 }
 
-export function outcomeFanoutConformance(name: string, factory: () => OutcomeFanout): void {
+/**
+ * The fan-out may deliver asynchronously (a shared backend does), so the
+ * suite waits for a barrier: an event on a site of its own, published after
+ * the ones under test and awaited by a subscriber. Delivery of one
+ * publisher's events is in order, so the barrier's arrival means the
+ * earlier events have been delivered or dropped.
+ */
+export function outcomeFanoutConformance(
+  name: string,
+  factory: () => OutcomeFanout | Promise<OutcomeFanout>,
+): void {
   describe(`OutcomeFanout conformance: ${name}`, () => {
-    test("subscribers of a site get its outcomes, and only after subscribing and until unsubscribing", () => {
-      const fanout = factory();
+    const event = (id: number, siteId: string) =>
+      ({
+        id,
+        siteId,
+        loginRequestId: "r",
+        type: "expired",
+        createdAt: T0,
+        expiresAt: T0,
+        deliveredAt: null,
+        passportJwt: null,
+        redirectUrl: null,
+      }) as OutcomeEvent;
+    let barriers = 1_000_000;
+    const settle = (fanout: OutcomeFanout) =>
+      new Promise<void>((resolve) => {
+        const id = ++barriers;
+        const stop = fanout.subscribe("barrier", (e) => {
+          if (e.id !== id) return;
+          stop();
+          resolve();
+        });
+        fanout.publish(event(id, "barrier"));
+      });
+
+    test("subscribers of a site get its outcomes, and only after subscribing and until unsubscribing", async () => {
+      const fanout = await factory();
       const got: number[] = [];
       const other: number[] = [];
-      const event = (id: number, siteId: string) =>
-        ({
-          id,
-          siteId,
-          loginRequestId: "r",
-          type: "expired",
-          createdAt: T0,
-          expiresAt: T0,
-          deliveredAt: null,
-          passportJwt: null,
-          redirectUrl: null,
-        }) as OutcomeEvent;
       fanout.publish(event(1, "s1"));
+      await settle(fanout);
       const stop = fanout.subscribe("s1", (e) => got.push(e.id));
       fanout.subscribe("s2", (e) => other.push(e.id));
       fanout.publish(event(2, "s1"));
       fanout.publish(event(3, "s2"));
+      await settle(fanout);
       stop();
       fanout.publish(event(4, "s1"));
+      await settle(fanout);
       expect(got).toEqual([2]);
       expect(other).toEqual([3]);
+    });
+
+    test("an outcome arrives whole: every field, the passport included; every subscriber of the site gets it", async () => {
+      const fanout = await factory();
+      const first: OutcomeEvent[] = [];
+      const second: OutcomeEvent[] = [];
+      fanout.subscribe("s1", (e) => first.push(e));
+      fanout.subscribe("s1", (e) => second.push(e));
+      const approved: OutcomeEvent = {
+        ...event(7, "s1"),
+        type: "approved",
+        loginRequestId: crypto.randomUUID(),
+        expiresAt: T0 + 60_000,
+        passportJwt: "eyJ.payload.sig",
+        redirectUrl: "https://shop.example/done",
+      };
+      fanout.publish(approved);
+      await settle(fanout);
+      expect(first).toEqual([approved]);
+      expect(second).toEqual([approved]);
     });
   });
 }
