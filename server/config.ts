@@ -96,6 +96,11 @@ export interface ServerConfig {
   keyEncryptionKey: Uint8Array | null;
   /** Read the client address from `X-Forwarded-For` (only behind a proxy you control). */
   trustProxy: boolean;
+  /**
+   * Shared short-lived state (rate limits, outcome fan-out) for several
+   * instances; `null` keeps it in process memory. See docs/decisions/server-redis.md.
+   */
+  redisUrl: string | null;
   maxBodyBytes: number;
   defaultPowDifficulty: number;
   sseKeepaliveMs: number;
@@ -175,6 +180,24 @@ function keyEncryptionKey(env: Env, production: boolean): Uint8Array | null {
   return new Uint8Array(Buffer.from(raw, "base64url"));
 }
 
+/** Checked here so a typo stops the boot; the value is never echoed, since it may carry a password. */
+function redisUrl(env: Env): string | null {
+  const raw = env.REDIS_URL?.trim();
+  if (raw === undefined || raw === "") return null;
+  const problem = "must be redis://[user:password@]host[:port][/db] or rediss://... (TLS)";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("REDIS_URL", problem);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError("REDIS_URL", problem);
+  if (url.hostname === "" || url.search !== "" || url.hash !== "" || !/^\/?(\d{1,2})?$/.test(url.pathname)) {
+    throw new ConfigError("REDIS_URL", problem);
+  }
+  return raw;
+}
+
 function adminToken(env: Env): string | null {
   const raw = env.ADMIN_TOKEN;
   if (raw === undefined || raw === "") return null;
@@ -217,6 +240,7 @@ export function loadConfig(env: Env): ServerConfig {
     production,
     keyEncryptionKey: keyEncryptionKey(env, production),
     trustProxy: onOff(env, "TRUST_PROXY", false),
+    redisUrl: redisUrl(env),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
     defaultPowDifficulty: integer(env, "DEFAULT_POW_DIFFICULTY", 15, 1, 32),
     sseKeepaliveMs: integer(env, "SSE_KEEPALIVE_SECONDS", 15, 1, 300) * 1000,
