@@ -7,6 +7,9 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { loadDevelopmentKek } from "./infrastructure/crypto/development-kek.ts";
 import { createJsonLogger } from "./infrastructure/logger.ts";
+import { redactRedisUrl } from "./infrastructure/redis/connection.ts";
+import { openRedisSharedState } from "./infrastructure/redis/shared-state.ts";
+import { createSqliteAgentLoginStore } from "./infrastructure/sqlite/agent-login-store.ts";
 import { openDatabase } from "./infrastructure/sqlite/database.ts";
 
 const logger = createJsonLogger();
@@ -15,7 +18,20 @@ try {
   const config = loadConfig(process.env);
   const db = openDatabase(config.databasePath);
   const keyEncryptionKey = config.keyEncryptionKey ?? loadDevelopmentKek(config.databasePath, logger);
-  const server = await createApp({ config, db, keyEncryptionKey, logger });
+  // With REDIS_URL, rate limits and outcome fan-out are shared with the other instances; the fan-out reads
+  // outcomes back from the same SQL store the app uses (docs/decisions/server-redis.md).
+  const agentLogin = createSqliteAgentLoginStore(db);
+  const shared =
+    config.redisUrl === null
+      ? null
+      : await openRedisSharedState({ url: config.redisUrl, logger, agentLogin });
+  const server = await createApp({
+    config,
+    db,
+    keyEncryptionKey,
+    logger,
+    ...(shared && { stores: { agentLogin }, rateLimitStore: shared.rateLimitStore, fanout: shared.fanout }),
+  });
   const { port } = server.listen();
   logger.info("LIME identity server listening", {
     port,
@@ -23,10 +39,12 @@ try {
     database: config.databasePath,
     email_verification: config.emailVerification ? "on" : "off",
     admin_api: config.adminToken === null ? "off" : "on",
+    shared_state: config.redisUrl === null ? "memory (one instance)" : redactRedisUrl(config.redisUrl),
   });
   const shutdown = async (signal: string) => {
     logger.info("shutting down", { signal });
     await server.stop();
+    await shared?.close();
     db.close();
     process.exit(0);
   };

@@ -78,6 +78,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   const startedAt = Date.now();
   let booted = false;
   let down = false;
+  let lastBootError: unknown;
 
   const client = createClient({
     url: options.url,
@@ -87,15 +88,15 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     socket: {
       connectTimeout: connectTimeoutMs,
       reconnectStrategy: (retries, cause) => {
-        // At boot, retries stop at the deadline and `connect()` rejects with this error.
-        if (!booted && Date.now() - startedAt >= connectTimeoutMs)
-          return new RedisUnavailableError(options.url, cause);
+        // At boot, retries stop at the deadline and `connect()` rejects with the last cause.
+        if (!booted && Date.now() - startedAt >= connectTimeoutMs) return cause;
         return backoff(retries, maxDelay);
       },
     },
   });
   // Without an "error" listener an EventEmitter error is thrown, which would take the process down.
   client.on("error", (error: unknown) => {
+    if (!booted) lastBootError = error;
     if (!booted || down) return;
     down = true;
     options.logger.warn("Redis connection lost; reconnecting", { ...fields, error: describe(error) });
@@ -110,7 +111,10 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   let deadline: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     deadline = setTimeout(
-      () => reject(new RedisUnavailableError(options.url, `no answer within ${connectTimeoutMs} ms`)),
+      () =>
+        reject(
+          new RedisUnavailableError(options.url, lastBootError ?? `no answer within ${connectTimeoutMs} ms`),
+        ),
       connectTimeoutMs + 250,
     );
   });
