@@ -1,39 +1,32 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { verify } from "../../core/pow/index.ts";
 import {
-  agentApprove,
+  approveWithPkce,
   authorizationPath,
   call,
+  exchangeCode,
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   peekClaims,
   pkcePair,
   REDIRECT_URI,
   registerAgent,
   registerClient,
-  registerOwner,
   registerResource,
   revokeAgent,
   solvePow,
-  startOAuthServer,
+  startProvisionedServer,
   tokenRequest,
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
 
 describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approval", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let t: ProvisionedServer;
   let clientId: string;
-  let introspectionToken: string;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    ({ introspectionToken } = await registerResource(t.url, owner, RESOURCE, ["mcp:tools", "files:read"]));
+    t = await startProvisionedServer(RESOURCE, { scopes: ["mcp:tools", "files:read"] });
     clientId = await registerClient(t.url);
   });
   afterAll(async () => {
@@ -41,34 +34,17 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
   });
 
   /** A fresh code for `clientId`, approved by the agent. */
-  const freshCode = async (overrides: { scope?: string } = {}) => {
-    const pkce = pkcePair();
-    const { code, location } = await agentApprove(t.url, agent.agentToken, {
-      clientId,
-      resource: RESOURCE,
-      challenge: pkce.challenge,
-      method: "S256",
-      ...overrides,
-    });
-    return { code: code!, verifier: pkce.verifier, location };
-  };
+  const freshCode = (overrides: { scope?: string } = {}) =>
+    approveWithPkce(t.url, t.agent.agentToken, { clientId, resource: RESOURCE, ...overrides });
   const exchange = (code: string, verifier: string, extra: Record<string, string | string[]> = {}) =>
-    tokenRequest(t.url, {
-      grant_type: "authorization_code",
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: clientId,
-      resource: RESOURCE,
-      ...extra,
-    });
+    exchangeCode(t.url, { code, verifier, clientId }, { resource: RESOURCE, ...extra });
 
   describe("the authorization endpoint", () => {
     test("an agent gets a PoW challenge (envelope) for a valid request", async () => {
       const answer = await call(
         t.url,
         authorizationPath({ clientId, resource: RESOURCE, challenge: pkcePair().challenge, method: "S256" }),
-        { headers: { "x-agent-token": agent.agentToken } },
+        { headers: { "x-agent-token": t.agent.agentToken } },
       );
       expect(answer.status).toBe(200);
       expect(answer.body.ok).toBe(true);
@@ -192,7 +168,7 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       const challenge = await call(
         t.url,
         authorizationPath({ clientId, resource: RESOURCE, challenge: pkce.challenge, method: "S256" }),
-        { headers: { "x-agent-token": agent.agentToken } },
+        { headers: { "x-agent-token": t.agent.agentToken } },
       );
       const { authorization_request_id: id, pow_challenge, pow_difficulty } = challenge.body.data;
       const approve = (token: string, nonce?: string) =>
@@ -203,29 +179,29 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       let wrong = 0;
       while (verify(pow_challenge, pow_difficulty, String(wrong))) wrong++;
       const nonce = await solvePow(pow_challenge, pow_difficulty);
-      const bad = await approve(agent.agentToken, String(wrong));
+      const bad = await approve(t.agent.agentToken, String(wrong));
       expect(bad.status).toBe(400);
       expect(bad.body.error.code).toBe("INVALID_POW");
-      const missing = await approve(agent.agentToken);
+      const missing = await approve(t.agent.agentToken);
       expect(missing.body.error.code).toBe("MISSING_POW_NONCE");
-      const other = await registerAgent(t.url, owner);
+      const other = await registerAgent(t.url, t.owner);
       const foreign = await approve(other.agentToken, nonce);
       expect(foreign.status).toBe(404);
       expect(foreign.body.error.code).toBe("OAUTH_AUTHORIZATION_REQUEST_NOT_FOUND");
-      const good = await approve(agent.agentToken, nonce);
+      const good = await approve(t.agent.agentToken, nonce);
       expect(good.status).toBe(302);
-      const again = await approve(agent.agentToken, nonce);
+      const again = await approve(t.agent.agentToken, nonce);
       expect(again.body.error.code).toBe("OAUTH_AUTHORIZATION_REQUEST_NOT_FOUND");
 
       const late = await call(
         t.url,
         authorizationPath({ clientId, resource: RESOURCE, challenge: pkce.challenge, method: "S256" }),
-        { headers: { "x-agent-token": agent.agentToken } },
+        { headers: { "x-agent-token": t.agent.agentToken } },
       );
       t.clock.advance(t.config.oauth.authorizationRequestMs + 1000);
       try {
         const lapsed = await call(t.url, `${OAUTH}/authorize`, {
-          headers: { "x-agent-token": agent.agentToken },
+          headers: { "x-agent-token": t.agent.agentToken },
           json: {
             authorization_request_id: late.body.data.authorization_request_id,
             pow_nonce: await solvePow(late.body.data.pow_challenge, late.body.data.pow_difficulty),
@@ -252,7 +228,7 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       expect(answer.body.refresh_token).toStartWith("lime_rt_");
       const claims = peekClaims(answer.body.access_token);
       expect(claims.aud).toBe(RESOURCE);
-      expect(claims.sub).toBe(agent.agentId);
+      expect(claims.sub).toBe(t.agent.agentId);
       expect(claims.client_id).toBe(clientId);
       expect(claims.iss).toBe(t.issuer);
       expect(claims.lime_principal).toBe("agent");
@@ -287,7 +263,7 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       });
       expect(refresh.body.error).toBe("invalid_grant");
       const introspection = await call(t.url, `${OAUTH}/introspect`, {
-        headers: { authorization: `Bearer ${introspectionToken}` },
+        headers: { authorization: `Bearer ${t.introspectionToken}` },
         form: { token: first.body.access_token },
       });
       expect(introspection.body).toEqual({ active: false });
@@ -322,7 +298,7 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
     });
 
     test("a resource other than the authorized one → invalid_target", async () => {
-      await registerResource(t.url, owner, "https://second.example/mcp");
+      await registerResource(t.url, t.owner, "https://second.example/mcp");
       const { code, verifier } = await freshCode();
       const answer = await exchange(code, verifier, { resource: "https://second.example/mcp" });
       expect(answer.status).toBe(400);
@@ -421,16 +397,13 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
     });
 
     test("once the agent is revoked, its refresh tokens → invalid_grant", async () => {
-      const second = await registerAgent(t.url, owner);
-      const pkce = pkcePair();
-      const { code } = await agentApprove(t.url, second.agentToken, {
+      const second = await registerAgent(t.url, t.owner);
+      const { code, verifier } = await approveWithPkce(t.url, second.agentToken, {
         clientId,
         resource: RESOURCE,
-        challenge: pkce.challenge,
-        method: "S256",
       });
-      const first = await exchange(code!, pkce.verifier);
-      await revokeAgent(t.url, owner, second.agentId);
+      const first = await exchange(code, verifier);
+      await revokeAgent(t.url, t.owner, second.agentId);
       expect((await refresh(first.body.refresh_token)).body.error).toBe("invalid_grant");
     });
   });

@@ -5,16 +5,17 @@ import { SafeFetchError, safeFetchJson } from "../../server/modules/oauth/safe-f
 import { type CimdHost, startCimdHost } from "./cimd-host.ts";
 import {
   agentApprove,
+  approveWithPkce,
   authorizationPath,
   call,
-  type OAuthTestServer,
-  type Owner,
+  exchangeCode,
+  type ProvisionedServer,
   pkcePair,
   REDIRECT_URI,
-  registerAgent,
   registerOwner,
   registerResource,
   startOAuthServer,
+  startProvisionedServer,
   tokenRequest,
 } from "./helpers.ts";
 
@@ -106,9 +107,7 @@ describe("SSRF guards for client id URLs (CIMD draft §8.6)", () => {
 
 describe("Client ID Metadata Documents at the authorization server", () => {
   let host: CimdHost;
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let t: ProvisionedServer;
   const document = (clientId: string, extra: Record<string, unknown> = {}) => ({
     client_id: clientId,
     client_name: "CIMD test client",
@@ -131,12 +130,9 @@ describe("Client ID Metadata Documents at the authorization server", () => {
 
   beforeAll(async () => {
     host = startCimdHost();
-    t = await startOAuthServer({
+    t = await startProvisionedServer(RESOURCE, {
       oauth: { cimd: { allowLoopback: true, caFile: host.caFile, timeoutMs: 500 } },
     });
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    await registerResource(t.url, owner, RESOURCE);
   });
   afterAll(async () => {
     await t.stop();
@@ -145,21 +141,11 @@ describe("Client ID Metadata Documents at the authorization server", () => {
 
   test("a valid document identifies the client: authorize, exchange with the URL as client_id", async () => {
     const clientId = host.serve("/client.json", document(`${host.origin}/client.json`));
-    const pkce = pkcePair();
-    const { code } = await agentApprove(t.url, agent.agentToken, {
+    const { code, verifier } = await approveWithPkce(t.url, t.agent.agentToken, {
       clientId,
       resource: RESOURCE,
-      challenge: pkce.challenge,
-      method: "S256",
     });
-    const tokens = await tokenRequest(t.url, {
-      grant_type: "authorization_code",
-      code: code!,
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: clientId,
-      resource: RESOURCE,
-    });
+    const tokens = await exchangeCode(t.url, { code, verifier, clientId }, { resource: RESOURCE });
     expect(tokens.status).toBe(200);
     expect(tokens.body.refresh_token).toBeDefined();
   });
@@ -167,7 +153,7 @@ describe("Client ID Metadata Documents at the authorization server", () => {
   test("documents are cached for their max-age (clamped), then fetched again", async () => {
     const clientId = host.serve("/cached.json", document(`${host.origin}/cached.json`), "max-age=120");
     const approve = () =>
-      agentApprove(t.url, agent.agentToken, {
+      agentApprove(t.url, t.agent.agentToken, {
         clientId,
         resource: RESOURCE,
         challenge: pkcePair().challenge,

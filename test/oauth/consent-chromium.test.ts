@@ -10,18 +10,15 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import {
   authorizationPath,
-  type OAuthTestServer,
-  type Owner,
+  exchangeCode,
+  type ProvisionedServer,
   peekClaims,
   pkcePair,
   registerClient,
-  registerOwner,
-  registerResource,
-  startOAuthServer,
-  tokenRequest,
+  startProvisionedServer,
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
@@ -30,8 +27,7 @@ const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const available = existsSync(executablePath) || Boolean(process.env.CI);
 
 describe.skipIf(!available)("consent in headless Chromium", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
+  let t: ProvisionedServer;
   let browser: Browser;
   let callbacks: URL[];
   let clientApp: ReturnType<typeof Bun.serve>;
@@ -39,9 +35,7 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
   let clientId: string;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    await registerResource(t.url, owner, RESOURCE, ["mcp:tools"]);
+    t = await startProvisionedServer(RESOURCE, { scopes: ["mcp:tools"] });
     callbacks = [];
     clientApp = Bun.serve({
       port: 0,
@@ -82,56 +76,56 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
 
   const authorizationUrl = (challenge: string, state: string) =>
     `${t.url}${authorizationPath({ clientId, resource: RESOURCE, challenge, method: "S256", redirectUri, state })}`;
+  /** A page in a fresh browser context (no cookies), closed after `use`. */
+  const inFreshContext = async (use: (page: Page) => Promise<void>) => {
+    const context = await browser.newContext();
+    try {
+      await use(await context.newPage());
+    } finally {
+      await context.close();
+    }
+  };
+  /** Fills the sign-in form as the owner and waits for the consent page. */
+  const signIn = async (page: Page) => {
+    await page.fill('input[name="email"]', t.owner.email);
+    await page.fill('input[name="password"]', t.owner.password);
+    await Promise.all([page.waitForURL(/\/authorize\/consent/), page.click('button[type="submit"]')]);
+  };
 
   test("sign in, read the consent page, approve: the browser lands on the client with code, state and iss", async () => {
     const pkce = pkcePair();
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    try {
+    await inFreshContext(async (page) => {
       await page.goto(authorizationUrl(pkce.challenge, "browser-state"));
       expect(await page.textContent("h1")).toBe("Sign in to continue");
-      await page.fill('input[name="email"]', owner.email);
-      await page.fill('input[name="password"]', owner.password);
-      await Promise.all([page.waitForURL(/\/authorize\/consent/), page.click('button[type="submit"]')]);
+      await signIn(page);
       expect(await page.textContent("h1")).toBe("Authorize access");
       const text = (await page.textContent("body"))!;
       expect(text).toContain("Browser test client");
       expect(text).toContain(`127.0.0.1:${clientApp.port}`);
       expect(text).toContain(RESOURCE);
-      expect(text).toContain(owner.email);
+      expect(text).toContain(t.owner.email);
       await Promise.all([page.waitForURL(/\/callback/), page.click("#approve")]);
       expect(await page.textContent("#done")).toContain("Back in the client");
-    } finally {
-      await context.close();
-    }
+    });
     const callback = callbacks.at(-1)!;
     expect(callback.searchParams.get("state")).toBe("browser-state");
     expect(callback.searchParams.get("iss")).toBe(t.issuer);
-    const tokens = await tokenRequest(t.url, {
-      grant_type: "authorization_code",
-      code: callback.searchParams.get("code")!,
-      code_verifier: pkce.verifier,
-      redirect_uri: redirectUri,
-      client_id: clientId,
-      resource: RESOURCE,
-    });
+    const tokens = await exchangeCode(
+      t.url,
+      { code: callback.searchParams.get("code")!, verifier: pkce.verifier, clientId },
+      { redirect_uri: redirectUri, resource: RESOURCE },
+    );
     expect(tokens.status).toBe(200);
-    expect(peekClaims(tokens.body.access_token).sub).toBe(owner.ownerId);
+    expect(peekClaims(tokens.body.access_token).sub).toBe(t.owner.ownerId);
     expect(peekClaims(tokens.body.access_token).lime_principal).toBe("owner");
   }, 60_000);
 
   test("deny: the browser lands on the client with access_denied and no code", async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    try {
+    await inFreshContext(async (page) => {
       await page.goto(authorizationUrl(pkcePair().challenge, "deny-state"));
-      await page.fill('input[name="email"]', owner.email);
-      await page.fill('input[name="password"]', owner.password);
-      await Promise.all([page.waitForURL(/\/authorize\/consent/), page.click('button[type="submit"]')]);
+      await signIn(page);
       await Promise.all([page.waitForURL(/\/callback/), page.click("#deny")]);
-    } finally {
-      await context.close();
-    }
+    });
     const callback = callbacks.at(-1)!;
     expect(callback.searchParams.get("error")).toBe("access_denied");
     expect(callback.searchParams.get("state")).toBe("deny-state");
@@ -139,13 +133,9 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
   }, 60_000);
 
   test("an already signed-in owner goes straight to consent; a cross-origin frame cannot show it", async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    try {
+    await inFreshContext(async (page) => {
       await page.goto(authorizationUrl(pkcePair().challenge, "s1"));
-      await page.fill('input[name="email"]', owner.email);
-      await page.fill('input[name="password"]', owner.password);
-      await Promise.all([page.waitForURL(/\/authorize\/consent/), page.click('button[type="submit"]')]);
+      await signIn(page);
       await page.goto(authorizationUrl(pkcePair().challenge, "s2"));
       expect(await page.textContent("h1")).toBe("Authorize access");
 
@@ -158,8 +148,6 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
         ?.evaluate(() => document.querySelector('form[action*="/oauth/authorize"]') !== null)
         .catch(() => false);
       expect(ourFormInFrame ?? false).toBe(false);
-    } finally {
-      await context.close();
-    }
+    });
   }, 60_000);
 });

@@ -2,17 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   authorizationPath,
   call,
+  exchangeCode,
   OAUTH,
-  type OAuthTestServer,
   type Owner,
+  type ProvisionedServer,
   peekClaims,
   pkcePair,
   REDIRECT_URI,
   registerClient,
   registerOwner,
-  registerResource,
-  startOAuthServer,
-  tokenRequest,
+  startProvisionedServer,
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
@@ -31,15 +30,12 @@ function cookieFrom(headers: Headers, name: string): string {
 }
 
 describe("owner consent in the browser flow (server-rendered, CSRF-protected)", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
+  let t: ProvisionedServer;
   let clientId: string;
   const origin = () => new URL(t.issuer).origin;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    await registerResource(t.url, owner, RESOURCE);
+    t = await startProvisionedServer(RESOURCE);
     clientId = await registerClient(t.url, { client_name: 'Inspector <script>alert("x")</script>' });
   });
   afterAll(async () => {
@@ -63,7 +59,7 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
       loginCookie: cookieFrom(answer.headers, "lime_oauth_login"),
     };
   };
-  const signIn = async (started: Awaited<ReturnType<typeof start>>, who: Owner = owner) =>
+  const signIn = async (started: Awaited<ReturnType<typeof start>>, who: Owner = t.owner) =>
     call(t.url, `${OAUTH}/authorize/login`, {
       headers: { cookie: `lime_oauth_login=${started.loginCookie}`, origin: origin() },
       form: {
@@ -109,24 +105,21 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
     const page = await consent(started.requestId, session);
     expect(page.html).toContain("127.0.0.1:8976");
     expect(page.html).toContain("on this computer");
-    expect(page.html).toContain(owner.email);
+    expect(page.html).toContain(t.owner.email);
     const approved = await decide(started.requestId, session, page.formToken, "approve");
     expect(approved.status).toBe(303);
     const location = new URL(approved.headers.get("location")!);
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
     expect(location.searchParams.get("state")).toBe("state-123");
     expect(location.searchParams.get("iss")).toBe(t.issuer);
-    const tokens = await tokenRequest(t.url, {
-      grant_type: "authorization_code",
-      code: location.searchParams.get("code")!,
-      code_verifier: started.pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: clientId,
-      resource: RESOURCE,
-    });
+    const tokens = await exchangeCode(
+      t.url,
+      { code: location.searchParams.get("code")!, verifier: started.pkce.verifier, clientId },
+      { resource: RESOURCE },
+    );
     expect(tokens.status).toBe(200);
     const claims = peekClaims(tokens.body.access_token);
-    expect(claims.sub).toBe(owner.ownerId);
+    expect(claims.sub).toBe(t.owner.ownerId);
     expect(claims.lime_principal).toBe("owner");
     // The decision is single-use.
     const again = await decide(started.requestId, session, page.formToken, "approve");
@@ -190,7 +183,7 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
       form: {
         authorization_request_id: started.requestId,
         login_token: started.loginToken,
-        email: owner.email,
+        email: t.owner.email,
         password: "not the password",
       },
     });
@@ -201,8 +194,8 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
       form: {
         authorization_request_id: started.requestId,
         login_token: started.loginToken,
-        email: owner.email,
-        password: owner.password,
+        email: t.owner.email,
+        password: t.owner.password,
       },
     });
     expect(noCookie.status).toBe(403);
@@ -211,8 +204,8 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
       form: {
         authorization_request_id: started.requestId,
         login_token: started.loginToken,
-        email: owner.email,
-        password: owner.password,
+        email: t.owner.email,
+        password: t.owner.password,
       },
     });
     expect(foreign.status).toBe(403);

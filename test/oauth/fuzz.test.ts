@@ -8,13 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   REDIRECT_URI,
   registerClient,
-  registerOwner,
-  registerResource,
-  startOAuthServer,
+  startProvisionedServer,
 } from "./helpers.ts";
 
 const PARAMS = [
@@ -46,15 +43,11 @@ const PARAMS = [
 ];
 
 describe("fuzzing the OAuth endpoints", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
+  let t: ProvisionedServer;
   let clientId: string;
-  let introspectionToken: string;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    ({ introspectionToken } = await registerResource(t.url, owner, "https://tools.example/mcp"));
+    t = await startProvisionedServer("https://tools.example/mcp");
     clientId = await registerClient(t.url);
   });
   afterAll(async () => {
@@ -91,7 +84,7 @@ describe("fuzzing the OAuth endpoints", () => {
     const endpoints: { path: string; headers: Record<string, string> }[] = [
       { path: "/token", headers: {} },
       { path: "/revoke", headers: {} },
-      { path: "/introspect", headers: { authorization: `Bearer ${introspectionToken}` } },
+      { path: "/introspect", headers: { authorization: `Bearer ${t.introspectionToken}` } },
       { path: "/introspect", headers: {} },
       { path: "/authorize", headers: { "x-agent-token": "lime_agent_fuzz" } },
       { path: "/authorize/login", headers: { origin: new URL(t.issuer).origin } },

@@ -12,6 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import * as pow from "../../core/pow/index.ts";
+import {
+  EXAMPLE_SCOPE,
+  type RunningMcpServer,
+  startExampleMcpServer,
+} from "../../examples/mcp-server/server.ts";
 import { createApp, type LimeServer } from "../../server/app.ts";
 import type { OAuthConfig, ServerConfig } from "../../server/config.ts";
 import { createJsonLogger } from "../../server/infrastructure/logger.ts";
@@ -157,10 +162,12 @@ export async function registerOwner(url: string): Promise<Owner> {
   return { email, password, ownerId: registered.user_id, sessionToken: session.session_token };
 }
 
-export async function registerAgent(
-  url: string,
-  owner: Owner,
-): Promise<{ agentId: string; agentToken: string }> {
+export interface Agent {
+  agentId: string;
+  agentToken: string;
+}
+
+export async function registerAgent(url: string, owner: Owner): Promise<Agent> {
   const agent = expectOk(
     await call(url, "/api/v1/core/agents/register", {
       headers: { authorization: `Bearer ${owner.sessionToken}` },
@@ -189,6 +196,61 @@ export async function registerResource(
     introspectionToken: data.introspection_token,
     resource: data.resource,
   };
+}
+
+/** A test server with an owner, the owner's agent and one protected resource already registered. */
+export interface ProvisionedServer extends OAuthTestServer {
+  owner: Owner;
+  agent: Agent;
+  /** The resource's credential for introspection (RFC 7662 §2.1). */
+  introspectionToken: string;
+}
+
+/** Registers an owner, its agent and `resource` (with `scopes`) on `server`, in that order. */
+export async function provisionServer(
+  server: OAuthTestServer,
+  resource: string,
+  scopes?: string[],
+): Promise<ProvisionedServer> {
+  const owner = await registerOwner(server.url);
+  const agent = await registerAgent(server.url, owner);
+  const { introspectionToken } = await registerResource(server.url, owner, resource, scopes);
+  return Object.assign(server, { owner, agent, introspectionToken });
+}
+
+/** `startOAuthServer`, then `provisionServer`; a server whose provisioning fails is stopped. */
+export async function startProvisionedServer(
+  resource: string,
+  options: OAuthServerOptions & { scopes?: string[] } = {},
+): Promise<ProvisionedServer> {
+  const server = await startOAuthServer(options);
+  try {
+    return await provisionServer(server, resource, options.scopes);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/**
+ * A provisioned server whose resource is the example MCP server, which
+ * trusts it as issuer and reads the same fake clock; `stop` stops both.
+ */
+export async function startWithExampleMcp(
+  options: OAuthServerOptions = {},
+): Promise<{ t: ProvisionedServer; mcp: RunningMcpServer; stop(): Promise<void> }> {
+  const server = await startOAuthServer(options);
+  const mcp = startExampleMcpServer({ issuer: server.issuer, now: () => server.clock.now() });
+  const stop = async () => {
+    await mcp.stop();
+    await server.stop();
+  };
+  try {
+    return { t: await provisionServer(server, mcp.resource, [EXAMPLE_SCOPE]), mcp, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 export async function revokeAgent(url: string, owner: Owner, agentId: string): Promise<void> {
@@ -284,6 +346,38 @@ export async function agentApprove(
     throw new Error(`approval failed: ${approval.status} ${JSON.stringify(approval.body)}`);
   const location = new URL(approval.headers.get("location")!);
   return { location, code: location.searchParams.get("code") };
+}
+
+/** `agentApprove` with a fresh PKCE pair (S256): the code, the verifier to redeem it with, the redirect. */
+export async function approveWithPkce(
+  url: string,
+  agentToken: string,
+  params: Omit<AuthorizationParams, "challenge" | "method">,
+): Promise<{ code: string; verifier: string; location: URL }> {
+  const pkce = pkcePair();
+  const { code, location } = await agentApprove(url, agentToken, {
+    ...params,
+    challenge: pkce.challenge,
+    method: "S256",
+  });
+  if (code === null) throw new Error(`approval redirected without a code: ${location}`);
+  return { code, verifier: pkce.verifier, location };
+}
+
+/** The authorization code grant (OAuth 2.1 §4.1.3) for a public client at `REDIRECT_URI`; `extra` adds or overrides members. */
+export function exchangeCode(
+  url: string,
+  grant: { code: string; verifier: string; clientId: string },
+  extra: Record<string, string | string[]> = {},
+): Promise<JsonAnswer> {
+  return tokenRequest(url, {
+    grant_type: "authorization_code",
+    code: grant.code,
+    code_verifier: grant.verifier,
+    redirect_uri: REDIRECT_URI,
+    client_id: grant.clientId,
+    ...extra,
+  });
 }
 
 export async function tokenRequest(

@@ -5,38 +5,30 @@ import {
   authorizationPath,
   call,
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   peekClaims,
   peekHeader,
   pkcePair,
   registerAgent,
   registerClient,
-  registerOwner,
-  registerResource,
   revokeAgent,
   solvePow,
-  startOAuthServer,
+  startProvisionedServer,
   tokenRequest,
 } from "./helpers.ts";
 
 const TOKEN_PATH = "/api/v1/modules/oauth/token";
 
 describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON {domain})", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let t: ProvisionedServer;
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    await registerResource(t.url, owner, "https://tools.example/mcp", ["mcp:tools", "files:read"]);
+    t = await startProvisionedServer("https://tools.example/mcp", { scopes: ["mcp:tools", "files:read"] });
   });
   afterAll(async () => {
     await t.stop();
   });
 
-  const ask = (json: unknown, token: string | null = agent.agentToken) =>
+  const ask = (json: unknown, token: string | null = t.agent.agentToken) =>
     call(t.url, TOKEN_PATH, { json, headers: token === null ? {} : { "x-agent-token": token } });
 
   test("answers exactly {access_token, token_type: Bearer, expires_in: 300} with Cache-Control: no-store", async () => {
@@ -54,10 +46,10 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
     expect(header.alg).toBe("RS256");
     expect(header.typ).toBe("at+jwt");
     const claims = peekClaims(body.access_token);
-    expect(claims.sub).toBe(agent.agentId);
+    expect(claims.sub).toBe(t.agent.agentId);
     expect(claims.iss).toBe(t.issuer);
     expect(claims.aud).toEqual(["mcp", "https://tools.example"]);
-    expect(claims.client_id).toBe(agent.agentId);
+    expect(claims.client_id).toBe(t.agent.agentId);
     expect(claims.scope).toBe("files:read mcp:tools");
     expect(typeof claims.jti).toBe("string");
     expect((claims.exp as number) - (claims.iat as number)).toBe(300);
@@ -78,11 +70,11 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
       algorithms: ["RS256"],
       typ: "at+jwt",
     });
-    expect(payload.sub).toBe(agent.agentId);
+    expect(payload.sub).toBe(t.agent.agentId);
   });
 
   test("the TypeScript agent SDK's mcpAccessToken works unmodified", async () => {
-    const client = new AgentClient({ baseUrl: t.url, agentToken: agent.agentToken });
+    const client = new AgentClient({ baseUrl: t.url, agentToken: t.agent.agentToken });
     const token = await client.mcpAccessToken("https://tools.example/mcp");
     expect(peekClaims(token).aud).toEqual(["mcp", "https://tools.example"]);
   });
@@ -115,8 +107,8 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
   });
 
   test("a revoked agent gets AGENT_REVOKED", async () => {
-    const other = await registerAgent(t.url, owner);
-    await revokeAgent(t.url, owner, other.agentId);
+    const other = await registerAgent(t.url, t.owner);
+    await revokeAgent(t.url, t.owner, other.agentId);
     const answer = await ask({ domain: "tools.example" }, other.agentToken);
     expect(answer.status).toBe(401);
     expect(answer.body.error.code).toBe("AGENT_REVOKED");
@@ -125,14 +117,11 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
 
 describe("OAUTH_CAPABILITY_DENIED", () => {
   test("an owner below OAUTH_MIN_OWNER_KYC_LEVEL: 403 in the envelope, and no other agent door opens", async () => {
-    const t = await startOAuthServer({ oauth: { minOwnerKycLevel: 2 } });
+    const t = await startProvisionedServer("https://tools.example/mcp", { oauth: { minOwnerKycLevel: 2 } });
     try {
-      const owner = await registerOwner(t.url);
-      const agent = await registerAgent(t.url, owner);
-      await registerResource(t.url, owner, "https://tools.example/mcp");
       const answer = await call(t.url, TOKEN_PATH, {
         json: { domain: "tools.example" },
-        headers: { "x-agent-token": agent.agentToken },
+        headers: { "x-agent-token": t.agent.agentToken },
       });
       expect(answer.status).toBe(403);
       expect(answer.body.ok).toBe(false);
@@ -148,10 +137,10 @@ describe("OAUTH_CAPABILITY_DENIED", () => {
           challenge: pkcePair().challenge,
           method: "S256",
         }),
-        { headers: { "x-agent-token": agent.agentToken } },
+        { headers: { "x-agent-token": t.agent.agentToken } },
       );
       const approval = await call(t.url, `${OAUTH}/authorize`, {
-        headers: { "x-agent-token": agent.agentToken },
+        headers: { "x-agent-token": t.agent.agentToken },
         json: {
           authorization_request_id: challenge.body.data.authorization_request_id,
           pow_nonce: await solvePow(challenge.body.data.pow_challenge, challenge.body.data.pow_difficulty),
@@ -162,14 +151,14 @@ describe("OAUTH_CAPABILITY_DENIED", () => {
       const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
       await call(t.url, `${OAUTH}/agents/me/jwks`, {
         method: "PUT",
-        headers: { "x-agent-token": agent.agentToken },
+        headers: { "x-agent-token": t.agent.agentToken },
         json: { keys: [await exportJWK(publicKey)] },
       });
       const now = Math.floor(t.clock.now() / 1000);
       const assertion = await new SignJWT({ jti: crypto.randomUUID() })
         .setProtectedHeader({ alg: "ES256" })
-        .setIssuer(agent.agentId)
-        .setSubject(agent.agentId)
+        .setIssuer(t.agent.agentId)
+        .setSubject(t.agent.agentId)
         .setAudience(t.issuer)
         .setIssuedAt(now)
         .setExpirationTime(now + 60)

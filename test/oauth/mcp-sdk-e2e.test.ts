@@ -14,24 +14,17 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { exportJWK, generateKeyPair } from "jose";
 import { AgentOAuthProvider, connectWithOAuth } from "../../examples/mcp-server/agent-provider.ts";
-import {
-  EXAMPLE_SCOPE,
-  type RunningMcpServer,
-  startExampleMcpServer,
-} from "../../examples/mcp-server/server.ts";
+import { EXAMPLE_SCOPE, type RunningMcpServer } from "../../examples/mcp-server/server.ts";
 import { type CimdHost, startCimdHost } from "./cimd-host.ts";
 import {
   call,
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   peekClaims,
   REDIRECT_URI,
   registerAgent,
-  registerOwner,
-  registerResource,
   revokeAgent,
-  startOAuthServer,
+  startWithExampleMcp,
 } from "./helpers.ts";
 
 interface Recorded {
@@ -69,21 +62,19 @@ function whoami(result: unknown): Record<string, unknown> {
 }
 
 describe("the official MCP SDK client, end to end", () => {
-  let t: OAuthTestServer;
+  let t: ProvisionedServer;
   let mcp: RunningMcpServer;
   let host: CimdHost;
-  let owner: Owner;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
     host = startCimdHost();
-    t = await startOAuthServer({ oauth: { cimd: { allowLoopback: true, caFile: host.caFile } } });
-    mcp = startExampleMcpServer({ issuer: t.issuer, now: () => t.clock.now() });
-    owner = await registerOwner(t.url);
-    await registerResource(t.url, owner, mcp.resource, [EXAMPLE_SCOPE]);
+    ({ t, mcp, stop } = await startWithExampleMcp({
+      oauth: { cimd: { allowLoopback: true, caFile: host.caFile } },
+    }));
   });
   afterAll(async () => {
-    await mcp.stop();
-    await t.stop();
+    await stop();
     await host.stop();
   });
 
@@ -141,7 +132,7 @@ describe("the official MCP SDK client, end to end", () => {
   }
 
   test("Dynamic Client Registration: 401 → both metadata documents → /register → PKCE as the agent → whoami → refresh → refused after revocation", async () => {
-    const agent = await registerAgent(t.url, owner);
+    const agent = await registerAgent(t.url, t.owner);
     const provider = new AgentOAuthProvider({
       limeUrl: t.issuer,
       agentToken: agent.agentToken,
@@ -154,7 +145,7 @@ describe("the official MCP SDK client, end to end", () => {
     expect(provider.clientInformation()!.client_id).toStartWith("mcp_");
 
     // With the agent itself revoked, even a fresh connection is refused at the authorization step.
-    await revokeAgent(t.url, owner, agent.agentId);
+    await revokeAgent(t.url, t.owner, agent.agentId);
     const fresh = new AgentOAuthProvider({
       limeUrl: t.issuer,
       agentToken: agent.agentToken,
@@ -164,7 +155,7 @@ describe("the official MCP SDK client, end to end", () => {
   });
 
   test("Client ID Metadata Document: the https client_id is fetched by the server, no registration call", async () => {
-    const agent = await registerAgent(t.url, owner);
+    const agent = await registerAgent(t.url, t.owner);
     const clientId = host.serve("/mcp-client.json", {
       client_id: `${host.origin}/mcp-client.json`,
       client_name: "CIMD MCP client",
@@ -187,7 +178,7 @@ describe("the official MCP SDK client, end to end", () => {
   });
 
   test("an agent never sends its token to an authorization server other than its own LIME", async () => {
-    const agent = await registerAgent(t.url, owner);
+    const agent = await registerAgent(t.url, t.owner);
     const provider = new AgentOAuthProvider({
       limeUrl: "https://lime.elsewhere.example",
       agentToken: agent.agentToken,
@@ -205,23 +196,19 @@ describe("the official MCP SDK client, end to end", () => {
  * clock past one keeps the SDK's 300 s assertions inside their lifetime.
  */
 describe("the official MCP SDK client with client credentials (private_key_jwt)", () => {
-  let t: OAuthTestServer;
+  let t: ProvisionedServer;
   let mcp: RunningMcpServer;
-  let owner: Owner;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    t = await startOAuthServer({ oauth: { accessTokenMs: 60_000 } });
-    mcp = startExampleMcpServer({ issuer: t.issuer, now: () => t.clock.now() });
-    owner = await registerOwner(t.url);
-    await registerResource(t.url, owner, mcp.resource, [EXAMPLE_SCOPE]);
+    ({ t, mcp, stop } = await startWithExampleMcp({ oauth: { accessTokenMs: 60_000 } }));
   });
   afterAll(async () => {
-    await mcp.stop();
-    await t.stop();
+    await stop();
   });
 
   test("client credentials with the SDK's PrivateKeyJwtProvider: token without a browser, whoami, renewal, refused once the agent is revoked", async () => {
-    const agent = await registerAgent(t.url, owner);
+    const agent = await registerAgent(t.url, t.owner);
     const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
     const registered = await call(t.url, `${OAUTH}/agents/me/jwks`, {
       method: "PUT",
@@ -255,7 +242,7 @@ describe("the official MCP SDK client with client credentials (private_key_jwt)"
       expect(whoami(await client.callTool({ name: "whoami", arguments: {} })).subject).toBe(agent.agentId);
       expect(log.filter((entry) => entry.grantType === "client_credentials").length).toBe(2);
 
-      await revokeAgent(t.url, owner, agent.agentId);
+      await revokeAgent(t.url, t.owner, agent.agentId);
       t.clock.advance(70_000);
       await expect(client.callTool({ name: "whoami", arguments: {} })).rejects.toThrow();
       const refused = log.filter((entry) => entry.grantType === "client_credentials").at(-1)!;

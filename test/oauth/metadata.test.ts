@@ -3,6 +3,18 @@ import { discoverAuthorizationServerMetadata } from "@modelcontextprotocol/sdk/c
 import * as oauth from "oauth4webapi";
 import { call, type OAuthTestServer, startOAuthServer } from "./helpers.ts";
 
+/** The MCP SDK's discovery and oauth4webapi's strict issuer check (RFC 8414 §3.3) both find `issuer`'s document. */
+async function expectClientsDiscover(issuer: string) {
+  const viaSdk = await discoverAuthorizationServerMetadata(issuer);
+  expect(viaSdk?.issuer).toBe(issuer);
+  const url = new URL(issuer);
+  const response = await oauth.discoveryRequest(url, {
+    algorithm: "oauth2",
+    [oauth.allowInsecureRequests]: true,
+  });
+  expect((await oauth.processDiscoveryResponse(url, response)).issuer).toBe(issuer);
+}
+
 describe("Authorization Server Metadata (RFC 8414)", () => {
   let t: OAuthTestServer;
   beforeAll(async () => {
@@ -65,15 +77,7 @@ describe("Authorization Server Metadata (RFC 8414)", () => {
   });
 
   test("the MCP SDK's discovery and oauth4webapi's strict issuer check both accept the document", async () => {
-    const viaSdk = await discoverAuthorizationServerMetadata(t.issuer);
-    expect(viaSdk?.issuer).toBe(t.issuer);
-    const issuer = new URL(t.issuer);
-    const response = await oauth.discoveryRequest(issuer, {
-      algorithm: "oauth2",
-      [oauth.allowInsecureRequests]: true,
-    });
-    const as = await oauth.processDiscoveryResponse(issuer, response);
-    expect(as.issuer).toBe(t.issuer);
+    await expectClientsDiscover(t.issuer);
   });
 });
 
@@ -86,14 +90,7 @@ describe("an issuer with a path component", () => {
       expect(answer.status).toBe(200);
       expect(answer.body.issuer).toBe(t.issuer);
       expect(answer.body.token_endpoint).toBe(`${t.issuer}/api/v1/modules/oauth/token`);
-      const viaSdk = await discoverAuthorizationServerMetadata(t.issuer);
-      expect(viaSdk?.issuer).toBe(t.issuer);
-      const issuer = new URL(t.issuer);
-      const response = await oauth.discoveryRequest(issuer, {
-        algorithm: "oauth2",
-        [oauth.allowInsecureRequests]: true,
-      });
-      expect((await oauth.processDiscoveryResponse(issuer, response)).issuer).toBe(t.issuer);
+      await expectClientsDiscover(t.issuer);
     } finally {
       await t.stop();
     }

@@ -7,34 +7,19 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as oauth from "oauth4webapi";
-import {
-  OAUTH,
-  type OAuthTestServer,
-  type Owner,
-  registerAgent,
-  registerOwner,
-  registerResource,
-  solvePow,
-  startOAuthServer,
-} from "./helpers.ts";
+import { OAUTH, type ProvisionedServer, solvePow, startProvisionedServer } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
 const REDIRECT = "http://127.0.0.1:8976/callback";
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 describe("oauth4webapi against this authorization server", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
-  let introspectionToken: string;
+  let t: ProvisionedServer;
   let as: oauth.AuthorizationServer;
   let client: oauth.Client;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    ({ introspectionToken } = await registerResource(t.url, owner, RESOURCE, ["mcp:tools"]));
+    t = await startProvisionedServer(RESOURCE, { scopes: ["mcp:tools"] });
     const issuer = new URL(t.issuer);
     as = await oauth.processDiscoveryResponse(
       issuer,
@@ -74,13 +59,13 @@ describe("oauth4webapi against this authorization server", () => {
       scope: "mcp:tools",
     }).toString();
     const challenge = (await (
-      await fetch(url, { headers: { "x-agent-token": agent.agentToken } })
+      await fetch(url, { headers: { "x-agent-token": t.agent.agentToken } })
     ).json()) as {
       data: { authorization_request_id: string; pow_challenge: string; pow_difficulty: number };
     };
     const approval = await fetch(`${t.url}${OAUTH}/authorize`, {
       method: "POST",
-      headers: { "x-agent-token": agent.agentToken, "content-type": "application/x-www-form-urlencoded" },
+      headers: { "x-agent-token": t.agent.agentToken, "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
         authorization_request_id: challenge.data.authorization_request_id,
         pow_nonce: await solvePow(challenge.data.pow_challenge, challenge.data.pow_difficulty),
@@ -132,7 +117,7 @@ describe("oauth4webapi against this authorization server", () => {
     expect(tokens.refresh_token).toBeString();
     const request = new Request(RESOURCE, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     const claims = await oauth.validateJwtAccessToken(as, request, RESOURCE, insecure);
-    expect(claims.sub).toBe(agent.agentId);
+    expect(claims.sub).toBe(t.agent.agentId);
     expect(claims.client_id).toBe(client.client_id);
     expect(claims.scope).toBe("mcp:tools");
     await expect(
@@ -157,7 +142,7 @@ describe("oauth4webapi against this authorization server", () => {
 
     const resourceServer: oauth.Client = { client_id: "resource-server" };
     const bearer: oauth.ClientAuth = (_as, _client, _body, headers) => {
-      headers.set("authorization", `Bearer ${introspectionToken}`);
+      headers.set("authorization", `Bearer ${t.introspectionToken}`);
     };
     const introspect = async (token: string) =>
       oauth.processIntrospectionResponse(
@@ -188,11 +173,11 @@ describe("oauth4webapi against this authorization server", () => {
     const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
     const put = await fetch(`${t.url}${OAUTH}/agents/me/jwks`, {
       method: "PUT",
-      headers: { "x-agent-token": agent.agentToken, "content-type": "application/json" },
+      headers: { "x-agent-token": t.agent.agentToken, "content-type": "application/json" },
       body: JSON.stringify({ keys: [{ ...jwk, kid: "agent-es256" }] }),
     });
     expect(put.status).toBe(200);
-    const agentClient: oauth.Client = { client_id: agent.agentId };
+    const agentClient: oauth.Client = { client_id: t.agent.agentId };
     const response = await oauth.clientCredentialsGrantRequest(
       as,
       agentClient,
@@ -203,7 +188,7 @@ describe("oauth4webapi against this authorization server", () => {
     const tokens = await oauth.processClientCredentialsResponse(as, agentClient, response);
     const request = new Request(RESOURCE, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     const claims = await oauth.validateJwtAccessToken(as, request, RESOURCE, insecure);
-    expect(claims.sub).toBe(agent.agentId);
-    expect(claims.client_id).toBe(agent.agentId);
+    expect(claims.sub).toBe(t.agent.agentId);
+    expect(claims.client_id).toBe(t.agent.agentId);
   });
 });

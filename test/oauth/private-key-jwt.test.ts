@@ -3,15 +3,12 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import {
   call,
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   peekClaims,
   registerAgent,
   registerClient,
-  registerOwner,
-  registerResource,
   revokeAgent,
-  startOAuthServer,
+  startProvisionedServer,
   tokenRequest,
 } from "./helpers.ts";
 
@@ -21,13 +18,11 @@ const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
 describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let t: ProvisionedServer;
   let rsa: KeyPair;
   let ec: KeyPair;
 
-  const putKeys = (keys: unknown[], token = agent.agentToken) =>
+  const putKeys = (keys: unknown[], token = t.agent.agentToken) =>
     call(t.url, `${OAUTH}/agents/me/jwks`, {
       method: "PUT",
       headers: { "x-agent-token": token },
@@ -39,7 +34,7 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
     claims: Record<string, unknown> = {},
     options: { key?: KeyPair; alg?: string; clientId?: string; lifetime?: number } = {},
   ) => {
-    const clientId = options.clientId ?? agent.agentId;
+    const clientId = options.clientId ?? t.agent.agentId;
     const now = Math.floor(t.clock.now() / 1000);
     const alg = options.alg ?? "RS256";
     return new SignJWT({ jti: crypto.randomUUID(), ...claims })
@@ -61,10 +56,7 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
     });
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    await registerResource(t.url, owner, RESOURCE, ["mcp:tools", "files:read"]);
+    t = await startProvisionedServer(RESOURCE, { scopes: ["mcp:tools", "files:read"] });
     rsa = await generateKeyPair("RS256", { extractable: true });
     ec = await generateKeyPair("ES256", { extractable: true });
     const registered = await putKeys([
@@ -72,7 +64,7 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
       { ...(await exportJWK(ec.publicKey)), kid: "ec-1" },
     ]);
     expect(registered.status).toBe(200);
-    expect(registered.body.data.client_id).toBe(agent.agentId);
+    expect(registered.body.data.client_id).toBe(t.agent.agentId);
     expect(registered.body.data.token_endpoint_auth_method).toBe("private_key_jwt");
   });
   afterAll(async () => {
@@ -87,8 +79,8 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
       expect(answer.body.refresh_token).toBeUndefined();
       expect(answer.body.scope).toBe("mcp:tools files:read");
       const claims = peekClaims(answer.body.access_token);
-      expect(claims.sub).toBe(agent.agentId);
-      expect(claims.client_id).toBe(agent.agentId);
+      expect(claims.sub).toBe(t.agent.agentId);
+      expect(claims.client_id).toBe(t.agent.agentId);
       expect(claims.aud).toBe(RESOURCE);
       expect(claims.lime_principal).toBe("agent");
     }
@@ -119,14 +111,14 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
     } finally {
       t.clock.advance(-120_000);
     }
-    const other = await registerAgent(t.url, owner);
+    const other = await registerAgent(t.url, t.owner);
     for (const jwt of [
       await assertion({}, { lifetime: 3600 }),
       await assertion({ aud: "https://elsewhere.example" }),
       await assertion({}, { key: stranger }),
       await assertion({}, { clientId: other.agentId }),
       `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(
-        JSON.stringify({ iss: agent.agentId, sub: agent.agentId, aud: t.issuer, exp: 9e9, jti: "x" }),
+        JSON.stringify({ iss: t.agent.agentId, sub: t.agent.agentId, aud: t.issuer, exp: 9e9, jti: "x" }),
       ).toString("base64url")}.`,
       "not-a-jwt",
     ]) {
@@ -162,7 +154,7 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
     expect((await credentials(jwt)).body.error).toBe("invalid_client");
     const bare = await tokenRequest(t.url, {
       grant_type: "client_credentials",
-      client_id: agent.agentId,
+      client_id: t.agent.agentId,
       resource: RESOURCE,
     });
     expect(bare.status).toBe(401);
@@ -170,11 +162,11 @@ describe("client credentials with private_key_jwt (RFC 7523 §2.2) for agents", 
   });
 
   test("a revoked agent's assertions → invalid_client", async () => {
-    const doomed = await registerAgent(t.url, owner);
+    const doomed = await registerAgent(t.url, t.owner);
     const key = await generateKeyPair("RS256", { extractable: true });
     await putKeys([await exportJWK(key.publicKey)], doomed.agentToken);
     expect((await credentials(await assertion({}, { key, clientId: doomed.agentId }))).status).toBe(200);
-    await revokeAgent(t.url, owner, doomed.agentId);
+    await revokeAgent(t.url, t.owner, doomed.agentId);
     expect((await credentials(await assertion({}, { key, clientId: doomed.agentId }))).body.error).toBe(
       "invalid_client",
     );

@@ -2,21 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { signJwt } from "../../core/passport/index.ts";
-import {
-  EXAMPLE_SCOPE,
-  type RunningMcpServer,
-  startExampleMcpServer,
-} from "../../examples/mcp-server/server.ts";
+import { EXAMPLE_SCOPE, type RunningMcpServer } from "../../examples/mcp-server/server.ts";
 import { createMcpResourceGuard } from "../../sdk/mcp/index.ts";
-import {
-  call,
-  type OAuthTestServer,
-  type Owner,
-  registerAgent,
-  registerOwner,
-  registerResource,
-  startOAuthServer,
-} from "./helpers.ts";
+import { call, type ProvisionedServer, registerResource, startWithExampleMcp } from "./helpers.ts";
 
 /** The official MCP client, with a fixed Bearer token on every request. */
 async function connectWithToken(url: string, token: string): Promise<Client> {
@@ -34,15 +22,14 @@ function whoami(result: unknown): Record<string, unknown> {
 }
 
 describe("the resource helper (sdk/mcp) in front of the example MCP server", () => {
-  let t: OAuthTestServer;
+  let t: ProvisionedServer;
   let mcp: RunningMcpServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let stop: () => Promise<void>;
   const domainOf = () => new URL(mcp.url).host;
   const headlessToken = async (domain: string) => {
     const answer = await call(t.url, "/api/v1/modules/oauth/token", {
       json: { domain },
-      headers: { "x-agent-token": agent.agentToken },
+      headers: { "x-agent-token": t.agent.agentToken },
     });
     expect(answer.status).toBe(200);
     return answer.body.access_token as string;
@@ -53,12 +40,12 @@ describe("the resource helper (sdk/mcp) in front of the example MCP server", () 
     return signJwt(
       {
         iss: t.issuer,
-        sub: agent.agentId,
+        sub: t.agent.agentId,
         aud: mcp.resource,
         iat,
         exp: iat + 300,
         jti: crypto.randomUUID(),
-        client_id: agent.agentId,
+        client_id: t.agent.agentId,
         scope: EXAMPLE_SCOPE,
         ...claims,
       } as never,
@@ -68,16 +55,11 @@ describe("the resource helper (sdk/mcp) in front of the example MCP server", () 
   };
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    mcp = startExampleMcpServer({ issuer: t.issuer, now: () => t.clock.now() });
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    await registerResource(t.url, owner, mcp.resource, [EXAMPLE_SCOPE]);
-    await registerResource(t.url, owner, "https://other.example/mcp", [EXAMPLE_SCOPE]);
+    ({ t, mcp, stop } = await startWithExampleMcp());
+    await registerResource(t.url, t.owner, "https://other.example/mcp", [EXAMPLE_SCOPE]);
   });
   afterAll(async () => {
-    await mcp.stop();
-    await t.stop();
+    await stop();
   });
 
   test("Protected Resource Metadata (RFC 9728) names the URL clients dial and the LIME issuer", async () => {
@@ -113,9 +95,9 @@ describe("the resource helper (sdk/mcp) in front of the example MCP server", () 
     const client = await connectWithToken(mcp.url, await headlessToken(domainOf()));
     try {
       const caller = whoami(await client.callTool({ name: "whoami", arguments: {} }));
-      expect(caller.subject).toBe(agent.agentId);
+      expect(caller.subject).toBe(t.agent.agentId);
       expect(caller.principal).toBe("agent");
-      expect(caller.client_id).toBe(agent.agentId);
+      expect(caller.client_id).toBe(t.agent.agentId);
       expect(caller.scopes).toEqual([EXAMPLE_SCOPE]);
       expect(caller.issuer).toBe(t.issuer);
     } finally {

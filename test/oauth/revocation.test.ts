@@ -1,35 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
-  agentApprove,
+  approveWithPkce,
   call,
+  exchangeCode,
   OAUTH,
-  type OAuthTestServer,
-  type Owner,
+  type ProvisionedServer,
   peekClaims,
-  pkcePair,
-  REDIRECT_URI,
-  registerAgent,
   registerClient,
-  registerOwner,
   registerResource,
-  startOAuthServer,
+  startProvisionedServer,
   tokenRequest,
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
 
 describe("revocation (RFC 7009) and introspection (RFC 7662)", () => {
-  let t: OAuthTestServer;
-  let owner: Owner;
-  let agent: { agentId: string; agentToken: string };
+  let t: ProvisionedServer;
   let clientId: string;
-  let introspectionToken: string;
 
   beforeAll(async () => {
-    t = await startOAuthServer();
-    owner = await registerOwner(t.url);
-    agent = await registerAgent(t.url, owner);
-    ({ introspectionToken } = await registerResource(t.url, owner, RESOURCE));
+    t = await startProvisionedServer(RESOURCE);
     clientId = await registerClient(t.url);
   });
   afterAll(async () => {
@@ -37,24 +27,15 @@ describe("revocation (RFC 7009) and introspection (RFC 7662)", () => {
   });
 
   const tokens = async () => {
-    const pkce = pkcePair();
-    const { code } = await agentApprove(t.url, agent.agentToken, {
+    const { code, verifier } = await approveWithPkce(t.url, t.agent.agentToken, {
       clientId,
       resource: RESOURCE,
-      challenge: pkce.challenge,
-      method: "S256",
     });
-    const answer = await tokenRequest(t.url, {
-      grant_type: "authorization_code",
-      code: code!,
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: clientId,
-    });
+    const answer = await exchangeCode(t.url, { code, verifier, clientId });
     expect(answer.status).toBe(200);
     return answer.body as { access_token: string; refresh_token: string };
   };
-  const introspect = (token: string, credential = introspectionToken) =>
+  const introspect = (token: string, credential = t.introspectionToken) =>
     call(t.url, `${OAUTH}/introspect`, {
       headers: { authorization: `Bearer ${credential}` },
       form: { token },
@@ -70,7 +51,7 @@ describe("revocation (RFC 7009) and introspection (RFC 7662)", () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get("cache-control")).toBe("no-store");
     expect(answer.body.active).toBe(true);
-    expect(answer.body.sub).toBe(agent.agentId);
+    expect(answer.body.sub).toBe(t.agent.agentId);
     expect(answer.body.client_id).toBe(clientId);
     expect(answer.body.aud).toBe(RESOURCE);
     expect(answer.body.iss).toBe(t.issuer);
@@ -85,7 +66,7 @@ describe("revocation (RFC 7009) and introspection (RFC 7662)", () => {
     expect(none.body.error).toBe("invalid_token");
     expect(none.headers.get("www-authenticate")).toStartWith("Bearer");
     expect((await introspect(access_token, `lime_rs_${"A".repeat(43)}`)).status).toBe(401);
-    const other = await registerResource(t.url, owner, "https://other.example/mcp");
+    const other = await registerResource(t.url, t.owner, "https://other.example/mcp");
     expect((await introspect(access_token, other.introspectionToken)).body).toEqual({ active: false });
   });
 
