@@ -14,11 +14,10 @@ import {
 import { createRedisRateLimitStore } from "../../../server/infrastructure/redis/rate-limit-store.ts";
 import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { createSqliteStores, type Stores } from "../../../server/infrastructure/sqlite/stores.ts";
-import type { OutcomeEvent } from "../../../server/modules/agent-login/store.ts";
 import { FakeClock, freePort } from "../../../server/testing.ts";
-import { outcomeFanoutConformance, rateLimitStoreConformance, site, user } from "../stores/conformance.ts";
+import { outcomeFanoutConformance, rateLimitStoreConformance } from "../stores/conformance.ts";
 import { describeWithRedis } from "./redis-server.ts";
-import { capturingLogger } from "./support.ts";
+import { approvedOutcome, capturingLogger, collect } from "./support.ts";
 
 describeWithRedis("Redis stores", (redis) => {
   const opened: RedisClient[] = [];
@@ -59,62 +58,7 @@ describeWithRedis("Redis stores", (redis) => {
     db.close();
   });
 
-  /** A real approved outcome in the shared store, as the approval step leaves it. */
-  const approvedOutcome = async (): Promise<OutcomeEvent> => {
-    const owner = user();
-    await stores.users.create(owner);
-    const record = site(owner.id);
-    await stores.sites.create(record);
-    const now = clock.now();
-    const id = crypto.randomUUID();
-    await stores.agentLogin.create({
-      id,
-      siteId: record.id,
-      status: "PENDING",
-      powChallenge: "ab".repeat(32),
-      powDifficulty: 8,
-      redirectUrl: "https://shop.example/done",
-      createdAt: now,
-      expiresAt: now + 300_000,
-      approvedAgentId: null,
-      approvedAt: null,
-      passportJwt: null,
-      passportExpiresAt: null,
-      deliveredAt: null,
-    });
-    const approved = await stores.agentLogin.approve({
-      id,
-      agentId: crypto.randomUUID(),
-      passportJwt: `eyJhbGciOiJSUzI1NiJ9.${crypto.randomUUID()}.signature`,
-      passportExpiresAt: now + 60_000,
-      now,
-    });
-    return approved!.event;
-  };
-
-  const received = (fanout: RedisOutcomeFanout, siteId: string) => {
-    const events: OutcomeEvent[] = [];
-    let wake = () => {};
-    fanout.subscribe(siteId, (event) => {
-      events.push(event);
-      wake();
-    });
-    return {
-      events,
-      async next(timeoutMs = 3000): Promise<OutcomeEvent> {
-        const seen = events.length;
-        const deadline = Date.now() + timeoutMs;
-        while (events.length === seen) {
-          if (Date.now() > deadline) throw new Error("no outcome arrived");
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, 50);
-          });
-        }
-        return events[seen]!;
-      },
-    };
-  };
+  const approved = () => approvedOutcome(stores, clock);
 
   rateLimitStoreConformance("redis", async () =>
     createRedisRateLimitStore(await connection(), {
@@ -196,14 +140,14 @@ describeWithRedis("Redis stores", (redis) => {
     const channel = `c-${crypto.randomUUID()}`;
     const a = await instance(channel);
     const b = await instance(channel);
-    const event = await approvedOutcome();
-    const onA = received(a, event.siteId);
-    const onB = received(b, event.siteId);
+    const event = await approved();
+    const onA = collect(a, event.siteId);
+    const onB = collect(b, event.siteId);
     b.publish(event);
     expect(await onA.next()).toEqual(event);
     // B's own stream got it directly; the echo of its notification is not delivered a second time.
-    const marker = await approvedOutcome();
-    const onAMarker = received(a, marker.siteId);
+    const marker = await approved();
+    const onAMarker = collect(a, marker.siteId);
     b.publish(marker);
     await onAMarker.next();
     expect(onB.events).toEqual([event]);
@@ -219,8 +163,8 @@ describeWithRedis("Redis stores", (redis) => {
     });
     const a = await instance(channel);
     const b = await instance(channel);
-    const event = await approvedOutcome();
-    const onA = received(a, event.siteId);
+    const event = await approved();
+    const onA = collect(a, event.siteId);
     b.publish(event);
     await onA.next();
     await spy.unsubscribe(channel);
@@ -235,9 +179,9 @@ describeWithRedis("Redis stores", (redis) => {
     const forger = await connection("forger");
     const a = await instance(channel);
     const b = await instance(channel);
-    const target = await approvedOutcome();
-    const elsewhere = await approvedOutcome();
-    const onA = received(a, target.siteId);
+    const target = await approved();
+    const elsewhere = await approved();
+    const onA = collect(a, target.siteId);
     const forged = (siteId: string, eventId: unknown) =>
       JSON.stringify({ v: 1, origin: "forger", site_id: siteId, event_id: eventId });
     // Another site's outcome under this site's id, an unknown id, and garbage.
