@@ -7,7 +7,7 @@
 
 import { type Clock, isoTime } from "../../clock.ts";
 import { DomainError } from "../../errors.ts";
-import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.ts";
 import type { UserRecord, UserStore } from "../../foundation/users/store.ts";
 import {
   generateToken,
@@ -73,15 +73,7 @@ export async function registerAgent(
     revokedAt: null,
   };
   await deps.agents.create(agent);
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "agent.created",
-    targetType: "agent",
-    targetId: agent.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "agent.created", { type: "agent", id: agent.id }, ip));
   return { agent, token };
 }
 
@@ -96,15 +88,7 @@ export async function rotateAgentToken(
   const token = generateToken("agent");
   const agent = await deps.agents.rotateToken(agentId, owner.id, hashSecret(token), deps.clock.now());
   if (!agent) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "agent.token_rotated",
-    targetType: "agent",
-    targetId: agent.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "agent.token_rotated", { type: "agent", id: agent.id }, ip));
   return { agent, token };
 }
 
@@ -116,15 +100,7 @@ export async function revokeAgent(
 ): Promise<void> {
   const agent = await deps.agents.revoke(agentId, owner.id, deps.clock.now());
   if (!agent) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "agent.revoked",
-    targetType: "agent",
-    targetId: agent.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "agent.revoked", { type: "agent", id: agent.id }, ip));
 }
 
 export interface AuthenticatedAgent {

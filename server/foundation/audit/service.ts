@@ -17,6 +17,30 @@ export interface AuditEntry {
 
 export type AuditRecorder = (entry: AuditEntry) => Promise<void>;
 
+/**
+ * The entry for an owner acting on their account or on what they own: the
+ * event goes to their own trail and they are its actor.
+ *
+ * @example
+ * await deps.audit(ownerAction(owner.id, "site.created", { type: "site", id: site.id }, ip));
+ */
+export function ownerAction(
+  ownerId: string,
+  action: string,
+  target: { type: string; id: string } | null,
+  ip: string | null,
+): AuditEntry {
+  return {
+    ownerId,
+    actorType: "owner",
+    actorId: ownerId,
+    action,
+    targetType: target?.type ?? null,
+    targetId: target?.id ?? null,
+    ip,
+  };
+}
+
 export function createAuditRecorder(store: AuditStore, clock: Clock): AuditRecorder {
   return async (entry) => {
     await store.append({

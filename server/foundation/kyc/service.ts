@@ -2,7 +2,7 @@
 
 import { type Clock, isoTime } from "../../clock.ts";
 import { DomainError } from "../../errors.ts";
-import type { AuditRecorder } from "../audit/service.ts";
+import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { KycLevel, UserRecord, UserStore } from "../users/store.ts";
 import type { KycStore, KycSubmissionRecord } from "./store.ts";
 import type { KycVerifier } from "./verifier.ts";
@@ -33,15 +33,7 @@ export async function submitKyc(deps: KycDeps, user: UserRecord, ip: string): Pr
   if (!(await deps.kyc.create(submission))) {
     throw new DomainError("KYC_SUBMISSION_PENDING", "A KYC submission is already waiting for a decision.");
   }
-  await deps.audit({
-    ownerId: user.id,
-    actorType: "owner",
-    actorId: user.id,
-    action: "kyc.submitted",
-    targetType: "kyc_submission",
-    targetId: submission.id,
-    ip,
-  });
+  await deps.audit(ownerAction(user.id, "kyc.submitted", { type: "kyc_submission", id: submission.id }, ip));
   const review = await deps.kycVerifier.review(submission);
   if (review.decision === "pending") return submission;
   const now = deps.clock.now();

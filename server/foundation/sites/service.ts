@@ -11,7 +11,7 @@ import {
   hashSecret,
   isTokenShaped,
 } from "../../infrastructure/crypto/secrets.ts";
-import type { AuditRecorder } from "../audit/service.ts";
+import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { UserRecord } from "../users/store.ts";
 import type { SitePatch, SiteRecord, SiteStatus, SiteStore } from "./store.ts";
 
@@ -75,15 +75,7 @@ export async function registerSite(
     updatedAt: now,
   };
   await deps.sites.create(site);
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "site.created",
-    targetType: "site",
-    targetId: site.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "site.created", { type: "site", id: site.id }, ip));
   return { site, token };
 }
 
@@ -98,15 +90,7 @@ export async function rotateSiteToken(
   const token = generateToken("site");
   const site = await deps.sites.rotateToken(siteId, owner.id, hashSecret(token), deps.clock.now());
   if (!site) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "site.token_rotated",
-    targetType: "site",
-    targetId: site.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "site.token_rotated", { type: "site", id: site.id }, ip));
   return { site, token };
 }
 
@@ -119,15 +103,14 @@ export async function setSiteStatus(
 ): Promise<SiteRecord> {
   const site = await deps.sites.setStatus(siteId, owner.id, status, deps.clock.now());
   if (!site) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: status === "SUSPENDED" ? "site.suspended" : "site.reactivated",
-    targetType: "site",
-    targetId: site.id,
-    ip,
-  });
+  await deps.audit(
+    ownerAction(
+      owner.id,
+      status === "SUSPENDED" ? "site.suspended" : "site.reactivated",
+      { type: "site", id: site.id },
+      ip,
+    ),
+  );
   return site;
 }
 
@@ -144,15 +127,7 @@ export async function updateSite(
   if (input.powDifficulty !== undefined) patch.powDifficulty = input.powDifficulty;
   const site = await deps.sites.update(siteId, owner.id, patch, deps.clock.now());
   if (!site) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "site.updated",
-    targetType: "site",
-    targetId: site.id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "site.updated", { type: "site", id: site.id }, ip));
   return site;
 }
 
@@ -163,15 +138,7 @@ export async function deleteSite(
   ip: string,
 ): Promise<void> {
   if (!(await deps.sites.delete(siteId, owner.id))) throw notFound();
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "site.deleted",
-    targetType: "site",
-    targetId: siteId,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "site.deleted", { type: "site", id: siteId }, ip));
 }
 
 /** The `X-Site-Token` check: SITE_TOKEN_MISSING, SITE_TOKEN_INVALID or SITE_SUSPENDED (all 401). */

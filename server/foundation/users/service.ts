@@ -13,7 +13,7 @@ import type { PasswordHashing, ServerConfig } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
 import { generateNumericCode, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import type { Mailer } from "../../infrastructure/mailer.ts";
-import type { AuditRecorder } from "../audit/service.ts";
+import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { EmailCodeStore, UserRecord, UserStore } from "./store.ts";
 
@@ -107,15 +107,7 @@ export async function registerUser(
     });
     throw new DomainError("EMAIL_ALREADY_REGISTERED", "An account with this email already exists.");
   }
-  await deps.audit({
-    ownerId: user.id,
-    actorType: "owner",
-    actorId: user.id,
-    action: "user.registered",
-    targetType: "user",
-    targetId: user.id,
-    ip,
-  });
+  await deps.audit(ownerAction(user.id, "user.registered", { type: "user", id: user.id }, ip));
   if (deps.config.emailVerification) await sendCode(deps, user);
   return user;
 }
@@ -157,15 +149,7 @@ export async function verifyEmail(
     throw new DomainError(code, message);
   }
   const verified = (await deps.users.markEmailVerified(user.id, deps.clock.now()))!;
-  await deps.audit({
-    ownerId: user.id,
-    actorType: "owner",
-    actorId: user.id,
-    action: "user.email_verified",
-    targetType: "user",
-    targetId: user.id,
-    ip,
-  });
+  await deps.audit(ownerAction(user.id, "user.email_verified", { type: "user", id: user.id }, ip));
   return verified;
 }
 
@@ -205,13 +189,9 @@ export async function login(
   }
   if (deps.config.emailVerification && user.emailVerifiedAt === null) {
     await deps.audit({
-      ownerId: user.id,
-      actorType: "owner",
-      actorId: user.id,
-      action: "session.rejected",
+      ...ownerAction(user.id, "session.rejected", null, ip),
       outcome: "failure",
       reason: "EMAIL_NOT_VERIFIED",
-      ip,
     });
     throw new DomainError("EMAIL_NOT_VERIFIED", "Verify your email before logging in.");
   }
@@ -227,27 +207,11 @@ export async function login(
     expiresAt: now + deps.config.lifetimes.sessionMs,
   };
   await deps.sessions.create(session);
-  await deps.audit({
-    ownerId: user.id,
-    actorType: "owner",
-    actorId: user.id,
-    action: "session.opened",
-    targetType: "session",
-    targetId: session.id,
-    ip,
-  });
+  await deps.audit(ownerAction(user.id, "session.opened", { type: "session", id: session.id }, ip));
   return { user, sessionId: session.id, sessionToken, csrfToken, expiresAt: session.expiresAt };
 }
 
 export async function logout(deps: UserDeps, user: UserRecord, sessionId: string, ip: string): Promise<void> {
   await deps.sessions.delete(sessionId);
-  await deps.audit({
-    ownerId: user.id,
-    actorType: "owner",
-    actorId: user.id,
-    action: "session.closed",
-    targetType: "session",
-    targetId: sessionId,
-    ip,
-  });
+  await deps.audit(ownerAction(user.id, "session.closed", { type: "session", id: sessionId }, ip));
 }

@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import { createChallenge, POW_ALGORITHM, verify as verifyPow } from "../../../core/pow/index.ts";
 import { isoTime } from "../../clock.ts";
 import type { AuthenticatedAgent } from "../../core/agents/service.ts";
+import { ownerAction } from "../../foundation/audit/service.ts";
 import type { OwnerPrincipal } from "../../foundation/sessions/service.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { findClient, type OAuthClient } from "./clients.ts";
@@ -343,15 +344,14 @@ export async function decideAsOwner(
     );
   }
   await deps.audit({
-    ownerId: owner.user.id,
-    actorType: "owner",
-    actorId: owner.user.id,
-    action: input.approve ? "oauth.authorization_approved" : "oauth.authorization_denied",
+    ...ownerAction(
+      owner.user.id,
+      input.approve ? "oauth.authorization_approved" : "oauth.authorization_denied",
+      { type: "oauth_client", id: decided.clientId },
+      ip,
+    ),
     outcome: input.approve ? "success" : "failure",
-    targetType: "oauth_client",
-    targetId: decided.clientId,
     reason: input.approve ? "owner_consent" : "access_denied",
-    ip,
   });
   if (!input.approve) {
     return redirectWith(decided.redirectUri, deps.issuer, {

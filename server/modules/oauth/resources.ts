@@ -14,7 +14,7 @@
 
 import { randomBytes } from "node:crypto";
 import { type Clock, isoTime } from "../../clock.ts";
-import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.ts";
 import type { UserRecord } from "../../foundation/users/store.ts";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
@@ -155,15 +155,9 @@ export async function registerResource(
   if (!(await deps.resources.create(record))) {
     throw new OAuthEnvelopeError("OAUTH_RESOURCE_TAKEN", "This resource is already registered.");
   }
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "oauth.resource_registered",
-    targetType: "oauth_resource",
-    targetId: record.id,
-    ip,
-  });
+  await deps.audit(
+    ownerAction(owner.id, "oauth.resource_registered", { type: "oauth_resource", id: record.id }, ip),
+  );
   return { record, introspectionToken };
 }
 
@@ -176,15 +170,7 @@ export async function deleteResource(
   if (!(await deps.resources.delete(id, owner.id))) {
     throw new OAuthEnvelopeError("OAUTH_RESOURCE_NOT_FOUND", "No such resource.");
   }
-  await deps.audit({
-    ownerId: owner.id,
-    actorType: "owner",
-    actorId: owner.id,
-    action: "oauth.resource_deleted",
-    targetType: "oauth_resource",
-    targetId: id,
-    ip,
-  });
+  await deps.audit(ownerAction(owner.id, "oauth.resource_deleted", { type: "oauth_resource", id: id }, ip));
 }
 
 export function presentResource(record: ResourceRecord) {
