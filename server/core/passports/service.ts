@@ -13,7 +13,7 @@ import {
 import type { Clock } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
-import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import type { AuditEntry, AuditRecorder } from "../../foundation/audit/service.ts";
 import type { AuthenticatedAgent } from "../agents/service.ts";
 import type { KeyRing } from "../keys/service.ts";
 
@@ -94,15 +94,25 @@ export async function issueSelfServicePassport(
     throw new DomainError("AUDIENCE_RESERVED", "This audience is reserved.", { field: "audience" });
   }
   const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {});
-  await deps.audit({
+  await deps.audit(passportIssued(agent, passport, "self_service", ip));
+  return passport;
+}
+
+/** The audit entry for a passport issued to `agent`, in its owner's trail; `reason` names the route that asked. */
+export function passportIssued(
+  agent: AuthenticatedAgent,
+  passport: IssuedPassport,
+  reason: "self_service" | "site_login",
+  ip: string,
+): AuditEntry {
+  return {
     ownerId: agent.owner.id,
     actorType: "agent",
     actorId: agent.agent.id,
     action: "passport.issued",
     targetType: "passport",
     targetId: passport.jti,
-    reason: "self_service",
+    reason,
     ip,
-  });
-  return passport;
+  };
 }

@@ -18,6 +18,7 @@ import {
   type IssuedPassport,
   issueSiteLoginPassport,
   type PassportDeps,
+  passportIssued,
 } from "../../core/passports/service.ts";
 import { DomainError, type DomainErrorCode } from "../../errors.ts";
 import type { AuditRecorder } from "../../foundation/audit/service.ts";
@@ -226,16 +227,7 @@ export async function approveLoginRequest(
         ip: agentOwnersOwn(agent, ownerId, ip),
       });
     }
-    await deps.audit({
-      ownerId: agent.owner.id,
-      actorType: "agent",
-      actorId: agent.agent.id,
-      action: "passport.issued",
-      targetType: "passport",
-      targetId: passport.jti,
-      reason: "site_login",
-      ip,
-    });
+    await deps.audit(passportIssued(agent, passport, "site_login", ip));
     return approved.request;
   } catch (error) {
     if (error instanceof DomainError && error.code !== "LOGIN_REQUEST_NOT_FOUND") {
