@@ -9,12 +9,7 @@ import { type Clock, isoTime } from "../../clock.ts";
 import { DomainError } from "../../errors.ts";
 import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.ts";
 import type { UserRecord, UserStore } from "../../foundation/users/store.ts";
-import {
-  generateToken,
-  hashesEqual,
-  hashSecret,
-  isTokenShaped,
-} from "../../infrastructure/crypto/secrets.ts";
+import { findByToken, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import type { AgentRecord, AgentStore } from "./store.ts";
 
 export interface AgentDeps {
@@ -118,11 +113,8 @@ export async function authenticateAgent(
     throw new DomainError("MISSING_AGENT_TOKEN", "Send the agent token in X-Agent-Token.");
   }
   const invalid = new DomainError("INVALID_AGENT_TOKEN", "The agent token is not valid.");
-  const candidate = token.trim();
-  if (!isTokenShaped("agent", candidate)) throw invalid;
-  const tokenHash = hashSecret(candidate);
-  const agent = await deps.agents.findByTokenHash(tokenHash);
-  if (!agent || !hashesEqual(agent.tokenHash, tokenHash)) throw invalid;
+  const agent = await findByToken("agent", token.trim(), deps.agents);
+  if (!agent) throw invalid;
   if (agent.status !== "ACTIVE") {
     await deps.audit({
       ownerId: agent.ownerId,

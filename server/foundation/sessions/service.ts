@@ -11,7 +11,7 @@
 
 import type { Clock } from "../../clock.ts";
 import { DomainError } from "../../errors.ts";
-import { hashesEqual, hashSecret, isTokenShaped } from "../../infrastructure/crypto/secrets.ts";
+import { findByToken, hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import type { UserRecord, UserStore } from "../users/store.ts";
 import type { SessionRecord, SessionStore } from "./store.ts";
 
@@ -33,10 +33,8 @@ export async function authenticateSessionToken(
   deps: SessionDeps,
   token: string,
 ): Promise<{ user: UserRecord; session: SessionRecord }> {
-  if (!isTokenShaped("session", token)) throw invalid();
-  const tokenHash = hashSecret(token);
-  const session = await deps.sessions.findByTokenHash(tokenHash);
-  if (!session || !hashesEqual(session.tokenHash, tokenHash)) throw invalid();
+  const session = await findByToken("session", token, deps.sessions);
+  if (!session) throw invalid();
   if (session.expiresAt <= deps.clock.now()) {
     await deps.sessions.delete(session.id);
     throw invalid();

@@ -5,12 +5,7 @@
 
 import { type Clock, isoTime } from "../../clock.ts";
 import { DomainError } from "../../errors.ts";
-import {
-  generateToken,
-  hashesEqual,
-  hashSecret,
-  isTokenShaped,
-} from "../../infrastructure/crypto/secrets.ts";
+import { findByToken, generateToken, hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { UserRecord } from "../users/store.ts";
 import type { SitePatch, SiteRecord, SiteStatus, SiteStore } from "./store.ts";
@@ -149,12 +144,8 @@ export async function authenticateSite(
   if (token === null || token === undefined || token.trim() === "") {
     throw new DomainError("SITE_TOKEN_MISSING", "Send the site token in X-Site-Token.");
   }
-  const invalid = new DomainError("SITE_TOKEN_INVALID", "The site token is not valid.");
-  const candidate = token.trim();
-  if (!isTokenShaped("site", candidate)) throw invalid;
-  const tokenHash = hashSecret(candidate);
-  const site = await deps.sites.findByTokenHash(tokenHash);
-  if (!site || !hashesEqual(site.tokenHash, tokenHash)) throw invalid;
+  const site = await findByToken("site", token.trim(), deps.sites);
+  if (!site) throw new DomainError("SITE_TOKEN_INVALID", "The site token is not valid.");
   assertSiteActive(site);
   return site;
 }

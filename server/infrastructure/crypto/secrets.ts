@@ -45,6 +45,25 @@ export function hashesEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/**
+ * The row a presented `kind` token belongs to, or null: the shape check
+ * before any lookup, the lookup by the token's hash, then the constant-time
+ * comparison of the hashes before the row is trusted.
+ *
+ * @example
+ * const agent = await findByToken("agent", presented, deps.agents);
+ */
+export async function findByToken<T extends { tokenHash: string }>(
+  kind: TokenKind,
+  token: string,
+  store: { findByTokenHash(tokenHash: string): Promise<T | null> },
+): Promise<T | null> {
+  if (!isTokenShaped(kind, token)) return null;
+  const tokenHash = hashSecret(token);
+  const row = await store.findByTokenHash(tokenHash);
+  return row !== null && hashesEqual(row.tokenHash, tokenHash) ? row : null;
+}
+
 /** A decimal code of `digits` digits drawn without modulo bias. */
 export function generateNumericCode(digits: number): string {
   let out = "";
