@@ -204,7 +204,7 @@ describeWithRedis("Redis stores", (redis) => {
   test("connection: an unreachable REDIS_URL fails at boot with an error naming it, without the password", async () => {
     const port = await freePort();
     const url = `redis://lime:s3cret-password@127.0.0.1:${port}/0`;
-    const error = await connectRedis({ url, logger, name: "boot", connectTimeoutMs: 300 }).catch((e) => e);
+    const error = await connectRedis({ url, logger, name: "boot", connectTimeoutMs: 150 }).catch((e) => e);
     expect(error).toBeInstanceOf(RedisUnavailableError);
     expect(error.message).toStartWith("REDIS_URL: cannot reach Redis at redis://127.0.0.1:");
     expect(error.message).not.toContain("s3cret");
@@ -217,7 +217,7 @@ describeWithRedis("Redis stores", (redis) => {
         url: `redis://127.0.0.1:${silent.port}`,
         logger,
         name: "boot",
-        connectTimeoutMs: 300,
+        connectTimeoutMs: 150,
       }).catch((e) => e);
       expect(error).toBeInstanceOf(RedisUnavailableError);
       expect(error.message).toContain("REDIS_URL");
