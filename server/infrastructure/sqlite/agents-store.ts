@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { AgentRecord, AgentStatus, AgentStore } from "../../core/agents/store.ts";
+import { ownedTokenRowLookups } from "./owned-token-rows.ts";
 
 interface AgentRow {
   id: string;
@@ -36,11 +37,6 @@ export function createSqliteAgentStore(db: Database): AgentStore {
     `INSERT INTO agents (id, owner_id, display_name, description, avatar_url, token_hash, status, reputation,
        created_at, updated_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const byId = db.query<AgentRow, [string]>("SELECT * FROM agents WHERE id = ?");
-  const byHash = db.query<AgentRow, [string]>("SELECT * FROM agents WHERE token_hash = ?");
-  const byOwner = db.query<AgentRow, [string]>(
-    "SELECT * FROM agents WHERE owner_id = ? ORDER BY created_at, id",
-  );
   const rotate = db.query<AgentRow, [string, number, string, string]>(
     `UPDATE agents SET token_hash = ?, updated_at = ? WHERE id = ? AND owner_id = ? AND status = 'ACTIVE'
      RETURNING *`,
@@ -50,6 +46,7 @@ export function createSqliteAgentStore(db: Database): AgentStore {
      WHERE id = ? AND owner_id = ? AND status = 'ACTIVE' RETURNING *`,
   );
   return {
+    ...ownedTokenRowLookups(db, "agents", toAgent),
     async create(a) {
       insert.run(
         a.id,
@@ -64,17 +61,6 @@ export function createSqliteAgentStore(db: Database): AgentStore {
         a.updatedAt,
         a.revokedAt,
       );
-    },
-    async findById(id) {
-      const row = byId.get(id);
-      return row ? toAgent(row) : null;
-    },
-    async findByTokenHash(tokenHash) {
-      const row = byHash.get(tokenHash);
-      return row ? toAgent(row) : null;
-    },
-    async listByOwner(ownerId) {
-      return byOwner.all(ownerId).map(toAgent);
     },
     async rotateToken(id, ownerId, tokenHash, at) {
       const row = rotate.get(tokenHash, at, id, ownerId);

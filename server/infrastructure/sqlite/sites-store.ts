@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { SiteRecord, SiteStatus, SiteStore } from "../../foundation/sites/store.ts";
+import { ownedTokenRowLookups } from "./owned-token-rows.ts";
 
 interface SiteRow {
   id: string;
@@ -32,11 +33,6 @@ export function createSqliteSiteStore(db: Database): SiteStore {
     `INSERT INTO sites (id, owner_id, display_name, origin, token_hash, pow_difficulty, status, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const byId = db.query<SiteRow, [string]>("SELECT * FROM sites WHERE id = ?");
-  const byHash = db.query<SiteRow, [string]>("SELECT * FROM sites WHERE token_hash = ?");
-  const byOwner = db.query<SiteRow, [string]>(
-    "SELECT * FROM sites WHERE owner_id = ? ORDER BY created_at, id",
-  );
   const rotate = db.query<SiteRow, [string, number, string, string]>(
     "UPDATE sites SET token_hash = ?, updated_at = ? WHERE id = ? AND owner_id = ? RETURNING *",
   );
@@ -56,6 +52,7 @@ export function createSqliteSiteStore(db: Database): SiteStore {
   );
   const remove = db.query("DELETE FROM sites WHERE id = ? AND owner_id = ?");
   return {
+    ...ownedTokenRowLookups(db, "sites", toSite),
     async create(s) {
       insert.run(
         s.id,
@@ -68,17 +65,6 @@ export function createSqliteSiteStore(db: Database): SiteStore {
         s.createdAt,
         s.updatedAt,
       );
-    },
-    async findById(id) {
-      const row = byId.get(id);
-      return row ? toSite(row) : null;
-    },
-    async findByTokenHash(tokenHash) {
-      const row = byHash.get(tokenHash);
-      return row ? toSite(row) : null;
-    },
-    async listByOwner(ownerId) {
-      return byOwner.all(ownerId).map(toSite);
     },
     async rotateToken(id, ownerId, tokenHash, at) {
       const row = rotate.get(tokenHash, at, id, ownerId);
