@@ -118,6 +118,58 @@ async function subjectActive(deps: OAuthDeps, type: SubjectType, id: string): Pr
   return (await deps.users.users.findById(id)) !== null;
 }
 
+/** Whose a grant is and for which resource: what an authorization code and a grant both carry. */
+type GrantSubject = Pick<GrantRecord, "subjectType" | "subjectId" | "resource">;
+
+/**
+ * A used code or a rotated refresh token came back, so it leaked: its whole
+ * grant is revoked (OAuth 2.1 §4.1.3, §4.3.1) and the owner's trail says so.
+ */
+async function revokeReplayedGrant(
+  deps: OAuthDeps,
+  grantId: string,
+  subject: GrantSubject,
+  reason: "code_replayed" | "refresh_reused",
+  now: number,
+): Promise<void> {
+  await deps.stores.tokens.revokeGrant(grantId, now, reason);
+  await deps.audit({
+    ownerId: subject.subjectType === "owner" ? subject.subjectId : null,
+    actorType: "anonymous",
+    action: `oauth.${reason}`,
+    outcome: "failure",
+    reason: "invalid_grant",
+    targetType: "oauth_grant",
+    targetId: grantId,
+  });
+}
+
+/**
+ * The access token a grant redeems for `client` with `scopes`; a grant whose
+ * subject is gone or revoked is revoked itself and answers invalid_grant.
+ */
+async function mintForGrant(
+  deps: OAuthDeps,
+  client: OAuthClient,
+  grantId: string,
+  subject: GrantSubject,
+  scopes: string[],
+  now: number,
+): Promise<{ jwt: string; jti: string; expiresIn: number }> {
+  if (!(await subjectActive(deps, subject.subjectType, subject.subjectId))) {
+    await deps.stores.tokens.revokeGrant(grantId, now, "subject_inactive");
+    throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
+  }
+  return mintAccessToken(deps, {
+    subjectType: subject.subjectType,
+    subjectId: subject.subjectId,
+    clientId: client.clientId,
+    audience: [subject.resource],
+    scopes,
+    grantId,
+  });
+}
+
 /** RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) == code_challenge, compared in constant time. */
 export function pkceMatches(verifier: string, challenge: string): boolean {
   const computed = Buffer.from(createHash("sha256").update(verifier, "ascii").digest("base64url"));
@@ -169,16 +221,7 @@ export async function exchangeAuthorizationCode(
   const { code: record, firstUse } = consumed;
   if (!firstUse) {
     // OAuth 2.1 §4.1.3: a used code means it leaked; what it issued is revoked.
-    await deps.stores.tokens.revokeGrant(record.grantId, now, "code_replayed");
-    await deps.audit({
-      ownerId: record.subjectType === "owner" ? record.subjectId : null,
-      actorType: "anonymous",
-      action: "oauth.code_replayed",
-      outcome: "failure",
-      reason: "invalid_grant",
-      targetType: "oauth_grant",
-      targetId: record.grantId,
-    });
+    await revokeReplayedGrant(deps, record.grantId, record, "code_replayed", now);
     throw new OAuthError("invalid_grant", "The authorization code has already been used.");
   }
   if (record.expiresAt <= now) throw new OAuthError("invalid_grant", "The authorization code has expired.");
@@ -193,18 +236,7 @@ export async function exchangeAuthorizationCode(
     throw new OAuthError("invalid_grant", "The code_verifier does not match the code_challenge.");
   }
   checkRequestedResource(params, record.resource);
-  if (!(await subjectActive(deps, record.subjectType, record.subjectId))) {
-    await deps.stores.tokens.revokeGrant(record.grantId, now, "subject_inactive");
-    throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
-  }
-  const access = await mintAccessToken(deps, {
-    subjectType: record.subjectType,
-    subjectId: record.subjectId,
-    clientId: client.clientId,
-    audience: [record.resource],
-    scopes: record.scopes,
-    grantId: record.grantId,
-  });
+  const access = await mintForGrant(deps, client, record.grantId, record, record.scopes, now);
   const refresh = client.metadata.grant_types.includes("refresh_token")
     ? await issueRefreshToken(deps, record.grantId)
     : undefined;
@@ -232,16 +264,7 @@ export async function refreshAccessToken(
   if (rotated === null) throw new OAuthError("invalid_grant", "The refresh token is not valid.");
   if (!rotated.rotated) {
     if (rotated.token.status === "ROTATED") {
-      await deps.stores.tokens.revokeGrant(grant.id, now, "refresh_reused");
-      await deps.audit({
-        ownerId: grant.subjectType === "owner" ? grant.subjectId : null,
-        actorType: "anonymous",
-        action: "oauth.refresh_reused",
-        outcome: "failure",
-        reason: "invalid_grant",
-        targetType: "oauth_grant",
-        targetId: grant.id,
-      });
+      await revokeReplayedGrant(deps, grant.id, grant, "refresh_reused", now);
       throw new OAuthError("invalid_grant", "The refresh token has already been used; the grant is revoked.");
     }
     throw new OAuthError("invalid_grant", "The refresh token has been revoked.");
@@ -251,18 +274,7 @@ export async function refreshAccessToken(
   checkRequestedResource(params, grant.resource);
   const requested = parseScope(params.one("scope"));
   const scopes = requested === null ? grant.scopes : narrowScopes(requested, grant);
-  if (!(await subjectActive(deps, grant.subjectType, grant.subjectId))) {
-    await deps.stores.tokens.revokeGrant(grant.id, now, "subject_inactive");
-    throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
-  }
-  const access = await mintAccessToken(deps, {
-    subjectType: grant.subjectType,
-    subjectId: grant.subjectId,
-    clientId: client.clientId,
-    audience: [grant.resource],
-    scopes,
-    grantId: grant.id,
-  });
+  const access = await mintForGrant(deps, client, grant.id, grant, scopes, now);
   return tokenResponse(access, scopes, await issueRefreshToken(deps, grant.id));
 }
 
