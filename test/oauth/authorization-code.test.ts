@@ -36,6 +36,26 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
   /** A fresh code for `clientId`, approved by the agent. */
   const freshCode = (overrides: { scope?: string } = {}) =>
     approveWithPkce(t.url, t.agent.agentToken, { clientId, resource: RESOURCE, ...overrides });
+  /** The audit rows recorded for `action`, oldest first (replays have no owner trail an API could show). */
+  const auditRows = (action: string) =>
+    t.db
+      .query(
+        "SELECT actor_type, outcome, reason, target_type, target_id FROM audit_events WHERE action = ? ORDER BY seq",
+      )
+      .all(action) as {
+      actor_type: string;
+      outcome: string;
+      reason: string;
+      target_type: string;
+      target_id: string;
+    }[];
+  /** Why the grant `grantId` was revoked (null while it stands). */
+  const revokedReason = (grantId: string) =>
+    (
+      t.db.query("SELECT revoked_reason FROM oauth_grants WHERE id = ?").get(grantId) as {
+        revoked_reason: string | null;
+      }
+    ).revoked_reason;
   const exchange = (code: string, verifier: string, extra: Record<string, string | string[]> = {}) =>
     exchangeCode(t.url, { code, verifier, clientId }, { resource: RESOURCE, ...extra });
 
@@ -253,9 +273,19 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       const { code, verifier } = await freshCode();
       const first = await exchange(code, verifier);
       expect(first.status).toBe(200);
+      const before = auditRows("oauth.code_replayed").length;
       const replay = await exchange(code, verifier);
       expect(replay.status).toBe(400);
       expect(replay.body.error).toBe("invalid_grant");
+      const recorded = auditRows("oauth.code_replayed");
+      expect(recorded.length).toBe(before + 1);
+      expect(recorded.at(-1)).toMatchObject({
+        actor_type: "anonymous",
+        outcome: "failure",
+        reason: "invalid_grant",
+        target_type: "oauth_grant",
+      });
+      expect(revokedReason(recorded.at(-1)!.target_id)).toBe("code_replayed");
       const refresh = await tokenRequest(t.url, {
         grant_type: "refresh_token",
         refresh_token: first.body.refresh_token,
@@ -357,8 +387,18 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       expect(second.status).toBe(200);
       expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
       expect(peekClaims(second.body.access_token).aud).toBe(RESOURCE);
+      const before = auditRows("oauth.refresh_reused").length;
       const reuse = await refresh(first.body.refresh_token);
       expect(reuse.body.error).toBe("invalid_grant");
+      const recorded = auditRows("oauth.refresh_reused");
+      expect(recorded.length).toBe(before + 1);
+      expect(recorded.at(-1)).toMatchObject({
+        actor_type: "anonymous",
+        outcome: "failure",
+        reason: "invalid_grant",
+        target_type: "oauth_grant",
+      });
+      expect(revokedReason(recorded.at(-1)!.target_id)).toBe("refresh_reused");
       const familyGone = await refresh(second.body.refresh_token);
       expect(familyGone.body.error).toBe("invalid_grant");
     });
