@@ -3,10 +3,11 @@
  *
  * Redis sits on the request path (every rate-limited request asks it), so
  * nothing here may wait without bound: the connect attempt at boot has a
- * deadline, every command a timeout, and while the connection is down
- * commands fail at once instead of queueing (`disableOfflineQueue`), so the
- * callers' fallbacks answer in microseconds rather than piling up requests.
- * After boot the client reconnects forever with capped, jittered backoff.
+ * deadline; while the connection is down commands fail at once instead of
+ * queueing (`disableOfflineQueue`), so the callers' fallbacks answer in
+ * microseconds rather than piling up requests; and callers bound the wait
+ * for a reply with `replyWithin`. After boot the client reconnects forever
+ * with capped, jittered backoff.
  *
  * @example
  * const client = await connectRedis({ url: "redis://127.0.0.1:6379", logger, name: "commands" });
@@ -25,10 +26,36 @@ export interface RedisConnectionOptions {
   name: string;
   /** How long boot waits for Redis before giving up (default 5000 ms). */
   connectTimeoutMs?: number;
-  /** Per-command timeout (default 500 ms). */
+  /**
+   * How long a command may wait to be written (default 500 ms). node-redis
+   * stops the clock once the command is on the wire; `replyWithin` bounds the rest.
+   */
   commandTimeoutMs?: number;
   /** Upper bound of the reconnect backoff (default 2000 ms). */
   maxReconnectDelayMs?: number;
+}
+
+/** Redis did not answer within the caller's deadline. */
+export class RedisReplyTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no reply from Redis within ${ms} ms`);
+    this.name = "RedisReplyTimeoutError";
+  }
+}
+
+/**
+ * Rejects with `RedisReplyTimeoutError` if `command` has not settled within
+ * `ms`. The command itself is not cancelled (Redis may still run it); the
+ * caller just stops waiting, which is what a request path needs from a
+ * stalled server or a half-open connection.
+ */
+export function replyWithin<T>(command: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisReplyTimeoutError(ms)), ms);
+  });
+  command.catch(() => {}); // A late rejection after the deadline is not an unhandled one.
+  return Promise.race([command, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Redis could not be reached at boot. The message names `REDIS_URL`, never its password. */

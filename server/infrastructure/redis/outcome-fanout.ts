@@ -1,7 +1,7 @@
 import type { Clock } from "../../clock.ts";
 import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "../../modules/agent-login/store.ts";
 import type { Logger } from "../logger.ts";
-import type { RedisClient } from "./connection.ts";
+import { type RedisClient, replyWithin } from "./connection.ts";
 
 export interface RedisOutcomeFanoutOptions {
   /** Sends notifications (any command connection). */
@@ -130,7 +130,8 @@ export async function createRedisOutcomeFanout(
 
   const send = async (message: string): Promise<boolean> => {
     try {
-      await publisher.publish(channel, message);
+      // A publish that times out but lands later is sent twice; receivers drop the duplicate.
+      await replyWithin(publisher.publish(channel, message), 1000);
       return true;
     } catch {
       return false;
@@ -201,7 +202,7 @@ export async function createRedisOutcomeFanout(
       publisher.off("ready", onPublisherReady);
       listeners.clear();
       await reads;
-      if (subscriber.isReady) await subscriber.unsubscribe(channel).catch(() => {});
+      if (subscriber.isReady) await subscriber.unsubscribe(channel, onMessage).catch(() => {});
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RateLimitStore } from "../../http/rate-limit-store.ts";
 import type { Logger } from "../logger.ts";
-import type { RedisClient } from "./connection.ts";
+import { type RedisClient, replyWithin } from "./connection.ts";
 
 /**
  * One round trip, atomic: the count and its expiry are set together, so two
@@ -25,6 +25,10 @@ export interface RedisRateLimitStoreOptions {
   logger: Logger;
   /** Prefix of every key (default `lime:`). */
   prefix?: string;
+  /** How long a hit waits for Redis before counting in `fallback` (default 250 ms). */
+  replyTimeoutMs?: number;
+  /** After a failure, how long hits go straight to `fallback` before Redis is tried again (default 1000 ms). */
+  retryAfterFailureMs?: number;
 }
 
 /**
@@ -40,7 +44,10 @@ export interface RedisRateLimitStoreOptions {
  * in-memory store) and the outage is logged once: during an outage each
  * instance enforces the limit on its own, so a client spread over N
  * instances gets at most N times the limit, rather than every request
- * failing with a 500 or no limit applying at all.
+ * failing with a 500 or no limit applying at all. After a failure Redis is
+ * left alone for `retryAfterFailureMs`: a Redis that hangs rather than
+ * refuses (a half-open connection, a stalled server) would otherwise add the
+ * full command timeout to every rate-limited request.
  *
  * @example
  * const store = createRedisRateLimitStore(client, { fallback: createMemoryRateLimitStore(), logger });
@@ -51,16 +58,20 @@ export function createRedisRateLimitStore(
   options: RedisRateLimitStoreOptions,
 ): RateLimitStore {
   const prefix = options.prefix ?? "lime:";
+  const retryAfterFailureMs = options.retryAfterFailureMs ?? 1000;
+  const replyTimeoutMs = options.replyTimeoutMs ?? 250;
   let degraded = false;
+  // Real time, not the app's clock: this paces calls to Redis, it is not part of any window.
+  let skipRedisUntil = 0;
 
   const increment = async (key: string, ttlMs: number): Promise<number> => {
     const args = { keys: [key], arguments: [String(ttlMs)] };
     try {
-      return Number(await client.evalSha(HIT_SCRIPT_SHA1, args));
+      return Number(await replyWithin(client.evalSha(HIT_SCRIPT_SHA1, args), replyTimeoutMs));
     } catch (error) {
       // A restarted Redis has an empty script cache: load it once through EVAL.
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return Number(await client.eval(HIT_SCRIPT, args));
+      return Number(await replyWithin(client.eval(HIT_SCRIPT, args), replyTimeoutMs));
     }
   };
 
@@ -68,6 +79,7 @@ export function createRedisRateLimitStore(
     async hit(key, windowMs, now) {
       const start = now - (now % windowMs);
       const resetAt = start + windowMs;
+      if (Date.now() < skipRedisUntil) return options.fallback.hit(key, windowMs, now);
       const digest = createHash("sha256").update(key).digest("base64url");
       try {
         const count = await increment(
@@ -81,6 +93,7 @@ export function createRedisRateLimitStore(
         }
         return { count, resetAt };
       } catch (error) {
+        skipRedisUntil = Date.now() + retryAfterFailureMs;
         if (!degraded) {
           degraded = true;
           options.logger.warn("Redis unavailable; rate limits are counted per instance until it returns", {

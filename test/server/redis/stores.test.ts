@@ -136,6 +136,30 @@ describeWithRedis("Redis stores", (redis) => {
     ]);
   });
 
+  test("rate limits: after a Redis that stalls rather than refuses, hits skip it for a while instead of each waiting", async () => {
+    const admin = await connection("admin");
+    const client = await connection("stalling");
+    const prefix = `t-${crypto.randomUUID()}:`;
+    const store = createRedisRateLimitStore(client, {
+      fallback: createMemoryRateLimitStore(),
+      logger: capturingLogger(),
+      prefix,
+      replyTimeoutMs: 100,
+      retryAfterFailureMs: 60_000,
+    });
+    const now = clock.now();
+    // Redis holds every command for 300 ms: the first hit times out, and Redis runs it late.
+    await admin.sendCommand(["CLIENT", "PAUSE", "300", "ALL"]);
+    expect((await store.hit("k", 60_000, now)).count).toBe(1);
+    expect((await store.hit("k", 60_000, now)).count).toBe(2);
+    await Bun.sleep(400);
+    expect((await store.hit("k", 60_000, now)).count).toBe(3);
+    // Only the first hit ever reached Redis (late); the others went straight to the fallback.
+    const keys = await admin.keys(`${prefix}*`);
+    expect(keys).toHaveLength(1);
+    expect(await admin.get(keys[0]!)).toBe("1");
+  });
+
   test("fan-out: an outcome published on B reaches a subscriber on A, read back whole from the shared store", async () => {
     const channel = `c-${crypto.randomUUID()}`;
     const a = await instance(channel);
