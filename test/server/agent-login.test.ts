@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { verifyPassport } from "../../core/passport/index.ts";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
-import { api, countRows, SseClient, solvePow, wrongNonce } from "./helpers.ts";
+import {
+  api,
+  countRows,
+  SseClient,
+  solvePow,
+  startProvisioned,
+  withTestServer,
+  wrongNonce,
+} from "./helpers.ts";
 
 const REQUESTS = "/api/v1/modules/agent-login/requests";
 const EVENTS = "/api/v1/modules/agent-login/events";
@@ -45,8 +53,7 @@ describe("agent login over HTTP", () => {
   let p: Provisioned;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    p = await t.provision();
+    ({ t, p } = await startProvisioned());
   });
   afterAll(async () => {
     await t.stop();
@@ -402,8 +409,7 @@ describe("agent login over HTTP", () => {
 describe("agent login over time", () => {
   test("expiry: overdue requests become EXPIRED, the stream gets an expired event, approval is LOGIN_REQUEST_EXPIRED", async () => {
     const clock = new FakeClock();
-    const t = await startTestServer({ clock });
-    try {
+    await withTestServer({ clock }, async (t) => {
       const p = await t.provision();
       const id = await createRequest(t, p.siteToken);
       const nonce = await solveFor(t, id);
@@ -420,15 +426,12 @@ describe("agent login over time", () => {
       expect(late.status).toBe(410);
       expect(late.body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
       expect((await api(t.url, `/api/v1/auth/requests/${id}`)).body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("expiry is enforced at approval time even before the sweep runs, and the site still hears of it", async () => {
     const clock = new FakeClock();
-    const t = await startTestServer({ clock });
-    try {
+    await withTestServer({ clock }, async (t) => {
       const p = await t.provision();
       const id = await createRequest(t, p.siteToken);
       const nonce = await solveFor(t, id);
@@ -441,9 +444,7 @@ describe("agent login over time", () => {
       expect(events.filter((e) => e.data.type === "expired").map((e) => e.data.login_request_id)).toEqual([
         id,
       ]);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("a login request survives a restart: created, server replaced on the same database, approved, delivered", async () => {
@@ -458,8 +459,7 @@ describe("agent login over time", () => {
     await first.server.stop();
     first.db.close();
 
-    const second = await startTestServer({ databasePath, keyEncryptionKey: first.keyEncryptionKey });
-    try {
+    await withTestServer({ databasePath, keyEncryptionKey: first.keyEncryptionKey }, async (second) => {
       expect((await approve(second, id, p.agentToken, nonce)).status).toBe(200);
       const stream = await connect(second, p.siteToken);
       const events = await stream.waitFor((all) => all.some((e) => e.data.type === "approved"));
@@ -478,14 +478,11 @@ describe("agent login over time", () => {
       );
       expect(passport.agentId).toBe(p.agentId);
       expect((await status(second, id, p.siteToken)).body.data.status).toBe("DELIVERED");
-    } finally {
-      await second.stop();
-    }
+    });
   });
 
   test("RATE_LIMIT_EXCEEDED with Retry-After once a site exceeds its login-request budget; nothing stored", async () => {
-    const t = await startTestServer({ config: { rateLimits: { loginRequestsPerMinute: 2 } } });
-    try {
+    await withTestServer({ config: { rateLimits: { loginRequestsPerMinute: 2 } } }, async (t) => {
       const p = await t.provision();
       await createRequest(t, p.siteToken);
       await createRequest(t, p.siteToken);
@@ -502,28 +499,22 @@ describe("agent login over time", () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
       expect(countRows(t.db, "login_requests")).toBe(before);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("approval attempts are rate limited per agent, so nonce guessing is bounded", async () => {
-    const t = await startTestServer({ config: { rateLimits: { approvalsPerMinute: 3 } } });
-    try {
+    await withTestServer({ config: { rateLimits: { approvalsPerMinute: 3 } } }, async (t) => {
       const p = await t.provision();
       const id = await createRequest(t, p.siteToken);
       const codes: string[] = [];
       for (let i = 0; i < 4; i++) codes.push((await approve(t, id, p.agentToken, "0")).body.error?.code);
       expect(codes.slice(0, 3).every((c) => c === "INVALID_POW" || c === undefined)).toBe(true);
       expect(codes[3]).toBe("RATE_LIMIT_EXCEEDED");
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("open streams per site are capped (429 with Retry-After); a disconnect frees its slot", async () => {
-    const t = await startTestServer({ config: { rateLimits: { streamsPerSite: 2 } } });
-    try {
+    await withTestServer({ config: { rateLimits: { streamsPerSite: 2 } } }, async (t) => {
       const p = await t.provision();
       const a = await connect(t, p.siteToken);
       const b = await connect(t, p.siteToken);
@@ -537,14 +528,11 @@ describe("agent login over time", () => {
       const c = await connect(t, p.siteToken);
       expect(c.status).toBe(200);
       await Promise.all([b.close(), c.close()]);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("stopping the server ends open streams instead of hanging on them", async () => {
-    const t = await startTestServer();
-    const p = await t.provision();
+    const { t, p } = await startProvisioned();
     const stream = await connect(t, p.siteToken);
     expect(stream.status).toBe(200);
     await t.stop();

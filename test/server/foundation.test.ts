@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FakeClock, startTestServer, type TestServer } from "../../server/testing.ts";
-import { api, countRows } from "./helpers.ts";
+import { api, countRows, withTestServer } from "./helpers.ts";
 
 const USERS = "/api/v1/foundation/users";
 const PASSWORD = "correct horse battery staple";
@@ -209,22 +209,18 @@ describe("owners: registration, verification, sessions", () => {
 describe("sessions and codes over time", () => {
   test("sessions expire after their lifetime", async () => {
     const clock = new FakeClock();
-    const t = await startTestServer({ clock });
-    try {
+    await withTestServer({ clock }, async (t) => {
       const { sessionToken } = await t.registerOwner();
       const auth = { authorization: `Bearer ${sessionToken}` };
       expect((await api(t.url, `${USERS}/me`, { headers: auth })).status).toBe(200);
       clock.advance(t.config.lifetimes.sessionMs);
       expect((await api(t.url, `${USERS}/me`, { headers: auth })).body.error.code).toBe("SESSION_INVALID");
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("verification codes expire: VERIFICATION_CODE_EXPIRED", async () => {
     const clock = new FakeClock();
-    const t = await startTestServer({ clock });
-    try {
+    await withTestServer({ clock }, async (t) => {
       const email = "late@example.test";
       await api(t.url, `${USERS}/register`, { method: "POST", json: { email, password: PASSWORD } });
       clock.advance(t.config.lifetimes.emailCodeMs + 1);
@@ -234,14 +230,11 @@ describe("sessions and codes over time", () => {
       });
       expect(late.status).toBe(410);
       expect(late.body.error.code).toBe("VERIFICATION_CODE_EXPIRED");
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("EMAIL_VERIFICATION=off: login works at once and no code is sent", async () => {
-    const t = await startTestServer({ config: { emailVerification: false } });
-    try {
+    await withTestServer({ config: { emailVerification: false } }, async (t) => {
       const email = "quick@example.test";
       const registered = await api(t.url, `${USERS}/register`, {
         method: "POST",
@@ -254,9 +247,7 @@ describe("sessions and codes over time", () => {
         json: { email, password: PASSWORD },
       });
       expect(login.status).toBe(200);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 });
 
@@ -339,35 +330,32 @@ describe("KYC", () => {
   });
 
   test("with no ADMIN_TOKEN configured the admin API does not exist", async () => {
-    const off = await startTestServer();
-    try {
+    await withTestServer({}, async (off) => {
       const response = await api(off.url, "/api/v1/admin/keys/rotate", {
         method: "POST",
         headers: { authorization: "Bearer anything-at-all-anything-at-all" },
       });
       expect(response.status).toBe(404);
       expect(response.body.error.code).toBe("NOT_FOUND");
-    } finally {
-      await off.stop();
-    }
+    });
   });
 
   test("a pluggable verifier can decide at once", async () => {
-    const auto = await startTestServer({
-      extra: { kycVerifier: { review: async () => ({ decision: "approved" }) } },
-    });
-    try {
-      const { sessionToken } = await auto.registerOwner();
-      const auth = { authorization: `Bearer ${sessionToken}` };
-      const submitted = await api(auto.url, "/api/v1/foundation/kyc/submissions", {
-        method: "POST",
-        headers: auth,
-      });
-      expect(submitted.body.data.status).toBe("APPROVED");
-      expect((await api(auto.url, `${USERS}/me`, { headers: auth })).body.data.kyc_level).toBe(2);
-    } finally {
-      await auto.stop();
-    }
+    await withTestServer(
+      {
+        extra: { kycVerifier: { review: async () => ({ decision: "approved" }) } },
+      },
+      async (auto) => {
+        const { sessionToken } = await auto.registerOwner();
+        const auth = { authorization: `Bearer ${sessionToken}` };
+        const submitted = await api(auto.url, "/api/v1/foundation/kyc/submissions", {
+          method: "POST",
+          headers: auth,
+        });
+        expect(submitted.body.data.status).toBe("APPROVED");
+        expect((await api(auto.url, `${USERS}/me`, { headers: auth })).body.data.kyc_level).toBe(2);
+      },
+    );
   });
 });
 

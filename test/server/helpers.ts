@@ -1,6 +1,12 @@
 /** HTTP and SSE helpers shared by the server integration tests. */
 
 import * as pow from "../../core/pow/index.ts";
+import {
+  type Provisioned,
+  startTestServer,
+  type TestServer,
+  type TestServerOptions,
+} from "../../server/testing.ts";
 
 export interface ApiResponse {
   status: number;
@@ -145,4 +151,51 @@ export class SseClient {
 /** Row count of a table, to prove a rejected request stored nothing. */
 export function countRows(db: { query(sql: string): { get(): unknown } }, table: string): number {
   return (db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+}
+
+/** Runs `use` on a fresh server started with `options`, and stops the server whatever happens. */
+export async function withTestServer(
+  options: TestServerOptions,
+  use: (t: TestServer) => Promise<void>,
+): Promise<void> {
+  const t = await startTestServer(options);
+  try {
+    await use(t);
+  } finally {
+    await t.stop();
+  }
+}
+
+/** A fresh server with one owner, site and agent provisioned on it; a server whose provisioning fails is stopped. */
+export async function startProvisioned(
+  options: TestServerOptions = {},
+): Promise<{ t: TestServer; p: Provisioned }> {
+  const t = await startTestServer(options);
+  try {
+    return { t, p: await t.provision() };
+  } catch (error) {
+    await t.stop();
+    throw error;
+  }
+}
+
+/**
+ * The statuses of three failed logins through a trusted proxy that appends
+ * `forwardedFor(attempt)` (attempt 1 to 3) to X-Forwarded-For, on a fresh
+ * server allowing two per address a minute: [401, 401, 429] when the three
+ * share one rate-limit bucket.
+ */
+export async function loginStatusesViaProxy(forwardedFor: (attempt: number) => string): Promise<number[]> {
+  const statuses: number[] = [];
+  await withTestServer({ config: { trustProxy: true, rateLimits: { authPerMinute: 2 } } }, async (t) => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const response = await api(t.url, "/api/v1/foundation/users/login", {
+        method: "POST",
+        headers: { "x-forwarded-for": forwardedFor(attempt) },
+        json: { email: `nobody-${attempt}@example.test`, password: "not the password" },
+      });
+      statuses.push(response.status);
+    }
+  });
+  return statuses;
 }

@@ -10,7 +10,7 @@ import {
   type TestServer,
   testConfig,
 } from "../../server/testing.ts";
-import { api } from "./helpers.ts";
+import { api, startProvisioned, withTestServer } from "./helpers.ts";
 
 const ADMIN = "admin-token-for-tests-0123456789abcdef";
 const PUBLIC_MEMBERS = ["alg", "e", "kid", "kty", "n", "use"];
@@ -79,8 +79,7 @@ describe("signing keys: rotation and retirement", () => {
   let p: Provisioned;
   const clock = new FakeClock();
   beforeAll(async () => {
-    t = await startTestServer({ clock, config: { adminToken: ADMIN } });
-    p = await t.provision();
+    ({ t, p } = await startProvisioned({ clock, config: { adminToken: ADMIN } }));
   });
   afterAll(async () => {
     await t.stop();
@@ -155,8 +154,7 @@ describe("signing keys: rotation and retirement", () => {
 
 describe("signing keys at rest", () => {
   test("private keys are stored sealed: no private JWK member appears in the database", async () => {
-    const t = await startTestServer();
-    try {
+    await withTestServer({}, async (t) => {
       const rows = t.db.query("SELECT public_jwk, sealed_private_jwk, iv FROM signing_keys").all() as {
         public_jwk: string;
         sealed_private_jwk: Uint8Array;
@@ -170,9 +168,7 @@ describe("signing keys at rest", () => {
           expect(sealed).not.toContain(marker);
         expect(row.iv.length).toBe(12);
       }
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("a different key-encryption key refuses to boot, naming LIME_KEY_ENCRYPTION_KEY", async () => {
@@ -232,8 +228,7 @@ describe("self-service passports", () => {
   let t: TestServer;
   let p: Provisioned;
   beforeAll(async () => {
-    t = await startTestServer();
-    p = await t.provision();
+    ({ t, p } = await startProvisioned());
   });
   afterAll(async () => {
     await t.stop();

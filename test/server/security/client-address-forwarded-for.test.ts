@@ -7,8 +7,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { clientAddress } from "../../../server/http/client-address.ts";
-import { startTestServer } from "../../../server/testing.ts";
-import { api } from "../helpers.ts";
+import { loginStatusesViaProxy } from "../helpers.ts";
 
 const peer = { requestIP: () => ({ address: "10.0.0.2" }) };
 
@@ -31,20 +30,7 @@ describe("client address behind a trusted proxy", () => {
   });
 
   test("a client rotating a forged left-most entry stays in one rate-limit bucket", async () => {
-    const t = await startTestServer({ config: { trustProxy: true, rateLimits: { authPerMinute: 2 } } });
-    try {
-      const statuses: number[] = [];
-      for (let i = 1; i <= 3; i++) {
-        const response = await api(t.url, "/api/v1/foundation/users/login", {
-          method: "POST",
-          headers: { "x-forwarded-for": `198.51.100.${i}, 203.0.113.9` },
-          json: { email: `nobody-${i}@example.test`, password: "not the password" },
-        });
-        statuses.push(response.status);
-      }
-      expect(statuses).toEqual([401, 401, 429]);
-    } finally {
-      await t.stop();
-    }
+    const statuses = await loginStatusesViaProxy((i) => `198.51.100.${i}, 203.0.113.9`);
+    expect(statuses).toEqual([401, 401, 429]);
   });
 });

@@ -8,8 +8,8 @@
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { verifyPassport } from "../../../core/passport/index.ts";
-import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../../server/testing.ts";
-import { api } from "../helpers.ts";
+import { FakeClock, type Provisioned, type TestServer } from "../../../server/testing.ts";
+import { api, startProvisioned } from "../helpers.ts";
 
 const ADMIN = "admin-token-for-security-tests-0123456789";
 
@@ -19,8 +19,7 @@ let clock: FakeClock;
 
 beforeEach(async () => {
   clock = new FakeClock();
-  t = await startTestServer({ clock, config: { adminToken: ADMIN } });
-  p = await t.provision();
+  ({ t, p } = await startProvisioned({ clock, config: { adminToken: ADMIN } }));
 });
 afterEach(async () => {
   await t.stop();

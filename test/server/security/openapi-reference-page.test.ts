@@ -8,29 +8,23 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { startTestServer } from "../../../server/testing.ts";
+import { withTestServer } from "../helpers.ts";
 
 describe("no third-party script on the identity origin in production", () => {
   test("production serves /openapi/json but no reference page", async () => {
-    const t = await startTestServer({ config: { production: true } });
-    try {
+    await withTestServer({ config: { production: true } }, async (t) => {
       const page = await fetch(`${t.url}/openapi`);
       expect(page.status).toBe(404);
       expect(await page.text()).not.toContain("<script");
       const spec = await fetch(`${t.url}/openapi/json`);
       expect(spec.status).toBe(200);
       expect(((await spec.json()) as { openapi: string }).openapi).toStartWith("3.");
-    } finally {
-      await t.stop();
-    }
+    });
   });
 
   test("development keeps the reference page", async () => {
-    const t = await startTestServer();
-    try {
+    await withTestServer({}, async (t) => {
       expect((await fetch(`${t.url}/openapi`)).status).toBe(200);
-    } finally {
-      await t.stop();
-    }
+    });
   });
 });

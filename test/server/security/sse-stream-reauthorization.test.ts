@@ -6,8 +6,8 @@
  */
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { type Provisioned, startTestServer, type TestServer } from "../../../server/testing.ts";
-import { api, SseClient, solvePow } from "../helpers.ts";
+import type { Provisioned, TestServer } from "../../../server/testing.ts";
+import { api, SseClient, solvePow, startProvisioned } from "../helpers.ts";
 
 const REQUESTS = "/api/v1/modules/agent-login/requests";
 const EVENTS = "/api/v1/modules/agent-login/events";
@@ -16,8 +16,7 @@ let t: TestServer;
 let p: Provisioned;
 
 beforeEach(async () => {
-  t = await startTestServer();
-  p = await t.provision();
+  ({ t, p } = await startProvisioned());
 });
 afterEach(async () => {
   await t.stop();
