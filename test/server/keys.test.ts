@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { verifyPassport } from "../../core/passport/index.ts";
 import { createApp } from "../../server/app.ts";
@@ -152,6 +153,34 @@ describe("signing keys: rotation and retirement", () => {
   });
 });
 
+/**
+ * The database file a server left behind (stopped, closed), opened again for
+ * `use` and closed after, with the key-encryption key its signing keys were
+ * sealed under.
+ */
+async function withLeftDatabase(use: (db: Database, keyEncryptionKey: Uint8Array) => Promise<void>) {
+  const first = await startTestServer();
+  await first.server.stop();
+  first.db.close();
+  const db = openDatabase(first.databasePath);
+  try {
+    await use(db, first.keyEncryptionKey);
+  } finally {
+    db.close();
+  }
+}
+
+/** Boots the app on `db` as a restart with `keyEncryptionKey` would. */
+function bootOn(db: Database, keyEncryptionKey: Uint8Array) {
+  return createApp({
+    config: testConfig(),
+    db,
+    keyEncryptionKey,
+    logger: silentLogger,
+    startMaintenance: false,
+  });
+}
+
 describe("signing keys at rest", () => {
   test("private keys are stored sealed: no private JWK member appears in the database", async () => {
     await withTestServer({}, async (t) => {
@@ -172,33 +201,15 @@ describe("signing keys at rest", () => {
   });
 
   test("a different key-encryption key refuses to boot, naming LIME_KEY_ENCRYPTION_KEY", async () => {
-    const first = await startTestServer();
-    const databasePath = first.databasePath;
-    await first.server.stop();
-    first.db.close();
-    const db = openDatabase(databasePath);
-    try {
-      await expect(
-        createApp({
-          config: testConfig(),
-          db,
-          keyEncryptionKey: crypto.getRandomValues(new Uint8Array(32)),
-          logger: silentLogger,
-          startMaintenance: false,
-        }),
-      ).rejects.toThrow(/LIME_KEY_ENCRYPTION_KEY/);
-    } finally {
-      db.close();
-    }
+    await withLeftDatabase(async (db) => {
+      await expect(bootOn(db, crypto.getRandomValues(new Uint8Array(32)))).rejects.toThrow(
+        /LIME_KEY_ENCRYPTION_KEY/,
+      );
+    });
   });
 
   test("a sealed key moved onto another key's row does not open (the kid is authenticated data)", async () => {
-    const first = await startTestServer();
-    const databasePath = first.databasePath;
-    await first.server.stop();
-    first.db.close();
-    const db = openDatabase(databasePath);
-    try {
+    await withLeftDatabase(async (db, keyEncryptionKey) => {
       const rows = db.query("SELECT kid, sealed_private_jwk, iv FROM signing_keys ORDER BY status").all() as {
         kid: string;
         sealed_private_jwk: Uint8Array;
@@ -209,18 +220,8 @@ describe("signing keys at rest", () => {
         rows[1]!.iv,
         rows[0]!.kid,
       );
-      await expect(
-        createApp({
-          config: testConfig(),
-          db,
-          keyEncryptionKey: first.keyEncryptionKey,
-          logger: silentLogger,
-          startMaintenance: false,
-        }),
-      ).rejects.toThrow(/does not open signing key/);
-    } finally {
-      db.close();
-    }
+      await expect(bootOn(db, keyEncryptionKey)).rejects.toThrow(/does not open signing key/);
+    });
   });
 });
 
