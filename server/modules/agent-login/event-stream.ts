@@ -61,6 +61,8 @@ export interface EventStreams {
   openCount(): number;
 }
 
+/** How many written ids a stream remembers to drop duplicates and accept late lower ids. */
+const WRITTEN_WINDOW = 1024;
 const KEEPALIVE = `data: ${JSON.stringify({ type: "keepalive" })}\n\n`;
 const RECONNECT_DELAY = "retry: 3000\n\n";
 
@@ -103,7 +105,13 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       total += 1;
 
       const lastEventId = parseLastEventId(lastEventIdHeader);
-      let highestSent = lastEventId ?? 0;
+      // Ids at or below the client's Last-Event-ID were seen before this stream;
+      // above it, the ids written here. Behind several instances outcomes can
+      // arrive out of id order, so "above the highest written" would drop the
+      // late lower one. The window is bounded: out-of-order arrivals are
+      // milliseconds apart, and an id evicted from it raises the floor.
+      let seenUpTo = lastEventId ?? 0;
+      const written = new Set<number>();
       let closed = false;
       let keepalive: ReturnType<typeof setInterval> | undefined;
       let unsubscribe: (() => void) | undefined;
@@ -140,9 +148,14 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       };
 
       const send = (event: OutcomeEvent) => {
-        if (event.id <= highestSent || event.expiresAt <= deps.clock.now()) return;
+        if (event.id <= seenUpTo || written.has(event.id) || event.expiresAt <= deps.clock.now()) return;
         if (!write(`id: ${event.id}\ndata: ${JSON.stringify(outcomePayload(event))}\n\n`)) return;
-        highestSent = event.id;
+        written.add(event.id);
+        if (written.size > WRITTEN_WINDOW) {
+          const oldest = written.values().next().value!;
+          written.delete(oldest);
+          seenUpTo = Math.max(seenUpTo, oldest);
+        }
         deps.store.markDelivered(event.id, deps.clock.now()).catch((error: unknown) => {
           deps.logger.error("could not mark an outcome delivered", {
             event_id: event.id,
