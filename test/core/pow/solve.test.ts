@@ -12,6 +12,7 @@ import {
   type PowVector,
   seededChallenge,
 } from "./reference.ts";
+import { powRejection } from "./rejection.ts";
 import vectorFile from "./vectors.json";
 import { inProcessSpawner } from "./worker-harness.ts";
 
@@ -28,16 +29,6 @@ const environment = (overrides: Partial<SolveEnvironment> = {}): SolveEnvironmen
   runtime: quietRuntime(),
   ...overrides,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<PowError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PowError) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("solve: published vectors", () => {
   // The JS fallback runs on one thread whatever `workers` says (backend.test.ts).
@@ -169,7 +160,7 @@ describe("solve: progress and abort", () => {
     for (const backend of BACKENDS) {
       for (const workers of [1, 2]) {
         let progress = 0;
-        const error = await rejection(
+        const error = await powRejection(
           solve(seededChallenge("abort", 0), 40, {
             backend,
             workers,
@@ -189,7 +180,7 @@ describe("solve: progress and abort", () => {
       for (const workers of [1, 2]) {
         const controller = new AbortController();
         let batches = 0;
-        const error = await rejection(
+        const error = await powRejection(
           solve(seededChallenge("abort", 1), 40, {
             backend,
             workers,
@@ -211,7 +202,7 @@ describe("solve: progress and abort", () => {
     const { spawn, spawned, terminated } = inProcessSpawner({
       onSpawn: (n) => n === 2 && controller.abort(),
     });
-    const error = await rejection(
+    const error = await powRejection(
       solveIn(environment({ spawn }), seededChallenge("abort", 2), 40, {
         workers: 3,
         signal: controller.signal,
@@ -240,10 +231,10 @@ describe("solve: progress and abort", () => {
 describe("solve: bad input", () => {
   test("malformed challenge, difficulty or options reject with typed codes", async () => {
     const c = seededChallenge("bad", 0);
-    expect((await rejection(solve("ABC", 1))).code).toBe("POW_INVALID_CHALLENGE");
-    expect((await rejection(solve(c.toUpperCase(), 1))).code).toBe("POW_INVALID_CHALLENGE");
-    expect((await rejection(solve(c, 41))).code).toBe("POW_INVALID_DIFFICULTY");
-    expect((await rejection(solve(c, 1.5))).code).toBe("POW_INVALID_DIFFICULTY");
+    expect((await powRejection(solve("ABC", 1))).code).toBe("POW_INVALID_CHALLENGE");
+    expect((await powRejection(solve(c.toUpperCase(), 1))).code).toBe("POW_INVALID_CHALLENGE");
+    expect((await powRejection(solve(c, 41))).code).toBe("POW_INVALID_DIFFICULTY");
+    expect((await powRejection(solve(c, 1.5))).code).toBe("POW_INVALID_DIFFICULTY");
     const badOptions: unknown[] = [
       null,
       "fast",
@@ -258,7 +249,7 @@ describe("solve: bad input", () => {
       { signal: null },
     ];
     for (const options of badOptions) {
-      expect((await rejection(solve(c, 1, options as never))).code).toBe("POW_INVALID_OPTION");
+      expect((await powRejection(solve(c, 1, options as never))).code).toBe("POW_INVALID_OPTION");
     }
   });
 
@@ -312,9 +303,9 @@ describe("solve: the end of the nonce space (2^64 - 1)", () => {
         const first = await solveIn(env, seededChallenge("end", 0), 0, { backend, workers });
         expect(first.nonce).toBe(`${LAST_PREFIX - 2n}0`);
         const atEnd = environment({ startPrefix: LAST_PREFIX });
-        const error = await rejection(solveIn(atEnd, onlyPastMax, 2, { backend, workers }));
+        const error = await powRejection(solveIn(atEnd, onlyPastMax, 2, { backend, workers }));
         expect(error.code).toBe("POW_EXHAUSTED");
-        const none = await rejection(solveIn(env, seededChallenge("end", 1), 40, { backend, workers }));
+        const none = await powRejection(solveIn(env, seededChallenge("end", 1), 40, { backend, workers }));
         expect(none.code).toBe("POW_EXHAUSTED");
       }
     }

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { Worker as NodeWorker } from "node:worker_threads";
-import { PowError } from "../../../core/errors.ts";
 import { difficultyMasks } from "../../../core/pow/form.ts";
 import { kernelBytes } from "../../../core/pow/kernel/modules.ts";
 import { LAST_PREFIX } from "../../../core/pow/solver.ts";
@@ -14,6 +13,7 @@ import {
   workerScript,
 } from "../../../core/pow/workers.ts";
 import type { PowVector } from "./reference.ts";
+import { powRejection } from "./rejection.ts";
 import vectorFile from "./vectors.json";
 import { inProcessSpawner } from "./worker-harness.ts";
 
@@ -35,16 +35,6 @@ const searchFor = (v: PowVector, spawn: SpawnWorker, overrides: Partial<WorkerSe
     ...overrides,
   };
 };
-
-async function failure(promise: Promise<unknown>): Promise<PowError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PowError) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** A Blob whose content is replaced, to start a real worker that crashes. */
 const crashingBlob = class extends Blob {
@@ -86,14 +76,14 @@ describe("worker split", () => {
   test("a worker that cannot instantiate the kernel fails the search with POW_WORKER_FAILED", async () => {
     const garbage = new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]);
     for (const spawn of [inProcessSpawner().spawn, webWorkerSpawner({ Worker, Blob, URL })]) {
-      const error = await failure(searchInWorkers(searchFor(v20, spawn, { bytes: garbage })));
+      const error = await powRejection(searchInWorkers(searchFor(v20, spawn, { bytes: garbage })));
       expect(error.code).toBe("POW_WORKER_FAILED");
     }
   });
 
   test("a worker that crashes, or cannot be started, fails the search with POW_WORKER_FAILED", async () => {
     const web = webWorkerSpawner({ Worker, Blob: crashingBlob, URL });
-    expect((await failure(searchInWorkers(searchFor(v20, web)))).code).toBe("POW_WORKER_FAILED");
+    expect((await powRejection(searchInWorkers(searchFor(v20, web)))).code).toBe("POW_WORKER_FAILED");
     const node = nodeWorkerSpawner(async () => ({
       Worker: class extends NodeWorker {
         constructor(_source: string, options: { eval: true }) {
@@ -101,9 +91,9 @@ describe("worker split", () => {
         }
       },
     }));
-    expect((await failure(searchInWorkers(searchFor(v20, node)))).code).toBe("POW_WORKER_FAILED");
+    expect((await powRejection(searchInWorkers(searchFor(v20, node)))).code).toBe("POW_WORKER_FAILED");
     const unavailable: SpawnWorker = () => Promise.reject(new Error("worker-src 'none'"));
-    const error = await failure(searchInWorkers(searchFor(v20, unavailable)));
+    const error = await powRejection(searchInWorkers(searchFor(v20, unavailable)));
     expect(error.code).toBe("POW_WORKER_FAILED");
     expect(error.message).toContain("worker-src 'none'");
   });
