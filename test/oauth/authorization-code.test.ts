@@ -5,6 +5,7 @@ import {
   authorizationPath,
   call,
   exchangeCode,
+  type JsonAnswer,
   OAUTH,
   type ProvisionedServer,
   peekClaims,
@@ -56,6 +57,25 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
         revoked_reason: string | null;
       }
     ).revoked_reason;
+  /**
+   * Runs `replay` (a leaked credential presented again) and expects one more
+   * `action` audit row (anonymous, failure, invalid_grant) and its grant
+   * revoked for `reason`; returns the replay's answer.
+   */
+  const recordsReplay = async (action: string, reason: string, replay: () => Promise<JsonAnswer>) => {
+    const before = auditRows(action).length;
+    const answer = await replay();
+    const recorded = auditRows(action);
+    expect(recorded.length).toBe(before + 1);
+    expect(recorded.at(-1)).toMatchObject({
+      actor_type: "anonymous",
+      outcome: "failure",
+      reason: "invalid_grant",
+      target_type: "oauth_grant",
+    });
+    expect(revokedReason(recorded.at(-1)!.target_id)).toBe(reason);
+    return answer;
+  };
   const exchange = (code: string, verifier: string, extra: Record<string, string | string[]> = {}) =>
     exchangeCode(t.url, { code, verifier, clientId }, { resource: RESOURCE, ...extra });
 
@@ -273,19 +293,11 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       const { code, verifier } = await freshCode();
       const first = await exchange(code, verifier);
       expect(first.status).toBe(200);
-      const before = auditRows("oauth.code_replayed").length;
-      const replay = await exchange(code, verifier);
+      const replay = await recordsReplay("oauth.code_replayed", "code_replayed", () =>
+        exchange(code, verifier),
+      );
       expect(replay.status).toBe(400);
       expect(replay.body.error).toBe("invalid_grant");
-      const recorded = auditRows("oauth.code_replayed");
-      expect(recorded.length).toBe(before + 1);
-      expect(recorded.at(-1)).toMatchObject({
-        actor_type: "anonymous",
-        outcome: "failure",
-        reason: "invalid_grant",
-        target_type: "oauth_grant",
-      });
-      expect(revokedReason(recorded.at(-1)!.target_id)).toBe("code_replayed");
       const refresh = await tokenRequest(t.url, {
         grant_type: "refresh_token",
         refresh_token: first.body.refresh_token,
@@ -387,18 +399,10 @@ describe("authorization code flow with PKCE (OAuth 2.1 §4.1), agent self-approv
       expect(second.status).toBe(200);
       expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
       expect(peekClaims(second.body.access_token).aud).toBe(RESOURCE);
-      const before = auditRows("oauth.refresh_reused").length;
-      const reuse = await refresh(first.body.refresh_token);
+      const reuse = await recordsReplay("oauth.refresh_reused", "refresh_reused", () =>
+        refresh(first.body.refresh_token),
+      );
       expect(reuse.body.error).toBe("invalid_grant");
-      const recorded = auditRows("oauth.refresh_reused");
-      expect(recorded.length).toBe(before + 1);
-      expect(recorded.at(-1)).toMatchObject({
-        actor_type: "anonymous",
-        outcome: "failure",
-        reason: "invalid_grant",
-        target_type: "oauth_grant",
-      });
-      expect(revokedReason(recorded.at(-1)!.target_id)).toBe("refresh_reused");
       const familyGone = await refresh(second.body.refresh_token);
       expect(familyGone.body.error).toBe("invalid_grant");
     });
