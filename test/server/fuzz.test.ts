@@ -68,6 +68,12 @@ const notAString = fc.oneof(
   fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
 );
 
+/** A value no email field accepts: the wrong type, or a short string without the shape of an address. */
+const notAnEmail = fc.oneof(
+  notAString,
+  fc.string({ maxLength: 20 }).filter((s) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)),
+);
+
 /** Objects where one named field is replaced by something invalid, plus random extra members. */
 function withOneBadField(valid: Record<string, unknown>, bad: Record<string, fc.Arbitrary<unknown>>) {
   return fc
@@ -131,10 +137,7 @@ const bodyCases: Record<string, BodyCase> = {
       withOneBadField(
         { email: "new-user@example.test", password: "long enough password" },
         {
-          email: fc.oneof(
-            notAString,
-            fc.string({ maxLength: 20 }).filter((s) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)),
-          ),
+          email: notAnEmail,
           password: fc.oneof(
             notAString,
             fc.string({ maxLength: 7 }),
@@ -165,10 +168,7 @@ const bodyCases: Record<string, BodyCase> = {
       withOneBadField(
         { email: "someone@example.test" },
         {
-          email: fc.oneof(
-            notAString,
-            fc.string({ maxLength: 20 }).filter((s) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)),
-          ),
+          email: notAnEmail,
         },
       ),
     ),
