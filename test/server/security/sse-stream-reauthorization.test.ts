@@ -69,29 +69,22 @@ describe("an open event stream is re-authorized before every write", () => {
     await Promise.all([stolen.close(), legitimate.close()]);
   });
 
-  test("a stream of a site that is then suspended is closed at the next keepalive", async () => {
-    const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
-    await waitForOpenStreams(1);
-    const suspended = await api(t.url, `/api/v1/foundation/sites/${p.siteId}/suspend`, {
-      method: "POST",
-      headers: owner(),
+  for (const change of [
+    { outcome: "suspended is closed at the next keepalive", method: "POST", path: "/suspend", status: 200 },
+    { outcome: "deleted is closed", method: "DELETE", path: "", status: 204 },
+  ]) {
+    test(`a stream of a site that is then ${change.outcome}`, async () => {
+      const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
+      await waitForOpenStreams(1);
+      const changed = await api(t.url, `/api/v1/foundation/sites/${p.siteId}${change.path}`, {
+        method: change.method,
+        headers: owner(),
+      });
+      expect(changed.status).toBe(change.status);
+      await waitForOpenStreams(0);
+      await stream.close();
     });
-    expect(suspended.status).toBe(200);
-    await waitForOpenStreams(0);
-    await stream.close();
-  });
-
-  test("a stream of a site that is then deleted is closed", async () => {
-    const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
-    await waitForOpenStreams(1);
-    const deleted = await api(t.url, `/api/v1/foundation/sites/${p.siteId}`, {
-      method: "DELETE",
-      headers: owner(),
-    });
-    expect(deleted.status).toBe(204);
-    await waitForOpenStreams(0);
-    await stream.close();
-  });
+  }
 
   test("a stream whose credential still holds keeps its keepalives and outcomes", async () => {
     const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
