@@ -14,6 +14,15 @@ export function sharedKey(): Promise<SigningKey> {
   return shared;
 }
 
+/** A non-extractable RSASSA-PKCS1-v1_5 pair (e = 65537) of any size and hash, for keys the signer must refuse. */
+export function rsaKeyPair(modulusLength: number, hash: "SHA-1" | "SHA-256"): Promise<CryptoKeyPair> {
+  return crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash },
+    false,
+    ["sign", "verify"],
+  );
+}
+
 export function passportClaims(overrides: Partial<PassportClaims> = {}): PassportClaims {
   return {
     iss: ISSUER,

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { PassportError } from "../../../core/errors.ts";
 import { generateSigningKey } from "../../../core/keys/index.ts";
 import { ACCESS_TOKEN_TYP, PASSPORT_TYP, signJwt, signPassport } from "../../../core/passport/index.ts";
-import { caught, NOW, passportClaims, sharedKey, siteLoginClaims } from "./fixtures.ts";
+import { caught, NOW, passportClaims, rsaKeyPair, sharedKey, siteLoginClaims } from "./fixtures.ts";
 
 describe("signPassport", () => {
   test("header is exactly { alg: RS256, typ: passport+jwt, kid } and the payload is the claims as given", async () => {
@@ -140,30 +140,12 @@ describe("signPassport", () => {
 
   test("refuses a signing key under 2048 bits (KEY_TOO_SMALL) even when wrapped as a SigningKey", async () => {
     const key = await sharedKey();
-    const small = await crypto.subtle.generateKey(
-      {
-        name: "RSASSA-PKCS1-v1_5",
-        modulusLength: 1024,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: "SHA-256",
-      },
-      false,
-      ["sign", "verify"],
-    );
+    const small = await rsaKeyPair(1024, "SHA-256");
     const error = await caught(() =>
       signPassport(passportClaims(), { ...key, privateKey: small.privateKey }),
     );
     expect(error.code).toBe("KEY_TOO_SMALL");
-    const sha1 = await crypto.subtle.generateKey(
-      {
-        name: "RSASSA-PKCS1-v1_5",
-        modulusLength: 2048,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: "SHA-1",
-      },
-      false,
-      ["sign", "verify"],
-    );
+    const sha1 = await rsaKeyPair(2048, "SHA-1");
     expect(
       (await caught(() => signPassport(passportClaims(), { ...key, privateKey: sha1.privateKey }))).code,
     ).toBe("KEY_UNSUPPORTED");
