@@ -110,6 +110,8 @@ describe("event stream faults", () => {
     const created = await site.createLoginRequest();
     faulty.refuseStreams = true;
     faulty.dropStreams();
+    // The approval must happen while the site has no stream, or it could not arrive by polling.
+    await until(() => !site.events.connected);
     await agent.login(created.requestId);
     await until(() => outcomes.length > 0);
     expect(outcomes[0]).toMatchObject({ type: "approved", requestId: created.requestId, via: "poll" });

@@ -20,14 +20,14 @@ export interface FaultyFetch {
 }
 
 export function faultyFetch(): FaultyFetch {
-  const open = new Map<
-    ReadableStreamDefaultController<Uint8Array>,
-    ReadableStreamDefaultReader<Uint8Array>
-  >();
+  // Upstream readers of the event streams handed out and not yet finished.
+  const live = new Set<ReadableStreamDefaultReader<Uint8Array>>();
   const counts = new Map<string, number>();
-  // Bumped by dropStreams(): a stream whose request was already in flight when
-  // the streams were cut is cut too, or it would slip through and stay open.
+  // Bumped by dropStreams(). Each stream remembers the count it was born
+  // under and errors at its next read once it changed, so a stream is cut
+  // whether its reader was waiting, not yet started, or still in flight.
   let drops = 0;
+  const reset = () => new TypeError("connection reset (test)");
   const faulty: FaultyFetch = {
     refuseStreams: false,
     jwksDown: false,
@@ -36,9 +36,8 @@ export function faultyFetch(): FaultyFetch {
     count: (suffix) => [...counts].filter(([path]) => path.endsWith(suffix)).reduce((n, [, c]) => n + c, 0),
     dropStreams() {
       drops++;
-      for (const [controller, upstream] of [...open]) {
-        open.delete(controller);
-        controller.error(new TypeError("connection reset (test)"));
+      for (const upstream of [...live]) {
+        live.delete(upstream);
         upstream.cancel().catch(() => {});
       }
     },
@@ -58,38 +57,36 @@ export function faultyFetch(): FaultyFetch {
           { status: 503 },
         );
       }
-      const dropsBefore = drops;
+      const born = drops;
       const response = await fetch(input, init);
       if (!(response.headers.get("content-type") ?? "").startsWith("text/event-stream") || !response.body) {
         return response;
       }
-      if (drops !== dropsBefore) {
+      if (drops !== born) {
         response.body.cancel().catch(() => {});
-        throw new TypeError("connection reset (test)");
+        throw reset();
       }
       const upstream = response.body.getReader();
-      let self: ReadableStreamDefaultController<Uint8Array>;
+      live.add(upstream);
       const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          self = controller;
-          open.set(controller, upstream);
-        },
         async pull(controller) {
           try {
-            const { done, value } = await upstream.read();
-            if (!open.has(self)) return;
-            if (done) {
-              open.delete(self);
+            const { done, value } = drops === born ? await upstream.read() : { done: true, value: undefined };
+            if (drops !== born) {
+              controller.error(reset());
+            } else if (done) {
               controller.close();
             } else {
               controller.enqueue(value);
+              return;
             }
           } catch (error) {
-            if (open.delete(self)) controller.error(error);
+            controller.error(drops !== born ? reset() : error);
           }
+          live.delete(upstream);
         },
         cancel(reason) {
-          open.delete(self);
+          live.delete(upstream);
           // Not returned: Bun reports a rejected cancel() promise as unhandled even when the caller catches it.
           upstream.cancel(reason).catch(() => {});
         },
