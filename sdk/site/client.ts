@@ -8,8 +8,8 @@
  * taken from the options when given; otherwise it is learned once from the
  * issuer, from the public view of the first login request this client
  * creates (`GET /api/v1/auth/requests/{id}` names its site while the request
- * is pending). A site that only waits on requests created elsewhere should
- * pass `siteId`.
+ * is pending), once the site token has shown the request is this site's. A
+ * site that only waits on requests created elsewhere should pass `siteId`.
  */
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
 import { resolveConnection } from "../internal/connection.ts";
@@ -206,13 +206,18 @@ export class SiteClient {
   async #learnSiteId(requestId: string): Promise<string> {
     let data: unknown;
     try {
+      // The public view names the site of any request. Ask it only about a
+      // request the site token proves is ours (other sites' are NOT_FOUND):
+      // a request id handed in by a caller may be another site's, and
+      // adopting that site's id would accept its login passports here.
+      await this.getLoginRequest(requestId);
       data = await this.#http.send({
         method: "GET",
         path: `/api/v1/auth/requests/${encodePathId(requestId, "requestId")}`,
         idempotent: true,
       });
     } catch (cause) {
-      // The public view only answers while the request is pending.
+      // Not ours, or no longer pending (the public view refuses answered requests).
       const code = (cause as { code?: unknown }).code;
       throw new TypeError(
         `SiteClient: this site's id is not known and could not be learned (${String(code ?? cause)}); pass siteId in the options`,
