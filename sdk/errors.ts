@@ -73,7 +73,7 @@ export type SdkErrorCode =
   | "SDK_ABORTED"
   /** The server answered, but not with the protocol (not JSON, no envelope, missing fields). */
   | "SDK_INVALID_RESPONSE"
-  /** No JWKS has ever been fetched and the issuer cannot be reached now. */
+  /** The issuer cannot be reached now, and no JWKS was ever fetched or the cached one is past `maxStaleMs`. */
   | "SDK_JWKS_UNAVAILABLE"
   /** The login request is no longer pending (already approved, delivered or expired). */
   | "SDK_LOGIN_NOT_PENDING"

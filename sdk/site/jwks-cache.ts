@@ -10,7 +10,11 @@
  *   conditional request (`If-None-Match`, 304 keeps the keys, RFC 9110 §13.1.2).
  * - A stale set keeps verifying while one background refresh runs
  *   (stale-while-revalidate): verification never waits on the network
- *   once the first fetch succeeded, and keeps working while the issuer is down.
+ *   once the first fetch succeeded, and keeps working while the issuer is
+ *   down, for `maxStaleMs` past freshness (RFC 5861 stale-if-error). After
+ *   that the set is not trusted until the issuer answers again: a key the
+ *   issuer removed (a compromise) must stop verifying within a bounded time,
+ *   even for a site that cannot reach the issuer (or is kept from it).
  * - An unknown `kid` triggers at most one refetch per `cooldownMs`, however
  *   many tokens ask; concurrent askers share the one request.
  * - After a failed fetch, nothing is tried again for `retryAfterFailureMs`.
@@ -41,6 +45,11 @@ export interface JwksCacheOptions {
   minTtlMs?: number;
   /** Ceiling for the server's max-age. Default 24 h. */
   maxTtlMs?: number;
+  /**
+   * How long past its freshness a set keeps verifying while it cannot be
+   * refreshed; then SDK_JWKS_UNAVAILABLE until the issuer answers. Default 1 h.
+   */
+  maxStaleMs?: number;
   /** Per-fetch deadline. Default 5 s. */
   timeoutMs?: number;
   /** Clock in epoch ms; tests move it. */
@@ -82,6 +91,7 @@ export class JwksCache {
   readonly #defaultTtlMs: number;
   readonly #minTtlMs: number;
   readonly #maxTtlMs: number;
+  readonly #maxStaleMs: number;
   readonly #timeoutMs: number;
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
@@ -98,6 +108,7 @@ export class JwksCache {
     this.#defaultTtlMs = nonNegative(options.defaultTtlMs ?? 300_000, "defaultTtlMs");
     this.#minTtlMs = nonNegative(options.minTtlMs ?? 30_000, "minTtlMs");
     this.#maxTtlMs = nonNegative(options.maxTtlMs ?? 86_400_000, "maxTtlMs");
+    this.#maxStaleMs = nonNegative(options.maxStaleMs ?? 3_600_000, "maxStaleMs");
     this.#timeoutMs = nonNegative(options.timeoutMs ?? 5_000, "timeoutMs");
   }
 
@@ -114,12 +125,14 @@ export class JwksCache {
   /**
    * The key set to verify with. Fetches on first use (SDK_JWKS_UNAVAILABLE
    * if that fails); afterwards returns at once, starting a background
-   * refresh when the set has gone stale.
+   * refresh when the set has gone stale. A set stale for longer than
+   * `maxStaleMs` is refetched first, and SDK_JWKS_UNAVAILABLE if that fails.
    */
   async current(): Promise<LocalJwks> {
     const snapshot = this.#snapshot;
-    if (snapshot !== undefined) {
-      if (this.#now() >= snapshot.expiresAt && this.#mayAttempt(0)) this.#refreshInBackground();
+    const now = this.#now();
+    if (snapshot !== undefined && now < snapshot.expiresAt + this.#maxStaleMs) {
+      if (now >= snapshot.expiresAt && this.#mayAttempt(0)) this.#refreshInBackground();
       return snapshot.jwks;
     }
     if (this.#inflight === undefined && !this.#mayAttempt(0)) throw this.#unavailable();
