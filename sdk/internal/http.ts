@@ -11,9 +11,10 @@
  *
  * Redirects are not followed: the calls carry agent and site tokens in
  * custom headers, which fetch would forward to whatever origin a redirect
- * names.
+ * names. Bodies over 1 MiB are refused unread (see `body.ts`).
  */
 import { LimeApiError, LimeSdkError } from "../errors.ts";
+import { MAX_RESPONSE_BYTES, readTextLimited } from "./body.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -194,7 +195,7 @@ export async function readEnvelope(
   if (response.status === 204) return undefined;
   let text: string;
   try {
-    text = await response.text();
+    text = await readTextLimited(response, MAX_RESPONSE_BYTES, what);
   } catch (cause) {
     throw transportError(cause, signal, what);
   }
@@ -247,7 +248,7 @@ export function apiErrorFrom(response: Response, parsed: unknown, what: string):
 
 /** Reads the body of an error response and builds its typed error; for callers that bypass `send`. */
 export async function apiErrorFromResponse(response: Response, what: string): Promise<LimeApiError> {
-  const text = await response.text().catch(() => "");
+  const text = await readTextLimited(response, MAX_RESPONSE_BYTES, what).catch(() => "");
   return apiErrorFrom(response, parseJson(text), what);
 }
 

@@ -26,6 +26,7 @@
  */
 import { createLocalJwks, type LocalJwks } from "../../core/keys/index.ts";
 import { LimeSdkError } from "../errors.ts";
+import { readTextLimited } from "../internal/body.ts";
 import { type FetchLike, globalFetch } from "../internal/http.ts";
 import { linkSignals } from "../internal/signals.ts";
 
@@ -220,9 +221,7 @@ export class JwksCache {
         await response.body?.cancel().catch(() => {});
         throw new LimeSdkError("SDK_INVALID_RESPONSE", `JWKS fetch answered HTTP ${response.status}`);
       }
-      const text = await response.text();
-      if (text.length > MAX_JWKS_BYTES)
-        throw new LimeSdkError("SDK_INVALID_RESPONSE", "JWKS document too large");
+      const text = await readTextLimited(response, MAX_JWKS_BYTES, "JWKS fetch");
       const jwks = createLocalJwks(JSON.parse(text));
       this.#snapshot = {
         jwks,
