@@ -1,4 +1,11 @@
 import { KeyError, PassportError } from "../errors.ts";
+import { nodeRsa } from "../passport/node-crypto.ts";
+import {
+  createRs256Verifier,
+  RS256_BACKEND_CHOICES,
+  type Rs256BackendChoice,
+  type Rs256Verifier,
+} from "../passport/rs256.ts";
 import {
   checkRsaPublicParts,
   hasPrivateMember,
@@ -15,6 +22,19 @@ interface Candidate {
   readonly e: string;
   key: CryptoKey | undefined;
   pending: Promise<CryptoKey> | undefined;
+  verifier: Rs256Verifier | undefined;
+  pendingVerifier: Promise<Rs256Verifier> | undefined;
+}
+
+export interface LocalJwksOptions {
+  /**
+   * What checks signatures: "auto" (the default) is `node:crypto` in Bun and
+   * Node (synchronous, several times faster there than WebCrypto) and
+   * WebCrypto elsewhere; "webcrypto" or "node-crypto" force one (forcing
+   * "node-crypto" where it is absent fails verification with
+   * PASSPORT_INVALID_OPTION).
+   */
+  backend?: Rs256BackendChoice;
 }
 
 /**
@@ -38,9 +58,18 @@ function isRs256Candidate(jwk: Record<string, unknown>): boolean {
  */
 export class LocalJwks {
   readonly #byKid = new Map<string, Candidate[]>();
+  readonly #backend: Rs256BackendChoice;
 
   /** Use `createLocalJwks`. */
-  constructor(document: unknown) {
+  constructor(document: unknown, options: LocalJwksOptions = {}) {
+    const backend = (isPlainObject(options) ? (options.backend ?? "auto") : undefined) as Rs256BackendChoice;
+    if (!RS256_BACKEND_CHOICES.includes(backend)) {
+      throw new KeyError(
+        "KEY_INVALID_OPTION",
+        `options.backend must be one of ${RS256_BACKEND_CHOICES.join(", ")}`,
+      );
+    }
+    this.#backend = backend;
     if (!isPlainObject(document) || !Array.isArray(document.keys)) {
       throw new KeyError("JWKS_MALFORMED", 'a JWKS document is an object with a "keys" array');
     }
@@ -64,7 +93,14 @@ export class LocalJwks {
       if (jwk.kid === undefined || !isRs256Candidate(jwk)) continue;
       const { n, e } = checkRsaPublicParts(jwk);
       const candidates = this.#byKid.get(jwk.kid) ?? [];
-      candidates.push({ n, e, key: undefined, pending: undefined });
+      candidates.push({
+        n,
+        e,
+        key: undefined,
+        pending: undefined,
+        verifier: undefined,
+        pendingVerifier: undefined,
+      });
       this.#byKid.set(jwk.kid, candidates);
     }
   }
@@ -75,11 +111,11 @@ export class LocalJwks {
   }
 
   /**
-   * The verification key for `kid`: PASSPORT_UNKNOWN_KID when no RS256 key
-   * has it, PASSPORT_AMBIGUOUS_KID when several do (we never try keys in
-   * turn: which key signed must be unambiguous). Synchronous once warm.
+   * PASSPORT_UNKNOWN_KID when no RS256 key has `kid`, PASSPORT_AMBIGUOUS_KID
+   * when several do (we never try keys in turn: which key signed must be
+   * unambiguous).
    */
-  resolve(kid: string): CryptoKey | Promise<CryptoKey> {
+  #candidate(kid: string): Candidate {
     const candidates = this.#byKid.get(kid);
     if (candidates === undefined) {
       throw new PassportError("PASSPORT_UNKNOWN_KID", "no RS256 key in the JWKS has this kid");
@@ -87,7 +123,32 @@ export class LocalJwks {
     if (candidates.length > 1) {
       throw new PassportError("PASSPORT_AMBIGUOUS_KID", "several RS256 keys in the JWKS share this kid");
     }
-    const candidate = candidates[0]!;
+    return candidates[0]!;
+  }
+
+  /**
+   * What checks signatures made with `kid`'s key on this set's backend,
+   * prepared on first use and then returned synchronously. Fails as
+   * `resolve` does on an unknown or ambiguous kid.
+   */
+  verifier(kid: string): Rs256Verifier | Promise<Rs256Verifier> {
+    const candidate = this.#candidate(kid);
+    if (candidate.verifier !== undefined) return candidate.verifier;
+    candidate.pendingVerifier ??= nodeRsa()
+      .then((api) => createRs256Verifier(candidate.n, candidate.e, this.#backend, api))
+      .then((verifier) => {
+        candidate.verifier = verifier;
+        return verifier;
+      });
+    return candidate.pendingVerifier;
+  }
+
+  /**
+   * The WebCrypto key for `kid`: PASSPORT_UNKNOWN_KID when no RS256 key
+   * has it, PASSPORT_AMBIGUOUS_KID when several do. Synchronous once warm.
+   */
+  resolve(kid: string): CryptoKey | Promise<CryptoKey> {
+    const candidate = this.#candidate(kid);
     if (candidate.key !== undefined) return candidate.key;
     candidate.pending ??= importRs256PublicKey(candidate.n, candidate.e).then((key) => {
       candidate.key = key;
@@ -104,12 +165,13 @@ export class LocalJwks {
  * (KEY_PRIVATE_MATERIAL: such a document is leaking secrets and cannot be
  * trusted), or any RS256-usable key is weak (KEY_TOO_SMALL, KEY_WEAK,
  * KEY_INVALID). Keys of other types or uses are
- * kept out of RS256 selection.
+ * kept out of RS256 selection. `options.backend` chooses what checks
+ * signatures (see `LocalJwksOptions`; docs/decisions/passport-verification.md).
  *
  * @example
  * const jwks = createLocalJwks(await (await fetch("https://lime.example/.well-known/jwks.json")).json());
  * const passport = await verifyPassport(token, jwks, { issuer, audience });
  */
-export function createLocalJwks(jwksDocument: unknown): LocalJwks {
-  return new LocalJwks(jwksDocument);
+export function createLocalJwks(jwksDocument: unknown, options?: LocalJwksOptions): LocalJwks {
+  return new LocalJwks(jwksDocument, options);
 }

@@ -1,5 +1,6 @@
-import { KeyError } from "../errors.ts";
-import { MIN_MODULUS_BITS } from "../keys/rsa-jwk.ts";
+import { KeyError, PassportError } from "../errors.ts";
+import { importRs256PublicKey, MIN_MODULUS_BITS } from "../keys/rsa-jwk.ts";
+import type { NodeRsaApi } from "./node-crypto.ts";
 
 /** WebCrypto name of RSASSA-PKCS1-v1_5 (RFC 8017 §8.2); with SHA-256 it is JWS RS256. */
 export const RSASSA_PKCS1_V1_5 = "RSASSA-PKCS1-v1_5";
@@ -32,12 +33,47 @@ export async function rs256Sign(privateKey: CryptoKey, data: Uint8Array<ArrayBuf
   return new Uint8Array(await crypto.subtle.sign(RSASSA_PKCS1_V1_5, privateKey, data));
 }
 
-/** Checks an RS256 signature; `false` for any wrong or malformed signature, never a throw. */
-export function rs256Verify(
-  publicKey: CryptoKey,
-  signature: Uint8Array<ArrayBuffer>,
-  data: Uint8Array<ArrayBuffer>,
-): Promise<boolean> {
-  checkRs256Key(publicKey, "public", "verify");
-  return crypto.subtle.verify(RSASSA_PKCS1_V1_5, publicKey, signature, data);
+/** Which implementation checks RS256 signatures: Bun's or Node's `node:crypto`, or WebCrypto. */
+export type Rs256Backend = "node-crypto" | "webcrypto";
+
+/** A backend to force, or "auto": `node:crypto` where it was detected (Bun, Node), else WebCrypto. */
+export type Rs256BackendChoice = "auto" | Rs256Backend;
+
+export const RS256_BACKEND_CHOICES: readonly Rs256BackendChoice[] = ["auto", "node-crypto", "webcrypto"];
+
+/** One public key, ready to check RS256 signatures on one backend. */
+export interface Rs256Verifier {
+  readonly backend: Rs256Backend;
+  /** `false` for any wrong or malformed signature; synchronous on "node-crypto". */
+  verify(signature: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>): boolean | Promise<boolean>;
+}
+
+/**
+ * Prepares the public key (n, e) once for `choice`, given the `node:crypto`
+ * API this runtime has (`nodeRsa()`, or undefined where there is none).
+ * Forcing "node-crypto" where there is none is PASSPORT_INVALID_OPTION.
+ * The key policy (size, exponent, ROCA) is the caller's: `LocalJwks` checks
+ * it before any key gets here.
+ */
+export async function createRs256Verifier(
+  n: string,
+  e: string,
+  choice: Rs256BackendChoice,
+  api: NodeRsaApi | undefined,
+): Promise<Rs256Verifier> {
+  if (choice !== "webcrypto" && api !== undefined) {
+    const key = api.createPublicKey({ key: { kty: "RSA", n, e }, format: "jwk" });
+    return {
+      backend: "node-crypto",
+      verify: (signature, data) => api.verify("sha256", data, key, signature),
+    };
+  }
+  if (choice === "node-crypto") {
+    throw new PassportError("PASSPORT_INVALID_OPTION", "node:crypto is not available in this runtime");
+  }
+  const key = await importRs256PublicKey(n, e);
+  return {
+    backend: "webcrypto",
+    verify: (signature, data) => crypto.subtle.verify(RSASSA_PKCS1_V1_5, key, signature, data),
+  };
 }

@@ -12,7 +12,6 @@ import {
   readPassportClaims,
   SITE_LOGIN_AUDIENCE,
 } from "./claims.ts";
-import { RSASSA_PKCS1_V1_5 } from "./rs256.ts";
 
 /** Default bound on a token's length, checked before anything is decoded. */
 export const DEFAULT_MAX_TOKEN_BYTES = 8192;
@@ -172,8 +171,8 @@ interface StartedJws {
   token: string;
   payloadStart: number;
   payloadEnd: number;
-  /** The WebCrypto verification, already running. */
-  signatureValid: Promise<boolean>;
+  /** The signature check: done on "node-crypto", already running on WebCrypto. */
+  signatureValid: boolean | Promise<boolean>;
 }
 
 function decodePayload({ token, payloadStart, payloadEnd }: StartedJws): Uint8Array<ArrayBuffer> {
@@ -187,8 +186,8 @@ function decodePayload({ token, payloadStart, payloadEnd }: StartedJws): Uint8Ar
  * check without waiting for it (the caller decodes the payload meanwhile).
  * The order is fixed: type of input → length bound (before any decoding) →
  * three segments → header JSON → `alg` is exactly RS256 → no `crit`/`b64`
- * (RFC 7515 §4.1.11, RFC 7797) → `typ` → `kid` selects one key → WebCrypto
- * verify.
+ * (RFC 7515 §4.1.11, RFC 7797) → `typ` → `kid` selects one key → RS256
+ * verify (`node:crypto` or WebCrypto, as the key set's backend says).
  */
 function startJws(token: unknown, jwks: unknown, maxTokenBytes: number, typ: string | undefined): StartedJws {
   const keys = prepareJwks(jwks);
@@ -216,12 +215,12 @@ function startJws(token: unknown, jwks: unknown, maxTokenBytes: number, typ: str
   if (signature === undefined || signature.length === 0) {
     throw malformed("the signature is not canonical base64url");
   }
-  const resolved = keys.resolve(kid);
+  const verifier = keys.verifier(kid);
   const signingInput = textEncoder.encode(token.slice(0, dot2));
   const signatureValid =
-    resolved instanceof Promise
-      ? resolved.then((key) => crypto.subtle.verify(RSASSA_PKCS1_V1_5, key, signature, signingInput))
-      : crypto.subtle.verify(RSASSA_PKCS1_V1_5, resolved, signature, signingInput);
+    verifier instanceof Promise
+      ? verifier.then((ready) => ready.verify(signature, signingInput))
+      : verifier.verify(signature, signingInput);
   return { header: header as JwsHeader, token, payloadStart: dot1 + 1, payloadEnd: dot2, signatureValid };
 }
 
@@ -299,8 +298,8 @@ function checkClaimPolicy(claims: JwtClaims, audience: readonly string[], policy
 
 /**
  * Runs the claim checks while WebCrypto checks the signature on its own
- * thread (in Bun the RSA operation and its thread hop are most of the
- * latency, so the claims cost nothing on the wall clock). A bad signature
+ * thread (on the WebCrypto backend the claims then cost nothing on the wall
+ * clock; on "node-crypto" the signature is already checked). A bad signature
  * always wins: nothing about the claims of an unauthenticated token is
  * reported.
  */

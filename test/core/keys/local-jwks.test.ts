@@ -25,14 +25,45 @@ describe("createLocalJwks", () => {
     expect(jwks.resolve(key.kid)).toBe(cryptoKey);
   });
 
+  test("prepares one verifier per kid on the chosen backend (auto is node:crypto in Bun), then returns it synchronously", async () => {
+    const key = await sharedKey();
+    for (const [backend, expected] of [
+      [undefined, "node-crypto"],
+      ["auto", "node-crypto"],
+      ["node-crypto", "node-crypto"],
+      ["webcrypto", "webcrypto"],
+    ] as const) {
+      const jwks = createLocalJwks(
+        { keys: [key.publicJwk] },
+        backend === undefined ? undefined : { backend },
+      );
+      const first = jwks.verifier(key.kid);
+      expect(first).toBeInstanceOf(Promise);
+      expect(jwks.verifier(key.kid)).toBe(first); // concurrent first uses share one preparation
+      const verifier = await first;
+      expect(verifier.backend).toBe(expected);
+      expect(jwks.verifier(key.kid)).toBe(verifier);
+    }
+  });
+
+  test("options that are not an object, or an unknown backend, are KEY_INVALID_OPTION", async () => {
+    const { publicJwk } = await sharedKey();
+    for (const options of [null, "webcrypto", { backend: "openssl" }, { backend: 1 }]) {
+      const error = await caught(() => createLocalJwks({ keys: [publicJwk] }, options as never));
+      expect([error.name, error.code]).toEqual(["KeyError", "KEY_INVALID_OPTION"]);
+    }
+  });
+
   test("an unknown kid is PASSPORT_UNKNOWN_KID; several RS256 keys under one kid are PASSPORT_AMBIGUOUS_KID", async () => {
     const a = await sharedKey();
     const b = await generateSigningKey();
     const jwks = createLocalJwks({ keys: [a.publicJwk, { ...b.publicJwk, kid: a.kid }] });
-    const ambiguous = await caught(() => jwks.resolve(a.kid));
-    expect(ambiguous).toBeInstanceOf(PassportError);
-    expect(ambiguous.code).toBe("PASSPORT_AMBIGUOUS_KID");
-    expect((await caught(() => jwks.resolve("nope"))).code).toBe("PASSPORT_UNKNOWN_KID");
+    for (const lookUp of [(kid: string) => jwks.resolve(kid), (kid: string) => jwks.verifier(kid)]) {
+      const ambiguous = await caught(() => lookUp(a.kid));
+      expect(ambiguous).toBeInstanceOf(PassportError);
+      expect(ambiguous.code).toBe("PASSPORT_AMBIGUOUS_KID");
+      expect((await caught(() => lookUp("nope"))).code).toBe("PASSPORT_UNKNOWN_KID");
+    }
   });
 
   test("keys whose use, key_ops or alg forbid RS256 verification, other key types and kid-less keys are never selected", async () => {

@@ -1,7 +1,13 @@
 import { encodeBase64url, encodeBase64urlText } from "../../../core/encoding/base64url.ts";
 import { generateSigningKey, type SigningKey } from "../../../core/keys/index.ts";
 import type { PassportClaims } from "../../../core/passport/index.ts";
-import { rs256Sign } from "../../../core/passport/rs256.ts";
+import { nodeRsa } from "../../../core/passport/node-crypto.ts";
+import {
+  createRs256Verifier,
+  type Rs256Backend,
+  type Rs256Verifier,
+  rs256Sign,
+} from "../../../core/passport/rs256.ts";
 
 export const ISSUER = "https://lime.test";
 export const NOW = 1_800_000_000;
@@ -80,4 +86,17 @@ export async function caught(fn: () => unknown): Promise<{ name: string; code: s
     return error as { name: string; code: string; message: string };
   }
   throw new Error("expected a throw");
+}
+
+/** Both RS256 backends: every vector and property that decides a verdict runs through each. */
+export const RS256_BACKENDS: readonly Rs256Backend[] = ["node-crypto", "webcrypto"];
+
+/** The public key (n, e) prepared on exactly `backend` (in Bun both exist; anything else fails the test). */
+export async function rs256Verifier(
+  jwk: { n: string; e: string },
+  backend: Rs256Backend,
+): Promise<Rs256Verifier> {
+  const verifier = await createRs256Verifier(jwk.n, jwk.e, backend, await nodeRsa());
+  if (verifier.backend !== backend) throw new Error(`asked for ${backend}, got ${verifier.backend}`);
+  return verifier;
 }

@@ -5,11 +5,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { decodeBase64url, encodeBase64url } from "../../../core/encoding/base64url.ts";
 import { PassportError } from "../../../core/errors.ts";
 import { createJwks, createLocalJwks } from "../../../core/keys/index.ts";
 import { checkPassportClaims } from "../../../core/passport/claims.ts";
 import { signPassport, verifyJwt, verifyPassport } from "../../../core/passport/index.ts";
-import { ISSUER, NOW, passportClaims, sharedKey, signRaw } from "./fixtures.ts";
+import { ISSUER, NOW, passportClaims, RS256_BACKENDS, sharedKey, signRaw } from "./fixtures.ts";
 
 const OPTIONS = { issuer: ISSUER, audience: "lime-passport", now: NOW + 1 };
 const CODES = new Set([
@@ -163,6 +164,59 @@ describe("the verifier under random input", () => {
   });
 });
 
+describe("the two RS256 backends agree", () => {
+  /** A change to the signature's bytes, so the token still parses and the RSA operation runs. */
+  const signatureEdit = fc.oneof(
+    fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.nat(7) }),
+    fc.record({ kind: fc.constant("cut" as const), at: fc.nat(), bit: fc.constant(0) }),
+    fc.record({ kind: fc.constant("grow" as const), at: fc.nat(255), bit: fc.constant(0) }),
+  );
+
+  function editSignature(
+    signature: Uint8Array,
+    edits: { kind: string; at: number; bit: number }[],
+  ): Uint8Array {
+    let out = signature.slice();
+    for (const { kind, at, bit } of edits) {
+      if (kind === "flip" && out.length > 0) out[at % out.length]! ^= 1 << bit;
+      else if (kind === "cut") out = out.slice(0, at % (out.length + 1));
+      else if (kind === "grow") out = new Uint8Array([...out, at]);
+    }
+    return out;
+  }
+
+  test("node:crypto and WebCrypto give the same verdict, down to the code, on random mutations of a valid passport", async () => {
+    const key = await sharedKey();
+    const document = createJwks([key.publicJwk]);
+    const sets = RS256_BACKENDS.map((backend) => createLocalJwks(document, { backend }));
+    const token = await signPassport(passportClaims(), key);
+    const dot = token.lastIndexOf(".");
+    const signingInput = token.slice(0, dot + 1);
+    const signature = decodeBase64url(token, dot + 1)!;
+    const mutated = fc.oneof(
+      fc.array(mutation, { minLength: 1, maxLength: 4 }).map((edits) => mutate(token, edits)),
+      fc
+        .array(signatureEdit, { minLength: 1, maxLength: 3 })
+        .map((edits) => signingInput + encodeBase64url(editSignature(signature, edits))),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => signingInput + encodeBase64url(bytes)),
+    );
+    const verdicts: Record<string, number> = {};
+    await fc.assert(
+      fc.asyncProperty(mutated, async (candidate) => {
+        const [first, ...others] = await Promise.all(
+          sets.map((jwks) => refusal(() => verifyPassport(candidate, jwks, OPTIONS))),
+        );
+        for (const other of others) expect(other).toBe(first!);
+        if (candidate !== token) expect(first).not.toBe("accepted");
+        verdicts[first!] = (verdicts[first!] ?? 0) + 1;
+      }),
+      { numRuns: 600 },
+    );
+    // Most candidates reach the RSA operation, where the backends could differ.
+    expect(verdicts.PASSPORT_BAD_SIGNATURE).toBeGreaterThan(200);
+  });
+});
+
 describe("claim checks under random input", () => {
   test("checkPassportClaims returns the claims or throws a PassportError, for any object", () => {
     fc.assert(
@@ -183,9 +237,10 @@ describe("claim checks under random input", () => {
     );
   });
 
-  test("any well-formed passport that is signed verifies back to the same claims (round trip)", async () => {
+  test("any well-formed passport that is signed verifies back to the same claims on both RS256 backends (round trip)", async () => {
     const key = await sharedKey();
-    const jwks = createLocalJwks(createJwks([key.publicJwk]));
+    const document = createJwks([key.publicJwk]);
+    const sets = RS256_BACKENDS.map((backend) => createLocalJwks(document, { backend }));
     const id = fc.string({ minLength: 1, maxLength: 64 });
     const claims = fc.record({
       sub: id,
@@ -198,13 +253,16 @@ describe("claim checks under random input", () => {
     await fc.assert(
       fc.asyncProperty(claims, async ({ lifetime, ...fields }) => {
         const full = passportClaims({ ...fields, exp: NOW + lifetime });
-        const context = await verifyPassport(await signPassport(full, key), jwks, { ...OPTIONS, now: NOW });
-        expect(context.claims).toEqual(full);
-        expect([context.agentId, context.ownerId, context.agentName]).toEqual([
-          full.sub,
-          full.user_id,
-          full.agent_name,
-        ]);
+        const token = await signPassport(full, key);
+        for (const jwks of sets) {
+          const context = await verifyPassport(token, jwks, { ...OPTIONS, now: NOW });
+          expect(context.claims).toEqual(full);
+          expect([context.agentId, context.ownerId, context.agentName]).toEqual([
+            full.sub,
+            full.user_id,
+            full.agent_name,
+          ]);
+        }
       }),
       { numRuns: 100 },
     );

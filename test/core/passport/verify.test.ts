@@ -12,7 +12,16 @@ import {
 } from "../../../core/passport/index.ts";
 import { rs256Sign } from "../../../core/passport/rs256.ts";
 import { verifyJws } from "../../../core/passport/verify.ts";
-import { caught, ISSUER, NOW, passportClaims, sharedKey, signRaw, siteLoginClaims } from "./fixtures.ts";
+import {
+  caught,
+  ISSUER,
+  NOW,
+  passportClaims,
+  RS256_BACKENDS,
+  sharedKey,
+  signRaw,
+  siteLoginClaims,
+} from "./fixtures.ts";
 
 const OPTIONS: VerifyPassportOptions = { issuer: ISSUER, audience: "lime-passport", now: NOW + 10 };
 const SITE_OPTIONS: VerifyPassportOptions = {
@@ -200,29 +209,36 @@ describe("verifyPassport: refused headers and keys", () => {
   });
 });
 
-describe("verifyPassport: a bad signature says nothing about the claims", () => {
-  test("a forged token with expired, foreign or missing claims is PASSPORT_BAD_SIGNATURE, never the claim's code", async () => {
-    const { jwks, header } = await setup();
-    const impostor = await generateSigningKey();
-    for (const claims of [
-      passportClaims({ exp: NOW - 100, iat: NOW - 200 }),
-      passportClaims({ iss: "https://evil.test" }),
-      { sub: "only" },
-    ]) {
-      const forged = await signRaw(header, claims, impostor);
-      expect(await code(() => verifyPassport(forged, jwks, OPTIONS))).toBe("PASSPORT_BAD_SIGNATURE");
-      expect(await code(() => verifyJwt(forged, jwks, OPTIONS))).toBe("PASSPORT_BAD_SIGNATURE");
-    }
-  });
+describe.each(RS256_BACKENDS)(
+  "verifyPassport on %s: a bad signature says nothing about the claims",
+  (backend) => {
+    test("a forged token with expired, foreign or missing claims is PASSPORT_BAD_SIGNATURE, never the claim's code", async () => {
+      const { jwks: document, header } = await setup();
+      const jwks = createLocalJwks(document, { backend });
+      const impostor = await generateSigningKey();
+      for (const claims of [
+        passportClaims({ exp: NOW - 100, iat: NOW - 200 }),
+        passportClaims({ iss: "https://evil.test" }),
+        { sub: "only" },
+      ]) {
+        const forged = await signRaw(header, claims, impostor);
+        expect(await code(() => verifyPassport(forged, jwks, OPTIONS))).toBe("PASSPORT_BAD_SIGNATURE");
+        expect(await code(() => verifyJwt(forged, jwks, OPTIONS))).toBe("PASSPORT_BAD_SIGNATURE");
+      }
+    });
 
-  test("concurrent first verifications against a fresh key set share one key import and all succeed", async () => {
-    const { key, jwks } = await setup();
-    const token = await signPassport(passportClaims(), key);
-    const fresh = createLocalJwks(jwks);
-    const results = await Promise.all(Array.from({ length: 8 }, () => verifyPassport(token, fresh, OPTIONS)));
-    expect(results.map((r) => r.agentId)).toEqual(Array(8).fill("agent_7f3a"));
-  });
-});
+    test("concurrent first verifications against a fresh key set share one key preparation and all succeed", async () => {
+      const { key, jwks } = await setup();
+      const token = await signPassport(passportClaims(), key);
+      const fresh = createLocalJwks(jwks, { backend });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => verifyPassport(token, fresh, OPTIONS)),
+      );
+      expect(results.map((r) => r.agentId)).toEqual(Array(8).fill("agent_7f3a"));
+      expect((await fresh.verifier(key.kid)).backend).toBe(backend);
+    });
+  },
+);
 
 describe("verifyPassport: refused shapes", () => {
   test("the size bound is checked before any parsing (PASSPORT_TOO_LARGE)", async () => {

@@ -12,11 +12,16 @@
  * private set, the RSA keys are reduced to their public members; symmetric
  * keys cannot be, and `createLocalJwks` refuses them (KEY_PRIVATE_MATERIAL),
  * which counts as refusing the token.
+ *
+ * Every token goes through both RS256 backends (`node:crypto` and
+ * WebCrypto); they must agree on the verdict, down to the error code.
  */
 import { describe, expect, test } from "bun:test";
 import { isLimeError } from "../../../core/errors.ts";
 import { createLocalJwks } from "../../../core/keys/index.ts";
+import type { Rs256Backend } from "../../../core/passport/rs256.ts";
 import { verifyJws } from "../../../core/passport/verify.ts";
+import { RS256_BACKENDS } from "./fixtures.ts";
 
 const DIR = `${import.meta.dir}/../../vectors/wycheproof`;
 
@@ -40,15 +45,29 @@ function publicSet(group: Group): unknown {
   return { keys: keys.map(reduce) };
 }
 
-/** The verifier's verdict: "accepted" or the stable code it refused with. Any other throw fails the test. */
-async function verdict(jws: string, keySet: unknown): Promise<string> {
+async function backendVerdict(jws: string, keySet: unknown, backend: Rs256Backend): Promise<string> {
   try {
-    await verifyJws(jws, createLocalJwks(keySet));
+    await verifyJws(jws, createLocalJwks(keySet, { backend }));
     return "accepted";
   } catch (error) {
     if (!isLimeError(error)) throw error;
     return error.code;
   }
+}
+
+/**
+ * The verifier's verdict: "accepted" or the stable code it refused with, the
+ * same on both backends. Any other throw, or backends that disagree, fails the test.
+ */
+async function verdict(jws: string, keySet: unknown): Promise<string> {
+  const [first, ...others] = await Promise.all(
+    RS256_BACKENDS.map((backend) => backendVerdict(jws, keySet, backend)),
+  );
+  for (const other of others) {
+    if (other !== first)
+      throw new Error(`the backends disagree on ${jws.slice(0, 40)}...: ${first} vs ${other}`);
+  }
+  return first!;
 }
 
 function isRs256Group(group: Group): boolean {
