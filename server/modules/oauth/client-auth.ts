@@ -8,7 +8,8 @@
  * - `private_key_jwt` (RFC 7523 §2.2, agents that registered a public key):
  *   a signed assertion with `iss` = `sub` = the client id, `aud` = our issuer
  *   (or the token endpoint), a short `exp`, and a `jti` never seen before
- *   (RFC 7523 §3 item 7; kept until the assertion expires). RS256 and ES256.
+ *   (RFC 7523 §3 item 7; kept until the assertion could no longer verify,
+ *   clock tolerance included). RS256 and ES256.
  * Client secrets are never issued, so Basic credentials and `client_secret`
  * are refused as `invalid_client`.
  */
@@ -88,7 +89,9 @@ async function authenticateWithAssertion(deps: OAuthDeps, params: OAuthParams): 
   if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 256) {
     throw invalidClient("The client assertion needs a jti.");
   }
-  if (!(await deps.stores.tokens.useAssertionId(client.clientId, payload.jti, exp * 1000, now))) {
+  // Kept for as long as the assertion verifies, tolerance included: dropping it at `exp` reopened a window.
+  const verifiesUntil = (exp + CLOCK_TOLERANCE_S) * 1000;
+  if (!(await deps.stores.tokens.useAssertionId(client.clientId, payload.jti, verifiesUntil, now))) {
     throw invalidClient("The client assertion has been used before.");
   }
   return client;
