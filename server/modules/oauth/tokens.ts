@@ -15,7 +15,7 @@
  * The order of checks in the code exchange is fixed: client → code found →
  * code consumed atomically (a second use revokes the grant) → unexpired →
  * issued to this client → same redirect URI → PKCE S256 → resource → subject
- * still active → tokens.
+ * still active (an agent's owner still at the KYC minimum) → tokens.
  */
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -118,6 +118,13 @@ async function subjectActive(deps: OAuthDeps, type: SubjectType, id: string): Pr
   return (await deps.users.users.findById(id)) !== null;
 }
 
+/** Whether an agent's owner meets OAUTH_MIN_OWNER_KYC_LEVEL now: checked at every mint, not once at approval. */
+async function ownerMeetsKycMinimum(deps: OAuthDeps, agentId: string): Promise<boolean> {
+  const agent = await deps.agents.agents.findById(agentId);
+  const owner = agent === null ? null : await deps.users.users.findById(agent.ownerId);
+  return owner !== null && owner.kycLevel >= deps.config.minOwnerKycLevel;
+}
+
 /** Whose a grant is and for which resource: what an authorization code and a grant both carry. */
 type GrantSubject = Pick<GrantRecord, "subjectType" | "subjectId" | "resource">;
 
@@ -159,6 +166,10 @@ async function mintForGrant(
   if (!(await subjectActive(deps, subject.subjectType, subject.subjectId))) {
     await deps.stores.tokens.revokeGrant(grantId, now, "subject_inactive");
     throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
+  }
+  // The owner's level can fall after approval; a live refresh token must not outlast the policy.
+  if (subject.subjectType === "agent" && !(await ownerMeetsKycMinimum(deps, subject.subjectId))) {
+    throw new OAuthError("invalid_grant", "This agent's owner does not meet the required KYC level.");
   }
   return mintAccessToken(deps, {
     subjectType: subject.subjectType,
@@ -298,10 +309,8 @@ export async function clientCredentialsToken(
       "Only agents with a registered key may use client_credentials.",
     );
   }
-  const agent = await deps.agents.agents.findById(client.agentId);
-  const owner = agent === null ? null : await deps.users.users.findById(agent.ownerId);
   // The same owner KYC policy as LIME's headless form: no door around it.
-  if (owner === null || owner.kycLevel < deps.config.minOwnerKycLevel) {
+  if (!(await ownerMeetsKycMinimum(deps, client.agentId))) {
     throw new OAuthError("unauthorized_client", "This agent's owner does not meet the required KYC level.");
   }
   const requested = params.all("resource");
