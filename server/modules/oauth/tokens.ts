@@ -15,7 +15,8 @@
  * The order of checks in the code exchange is fixed: client → code found →
  * code consumed atomically (a second use revokes the grant) → unexpired →
  * issued to this client → same redirect URI → PKCE S256 → resource → subject
- * still active (an agent's owner still at the KYC minimum) → tokens.
+ * still active (an agent's owner still at the KYC minimum) → resource still
+ * registered as when the grant was made → tokens.
  */
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -126,7 +127,7 @@ async function ownerMeetsKycMinimum(deps: OAuthDeps, agentId: string): Promise<b
 }
 
 /** Whose a grant is and for which resource: what an authorization code and a grant both carry. */
-type GrantSubject = Pick<GrantRecord, "subjectType" | "subjectId" | "resource">;
+type GrantSubject = Pick<GrantRecord, "subjectType" | "subjectId" | "resource" | "createdAt">;
 
 /**
  * A used code or a rotated refresh token came back, so it leaked: its whole
@@ -153,7 +154,8 @@ async function revokeReplayedGrant(
 
 /**
  * The access token a grant redeems for `client` with `scopes`; a grant whose
- * subject is gone or revoked is revoked itself and answers invalid_grant.
+ * subject or resource registration is gone is revoked itself and answers
+ * invalid_grant.
  */
 async function mintForGrant(
   deps: OAuthDeps,
@@ -166,6 +168,12 @@ async function mintForGrant(
   if (!(await subjectActive(deps, subject.subjectType, subject.subjectId))) {
     await deps.stores.tokens.revokeGrant(grantId, now, "subject_inactive");
     throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
+  }
+  // Deleted, or registered again since (first come, perhaps by another owner): the grant was for neither.
+  const registration = await deps.stores.resources.findByResource(subject.resource);
+  if (registration === null || registration.createdAt > subject.createdAt) {
+    await deps.stores.tokens.revokeGrant(grantId, now, "resource_removed");
+    throw new OAuthError("invalid_grant", "The MCP server of this authorization is no longer registered.");
   }
   // The owner's level can fall after approval; a live refresh token must not outlast the policy.
   if (subject.subjectType === "agent" && !(await ownerMeetsKycMinimum(deps, subject.subjectId))) {
