@@ -12,8 +12,9 @@
  * introspection credential it received when registered
  * (`Authorization: Bearer lime_rs_...`). A token is reported active only
  * when its signature, issuer, type and expiry verify, its audience is that
- * resource (or its LIME domain), and neither the token nor its grant has
- * been revoked; anything else is `{"active": false}` (§2.2).
+ * resource (or its LIME domain), neither the token nor its grant has been
+ * revoked, and its subject still stands (a revoked agent's tokens are
+ * inactive at once); anything else is `{"active": false}` (§2.2).
  *
  * Access tokens stay self-contained JWTs: a resource server that verifies
  * them locally (the SDK helper does) learns of a revocation only when the
@@ -28,6 +29,7 @@ import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
 import { domainAudience } from "./resources.ts";
+import { subjectActive } from "./tokens.ts";
 
 /** The `jti` of a JWT-shaped string, without verifying it (revocation needs only the lookup key). */
 function unverifiedJti(token: string): string | null {
@@ -119,6 +121,8 @@ export async function introspectToken(
   }
   const record = await deps.stores.tokens.findAccessToken(claims.jti);
   if (record === null || record.revokedAt !== null) return inactive;
+  // Revoking an agent answers a stolen credential: its tokens are inactive at once, whatever minted them.
+  if (!(await subjectActive(deps, record.subjectType, record.subjectId))) return inactive;
   if (record.grantId !== null) {
     const grant = await deps.stores.tokens.findGrant(record.grantId);
     if (grant === null || grant.revokedAt !== null) return inactive;

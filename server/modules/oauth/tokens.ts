@@ -110,8 +110,8 @@ async function issueRefreshToken(deps: OAuthDeps, grantId: string): Promise<stri
   return token;
 }
 
-/** Whether the identity behind a grant may still receive tokens (a revoked agent may not). */
-async function subjectActive(deps: OAuthDeps, type: SubjectType, id: string): Promise<boolean> {
+/** Whether the identity behind a grant or token still stands (a revoked agent does not). */
+export async function subjectActive(deps: OAuthDeps, type: SubjectType, id: string): Promise<boolean> {
   if (type === "agent") {
     const agent = await deps.agents.agents.findById(id);
     return agent !== null && agent.status === "ACTIVE";
