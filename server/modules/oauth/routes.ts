@@ -27,6 +27,7 @@ import {
   UnredirectableError,
   validateAuthorizationRequest,
 } from "./authorize.ts";
+import { looksLikeClientIdUrl } from "./cimd.ts";
 import { authenticateClient } from "./client-auth.ts";
 import { findClient, presentAgentClient, registerAgentKeys, registerClient } from "./clients.ts";
 import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
@@ -106,6 +107,15 @@ export function oauthRoutes(ctx: AppContext) {
   };
   const ipOf = (request: Request, server: Parameters<typeof clientAddress>[1]) =>
     clientAddress(request, server, config.trustProxy);
+  /**
+   * A URL client id is fetched (CIMD) when it is looked up; the token limit is keyed by that
+   * client id, which a caller varies at will, so such requests are counted per address first.
+   */
+  const limitClientDocumentLookups = async (params: OAuthParams, ip: string) => {
+    const named = params.one("client_id");
+    if (named === null || !looksLikeClientIdUrl(named) || params.one("client_assertion") !== null) return;
+    await rateLimiter.enforce("oauth-client-document", rateLimitKey(ip), limits.authorizeRequestsPerMinute);
+  };
 
   const loginPage = async (requestId: string, clientId: string, error?: string) => {
     const client = await findClient({ clients: deps.stores.clients, cimd: deps.cimd }, clientId);
@@ -396,6 +406,7 @@ export function oauthRoutes(ctx: AppContext) {
               "Supported: authorization_code, refresh_token, client_credentials.",
             );
           }
+          await limitClientDocumentLookups(params, ip);
           const client = await authenticateClient(deps, params, request);
           await rateLimiter.enforce("oauth-token", client.clientId, limits.tokenRequestsPerMinute);
           if (!client.metadata.grant_types.includes(grantType)) {
@@ -442,6 +453,7 @@ export function oauthRoutes(ctx: AppContext) {
         const ip = ipOf(request, server);
         try {
           const params = formParams(body);
+          await limitClientDocumentLookups(params, ip);
           const client = await authenticateClient(deps, params, request);
           await revokeToken(deps, client, params, ip);
           return withCors(jsonResponse({}));
