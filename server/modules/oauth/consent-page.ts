@@ -66,7 +66,8 @@ export interface ClientView {
 }
 
 function describeClient(client: ClientView): string {
-  const name = escapeHtml(client.name ?? "An unnamed application");
+  // <bdi>: a name registered before bidi characters were refused still cannot reorder the note after it.
+  const name = `<bdi>${escapeHtml(client.name ?? "An unnamed application")}</bdi>`;
   if (client.source === "metadata_document") {
     return `${name} <small>(published at ${escapeHtml(new URL(client.clientId).host)})</small>`;
   }
@@ -113,7 +114,7 @@ export function renderConsentPage(input: {
       ? "<em>none</em>"
       : input.scopes.map((scope) => `<code>${escapeHtml(scope)}</code>`).join(" ");
   const body = `<h1>Authorize access</h1>
-<p>${describeClient(input.client)} wants to use <strong>${escapeHtml(input.resourceName)}</strong> on your behalf.</p>
+<p>${describeClient(input.client)} wants to use <strong><bdi>${escapeHtml(input.resourceName)}</bdi></strong> on your behalf.</p>
 <dl><dt>Signed in as</dt><dd>${escapeHtml(input.ownerEmail)}</dd>
 <dt>MCP server</dt><dd><code>${escapeHtml(input.resource)}</code></dd>
 <dt>Permissions</dt><dd>${scopes}</dd>

@@ -82,6 +82,19 @@ export function redirectUriProblem(uri: string): string | null {
   return "must use https, or http on a loopback host";
 }
 
+/**
+ * Control characters, and the Unicode bidirectional formatting characters
+ * (UAX #9: ALM, LRM, RLM, embeddings, overrides, isolates): in a name shown
+ * on the consent page, an override would reorder the text after it, the
+ * "not verified" note and the MCP server's name included.
+ */
+const UNSAFE_DISPLAY_CHARACTER = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Whether `text` may be shown to a person as a name (no control or bidi formatting characters). */
+export function isDisplayableText(text: string): boolean {
+  return !UNSAFE_DISPLAY_CHARACTER.test(text);
+}
+
 function metadataError(field: string, problem: string): OAuthError {
   return new OAuthError("invalid_client_metadata", `${field} ${problem}.`);
 }
@@ -89,8 +102,8 @@ function metadataError(field: string, problem: string): OAuthError {
 function optionalText(raw: Record<string, unknown>, field: string, max = MAX_TEXT_LENGTH): string | null {
   const value = raw[field];
   if (value === undefined || value === null) return null;
-  // Control characters would let a name break out of the consent page's layout or a log line.
-  if (typeof value !== "string" || value.trim() === "" || value.length > max || /[\p{Cc}]/u.test(value)) {
+  // Control and bidi characters would let a name break out of the consent page's layout or a log line.
+  if (typeof value !== "string" || value.trim() === "" || value.length > max || !isDisplayableText(value)) {
     throw metadataError(field, `must be a string of 1 to ${max} printable characters`);
   }
   return value.trim();

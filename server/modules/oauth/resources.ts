@@ -18,7 +18,7 @@ import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.
 import type { UserRecord } from "../../foundation/users/store.ts";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
-import { isLoopbackHost, isScopeToken } from "./registration.ts";
+import { isDisplayableText, isLoopbackHost, isScopeToken } from "./registration.ts";
 import type { ResourceRecord, ResourceStore } from "./store.ts";
 
 export interface ResourceDeps {
@@ -134,7 +134,7 @@ export async function registerResource(
     throw invalidResource("resource must use https in production.");
   }
   const displayName = input.displayName.trim();
-  if (displayName === "" || /[\p{Cc}]/u.test(displayName)) {
+  if (displayName === "" || !isDisplayableText(displayName)) {
     throw invalidResource("display_name must be printable text.");
   }
   const scopes = [...new Set(input.scopes ?? [])];
