@@ -9,6 +9,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { KycLevel } from "../../../server/foundation/users/store.ts";
 import {
   approveWithPkce,
   exchangeCode,
@@ -24,7 +25,7 @@ describe("the owner KYC minimum applies to codes and refresh tokens already issu
   let t: ProvisionedServer;
   let clientId: string;
 
-  const setOwnerKyc = (level: 0 | 1 | 2 | 3) =>
+  const setOwnerKyc = (level: KycLevel) =>
     t.server.context.users.users.setKycLevel(t.owner.ownerId, level, t.clock.now());
 
   beforeAll(async () => {
