@@ -98,6 +98,15 @@ export function canonicalResourceUrl(raw: string): string {
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
+/** Scopes end up in `WWW-Authenticate`: each must be an RFC 6749 §3.3 scope-token (no space, quote or break). */
+function checkScopes(scopes: readonly string[], label: string): void {
+  for (const scope of scopes) {
+    if (typeof scope !== "string" || !SCOPE_TOKEN.test(scope)) {
+      throw new TypeError(`${label}: ${JSON.stringify(scope)} is not a scope token (RFC 6749 §3.3)`);
+    }
+  }
+}
+
 function quoted(value: string): string {
   return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
@@ -141,9 +150,7 @@ export class McpResourceGuard {
     this.issuer = options.issuer.replace(/\/+$/, "");
     if (issuer.protocol !== "https:" && issuer.protocol !== "http:")
       throw new TypeError("issuer must be an http(s) URL");
-    for (const scope of [...(options.requiredScopes ?? []), ...(options.scopesSupported ?? [])]) {
-      if (!SCOPE_TOKEN.test(scope)) throw new TypeError(`"${scope}" is not a scope token (RFC 6749 §3.3)`);
-    }
+    checkScopes([...(options.requiredScopes ?? []), ...(options.scopesSupported ?? [])], "scopes");
     this.requiredScopes = [...(options.requiredScopes ?? [])];
     this.#scopesSupported = [...(options.scopesSupported ?? this.requiredScopes)];
     this.#resourceName = options.resourceName;
@@ -199,6 +206,7 @@ export class McpResourceGuard {
     options: { requiredScopes?: readonly string[] } = {},
   ): Promise<GuardResult> {
     const required = options.requiredScopes ?? this.requiredScopes;
+    if (options.requiredScopes !== undefined) checkScopes(options.requiredScopes, "requiredScopes");
     const header = request.headers.get("authorization");
     const match = header === null ? null : /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (match === null) {
