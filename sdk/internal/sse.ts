@@ -11,7 +11,16 @@
  * We parse by hand rather than use `EventSource` because `EventSource`
  * cannot send headers (the site token travels in `X-Site-Token`) and does
  * not exist in Node or Workers.
+ *
+ * The spec sets no limits; a stream is endless by design, so we do: a line
+ * or an event's data longer than `maxEventChars` (256 Ki characters, far
+ * above a passport's 64 KiB bound) makes `push` throw SDK_INVALID_RESPONSE
+ * and the caller drops the connection. Each chunk is scanned once, so a
+ * line sent a byte at a time costs linear, not quadratic, time.
  */
+import { LimeSdkError } from "../errors.ts";
+
+export const MAX_EVENT_CHARS = 256 * 1024;
 
 export interface ServerSentEvent {
   /** `event:` field, "message" when absent. */
@@ -29,10 +38,16 @@ export class EventStreamParser {
   #skippedBom = false;
   #pendingCr = false;
   #data: string[] = [];
+  #dataChars = 0;
   #type = "";
   #idBuffer: string | undefined;
+  readonly #maxEventChars: number;
 
-  /** Feeds decoded text; returns the events completed by it. */
+  constructor(options: { maxEventChars?: number } = {}) {
+    this.#maxEventChars = options.maxEventChars ?? MAX_EVENT_CHARS;
+  }
+
+  /** Feeds decoded text; returns the events completed by it. Throws SDK_INVALID_RESPONSE past the size limit. */
   push(text: string): ServerSentEvent[] {
     if (text === "") return [];
     let chunk = text;
@@ -42,23 +57,34 @@ export class EventStreamParser {
     }
     if (this.#pendingCr && chunk.startsWith("\n")) chunk = chunk.slice(1);
     this.#pendingCr = false;
-    this.#buffer += chunk;
     const events: ServerSentEvent[] = [];
     let start = 0;
-    for (let i = 0; i < this.#buffer.length; i++) {
-      const c = this.#buffer.charCodeAt(i);
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
       if (c !== 0x0a && c !== 0x0d) continue;
-      const line = this.#buffer.slice(start, i);
+      const line = this.#buffer + chunk.slice(start, i);
+      this.#buffer = "";
       if (c === 0x0d) {
-        if (i + 1 === this.#buffer.length) this.#pendingCr = true;
-        else if (this.#buffer.charCodeAt(i + 1) === 0x0a) i++;
+        if (i + 1 === chunk.length) this.#pendingCr = true;
+        else if (chunk.charCodeAt(i + 1) === 0x0a) i++;
       }
       start = i + 1;
+      this.#limit(line.length);
       const event = this.#line(line);
       if (event) events.push(event);
     }
-    this.#buffer = this.#buffer.slice(start);
+    this.#buffer += chunk.slice(start);
+    this.#limit(this.#buffer.length);
     return events;
+  }
+
+  #limit(chars: number): void {
+    if (chars > this.#maxEventChars) {
+      throw new LimeSdkError(
+        "SDK_INVALID_RESPONSE",
+        `an event stream line or event is longer than ${this.#maxEventChars} characters`,
+      );
+    }
   }
 
   #line(line: string): ServerSentEvent | undefined {
@@ -73,6 +99,8 @@ export class EventStreamParser {
         this.#type = value;
         break;
       case "data":
+        this.#dataChars += value.length + 1;
+        this.#limit(this.#dataChars);
         this.#data.push(value);
         break;
       case "id":
@@ -91,6 +119,7 @@ export class EventStreamParser {
     const data = this.#data;
     const type = this.#type;
     this.#data = [];
+    this.#dataChars = 0;
     this.#type = "";
     if (data.length === 0) return undefined;
     return { type: type === "" ? "message" : type, data: data.join("\n"), lastEventId: this.lastEventId };
