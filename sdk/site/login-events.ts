@@ -14,7 +14,7 @@
  *   never a zero delay) and never sooner than the server's `retry:`;
  *   a 429's `Retry-After` is honoured;
  * - resumes with `Last-Event-ID`, so outcomes sent while it was away are
- *   replayed by the server;
+ *   replayed by the server (an id that cannot be sent back is ignored);
  * - a stream silent for longer than `heartbeatTimeoutMs` (the server sends
  *   keepalives) is treated as dead and replaced: half-open TCP connections
  *   otherwise hang forever;
@@ -312,7 +312,7 @@ export class LoginEventConsumer {
       } else {
         await this.#onStreamEvent(parsed);
       }
-      if (event.lastEventId !== "") this.#lastEventId = event.lastEventId;
+      if (isSendableEventId(event.lastEventId)) this.#lastEventId = event.lastEventId;
     }
   }
 
@@ -414,6 +414,16 @@ export class LoginEventConsumer {
     this.#run = undefined;
     run?.controller.abort(error);
   }
+}
+
+/**
+ * An id we can send back as `Last-Event-ID`: short printable ASCII. Any
+ * other (a character fetch refuses in a header, or one so long the server
+ * answers 431) would fail every reconnect; it is ignored and the last good
+ * id is resent instead.
+ */
+function isSendableEventId(id: string): boolean {
+  return /^[\x20-\x7e]{1,1024}$/.test(id);
 }
 
 function settleWaiter(outcome: LoginOutcome): Promise<PassportContext> {
