@@ -35,11 +35,17 @@ export function resolveConnection<K extends string>(
 ): Connection {
   const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
   if (baseUrl === undefined) throw new TypeError(`${client}: baseUrl is required (or set LIME_API_BASE)`);
-  const token = options[tokenOption] ?? readEnv(tokenEnv);
-  if (typeof token !== "string" || token.trim() === "") {
+  const raw: unknown = options[tokenOption] ?? readEnv(tokenEnv);
+  const token = typeof raw === "string" ? raw.trim() : "";
+  if (token === "") {
     throw new TypeError(`${client}: ${tokenOption} is required (or set ${tokenEnv})`);
+  }
+  // Checked here because fetch would refuse it later, and Node's and Deno's
+  // fetch quote the refused header value (the token) in their error.
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new TypeError(`${client}: ${tokenOption} must be printable ASCII without spaces (${tokenEnv})`);
   }
   const fetch = options.fetch ?? globalFetch;
   const http = new HttpClient({ baseUrl, fetch, retry: options.retry, timeoutMs: options.timeoutMs });
-  return { token: token.trim(), fetch, http };
+  return { token, fetch, http };
 }
