@@ -19,6 +19,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { AgentClient } from "./agent/client.ts";
 import { type FetchLike, globalFetch } from "./internal/http.ts";
+import { isLoopback } from "./internal/loopback.ts";
 
 export interface McpConnectOptions {
   /** How this client introduces itself to the server. */
@@ -31,10 +32,17 @@ export interface McpConnectOptions {
  * A fetch for the MCP transport: `Authorization: Bearer <token>` on requests
  * to `server`'s origin (never elsewhere), and on a 401 one retry with a
  * renewed token. Bodies the transport sends are strings, so a retry can
- * resend them.
+ * resend them. A plain `http:` server is refused (TypeError) unless it is
+ * on loopback: the token is a bearer credential.
  */
 export function mcpFetch(agent: AgentClient, server: string | URL, base?: FetchLike): FetchLike {
-  const origin = new URL(server).origin;
+  const url = new URL(server);
+  if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
+    throw new TypeError(
+      `mcpFetch: refusing to send an MCP access token over ${url.protocol} to ${url.hostname}`,
+    );
+  }
+  const origin = url.origin;
   const send: FetchLike = base ?? globalFetch;
   return async (input, init) => {
     const request = new Request(input, init);

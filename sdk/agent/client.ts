@@ -9,6 +9,7 @@ import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
 import { peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
+import { isLoopback } from "../internal/loopback.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
 import { TokenCache } from "../internal/token-cache.ts";
@@ -279,16 +280,6 @@ export class AgentClient {
   #agentHeaders(): Record<string, string> {
     return { "x-agent-token": this.#token };
   }
-}
-
-/** Encodes an id for a path segment; refuses what cannot be an id. */
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === "localhost" ||
-    hostname.endsWith(".localhost") ||
-    hostname === "[::1]" ||
-    /^127(?:\.\d{1,3}){3}$/.test(hostname)
-  );
 }
 
 /** True when a 401 names our scheme: the site wants a (new) passport rather than something else. */
