@@ -15,7 +15,7 @@
  */
 
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import { findClient, type OAuthClient } from "./clients.ts";
+import { findClient, type OAuthClient, setUpWithCurrentAgentToken } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { oauthEndpoints } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
@@ -59,6 +59,9 @@ async function authenticateWithAssertion(deps: OAuthDeps, params: OAuthParams): 
   }
   const agent = await deps.agents.agents.findById(client.agentId);
   if (agent?.status !== "ACTIVE") throw invalidClient("The agent behind this client is not active.");
+  if (client.registeredAt === null || !setUpWithCurrentAgentToken(agent, client.registeredAt)) {
+    throw invalidClient("The agent token was rotated after these keys were registered; register them again.");
+  }
 
   const endpoints = oauthEndpoints(deps.issuer);
   const now = deps.clock.now();

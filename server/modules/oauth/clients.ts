@@ -7,6 +7,7 @@
 
 import { isoTime } from "../../clock.ts";
 import type { AuthenticatedAgent } from "../../core/agents/service.ts";
+import type { AgentRecord } from "../../core/agents/store.ts";
 import type { CimdResolver } from "./cimd.ts";
 import { looksLikeClientIdUrl } from "./cimd.ts";
 import type { OAuthDeps } from "./deps.ts";
@@ -19,6 +20,19 @@ export interface OAuthClient {
   source: "dynamic" | "metadata_document" | "agent";
   metadata: ClientMetadata;
   agentId: string | null;
+  /** When a registered client's record was last written (an agent client: its key set); null for CIMD. */
+  registeredAt: number | null;
+}
+
+/**
+ * Whether what an agent set up at `at` with its agent token (a key set, a
+ * grant it approved) was set up with its current token. Rotating the token
+ * is the answer to a leaked one, so it must end what the leaked token set
+ * up. While an agent is ACTIVE the agents store moves `updatedAt` only when
+ * the token is rotated, which makes it the time the current token was set.
+ */
+export function setUpWithCurrentAgentToken(agent: AgentRecord, at: number): boolean {
+  return at >= agent.updatedAt;
 }
 
 /** The client `clientId` names, or `invalid_client`. */
@@ -38,12 +52,19 @@ export async function findClient(
       source: "metadata_document",
       metadata: await deps.cimd.resolve(clientId),
       agentId: null,
+      registeredAt: null,
     };
   }
   const record = await deps.clients.find(clientId);
   if (!record)
     throw new OAuthError("invalid_client", "The client is not known to this authorization server.");
-  return { clientId, source: record.kind, metadata: record.metadata, agentId: record.agentId };
+  return {
+    clientId,
+    source: record.kind,
+    metadata: record.metadata,
+    agentId: record.agentId,
+    registeredAt: record.updatedAt,
+  };
 }
 
 /** RFC 7591 §3: registers a public client and returns the §3.2.1 response body. */

@@ -15,14 +15,15 @@
  * The order of checks in the code exchange is fixed: client → code found →
  * code consumed atomically (a second use revokes the grant) → unexpired →
  * issued to this client → same redirect URI → PKCE S256 → resource → subject
- * still active (an agent's owner still at the KYC minimum) → resource still
- * registered as when the grant was made → tokens.
+ * still active (an agent: with the agent token it approved with; its owner
+ * still at the KYC minimum) → resource still registered as when the grant
+ * was made → tokens.
  */
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ACCESS_TOKEN_TYP, signJwt } from "../../../core/passport/index.ts";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
-import type { OAuthClient } from "./clients.ts";
+import { type OAuthClient, setUpWithCurrentAgentToken } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
@@ -168,6 +169,14 @@ async function mintForGrant(
   if (!(await subjectActive(deps, subject.subjectType, subject.subjectId))) {
     await deps.stores.tokens.revokeGrant(grantId, now, "subject_inactive");
     throw new OAuthError("invalid_grant", "The authorization is no longer valid.");
+  }
+  if (subject.subjectType === "agent") {
+    // An agent's own grant was approved with its agent token; rotating that token (it leaked) ends the grant.
+    const agent = await deps.agents.agents.findById(subject.subjectId);
+    if (agent === null || !setUpWithCurrentAgentToken(agent, subject.createdAt)) {
+      await deps.stores.tokens.revokeGrant(grantId, now, "agent_token_rotated");
+      throw new OAuthError("invalid_grant", "The agent token was rotated after this authorization.");
+    }
   }
   // Deleted, or registered again since (first come, perhaps by another owner): the grant was for neither.
   const registration = await deps.stores.resources.findByResource(subject.resource);
