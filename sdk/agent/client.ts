@@ -8,7 +8,7 @@ import { solve } from "../../core/pow/index.ts";
 import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
-import { peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
+import { peekJwtAudienceIs, peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
 import { isLoopback } from "../internal/loopback.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
@@ -174,6 +174,8 @@ export class AgentClient {
    * than the renew skew left, else freshly issued (`POST
    * /api/v1/core/passports`); concurrent callers share one issuance.
    * Issuing is retried on transient errors: a second passport harms nothing.
+   * A passport whose `aud` is not exactly `audience` is refused
+   * (SDK_INVALID_RESPONSE).
    */
   passport(options: PassportOptions = {}): Promise<string> {
     const audience = options.audience;
@@ -191,6 +193,18 @@ export class AgentClient {
         signal: options.signal,
       });
       const { passport, lifetimeMs } = readSelfServicePassport(data);
+      // A server that ignored the audience (issuing the shared default
+      // "lime-passport") would give us a passport any site could replay to
+      // any other; never present that as one bound to `audience`.
+      if (audience !== undefined && !peekJwtAudienceIs(passport, audience)) {
+        throw new LimeSdkError(
+          "SDK_INVALID_RESPONSE",
+          "the issued passport is not for the audience asked for",
+          {
+            detail: { field: "aud" },
+          },
+        );
+      }
       const lifetime = peekJwtLifetimeMs(passport) ?? lifetimeMs;
       return { value: passport, issuedAt, expiresAt: issuedAt + lifetime };
     });

@@ -34,10 +34,10 @@ function transport(answer: (seen: Seen, index: number) => Response | Promise<Res
   return { fetch, seen };
 }
 
-function fakeJwt(lifetimeSec: number, iat = 1_800_000_000): string {
+function fakeJwt(lifetimeSec: number, iat = 1_800_000_000, aud?: string): string {
   const enc = (v: unknown) =>
     btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-  return `${enc({ alg: "RS256", kid: "k" })}.${enc({ iat, exp: iat + lifetimeSec, jti: crypto.randomUUID() })}.c2ln`;
+  return `${enc({ alg: "RS256", kid: "k" })}.${enc({ iat, exp: iat + lifetimeSec, jti: crypto.randomUUID(), aud })}.c2ln`;
 }
 
 const tokenResponse = (token: string, expiresIn = 300) =>
@@ -161,7 +161,11 @@ describe("passport cache", () => {
       return Response.json(
         {
           ok: true,
-          data: { passport: fakeJwt(600), expires_at: "2099-01-01T00:00:00Z", token_type: "passport+jwt" },
+          data: {
+            passport: fakeJwt(600, undefined, "https://shop.test"),
+            expires_at: "2099-01-01T00:00:00Z",
+            token_type: "passport+jwt",
+          },
         },
         { status: 201 },
       );
@@ -330,7 +334,10 @@ describe("AgentClient.fetch", () => {
         issued++;
         return Response.json({
           ok: true,
-          data: { passport: fakeJwt(600), expires_at: "2099-01-01T00:00:00Z" },
+          data: {
+            passport: fakeJwt(600, undefined, "https://shop.test"),
+            expires_at: "2099-01-01T00:00:00Z",
+          },
         });
       }
       site.push(seen.headers.get("authorization") ?? "");
