@@ -15,7 +15,8 @@
  *   audience bound to this resource, expiry, and the RFC 9068 required
  *   claims. With `acceptDomainTokens` (default on) a token from LIME's
  *   headless `{"domain"}` endpoint is accepted when its audience
- *   `https://<host>` names this resource's host: that token was issued for
+ *   `https://<host>` names this resource's host (and holds "mcp", which
+ *   tells it from a token for the host's root resource): it was issued for
  *   every MCP server on the host, so turn it off if the host is shared with
  *   servers you do not trust.
  *
@@ -95,6 +96,9 @@ export function canonicalResourceUrl(raw: string): string {
     throw new TypeError("resource must be an http(s) URL");
   return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
 }
+
+/** The audience member that marks a LIME headless `{"domain"}` token (its other member is `https://<host>`). */
+const LIME_DOMAIN_TOKEN_MARK = "mcp";
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -307,6 +311,12 @@ export class McpResourceGuard {
       verified = await verifyJwt(token, jwks, options);
     }
     const { claims } = verified;
+    const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    // `https://<host>` alone is the canonical form of the host's root resource, another server: the
+    // host audience speaks for this server only in LIME's domain token.
+    if (!audience.includes(this.resource) && !audience.includes(LIME_DOMAIN_TOKEN_MARK)) {
+      throw Object.assign(new Error("token for another resource"), { code: "PASSPORT_WRONG_AUDIENCE" });
+    }
     // RFC 9068 §2.2: client_id is required; scope, when present, is a space-separated string.
     if (typeof claims.client_id !== "string" || claims.client_id === "") {
       throw Object.assign(new Error("missing client_id"), { code: "PASSPORT_MISSING_CLAIM" });
@@ -322,7 +332,7 @@ export class McpResourceGuard {
       clientId: claims.client_id,
       scopes: typeof claims.scope === "string" ? claims.scope.split(" ").filter((s) => s !== "") : [],
       issuer: claims.iss,
-      audience: Array.isArray(claims.aud) ? claims.aud : [claims.aud],
+      audience,
       expiresAt: claims.exp,
       jwtId: claims.jti,
       token,

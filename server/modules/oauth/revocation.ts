@@ -29,7 +29,7 @@ import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
 import { domainAudience } from "./resources.ts";
-import { subjectActive } from "./tokens.ts";
+import { LIME_MCP_AUDIENCE, subjectActive } from "./tokens.ts";
 
 /** The `jti` of a JWT-shaped string, without verifying it (revocation needs only the lookup key). */
 function unverifiedJti(token: string): string | null {
@@ -119,6 +119,9 @@ export async function introspectToken(
   } catch {
     return inactive;
   }
+  // `https://<host>` alone is the host's root resource, another server; it stands for the host only in LIME's domain token.
+  const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audience.includes(resource.resource) && !audience.includes(LIME_MCP_AUDIENCE)) return inactive;
   const record = await deps.stores.tokens.findAccessToken(claims.jti);
   if (record === null || record.revokedAt !== null) return inactive;
   // Revoking an agent answers a stolen credential: its tokens are inactive at once, whatever minted them.
