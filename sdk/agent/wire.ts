@@ -82,7 +82,8 @@ export function readProfile(value: unknown): AgentProfile {
 /** `POST /api/v1/core/passports`: the JWT and how long it lives (from `expires_at`). */
 export function readSelfServicePassport(value: unknown): { passport: string; lifetimeMs: number } {
   const { passport, expiresAt } = readRecord(value, "passport", {
-    passport: str("passport"),
+    // Compact JWS form only: the passport goes into a header and, from the CLI, onto a terminal.
+    passport: str("passport", (jwt) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(jwt)),
     expiresAt: timestamp("expires_at"),
   });
   return { passport, lifetimeMs: Math.max(0, Date.parse(expiresAt) - Date.now()) };

@@ -99,8 +99,25 @@ function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
 
 class LimeConfigError extends Error {}
 
+/**
+ * Text from the server as it may reach a terminal: control characters (ESC,
+ * BEL, CR, DEL, the C1 range with its one-character CSI) shown as `\uXXXX`,
+ * so a hostile answer cannot retitle, clear or rewrite the operator's
+ * screen. `keep` lists characters left alone (the line feeds of our own JSON).
+ */
+function escapeControls(text: string, keep = ""): string {
+  let out = "";
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    const control = c < 0x20 || (c >= 0x7f && c <= 0x9f);
+    out += control && !keep.includes(ch) ? `\\u${c.toString(16).padStart(4, "0")}` : ch;
+  }
+  return out;
+}
+
+/** JSON.stringify escapes C0 inside strings but not DEL or C1; `\uXXXX` keeps the output valid JSON. */
 function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return `${escapeControls(JSON.stringify(value, null, 2), "\n")}\n`;
 }
 
 async function login(parsed: Parsed, io: CliIo): Promise<number> {
@@ -189,7 +206,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 function report(error: unknown, io: CliIo): number {
-  const say = (text: string) => io.stderr.write(`lime: ${text}\n`);
+  const say = (text: string) => io.stderr.write(`lime: ${escapeControls(text)}\n`);
   if (error instanceof UsageError) {
     say(error.message);
     io.stderr.write(USAGE);
