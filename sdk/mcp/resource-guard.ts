@@ -142,6 +142,7 @@ export class McpResourceGuard {
   readonly #scopesSupported: readonly string[];
   readonly #resourceName: string | undefined;
   readonly #audiences: string[];
+  readonly #acceptDomainTokens: boolean;
   readonly #fetch: FetchLike;
   readonly #now: () => number;
   readonly #clockTolerance: number;
@@ -162,7 +163,8 @@ export class McpResourceGuard {
     this.metadataPath = `/.well-known/oauth-protected-resource${url.pathname === "/" ? "" : url.pathname}`;
     this.metadataUrl = `${url.origin}${this.metadataPath}`;
     this.#audiences = [this.resource];
-    if (options.acceptDomainTokens ?? true) this.#audiences.push(`https://${url.host}`);
+    this.#acceptDomainTokens = options.acceptDomainTokens ?? true;
+    if (this.#acceptDomainTokens) this.#audiences.push(`https://${url.host}`);
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#now = options.now ?? Date.now;
     const tolerance = options.clockToleranceSeconds ?? 5;
@@ -316,6 +318,10 @@ export class McpResourceGuard {
     // host audience speaks for this server only in LIME's domain token.
     if (!audience.includes(this.resource) && !audience.includes(LIME_DOMAIN_TOKEN_MARK)) {
       throw Object.assign(new Error("token for another resource"), { code: "PASSPORT_WRONG_AUDIENCE" });
+    }
+    // At a host's root the resource equals the host audience, so a domain token is told by its mark.
+    if (!this.#acceptDomainTokens && audience.includes(LIME_DOMAIN_TOKEN_MARK)) {
+      throw Object.assign(new Error("domain tokens are refused"), { code: "PASSPORT_WRONG_AUDIENCE" });
     }
     // RFC 9068 §2.2: client_id is required; scope, when present, is a space-separated string.
     if (typeof claims.client_id !== "string" || claims.client_id === "") {

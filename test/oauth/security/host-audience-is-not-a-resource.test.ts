@@ -79,3 +79,28 @@ describe("the host audience is LIME's domain token, not the root resource", () =
     expect((await introspect(domainToken)).body.active).toBe(true);
   });
 });
+
+describe("acceptDomainTokens: false at the root of a host", () => {
+  test("refuses LIME's domain token even though its host audience equals the root resource", async () => {
+    const t = await startProvisionedServer(ROOT, { scopes: ["mcp:tools"] });
+    try {
+      const headless = await call(t.url, `${OAUTH}/token`, {
+        headers: { "x-agent-token": t.agent.agentToken },
+        json: { domain: "tools.example" },
+      });
+      expect(headless.status).toBe(200);
+      const guard = createMcpResourceGuard({
+        resource: ROOT,
+        issuer: t.issuer,
+        acceptDomainTokens: false,
+        now: () => t.clock.now(),
+      });
+      const answer = await guard.authenticate(
+        new Request(ROOT, { headers: { authorization: `Bearer ${headless.body.access_token}` } }),
+      );
+      expect(answer.ok).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});
