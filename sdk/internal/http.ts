@@ -75,11 +75,17 @@ export function normalizeBaseUrl(value: unknown, label: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
-/** A path segment from an id the caller gave (a request id), checked and percent-encoded. */
+/**
+ * A path segment from an id the caller gave (a request id), checked and
+ * percent-encoded. "." and ".." are refused: `encodeURIComponent` keeps
+ * them, and URL parsing would resolve them as dot segments, moving the
+ * call (and its token) to another path.
+ */
 export function encodePathId(value: unknown, label: string): string {
   if (typeof value !== "string" || value === "" || value.length > 256) {
     throw new TypeError(`${label} must be a non-empty string of at most 256 characters`);
   }
+  if (value === "." || value === "..") throw new TypeError(`${label} must not be a dot segment`);
   return encodeURIComponent(value);
 }
 
