@@ -16,7 +16,7 @@ import {
   type RuntimeScope,
 } from "../../../core/passport/node-crypto.ts";
 import { createRs256Verifier, rs256Sign } from "../../../core/passport/rs256.ts";
-import { caught, sharedKey } from "./fixtures.ts";
+import { caught, RS256_BACKENDS, rs256Verifier, sharedKey } from "./fixtures.ts";
 
 const BUN: RuntimeScope = { process: { versions: { node: "24.3.0", bun: "1.4.5" } } };
 const NODE: RuntimeScope = { process: { versions: { node: "20.20.2", openssl: "3.0.19" } } };
@@ -119,5 +119,71 @@ describe("createRs256Verifier", () => {
     const pending = web.verify(signature, data);
     expect(pending).toBeInstanceOf(Promise);
     expect(await pending).toBe(true);
+  });
+});
+
+describe("both backends at the edges of the key policy", () => {
+  const toBigInt = (bytes: Uint8Array) => BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
+  const toBytes = (value: bigint, length: number) =>
+    new Uint8Array(Buffer.from(value.toString(16).padStart(length * 2, "0"), "hex"));
+  const b64u = (value: bigint) =>
+    Buffer.from(toBytes(value, Math.ceil(value.toString(16).length / 2))).toString("base64url");
+  const modPow = (base: bigint, exponent: bigint, modulus: bigint) => {
+    let result = 1n;
+    let b = base % modulus;
+    for (let e = exponent; e > 0n; e >>= 1n) {
+      if (e & 1n) result = (result * b) % modulus;
+      b = (b * b) % modulus;
+    }
+    return result;
+  };
+  const modInverse = (a: bigint, m: bigint) => {
+    let [r0, r1, x0, x1] = [a, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const q = r0 / r1;
+      [r0, r1, x0, x1] = [r1, r0 - q * r1, x1, x0 - q * x1];
+    }
+    return ((x0 % m) + m) % m;
+  };
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+  test("public exponents of 17 to 256 bits (all allowed by the policy) get the same answer from both, valid or forged", async () => {
+    // Libraries cap e below the policy (BoringSSL at 33 bits); whatever they
+    // answer, the two backends of one runtime must answer alike.
+    const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const jwk = privateKey.export({ format: "jwk" });
+    const [p, q] = [jwk.p!, jwk.q!].map((member) => toBigInt(Buffer.from(member, "base64url")));
+    const n = p! * q!;
+    const phi = (p! - 1n) * (q! - 1n);
+    const data = new TextEncoder().encode("header.payload");
+    // RFC 8017 §9.2 EMSA-PKCS1-v1_5 with SHA-256, built by hand.
+    const digestInfo = Buffer.concat([
+      Buffer.from("3031300d060960864801650304020105000420", "hex"),
+      nodeCrypto.createHash("sha256").update(data).digest(),
+    ]);
+    const encoded = Buffer.concat([
+      Buffer.from([0, 1]),
+      Buffer.alloc(256 - 3 - digestInfo.length, 0xff),
+      Buffer.from([0]),
+      digestInfo,
+    ]);
+    const answers: string[] = [];
+    for (const bits of [17, 33, 34, 64, 65, 256]) {
+      let e = (1n << BigInt(bits - 1)) + 1n;
+      while (gcd(e, phi) !== 1n) e += 2n;
+      const signature = toBytes(modPow(toBigInt(encoded), modInverse(e, phi), n), 256);
+      const forged = signature.slice();
+      forged[100]! ^= 1;
+      const verdicts = [];
+      for (const backend of RS256_BACKENDS) {
+        const verifier = await rs256Verifier({ n: b64u(n), e: b64u(e) }, backend);
+        verdicts.push(`${await verifier.verify(signature, data)}/${await verifier.verify(forged, data)}`);
+      }
+      expect(verdicts[1]).toBe(verdicts[0]!);
+      expect(verdicts[0]!.endsWith("/false")).toBe(true);
+      answers.push(`${bits}:${verdicts[0]}`);
+    }
+    // A 17-bit exponent is the common case: it verifies.
+    expect(answers[0]).toBe("17:true/false");
   });
 });
