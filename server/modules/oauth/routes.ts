@@ -408,7 +408,13 @@ export function oauthRoutes(ctx: AppContext) {
           }
           await limitClientDocumentLookups(params, ip);
           const client = await authenticateClient(deps, params, request);
-          await rateLimiter.enforce("oauth-token", client.clientId, limits.tokenRequestsPerMinute);
+          // A public client's id is no secret (a metadata-document client's is shared by all its users),
+          // so its budget is per address as well: otherwise anyone could spend it for everyone.
+          const budget =
+            client.metadata.token_endpoint_auth_method === "none"
+              ? `${client.clientId} ${rateLimitKey(ip)}`
+              : client.clientId;
+          await rateLimiter.enforce("oauth-token", budget, limits.tokenRequestsPerMinute);
           if (!client.metadata.grant_types.includes(grantType)) {
             throw new OAuthError("unauthorized_client", `This client is not registered for ${grantType}.`);
           }
