@@ -10,7 +10,7 @@
  *
  * Exit codes: 0 done; 1 refused (the server said no, or the login request is
  * no longer pending); 2 usage; 3 the server could not be reached or answered
- * off-protocol or with a 5xx; 4 configuration missing; 130 interrupted.
+ * off-protocol or with a 5xx; 4 configuration missing or malformed; 130 interrupted.
  */
 import { createChallenge, MAX_POW_DIFFICULTY, solve } from "../../core/pow/index.ts";
 import { AgentClient } from "../agent/client.ts";
@@ -94,7 +94,13 @@ function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
   const agentToken = io.env("LIME_AGENT_TOKEN");
   if (baseUrl === undefined) throw new LimeConfigError("set LIME_API_BASE or pass --base-url");
   if (agentToken === undefined) throw new LimeConfigError("set LIME_AGENT_TOKEN to the agent's token");
-  return new AgentClient({ baseUrl, agentToken, fetch: io.fetch });
+  try {
+    return new AgentClient({ baseUrl, agentToken, fetch: io.fetch });
+  } catch (error) {
+    // The client refused a configured value (its message names the setting, never the value).
+    if (error instanceof TypeError) throw new LimeConfigError(error.message);
+    throw error;
+  }
 }
 
 class LimeConfigError extends Error {}
