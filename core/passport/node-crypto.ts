@@ -43,11 +43,17 @@ const KNOWN_SIGNING_INPUT =
 const KNOWN_SIGNATURE =
   "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
 
-/** Bun says `versions.bun`; Node says `versions.node` and nothing of Deno (which also claims `node`). */
+/**
+ * Bun says `versions.bun`, Node `versions.node`, and both name the library
+ * under their crypto (`boringssl`, `openssl`); a bundler's `process`
+ * stand-in in a browser names none. Deno claims `node` and `openssl` too, so
+ * it is recognised and left out.
+ */
 export function isBunOrNode(scope: RuntimeScope): boolean {
   const versions = scope.process?.versions;
   if (scope.Deno !== undefined || versions === undefined || versions.deno !== undefined) return false;
-  return typeof versions.bun === "string" || typeof versions.node === "string";
+  const runtime = typeof versions.bun === "string" || typeof versions.node === "string";
+  return runtime && (typeof versions.boringssl === "string" || typeof versions.openssl === "string");
 }
 
 function passesKnownAnswer(api: NodeRsaApi): boolean {

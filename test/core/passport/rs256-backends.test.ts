@@ -18,7 +18,7 @@ import {
 import { createRs256Verifier, rs256Sign } from "../../../core/passport/rs256.ts";
 import { caught, RS256_BACKENDS, rs256Verifier, sharedKey } from "./fixtures.ts";
 
-const BUN: RuntimeScope = { process: { versions: { node: "24.3.0", bun: "1.4.5" } } };
+const BUN: RuntimeScope = { process: { versions: { node: "24.3.0", bun: "1.4.5", boringssl: "fe703e9" } } };
 const NODE: RuntimeScope = { process: { versions: { node: "20.20.2", openssl: "3.0.19" } } };
 
 function importing(module: unknown): ImportModule & { specifiers: string[] } {
@@ -31,11 +31,18 @@ function importing(module: unknown): ImportModule & { specifiers: string[] } {
 }
 
 describe("which runtimes may use node:crypto", () => {
-  test("Bun and Node may; Deno (which also reports a node version), browsers and bare scopes may not", () => {
+  test("Bun and Node may; Deno (which also reports node and openssl versions), browsers, bundler stand-ins for process and bare scopes may not", () => {
     expect(isBunOrNode(BUN)).toBe(true);
     expect(isBunOrNode(NODE)).toBe(true);
-    expect(isBunOrNode({ Deno: {}, process: { versions: { node: "26.3.0" } } })).toBe(false);
-    expect(isBunOrNode({ process: { versions: { node: "26.3.0", deno: "2.9.6" } } })).toBe(false);
+    expect(isBunOrNode({ process: { versions: { bun: "1.4.5", boringssl: "fe703e9" } } })).toBe(true);
+    expect(isBunOrNode({ process: process as RuntimeScope["process"] })).toBe(true); // this runtime
+    const deno = { node: "26.3.0", openssl: "3.0.7+quic", deno: "2.9.6" };
+    expect(isBunOrNode({ Deno: {}, process: { versions: deno } })).toBe(false);
+    expect(isBunOrNode({ process: { versions: deno } })).toBe(false);
+    expect(isBunOrNode({ Deno: {}, process: { versions: { node: "26.3.0", openssl: "3.0.7" } } })).toBe(
+      false,
+    );
+    expect(isBunOrNode({ process: { versions: { node: "20.0.0" } } })).toBe(false); // no crypto library named
     expect(isBunOrNode({})).toBe(false);
     expect(isBunOrNode({ process: {} })).toBe(false);
     expect(isBunOrNode({ process: { versions: {} } })).toBe(false);
