@@ -1,7 +1,9 @@
 /**
  * The portable core of LIME in TypeScript: proof-of-work, keys and passports.
- * Runs unchanged in Bun, Node 20+, Deno and browsers (WebCrypto and
- * WebAssembly only). `test/core/public-api.test.ts` pins this list.
+ * Runs unchanged in Bun, Node 20+, Deno and browsers: WebCrypto and
+ * WebAssembly everywhere, plus node:crypto's synchronous RSA verify where Bun
+ * or Node provide it (found at run time, never imported by name).
+ * `test/core/public-api.test.ts` pins this list.
  */
 export * from "./errors.ts";
 export * from "./keys/index.ts";

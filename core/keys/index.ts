@@ -1,6 +1,6 @@
 export { createJwks, type JsonWebKeySet, toPublicJwk } from "./jwks.ts";
 export { createKeySet, KeySet, type KeySetOptions, type RetiredKey } from "./key-set.ts";
-export { createLocalJwks, LocalJwks } from "./local-jwks.ts";
+export { createLocalJwks, LocalJwks, type LocalJwksOptions } from "./local-jwks.ts";
 export { MIN_MODULUS_BITS, type PrivateJwk, type PublicJwk, RS256 } from "./rsa-jwk.ts";
 export {
   exportPrivateJwk,

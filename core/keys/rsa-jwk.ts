@@ -143,8 +143,10 @@ export function checkRsaPrivateParts(jwk: Record<string, unknown>, modulus: bigi
 
 /**
  * Imports a checked RSA public key for RS256 verification. Not wrapped: the
- * members were validated above, and WebCrypto in Bun, Node and Deno imports
- * every such key (a bad key fails at verify time, as `false`).
+ * members were validated above, and WebCrypto in Bun, Node and browsers
+ * imports every such key (a bad key fails at verify time, as `false`). Deno's
+ * WebCrypto is the exception: it refuses exponents above 2^33 at import,
+ * which reaches the caller as Deno's own error rather than a PassportError.
  */
 export function importRs256PublicKey(n: string, e: string): Promise<CryptoKey> {
   return crypto.subtle.importKey(
