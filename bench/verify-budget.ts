@@ -7,6 +7,7 @@
  *   bun run bench:verify --issuer https://lime.example   # LIME_AGENT_TOKEN mints the passports;
  *                                             # LIME_ADMIN_TOKEN, if set, enables the rotation part
  *   options: --budget-ms 10  --passports 20000  --distinct 200  --short  --api-base URL
+ *            --allow-insecure-transport   (development only: a plain http issuer off loopback)
  *
  * It measures, with the SDK's own `PassportVerifier` (what a site runs):
  * - cold start: a fresh verifier's first verification, JWKS fetch included;
@@ -23,6 +24,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HttpClient } from "../sdk/internal/http.ts";
+import { httpUrlOrUndefined, requireSecureTransport } from "../sdk/internal/loopback.ts";
 import { PassportVerifier } from "../sdk/site/verifier.ts";
 import { startSdkTestServer } from "../test/sdk/helpers/server.ts";
 import {
@@ -42,6 +44,11 @@ export interface VerifyBudgetOptions extends BenchOptions {
   issuer?: string;
   /** API base for minting passports; default: the issuer. */
   apiBase?: string;
+  /**
+   * Accept a plain `http:` issuer or API base off loopback (the agent token and
+   * the keys travel in clear). Development only; loopback never needs it.
+   */
+  allowInsecureTransport?: boolean;
   /** p99 budget in milliseconds; default 10 (the seed's promise). */
   budgetMs?: number;
   /** Warm verifications measured; default 20000 (2000 in short mode). */
@@ -90,6 +97,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 interface Issuer {
   url: string;
+  /** The run's `--allow-insecure-transport` (a local issuer is on loopback and never needs it). */
+  allowInsecureTransport: boolean;
   mint(count: number): Promise<string[]>;
   /** Rotates the signing keys, or undefined when this run cannot. */
   rotate: (() => Promise<void>) | undefined;
@@ -102,6 +111,7 @@ async function localIssuer(): Promise<Issuer> {
   const http = new HttpClient({ baseUrl: server.url });
   return {
     url: server.url,
+    allowInsecureTransport: false,
     mint: (count) => mintPassports(http, ids.agentToken, count),
     rotate: async () => {
       await server.rotateKeys();
@@ -116,9 +126,21 @@ function remoteIssuer(options: VerifyBudgetOptions): Issuer {
   if (!agentToken)
     throw new Error("--issuer needs LIME_AGENT_TOKEN (an agent of that issuer mints the passports)");
   const adminToken = options.adminToken ?? env.LIME_ADMIN_TOKEN;
-  const http = new HttpClient({ baseUrl: options.apiBase ?? options.issuer! });
+  const allowInsecureTransport = options.allowInsecureTransport === true;
+  // Before anything is sent: the agent token goes to the API base, the keys come from the issuer.
+  for (const [label, value] of [
+    ["--issuer", options.issuer!],
+    ["--api-base", options.apiBase],
+  ] as const) {
+    const url = value === undefined ? undefined : httpUrlOrUndefined(value);
+    if (url !== undefined) {
+      requireSecureTransport(url, label, allowInsecureTransport, "pass --allow-insecure-transport");
+    }
+  }
+  const http = new HttpClient({ baseUrl: options.apiBase ?? options.issuer!, allowInsecureTransport });
   return {
     url: options.issuer!.replace(/\/+$/, ""),
+    allowInsecureTransport,
     mint: (count) => mintPassports(http, agentToken, count),
     rotate: adminToken
       ? async () => {
@@ -150,10 +172,11 @@ async function mintPassports(http: HttpClient, agentToken: string, count: number
   return tokens;
 }
 
-function verifierFor(issuer: string, cooldownMs?: number): PassportVerifier {
+function verifierFor(issuer: Issuer, cooldownMs?: number): PassportVerifier {
   return new PassportVerifier({
-    issuer,
+    issuer: issuer.url,
     audience: AUDIENCE,
+    allowInsecureTransport: issuer.allowInsecureTransport,
     jwks: cooldownMs === undefined ? undefined : { cooldownMs },
   });
 }
@@ -176,7 +199,7 @@ async function measureRotation(issuer: Issuer, warm: PassportVerifier, before: s
   }
   const refetchesForPrePublishedKey = warm.jwks.stats.requests - requestsBefore;
   // Two more rotations put a key in charge that the cached set never listed.
-  const eager = verifierFor(issuer.url, 0);
+  const eager = verifierFor(issuer, 0);
   await eager.verify(after[0]!);
   await issuer.rotate!();
   await issuer.rotate!();
@@ -207,9 +230,9 @@ export async function runVerifyBudget(options: VerifyBudgetOptions): Promise<Ver
     const passports = await issuer.mint(distinct);
 
     const coldSamples: number[] = [];
-    let warm = verifierFor(issuer.url);
+    let warm = verifierFor(issuer);
     for (let i = 0; i < coldRuns; i++) {
-      warm = verifierFor(issuer.url);
+      warm = verifierFor(issuer);
       const [, ms] = await timed(() => warm.verify(passports[i % passports.length]!));
       coldSamples.push(ms);
     }
@@ -376,6 +399,9 @@ function parseArgs(argv: string[]): VerifyBudgetOptions {
         break;
       case "--api-base":
         options.apiBase = next();
+        break;
+      case "--allow-insecure-transport":
+        options.allowInsecureTransport = true;
         break;
       case "--budget-ms":
         options.budgetMs = positive(next(), flag);

@@ -9,7 +9,7 @@ import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
 import { peekJwtAudienceIs, peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
-import { isLoopback } from "../internal/loopback.ts";
+import { requireSecureTransport } from "../internal/loopback.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
 import { TokenCache } from "../internal/token-cache.ts";
@@ -40,8 +40,13 @@ export interface AgentClientOptions {
   passportRenewSkewMs?: number;
   /** Renew a cached MCP access token this long before it expires. Default 60 s (capped likewise). */
   mcpTokenRenewSkewMs?: number;
-  /** Send passports over plain http to non-loopback hosts. Default false: a passport is a bearer credential. */
-  allowInsecurePassportTransport?: boolean;
+  /**
+   * Development only: accept a plain `http:` `baseUrl` off loopback, and let
+   * `fetch` present passports to plain `http:` hosts off loopback. Default
+   * false: the agent token and passports are bearer credentials, readable by
+   * anyone on the path. Loopback (`localhost`, 127.0.0.0/8, `[::1]`) never needs it.
+   */
+  allowInsecureTransport?: boolean;
   /** Local clock in epoch ms (token cache timing); tests move it. */
   now?: () => number;
 }
@@ -83,7 +88,7 @@ export class AgentClient {
     this.#now = options.now ?? Date.now;
     this.#passports = new TokenCache({ skewMs: options.passportRenewSkewMs ?? 30_000, now: this.#now });
     this.#mcpTokens = new TokenCache({ skewMs: options.mcpTokenRenewSkewMs ?? 60_000, now: this.#now });
-    this.#allowInsecure = options.allowInsecurePassportTransport ?? false;
+    this.#allowInsecure = options.allowInsecureTransport === true;
   }
 
   /** The public challenge of a login request (`GET /api/v1/auth/requests/{id}`, no token). */
@@ -227,11 +232,7 @@ export class AgentClient {
   ): Promise<Response> {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    if (!this.#allowInsecure && url.protocol !== "https:" && !isLoopback(url.hostname)) {
-      throw new TypeError(
-        `AgentClient.fetch: refusing to send a passport over ${url.protocol} to ${url.hostname}`,
-      );
-    }
+    requireSecureTransport(url, "AgentClient.fetch: the target", this.#allowInsecure);
     const audience = options.audience ?? url.origin;
     const retryCopy = request.clone();
     const first = await this.#sendWithPassport(request, audience);

@@ -16,6 +16,7 @@ import { createChallenge, MAX_POW_DIFFICULTY, solve } from "../../core/pow/index
 import { AgentClient } from "../agent/client.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import type { FetchLike } from "../internal/http.ts";
+import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import { createProgressBar, type ProgressSink } from "./progress.ts";
 
 export interface CliIo {
@@ -44,7 +45,9 @@ options:
 
 environment:
   LIME_AGENT_TOKEN            the agent's token (never pass it as an argument)
-  LIME_API_BASE               the LIME server
+  LIME_API_BASE               the LIME server (https:, or plain http: to localhost / 127.0.0.0/8 / [::1])
+  LIME_ALLOW_INSECURE_TRANSPORT=1
+                              development only: accept a plain http: server elsewhere (the token travels in clear)
 `;
 
 class UsageError extends Error {}
@@ -90,17 +93,34 @@ function integerFlag(parsed: Parsed, name: string, min: number, max: number): nu
 }
 
 function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
-  const baseUrl = parsed.flags.get("base-url") ?? io.env("LIME_API_BASE");
+  const fromFlag = parsed.flags.get("base-url");
+  const baseUrl = fromFlag ?? io.env("LIME_API_BASE");
   const agentToken = io.env("LIME_AGENT_TOKEN");
   if (baseUrl === undefined) throw new LimeConfigError("set LIME_API_BASE or pass --base-url");
   if (agentToken === undefined) throw new LimeConfigError("set LIME_AGENT_TOKEN to the agent's token");
+  const allowInsecureTransport = insecureTransportAllowed(io);
   try {
-    return new AgentClient({ baseUrl, agentToken, fetch: io.fetch });
+    // Checked before the client so the refusal names what a CLI user sets, not the SDK option;
+    // a malformed URL is left to the client to report.
+    const url = httpUrlOrUndefined(baseUrl);
+    if (url !== undefined) {
+      const label = fromFlag === undefined ? "LIME_API_BASE" : "--base-url";
+      requireSecureTransport(url, label, allowInsecureTransport, "set LIME_ALLOW_INSECURE_TRANSPORT=1");
+    }
+    return new AgentClient({ baseUrl, agentToken, fetch: io.fetch, allowInsecureTransport });
   } catch (error) {
     // The client refused a configured value (its message names the setting, never the value).
     if (error instanceof TypeError) throw new LimeConfigError(error.message);
     throw error;
   }
+}
+
+/** LIME_ALLOW_INSECURE_TRANSPORT: "1" opts out, unset, empty or "0" does not, anything else is a mistake. */
+function insecureTransportAllowed(io: CliIo): boolean {
+  const raw = io.env("LIME_ALLOW_INSECURE_TRANSPORT");
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new LimeConfigError("LIME_ALLOW_INSECURE_TRANSPORT must be 1 or 0");
 }
 
 class LimeConfigError extends Error {}

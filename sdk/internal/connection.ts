@@ -10,6 +10,8 @@ import type { RetryPolicy } from "./retry.ts";
 
 export interface ConnectionOptions {
   baseUrl?: string;
+  /** Accept a plain `http:` base URL off loopback. Development only. */
+  allowInsecureTransport?: boolean;
   fetch?: FetchLike;
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
@@ -35,6 +37,7 @@ export function resolveConnection<K extends string>(
 ): Connection {
   const baseUrl = options.baseUrl ?? readEnv("LIME_API_BASE");
   if (baseUrl === undefined) throw new TypeError(`${client}: baseUrl is required (or set LIME_API_BASE)`);
+  const label = `${client}: ${options.baseUrl === undefined ? "LIME_API_BASE" : "baseUrl"}`;
   const raw: unknown = options[tokenOption] ?? readEnv(tokenEnv);
   const token = typeof raw === "string" ? raw.trim() : "";
   if (token === "") {
@@ -46,6 +49,13 @@ export function resolveConnection<K extends string>(
     throw new TypeError(`${client}: ${tokenOption} must be printable ASCII without spaces (${tokenEnv})`);
   }
   const fetch = options.fetch ?? globalFetch;
-  const http = new HttpClient({ baseUrl, fetch, retry: options.retry, timeoutMs: options.timeoutMs });
+  const http = new HttpClient({
+    baseUrl,
+    label,
+    allowInsecureTransport: options.allowInsecureTransport,
+    fetch,
+    retry: options.retry,
+    timeoutMs: options.timeoutMs,
+  });
   return { token, fetch, http };
 }

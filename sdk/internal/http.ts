@@ -11,10 +11,13 @@
  *
  * Redirects are not followed: the calls carry agent and site tokens in
  * custom headers, which fetch would forward to whatever origin a redirect
- * names. Bodies over 1 MiB are refused unread (see `body.ts`).
+ * names. A plain `http:` base URL off loopback is refused unless
+ * `allowInsecureTransport` (see `loopback.ts`). Bodies over 1 MiB are
+ * refused unread (see `body.ts`).
  */
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import { MAX_RESPONSE_BYTES, readTextLimited } from "./body.ts";
+import { requireSecureTransport } from "./loopback.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -31,6 +34,10 @@ export const globalFetch: FetchLike = (input, init) => globalThis.fetch(input, i
 
 export interface HttpClientOptions {
   baseUrl: string;
+  /** How errors name the base URL setting, e.g. "AgentClient: baseUrl". Default "baseUrl". */
+  label?: string;
+  /** Accept a plain `http:` base URL off loopback (tokens in clear). Development only. */
+  allowInsecureTransport?: boolean;
   /** Transport; defaults to the global `fetch`. Tests and proxies inject their own. */
   fetch?: FetchLike;
   retry?: Partial<RetryPolicy>;
@@ -98,7 +105,9 @@ export class HttpClient {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(options: HttpClientOptions) {
-    this.baseUrl = normalizeBaseUrl(options.baseUrl, "baseUrl");
+    const label = options.label ?? "baseUrl";
+    this.baseUrl = normalizeBaseUrl(options.baseUrl, label);
+    requireSecureTransport(new URL(this.baseUrl), label, options.allowInsecureTransport);
     this.#fetch = options.fetch ?? globalFetch;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? 30_000;

@@ -14,6 +14,7 @@
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
+import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { nested, readRecord, str } from "../internal/wire.ts";
 import type { JwksCacheOptions } from "./jwks-cache.ts";
@@ -37,12 +38,19 @@ export interface SiteClientOptions {
   issuer?: string;
   /** Default `<issuer>/.well-known/jwks.json`. */
   jwksUrl?: string;
+  /**
+   * Development only: accept plain `http:` off loopback for `baseUrl`,
+   * `issuer` and `jwksUrl`. Default false: the site token would travel in
+   * clear, and anyone on the path could swap the JWKS and forge logins.
+   * Loopback (`localhost`, 127.0.0.0/8, `[::1]`) never needs it.
+   */
+  allowInsecureTransport?: boolean;
   /** Allowed clock skew, seconds. Default 30. */
   clockToleranceSec?: number;
   fetch?: FetchLike;
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
-  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now">;
+  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now" | "allowInsecureTransport">;
   events?: LoginEventsOptions;
   /** Clock in epoch ms; tests move it. */
   now?: () => number;
@@ -71,9 +79,18 @@ export class SiteClient {
     this.baseUrl = this.#http.baseUrl;
     this.#now = options.now ?? Date.now;
     this.#siteId = options.siteId;
+    // Checked here too (the verifier checks again) so a refusal names SiteClient's own options.
+    const issuerUrl = options.issuer === undefined ? undefined : httpUrlOrUndefined(options.issuer);
+    if (issuerUrl !== undefined) {
+      requireSecureTransport(issuerUrl, "SiteClient: issuer", options.allowInsecureTransport);
+    }
+    if (options.jwksUrl !== undefined) {
+      requireSecureTransport(new URL(options.jwksUrl), "SiteClient: jwksUrl", options.allowInsecureTransport);
+    }
     this.verifier = new PassportVerifier({
       issuer: options.issuer ?? this.baseUrl,
       jwksUrl: options.jwksUrl,
+      allowInsecureTransport: options.allowInsecureTransport,
       audience: SITE_LOGIN_AUDIENCE,
       clockToleranceSec: options.clockToleranceSec,
       fetch: this.#fetch,

@@ -20,7 +20,9 @@
  * - After a failed fetch, nothing is tried again for `retryAfterFailureMs`.
  *
  * Redirects are not followed (a JWKS URL that redirects is misconfigured or
- * hijacked), bodies over 512 KiB are refused, and a document the core's
+ * hijacked), a plain `http:` URL off loopback is refused unless
+ * `allowInsecureTransport` (whoever is on the path could hand us their own
+ * keys), bodies over 512 KiB are refused, and a document the core's
  * `createLocalJwks` refuses (malformed, private members, weak keys) never
  * replaces a good one.
  */
@@ -28,6 +30,7 @@ import { createLocalJwks, type LocalJwks } from "../../core/keys/index.ts";
 import { LimeSdkError } from "../errors.ts";
 import { readTextLimited } from "../internal/body.ts";
 import { type FetchLike, globalFetch } from "../internal/http.ts";
+import { requireSecureTransport } from "../internal/loopback.ts";
 import { linkSignals } from "../internal/signals.ts";
 
 const MAX_JWKS_BYTES = 512 * 1024;
@@ -35,6 +38,8 @@ const MAX_JWKS_BYTES = 512 * 1024;
 export interface JwksCacheOptions {
   /** The JWKS document's URL (e.g. `https://issuer.example/.well-known/jwks.json`). */
   url: string;
+  /** Accept a plain `http:` URL off loopback (keys anyone on the path can replace). Development only. */
+  allowInsecureTransport?: boolean;
   fetch?: FetchLike;
   /** Minimum interval between an unknown-kid refetch and the previous fetch. Default 30 s. */
   cooldownMs?: number;
@@ -101,7 +106,9 @@ export class JwksCache {
   #lastError: unknown;
 
   constructor(options: JwksCacheOptions) {
-    this.url = new URL(options.url).href;
+    const url = new URL(options.url);
+    requireSecureTransport(url, "JwksCache: url", options.allowInsecureTransport);
+    this.url = url.href;
     this.#fetch = options.fetch ?? globalFetch;
     this.#now = options.now ?? Date.now;
     this.#cooldownMs = nonNegative(options.cooldownMs ?? 30_000, "cooldownMs");

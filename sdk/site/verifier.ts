@@ -9,9 +9,14 @@
  * issuer (exact string), audience, lifetime (with `clockToleranceSec`),
  * then `request_id` / `site_id` when the caller names them. LIME's Python
  * site SDK skips the issuer check; here it is not optional.
+ *
+ * The issuer and the JWKS URL must be `https:` (or plain `http:` to
+ * loopback) unless `allowInsecureTransport`: whoever can replace the key
+ * set in transit can forge every passport this verifier accepts.
  */
 import { type PassportContext, verifyPassport } from "../../core/passport/index.ts";
 import type { FetchLike } from "../internal/http.ts";
+import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
 
 export interface PassportVerifierOptions {
@@ -21,11 +26,17 @@ export interface PassportVerifierOptions {
   audience?: string | string[];
   /** JWKS location; default `<issuer>/.well-known/jwks.json`. */
   jwksUrl?: string;
+  /**
+   * Development only: accept a plain `http:` issuer or `jwksUrl` off
+   * loopback, so anyone on the path can swap the keys and forge passports.
+   * Default false. Loopback (`localhost`, 127.0.0.0/8, `[::1]`) never needs it.
+   */
+  allowInsecureTransport?: boolean;
   /** Allowed clock skew on `exp`/`iat`/`nbf`, in seconds. Default 30, at most 300 (the core's bound). */
   clockToleranceSec?: number;
   fetch?: FetchLike;
   /** Cache tuning (cooldown, TTL bounds, timeout). */
-  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now">;
+  jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now" | "allowInsecureTransport">;
   /** Clock in epoch milliseconds, shared by the cache and the lifetime checks; tests move it. */
   now?: () => number;
 }
@@ -50,6 +61,12 @@ export class PassportVerifier {
     if (typeof options?.issuer !== "string" || options.issuer === "") {
       throw new TypeError("PassportVerifier: issuer must be a non-empty string");
     }
+    const allowInsecure = options.allowInsecureTransport;
+    const issuerUrl = httpUrlOrUndefined(options.issuer);
+    if (issuerUrl !== undefined) requireSecureTransport(issuerUrl, "PassportVerifier: issuer", allowInsecure);
+    if (options.jwksUrl !== undefined) {
+      requireSecureTransport(new URL(options.jwksUrl), "PassportVerifier: jwksUrl", allowInsecure);
+    }
     this.issuer = options.issuer;
     this.#audience = options.audience;
     this.#clockToleranceSec = options.clockToleranceSec ?? 30;
@@ -57,6 +74,7 @@ export class PassportVerifier {
     this.jwks = new JwksCache({
       ...options.jwks,
       url: options.jwksUrl ?? defaultJwksUrl(options.issuer),
+      allowInsecureTransport: allowInsecure,
       fetch: options.fetch,
       now: this.#now,
     });
