@@ -34,6 +34,7 @@
 import { type JwtClaims, verifyJwt } from "../../core/index.ts";
 import type { LocalJwks } from "../../core/keys/index.ts";
 import type { FetchLike } from "../internal/http.ts";
+import { requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache } from "../site/jwks-cache.ts";
 
 export interface McpResourceGuardOptions {
@@ -56,6 +57,12 @@ export interface McpResourceGuardOptions {
   fetch?: FetchLike;
   /** Clock in epoch milliseconds; tests move it. */
   now?: () => number;
+  /**
+   * Development only: accept an `http:` issuer or JWKS URL that is not
+   * loopback. Without it such a URL is refused here, at construction: keys
+   * fetched in clear could be replaced on the way.
+   */
+  allowInsecureTransport?: boolean;
 }
 
 /** Who is calling, as the verified token says. */
@@ -148,6 +155,7 @@ export class McpResourceGuard {
   readonly #clockTolerance: number;
   readonly #jwksUrl: string | undefined;
   #jwks: Promise<JwksCache> | undefined;
+  readonly #allowInsecureTransport: boolean;
 
   constructor(options: McpResourceGuardOptions) {
     this.resource = canonicalResourceUrl(options.resource);
@@ -155,6 +163,14 @@ export class McpResourceGuard {
     this.issuer = options.issuer.replace(/\/+$/, "");
     if (issuer.protocol !== "https:" && issuer.protocol !== "http:")
       throw new TypeError("issuer must be an http(s) URL");
+    requireSecureTransport(issuer, "McpResourceGuard: issuer", options.allowInsecureTransport);
+    if (options.jwksUrl !== undefined) {
+      requireSecureTransport(
+        new URL(options.jwksUrl),
+        "McpResourceGuard: jwksUrl",
+        options.allowInsecureTransport,
+      );
+    }
     checkScopes([...(options.requiredScopes ?? []), ...(options.scopesSupported ?? [])], "scopes");
     this.requiredScopes = [...(options.requiredScopes ?? [])];
     this.#scopesSupported = [...(options.scopesSupported ?? this.requiredScopes)];
@@ -171,6 +187,7 @@ export class McpResourceGuard {
     if (!(tolerance >= 0 && tolerance <= 300)) throw new RangeError("clockToleranceSeconds must be 0 to 300");
     this.#clockTolerance = tolerance;
     this.#jwksUrl = options.jwksUrl;
+    this.#allowInsecureTransport = options.allowInsecureTransport === true;
   }
 
   /** The RFC 9728 §2 document. */
@@ -356,7 +373,13 @@ export class McpResourceGuard {
   }
 
   async #discoverJwks(): Promise<JwksCache> {
-    const make = (url: string) => new JwksCache({ url, fetch: this.#fetch, now: this.#now });
+    const make = (url: string) =>
+      new JwksCache({
+        url,
+        fetch: this.#fetch,
+        now: this.#now,
+        ...(this.#allowInsecureTransport ? { allowInsecureTransport: true } : {}),
+      });
     if (this.#jwksUrl !== undefined) return make(this.#jwksUrl);
     const issuer = new URL(this.issuer);
     const path = issuer.pathname === "/" ? "" : issuer.pathname;
