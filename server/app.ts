@@ -78,7 +78,11 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
   const logger = deps.logger ?? createJsonLogger();
   const stores: Stores = { ...createSqliteStores(deps.db), ...deps.stores };
   const audit = createAuditRecorder(stores.audit, clock);
-  const fanout = deps.fanout ?? createMemoryOutcomeFanout();
+  const fanout =
+    deps.fanout ??
+    createMemoryOutcomeFanout((error, event) =>
+      logger.error("an outcome listener failed", { site_id: event.siteId, error: String(error) }),
+    );
   const encryption = await createKeyEncryption(deps.keyEncryptionKey);
   const keyRing = await openKeyRing({
     clock,

@@ -1,15 +1,25 @@
 import type { OutcomeEvent, OutcomeFanout } from "../../modules/agent-login/store.ts";
 
-/** In-process fan-out of login outcomes to the open streams of each site. */
-export function createMemoryOutcomeFanout(): OutcomeFanout {
-  const listeners = new Map<string, Set<(event: OutcomeEvent) => void>>();
+type Listener = (event: OutcomeEvent) => void;
+
+/**
+ * The listeners of this process, per site: what both fan-outs deliver to.
+ * A listener that throws is reported and does not stop the others (nor the
+ * approval that published the outcome).
+ */
+export function createSiteListeners(onListenerError: (error: unknown, event: OutcomeEvent) => void) {
+  const listeners = new Map<string, Set<Listener>>();
   return {
-    publish(event) {
-      const set = listeners.get(event.siteId);
-      if (!set) return;
-      for (const listener of [...set]) listener(event);
+    dispatch(event: OutcomeEvent): void {
+      for (const listener of [...(listeners.get(event.siteId) ?? [])]) {
+        try {
+          listener(event);
+        } catch (error) {
+          onListenerError(error, event);
+        }
+      }
     },
-    subscribe(siteId, listener) {
+    subscribe(siteId: string, listener: Listener): () => void {
       let set = listeners.get(siteId);
       if (!set) {
         set = new Set();
@@ -23,5 +33,16 @@ export function createMemoryOutcomeFanout(): OutcomeFanout {
         if (current.size === 0) listeners.delete(siteId);
       };
     },
+    has: (siteId: string) => listeners.has(siteId),
+    siteIds: () => [...listeners.keys()],
+    clear: () => listeners.clear(),
   };
+}
+
+/** In-process fan-out of login outcomes to the open streams of each site. */
+export function createMemoryOutcomeFanout(
+  onListenerError: (error: unknown, event: OutcomeEvent) => void = () => {},
+): OutcomeFanout {
+  const local = createSiteListeners(onListenerError);
+  return { publish: local.dispatch, subscribe: local.subscribe };
 }

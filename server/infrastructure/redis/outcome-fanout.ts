@@ -1,6 +1,7 @@
 import type { Clock } from "../../clock.ts";
 import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "../../modules/agent-login/store.ts";
 import type { Logger } from "../logger.ts";
+import { createSiteListeners } from "../memory/outcome-fanout.ts";
 import { type RedisClient, replyWithin } from "./connection.ts";
 
 export interface RedisOutcomeFanoutOptions {
@@ -82,28 +83,20 @@ export async function createRedisOutcomeFanout(
   const channel = options.channel ?? "lime:agent-login:outcomes";
   const maxPending = options.maxPending ?? 1000;
   const origin = crypto.randomUUID();
-  const listeners = new Map<string, Set<(event: OutcomeEvent) => void>>();
+  const local = createSiteListeners((error, event) =>
+    logger.error("an outcome listener failed", { site_id: event.siteId, error: String(error) }),
+  );
   let pending: string[] = [];
   let closed = false;
   // Reads run one after another, so streams see outcomes in the order Redis delivered the notifications.
   let reads: Promise<void> = Promise.resolve();
   let warnedMalformed = false;
 
-  const dispatch = (event: OutcomeEvent) => {
-    const set = listeners.get(event.siteId);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        listener(event);
-      } catch (error) {
-        logger.error("an outcome listener failed", { site_id: event.siteId, error: String(error) });
-      }
-    }
-  };
+  const dispatch = local.dispatch;
 
   const readThen = (what: string, siteId: string, read: () => Promise<OutcomeEvent[]>) => {
     reads = reads.then(async () => {
-      if (!listeners.has(siteId)) return;
+      if (!local.has(siteId)) return;
       try {
         for (const event of await read()) dispatch(event);
       } catch (error) {
@@ -121,7 +114,7 @@ export async function createRedisOutcomeFanout(
       }
       return;
     }
-    if (notification.origin === origin || !listeners.has(notification.site_id)) return;
+    if (notification.origin === origin || !local.has(notification.site_id)) return;
     const { site_id: siteId, event_id: eventId } = notification;
     readThen("notification", siteId, async () =>
       (await events.eventsAfter(siteId, eventId - 1, clock.now())).filter((e) => e.id === eventId),
@@ -162,7 +155,7 @@ export async function createRedisOutcomeFanout(
   const onSubscriberReady = () => {
     if (closed) return;
     const now = clock.now();
-    for (const siteId of listeners.keys()) {
+    for (const siteId of local.siteIds()) {
       readThen("resubscribed", siteId, () => events.undeliveredEvents(siteId, now));
     }
   };
@@ -182,25 +175,12 @@ export async function createRedisOutcomeFanout(
         if (!sent) keep(message);
       });
     },
-    subscribe(siteId, listener) {
-      let set = listeners.get(siteId);
-      if (!set) {
-        set = new Set();
-        listeners.set(siteId, set);
-      }
-      set.add(listener);
-      return () => {
-        const current = listeners.get(siteId);
-        if (!current) return;
-        current.delete(listener);
-        if (current.size === 0) listeners.delete(siteId);
-      };
-    },
+    subscribe: local.subscribe,
     async close() {
       closed = true;
       subscriber.off("ready", onSubscriberReady);
       publisher.off("ready", onPublisherReady);
-      listeners.clear();
+      local.clear();
       await reads;
       if (subscriber.isReady) await subscriber.unsubscribe(channel, onMessage).catch(() => {});
     },

@@ -582,5 +582,17 @@ export function outcomeFanoutConformance(
       expect(first).toEqual([approved]);
       expect(second).toEqual([approved]);
     });
+
+    test("a listener that throws neither reaches the publisher nor stops the site's other listeners", async () => {
+      const fanout = await factory();
+      const got: number[] = [];
+      fanout.subscribe("s1", () => {
+        throw new Error("a broken stream");
+      });
+      fanout.subscribe("s1", (e) => got.push(e.id));
+      expect(() => fanout.publish(event(8, "s1"))).not.toThrow();
+      await settle(fanout);
+      expect(got).toEqual([8]);
+    });
   });
 }
