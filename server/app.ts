@@ -6,7 +6,7 @@
  *
  * @example
  * const server = await createApp({ config, db: openDatabase(":memory:"), keyEncryptionKey });
- * const { url } = server.listen(0);
+ * const { url } = await server.listen(0);
  * await server.stop();
  */
 
@@ -29,6 +29,7 @@ import { userRoutes } from "./foundation/users/routes.ts";
 import { errorBoundary } from "./http/error-boundary.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import type { RateLimitStore } from "./http/rate-limit-store.ts";
+import { listenHttp, type Transport } from "./http/transport.ts";
 import { createKeyEncryption } from "./infrastructure/crypto/key-encryption.ts";
 import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
 import { createLogMailer, type Mailer } from "./infrastructure/mailer.ts";
@@ -66,8 +67,8 @@ export interface LimeServer {
   context: AppContext;
   /** Expire overdue login requests, rotate keys when due, purge what has lapsed. */
   maintain(): Promise<void>;
-  /** Starts listening (port 0 picks a free port). */
-  listen(port?: number, hostname?: string): { url: string; port: number };
+  /** Starts listening (port 0 picks a free port) through the HTTP transport (server/http/transport.ts). */
+  listen(port?: number, hostname?: string): Promise<{ url: string; port: number }>;
   /** Stops timers, closes event streams and the listener. Does not close the database. */
   stop(): Promise<void>;
 }
@@ -224,28 +225,30 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       ? undefined
       : setInterval(() => void maintain(), config.maintenanceIntervalMs);
 
+  let transport: Transport | null = null;
   return {
     app: app as unknown as Elysia,
     context,
     maintain,
-    listen(port = config.port, hostname = config.hostname) {
-      app.listen({
+    async listen(port = config.port, hostname = config.hostname) {
+      transport = await listenHttp((request) => app.handle(request), {
         port,
         hostname,
-        // Backstop for bodies without Content-Length; the error boundary answers the rest with an envelope.
-        maxRequestBodySize: config.maxBodyBytes + 1024,
-        idleTimeout: 30,
-        // Elysia defaults to SO_REUSEPORT; a second process on the same port must fail, not share it silently.
-        reusePort: false,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+        maxHeaderBytes: config.http.maxHeaderBytes,
+        logger,
       });
-      const bound = app.server!.port!;
-      const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
-      return { url: `http://${host}:${bound}`, port: bound };
+      const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
+      const shown = host.includes(":") ? `[${host}]` : host;
+      return { url: `http://${shown}:${transport.port}`, port: transport.port };
     },
     async stop() {
       clearInterval(timer);
       context.eventStreams.closeAll();
-      if (app.server) await app.stop(true);
+      await transport?.close();
+      transport = null;
       await maintaining;
     },
   };

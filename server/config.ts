@@ -82,8 +82,19 @@ export interface OAuthConfig {
   };
 }
 
+/** Bounds of the HTTP transport (server/http/transport.ts). */
+export interface HttpLimits {
+  /** Time a client has to send the request line and headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send the whole request, body included. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
 export interface ServerConfig {
   port: number;
+  /** The interface to listen on: loopback unless HOST says otherwise. */
   hostname: string;
   databasePath: string;
   /** The issuer (`iss`) and the base of every absolute URL; no trailing slash. */
@@ -102,6 +113,7 @@ export interface ServerConfig {
    */
   redisUrl: string | null;
   maxBodyBytes: number;
+  http: HttpLimits;
   defaultPowDifficulty: number;
   sseKeepaliveMs: number;
   /** Period of the expiry sweep, key-rotation check and purge. */
@@ -232,7 +244,8 @@ export function loadConfig(env: Env): ServerConfig {
   }
   return {
     port,
-    hostname: env.HOST?.trim() || "0.0.0.0",
+    // A first run on a laptop must not be reachable from the network; containers set HOST=0.0.0.0.
+    hostname: env.HOST?.trim() || "127.0.0.1",
     databasePath,
     publicUrl: publicUrl(env, port, production),
     adminToken: adminToken(env),
@@ -242,6 +255,7 @@ export function loadConfig(env: Env): ServerConfig {
     trustProxy: onOff(env, "TRUST_PROXY", false),
     redisUrl: redisUrl(env),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
+    http: httpLimits(env),
     defaultPowDifficulty: integer(env, "DEFAULT_POW_DIFFICULTY", 15, 1, 32),
     sseKeepaliveMs: integer(env, "SSE_KEEPALIVE_SECONDS", 15, 1, 300) * 1000,
     maintenanceIntervalMs: integer(env, "MAINTENANCE_INTERVAL_SECONDS", 1, 1, 3600) * 1000,
@@ -265,6 +279,20 @@ export function loadConfig(env: Env): ServerConfig {
     },
     passwordHashing: PRODUCTION_PASSWORD_HASHING,
     oauth: oauthConfig(env, production, passportSeconds),
+  };
+}
+
+function httpLimits(env: Env): HttpLimits {
+  const headersSeconds = integer(env, "HTTP_HEADERS_TIMEOUT_SECONDS", 10, 1, 300);
+  const requestSeconds = integer(env, "HTTP_REQUEST_TIMEOUT_SECONDS", 30, 1, 3600);
+  if (requestSeconds < headersSeconds) {
+    throw new ConfigError("HTTP_REQUEST_TIMEOUT_SECONDS", "must not be below HTTP_HEADERS_TIMEOUT_SECONDS");
+  }
+  return {
+    headersTimeoutMs: headersSeconds * 1000,
+    requestTimeoutMs: requestSeconds * 1000,
+    keepAliveTimeoutMs: integer(env, "HTTP_KEEPALIVE_TIMEOUT_SECONDS", 5, 1, 600) * 1000,
+    maxHeaderBytes: integer(env, "HTTP_MAX_HEADER_BYTES", 16 * 1024, 4 * 1024, 256 * 1024),
   };
 }
 

@@ -32,9 +32,10 @@ try {
     logger,
     ...(shared && { stores: { agentLogin }, rateLimitStore: shared.rateLimitStore, fanout: shared.fanout }),
   });
-  const { port } = server.listen();
+  const { port } = await server.listen();
   logger.info("LIME identity server listening", {
     port,
+    host: config.hostname,
     issuer: config.publicUrl,
     database: config.databasePath,
     email_verification: config.emailVerification ? "on" : "off",

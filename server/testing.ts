@@ -182,7 +182,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     });
   let db = openDatabase(databasePath);
   let server = await open(db);
-  const { url, port: boundPort } = server.listen(port, "127.0.0.1");
+  const { url, port: boundPort } = await server.listen(port, "127.0.0.1");
   let counter = 0;
 
   const test: TestServer = {
@@ -255,7 +255,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       db.close();
       db = openDatabase(databasePath);
       server = await open(db);
-      server.listen(boundPort, "127.0.0.1");
+      await server.listen(boundPort, "127.0.0.1");
     },
     async stop() {
       await server.stop();

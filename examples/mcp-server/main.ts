@@ -61,7 +61,7 @@ if (process.env.LIME_ISSUER) {
     keyEncryptionKey: crypto.getRandomValues(new Uint8Array(32)),
     logger: createJsonLogger("warn"),
   });
-  lime.listen(limePort, "127.0.0.1");
+  await lime.listen(limePort, "127.0.0.1");
   const mcp = startExampleMcpServer({ issuer, port: mcpPort, hostname: "127.0.0.1" });
 
   const email = "demo-owner@example.test";

@@ -1,7 +1,11 @@
 /** The address rate limits and audit records are keyed on. */
 
-interface AddressSource {
-  requestIP(request: Request): { address: string } | null;
+/** Socket peers of the requests in flight, recorded by the transport (server/http/transport.ts). */
+const peers = new WeakMap<Request, string>();
+
+/** Called by the transport once per request, before the app sees it. */
+export function recordPeerAddress(request: Request, address: string): void {
+  peers.set(request, address);
 }
 
 /**
@@ -10,14 +14,15 @@ interface AddressSource {
  * saw. Every entry to its left came from the client and may be forged (most
  * proxies, nginx's `$proxy_add_x_forwarded_for` and cloud load balancers
  * included, append rather than overwrite); for a proxy that overwrites the
- * header, the right-most entry is its only one.
+ * header, the right-most entry is its only one. A request that did not come
+ * through the transport (`app.handle` in a test) is "unknown".
  */
-export function clientAddress(request: Request, server: AddressSource | null, trustProxy: boolean): string {
+export function clientAddress(request: Request, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
-  return server?.requestIP(request)?.address ?? "unknown";
+  return peers.get(request) ?? "unknown";
 }
 
 /** The eight 16-bit groups of an IPv6 address, as hex without leading zeros; null when it is not one. */

@@ -16,6 +16,9 @@ import { failure } from "./envelope.ts";
 export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   VALIDATION_FAILED: 400,
   MALFORMED_BODY: 400,
+  MALFORMED_REQUEST: 400,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,

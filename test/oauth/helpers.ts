@@ -71,7 +71,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     logger: createJsonLogger("error"),
     startMaintenance: false,
   });
-  const { url } = server.listen(port, "127.0.0.1");
+  const { url } = await server.listen(port, "127.0.0.1");
   return {
     url,
     issuer,

@@ -25,13 +25,13 @@ export function agentRoutes(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1/core/agents", tags: ["core"] })
     .post(
       "/register",
-      async ({ body, request, server, set }) => {
+      async ({ body, request, set }) => {
         const { user } = await requireOwner(ctx, request);
         const { agent, token } = await registerAgent(
           ctx.agents,
           user,
           { displayName: body.display_name, description: body.description, avatarUrl: body.avatar_url },
-          clientAddress(request, server, config.trustProxy),
+          clientAddress(request, config.trustProxy),
         );
         set.status = 201;
         return ok({ ...presentAgent(agent), agent_token: token });
@@ -51,11 +51,11 @@ export function agentRoutes(ctx: AppContext) {
     )
     .get(
       "/me/profile",
-      async ({ request, server }) => {
+      async ({ request }) => {
         const agent = await authenticateAgent(
           ctx.agents,
           request.headers.get("x-agent-token"),
-          clientAddress(request, server, config.trustProxy),
+          clientAddress(request, config.trustProxy),
         );
         return ok(presentAgentProfile(agent));
       },
@@ -63,13 +63,13 @@ export function agentRoutes(ctx: AppContext) {
     )
     .post(
       "/:agent_id/token",
-      async ({ params, request, server }) => {
+      async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
         const { agent, token } = await rotateAgentToken(
           ctx.agents,
           user,
           params.agent_id,
-          clientAddress(request, server, config.trustProxy),
+          clientAddress(request, config.trustProxy),
         );
         return ok({ ...presentAgent(agent), agent_token: token });
       },
@@ -77,14 +77,9 @@ export function agentRoutes(ctx: AppContext) {
     )
     .delete(
       "/:agent_id",
-      async ({ params, request, server, set }) => {
+      async ({ params, request, set }) => {
         const { user } = await requireOwner(ctx, request);
-        await revokeAgent(
-          ctx.agents,
-          user,
-          params.agent_id,
-          clientAddress(request, server, config.trustProxy),
-        );
+        await revokeAgent(ctx.agents, user, params.agent_id, clientAddress(request, config.trustProxy));
         set.status = 204;
         return null;
       },

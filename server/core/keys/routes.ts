@@ -44,13 +44,11 @@ export function keyRoutes(ctx: AppContext) {
     .get("/api/v1/core/.well-known/jwks.json", serveJwks, { detail })
     .post(
       "/api/v1/admin/keys/rotate",
-      async ({ request, server, body }) => {
+      async ({ request, body }) => {
         requireAdmin(ctx, request);
-        const result = await ctx.keyRing.rotate(
-          "on_demand",
-          clientAddress(request, server, ctx.config.trustProxy),
-          { revokeCurrent: body?.revoke_current === true },
-        );
+        const result = await ctx.keyRing.rotate("on_demand", clientAddress(request, ctx.config.trustProxy), {
+          revokeCurrent: body?.revoke_current === true,
+        });
         return ok({
           retired_kid: result.retiredKid,
           current_kid: result.currentKid,

@@ -14,8 +14,8 @@ export function passportRoutes(ctx: AppContext) {
   const { config } = ctx;
   return new Elysia({ tags: ["core"] }).post(
     "/api/v1/core/passports",
-    async ({ body, request, server, set }) => {
-      const ip = clientAddress(request, server, config.trustProxy);
+    async ({ body, request, set }) => {
+      const ip = clientAddress(request, config.trustProxy);
       const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
       await ctx.rateLimiter.enforce("passports", agent.agent.id, config.rateLimits.passportsPerMinute);
       const passport = await issueSelfServicePassport(ctx.passports, agent, body?.audience, ip);

@@ -17,9 +17,9 @@ export function kycRoutes(ctx: AppContext) {
   return new Elysia({ tags: ["foundation"] })
     .post(
       "/api/v1/foundation/kyc/submissions",
-      async ({ request, server, set }) => {
+      async ({ request, set }) => {
         const { user } = await requireOwner(ctx, request);
-        const submission = await submitKyc(ctx.kyc, user, clientAddress(request, server, config.trustProxy));
+        const submission = await submitKyc(ctx.kyc, user, clientAddress(request, config.trustProxy));
         set.status = 201;
         return ok(presentSubmission(submission));
       },
@@ -45,9 +45,9 @@ export function kycRoutes(ctx: AppContext) {
     )
     .post(
       "/api/v1/admin/users/:id/kyc",
-      async ({ request, server, params, body }) => {
+      async ({ request, params, body }) => {
         requireAdmin(ctx, request);
-        const ip = clientAddress(request, server, config.trustProxy);
+        const ip = clientAddress(request, config.trustProxy);
         const user = await decideKyc(ctx.kyc, params.id, body.level as KycLevel, ip);
         return ok(presentUser(user));
       },

@@ -31,19 +31,18 @@ const SiteParams = t.Object({ site_id: t.String({ format: "uuid" }) });
 
 export function siteRoutes(ctx: AppContext) {
   const { config } = ctx;
-  const ipOf = (request: Request, server: Parameters<typeof clientAddress>[1]) =>
-    clientAddress(request, server, config.trustProxy);
+  const ipOf = (request: Request) => clientAddress(request, config.trustProxy);
 
   return new Elysia({ prefix: "/api/v1/foundation/sites", tags: ["foundation"] })
     .post(
       "/register",
-      async ({ body, request, server, set }) => {
+      async ({ body, request, set }) => {
         const { user } = await requireOwner(ctx, request);
         const { site, token } = await registerSite(
           ctx.sites,
           user,
           { displayName: body.display_name, origin: body.origin ?? null, powDifficulty: body.pow_difficulty },
-          ipOf(request, server),
+          ipOf(request),
         );
         set.status = 201;
         return ok({ ...presentSite(site), site_token: token });
@@ -60,14 +59,14 @@ export function siteRoutes(ctx: AppContext) {
     )
     .patch(
       "/:site_id",
-      async ({ body, params, request, server }) => {
+      async ({ body, params, request }) => {
         const { user } = await requireOwner(ctx, request);
         const site = await updateSite(
           ctx.sites,
           user,
           params.site_id,
           { displayName: body.display_name, origin: body.origin, powDifficulty: body.pow_difficulty },
-          ipOf(request, server),
+          ipOf(request),
         );
         return ok(presentSite(site));
       },
@@ -79,40 +78,36 @@ export function siteRoutes(ctx: AppContext) {
     )
     .post(
       "/:site_id/token",
-      async ({ params, request, server }) => {
+      async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
-        const { site, token } = await rotateSiteToken(ctx.sites, user, params.site_id, ipOf(request, server));
+        const { site, token } = await rotateSiteToken(ctx.sites, user, params.site_id, ipOf(request));
         return ok({ ...presentSite(site), site_token: token });
       },
       { params: SiteParams, detail: { summary: "Rotate the site token (the old one stops at once)" } },
     )
     .post(
       "/:site_id/suspend",
-      async ({ params, request, server }) => {
+      async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
         return ok(
-          presentSite(
-            await setSiteStatus(ctx.sites, user, params.site_id, "SUSPENDED", ipOf(request, server)),
-          ),
+          presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "SUSPENDED", ipOf(request))),
         );
       },
       { params: SiteParams, detail: { summary: "Suspend the site (SITE_SUSPENDED until reactivated)" } },
     )
     .post(
       "/:site_id/reactivate",
-      async ({ params, request, server }) => {
+      async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
-        return ok(
-          presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "ACTIVE", ipOf(request, server))),
-        );
+        return ok(presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "ACTIVE", ipOf(request))));
       },
       { params: SiteParams, detail: { summary: "Lift a suspension" } },
     )
     .delete(
       "/:site_id",
-      async ({ params, request, server, set }) => {
+      async ({ params, request, set }) => {
         const { user } = await requireOwner(ctx, request);
-        await deleteSite(ctx.sites, user, params.site_id, ipOf(request, server));
+        await deleteSite(ctx.sites, user, params.site_id, ipOf(request));
         set.status = 204;
         return null;
       },

@@ -36,8 +36,8 @@ export function userRoutes(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1/foundation/users", tags: ["foundation"] })
     .post(
       "/register",
-      async ({ body, request, server, set }) => {
-        const ip = clientAddress(request, server, config.trustProxy);
+      async ({ body, request, set }) => {
+        const ip = clientAddress(request, config.trustProxy);
         await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         const user = await registerUser(ctx.users, body, ip);
         set.status = 201;
@@ -47,8 +47,8 @@ export function userRoutes(ctx: AppContext) {
     )
     .post(
       "/register/verify",
-      async ({ body, request, server }) => {
-        const ip = clientAddress(request, server, config.trustProxy);
+      async ({ body, request }) => {
+        const ip = clientAddress(request, config.trustProxy);
         await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("verify-email", normalizeEmail(body.email), limit);
         await rateLimiter.enforce(
@@ -63,8 +63,8 @@ export function userRoutes(ctx: AppContext) {
     )
     .post(
       "/register/resend",
-      async ({ body, request, server, set }) => {
-        const ip = clientAddress(request, server, config.trustProxy);
+      async ({ body, request, set }) => {
+        const ip = clientAddress(request, config.trustProxy);
         await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("resend-email", normalizeEmail(body.email), 3);
         await rateLimiter.enforce(
@@ -81,8 +81,8 @@ export function userRoutes(ctx: AppContext) {
     )
     .post(
       "/login",
-      async ({ body, request, server, cookie }) => {
-        const ip = clientAddress(request, server, config.trustProxy);
+      async ({ body, request, cookie }) => {
+        const ip = clientAddress(request, config.trustProxy);
         await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
         await rateLimiter.enforce("login-email", normalizeEmail(body.email), limit);
         const opened = await login(ctx.users, body, ip);
@@ -115,9 +115,9 @@ export function userRoutes(ctx: AppContext) {
     )
     .post(
       "/logout",
-      async ({ request, server, cookie }) => {
+      async ({ request, cookie }) => {
         const { user, session } = await requireOwner(ctx, request);
-        await logout(ctx.users, user, session.id, clientAddress(request, server, config.trustProxy));
+        await logout(ctx.users, user, session.id, clientAddress(request, config.trustProxy));
         cookie[SESSION_COOKIE]!.set({
           value: "",
           httpOnly: true,

@@ -31,14 +31,14 @@ export function agentLoginRoutes(ctx: AppContext) {
   return new Elysia({ tags })
     .post(
       "/api/v1/modules/agent-login/requests",
-      async ({ body, request, server, set }) => {
+      async ({ body, request, set }) => {
         const site = await authenticateSite(ctx.sites, request.headers.get("x-site-token"));
         await rateLimiter.enforce("login-requests", site.id, limits.loginRequestsPerMinute);
         const created = await createLoginRequest(
           ctx.agentLogin,
           site,
           { redirectUrl: body?.redirect_url },
-          clientAddress(request, server, config.trustProxy),
+          clientAddress(request, config.trustProxy),
         );
         set.status = 201;
         return ok(presentCreated(created));
@@ -51,10 +51,10 @@ export function agentLoginRoutes(ctx: AppContext) {
     )
     .get(
       "/api/v1/auth/requests/:id",
-      async ({ params, request, server }) => {
+      async ({ params, request }) => {
         await rateLimiter.enforce(
           "challenges",
-          rateLimitKey(clientAddress(request, server, config.trustProxy)),
+          rateLimitKey(clientAddress(request, config.trustProxy)),
           limits.challengeFetchesPerMinute,
         );
         const { request: loginRequest, site } = await getChallenge(ctx.agentLogin, params.id);
@@ -64,8 +64,8 @@ export function agentLoginRoutes(ctx: AppContext) {
     )
     .post(
       "/api/v1/modules/agent-login/requests/:id/approve",
-      async ({ params, body, request, server }) => {
-        const ip = clientAddress(request, server, config.trustProxy);
+      async ({ params, body, request }) => {
+        const ip = clientAddress(request, config.trustProxy);
         const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
         await rateLimiter.enforce("approvals", agent.agent.id, limits.approvalsPerMinute);
         const approved = await approveLoginRequest(ctx.agentLogin, agent, params.id, body?.pow_nonce, ip);
@@ -80,10 +80,8 @@ export function agentLoginRoutes(ctx: AppContext) {
     )
     .get(
       "/api/v1/modules/agent-login/events",
-      async ({ request, server }) => {
+      async ({ request }) => {
         const site = await authenticateSite(ctx.sites, request.headers.get("x-site-token"));
-        // An event stream is idle between keepalives by design; Bun's idle timeout must not cut it.
-        server?.timeout(request, 0);
         return ctx.eventStreams.open(site, request.headers.get("last-event-id"), request.signal, () =>
           isSiteCredentialCurrent(ctx.sites, site),
         );

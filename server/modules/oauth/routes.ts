@@ -105,8 +105,7 @@ export function oauthRoutes(ctx: AppContext) {
     audit: deps.audit,
     production: deps.production,
   };
-  const ipOf = (request: Request, server: Parameters<typeof clientAddress>[1]) =>
-    clientAddress(request, server, config.trustProxy);
+  const ipOf = (request: Request) => clientAddress(request, config.trustProxy);
   /**
    * A URL client id is fetched (CIMD) when it is looked up; the token limit is keyed by that
    * client id, which a caller varies at will, so such requests are counted per address first.
@@ -186,8 +185,8 @@ export function oauthRoutes(ctx: AppContext) {
     .options(`${OAUTH_PREFIX}/*`, preflight, { detail: { hide: true } })
     .get(
       `${OAUTH_PREFIX}/authorize`,
-      async ({ request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ request }) => {
+        const ip = ipOf(request);
         const agentToken = request.headers.get("x-agent-token");
         try {
           await rateLimiter.enforce("oauth-authorize", rateLimitKey(ip), limits.authorizeRequestsPerMinute);
@@ -227,8 +226,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/authorize`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
           await rateLimiter.enforce("approvals", agent.agent.id, config.rateLimits.approvalsPerMinute);
@@ -257,8 +256,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/authorize/login`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           const params = formParams(body);
           if (!fromOurOrigin(request, deps.issuer)) {
@@ -335,8 +334,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/authorize/decision`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           const params = formParams(body);
           if (!fromOurOrigin(request, deps.issuer)) {
@@ -376,8 +375,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/token`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           if (!(body instanceof FormBody)) {
             // LIME's headless form: JSON {"domain"} with X-Agent-Token.
@@ -439,8 +438,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/register`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           await rateLimiter.enforce("oauth-register", rateLimitKey(ip), limits.registrationsPerMinute);
           if (body instanceof FormBody || body instanceof UnreadableBody || body === null) {
@@ -455,8 +454,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/revoke`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           const params = formParams(body);
           await limitClientDocumentLookups(params, ip);
@@ -483,14 +482,14 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .post(
       `${OAUTH_PREFIX}/resources`,
-      async ({ body, request, server, set }) => {
+      async ({ body, request, set }) => {
         try {
           const { user } = await requireOwner(ctx, request);
           const { record, introspectionToken } = await registerResource(
             resourceDeps,
             user,
             { resource: body.resource, displayName: body.display_name, scopes: body.scopes },
-            ipOf(request, server),
+            ipOf(request),
           );
           set.status = 201;
           return ok({ ...presentResource(record), introspection_token: introspectionToken });
@@ -519,10 +518,10 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .delete(
       `${OAUTH_PREFIX}/resources/:resource_id`,
-      async ({ params, request, server, set }) => {
+      async ({ params, request, set }) => {
         try {
           const { user } = await requireOwner(ctx, request);
-          await deleteResource(resourceDeps, user, params.resource_id, ipOf(request, server));
+          await deleteResource(resourceDeps, user, params.resource_id, ipOf(request));
           set.status = 204;
           return null;
         } catch (error) {
@@ -536,8 +535,8 @@ export function oauthRoutes(ctx: AppContext) {
     )
     .put(
       `${OAUTH_PREFIX}/agents/me/jwks`,
-      async ({ body, request, server }) => {
-        const ip = ipOf(request, server);
+      async ({ body, request }) => {
+        const ip = ipOf(request);
         try {
           const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
           return ok(presentAgentClient(await registerAgentKeys(deps, agent, body, ip)));
