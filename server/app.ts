@@ -160,7 +160,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
 
   const app = new Elysia()
     // Before the boundary: OAuth endpoints take form bodies, which the boundary's JSON-only parser refuses.
-    .use(oauthFormParser(OAUTH_PREFIX))
+    .use(oauthFormParser(OAUTH_PREFIX, config.maxBodyBytes))
     .use(errorBoundary(logger, config.maxBodyBytes))
     .use(
       openapi({

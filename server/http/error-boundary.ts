@@ -11,14 +11,15 @@
 import { Elysia, type ValidationError } from "elysia";
 import { DomainError, type DomainErrorCode, type ErrorDetail, RateLimitedError } from "../errors.ts";
 import type { Logger } from "../infrastructure/logger.ts";
+import { MAX_JSON_DEPTH, parseBoundedJson, payloadTooLarge, readBodyText } from "./body.ts";
 import { failure } from "./envelope.ts";
 
 export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   VALIDATION_FAILED: 400,
-  MALFORMED_BODY: 400,
   MALFORMED_REQUEST: 400,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
+  MALFORMED_BODY: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
@@ -130,14 +131,15 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  * parsers would coerce a top-level `[]`, `false` or `5` into `{}` for an
  * object schema, treat falsy JSON as no body, and read forms and multipart
  * too; here anything but an empty body or a JSON object is refused before
- * validation. An empty body becomes `null` (absent, for routes whose body is
- * optional).
+ * validation, and so is a body over the size or nesting bound (body.ts). An
+ * empty body becomes `null` (absent, for routes whose body is optional).
  */
 async function parseJsonObject(
   request: Request,
   contentType: string,
+  maxBodyBytes: number,
 ): Promise<Record<string, unknown> | null> {
-  const text = await request.text();
+  const text = await readBodyText(request, maxBodyBytes);
   if (text.trim() === "") return null;
   if (!JSON_MEDIA_TYPE.test(contentType ?? "")) {
     throw new DomainError(
@@ -145,12 +147,15 @@ async function parseJsonObject(
       "Send the body as JSON with Content-Type: application/json.",
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new DomainError("MALFORMED_BODY", "The request body is not valid JSON.");
+  const parsed = parseBoundedJson(text);
+  if (!parsed.ok) {
+    throw parsed.failure === "too_deep"
+      ? new DomainError("MALFORMED_BODY", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, {
+          max_depth: MAX_JSON_DEPTH,
+        })
+      : new DomainError("MALFORMED_BODY", "The request body is not valid JSON.");
   }
+  const value = parsed.value;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new DomainError("VALIDATION_FAILED", "The request body must be a JSON object.", {
       location: "body",
@@ -168,13 +173,13 @@ export function errorBoundary(logger: Logger, maxBodyBytes: number) {
       set.headers["cache-control"] = "no-store";
       set.headers["x-content-type-options"] = "nosniff";
       const length = request.headers.get("content-length");
-      if (length !== null && Number(length) > maxBodyBytes) {
-        return errorResponse(
-          new DomainError("PAYLOAD_TOO_LARGE", "The request body is too large.", { max_bytes: maxBodyBytes }),
-        );
-      }
+      // Refused before a byte of the body is read; the transport then closes the connection.
+      if (length !== null && Number(length) > maxBodyBytes)
+        return errorResponse(payloadTooLarge(maxBodyBytes));
     })
-    .onParse({ as: "global" }, ({ request, contentType }) => parseJsonObject(request, contentType))
+    .onParse({ as: "global" }, ({ request, contentType }) =>
+      parseJsonObject(request, contentType, maxBodyBytes),
+    )
     .onError({ as: "global" }, ({ code, error }) =>
       errorResponse(toDomainError(String(code), error, logger)),
     );

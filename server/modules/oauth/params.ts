@@ -6,6 +6,7 @@
  */
 
 import { Elysia } from "elysia";
+import { parseBoundedJson, readBodyText } from "../../http/body.ts";
 import { OAuthError } from "./errors.ts";
 
 /** Longest parameter value read; longer ones are malformed, not truncated. */
@@ -72,6 +73,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  */
 export function oauthFormParser(
   prefix: string,
+  maxBodyBytes: number,
   jsonPaths: readonly string[] = [`${prefix}/register`, `${prefix}/token`],
 ) {
   return new Elysia({ name: "lime-oauth-form-parser" }).onParse(
@@ -79,17 +81,14 @@ export function oauthFormParser(
     async ({ request, contentType }) => {
       const path = new URL(request.url).pathname;
       if (!path.startsWith(`${prefix}/`)) return;
-      if (FORM_TYPE.test(contentType ?? "")) return new FormBody(await request.text());
+      if (FORM_TYPE.test(contentType ?? "")) return new FormBody(await readBodyText(request, maxBodyBytes));
       if (!jsonPaths.includes(path)) return;
-      const text = await request.text();
+      const text = await readBodyText(request, maxBodyBytes);
       if (text.trim() === "") return null;
       if (!JSON_TYPE.test(contentType ?? "")) return new UnreadableBody("media_type");
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return new UnreadableBody("malformed");
-      }
+      const parsed = parseBoundedJson(text);
+      if (!parsed.ok) return new UnreadableBody("malformed");
+      const value = parsed.value;
       if (value === null || typeof value !== "object" || Array.isArray(value))
         return new UnreadableBody("not_object");
       return value;
