@@ -211,8 +211,11 @@ export async function approveLoginRequest(
       now: deps.clock.now(),
     });
     if (!approved) {
+      // Lost the consume: tell the agent why. A request that vanished meanwhile (its site was deleted)
+      // is not found, not expired.
       const current = await deps.store.findById(id);
-      if (current?.status === "APPROVED" || current?.status === "DELIVERED") throw alreadyApproved();
+      if (current === null) throw notFound();
+      if (current.status === "APPROVED" || current.status === "DELIVERED") throw alreadyApproved();
       throw expired();
     }
     deps.fanout.publish(approved.event);
