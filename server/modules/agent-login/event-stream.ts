@@ -6,9 +6,18 @@
  * outcome after that id; without it, every outcome not yet written to any
  * stream (the site was offline). It subscribes to the fan-out before reading
  * the backlog and drops duplicates by id, so an outcome arriving during the
- * replay is neither lost nor sent twice. Writing an `approved` outcome moves
- * its request APPROVED → DELIVERED. Keepalives carry no `id:`, so they never
- * move the client's last event id.
+ * replay is neither lost nor sent twice. Keepalives carry no `id:`, so they
+ * never move the client's last event id.
+ *
+ * An outcome counts as delivered (its request APPROVED → DELIVERED, no longer
+ * replayed to a reconnect without `Last-Event-ID`) only once it has been
+ * handed to the socket, not when it is queued: the transport pulls the next
+ * chunk only after the previous one was written (server/http/transport.ts),
+ * so each pull acknowledges everything queued before it. A process killed
+ * with outcomes still queued leaves them undelivered, and the next stream
+ * replays them. A client that stops reading is cut once `MAX_QUEUED_CHUNKS`
+ * wait, rather than holding them in memory; what it missed is replayed when it
+ * reconnects.
  *
  * The site token is checked again before every write, outcome or keepalive:
  * a stream outlives the request that opened it, and a stream opened with a
@@ -60,6 +69,9 @@ export interface EventStreams {
   closeAll(): void;
   openCount(): number;
 }
+
+/** Chunks a stream holds for a client that is not reading before it ends the stream. */
+export const MAX_QUEUED_CHUNKS = 256;
 
 /** How many written ids a stream remembers to drop duplicates and accept late lower ids. */
 const WRITTEN_WINDOW = 1024;
@@ -119,7 +131,8 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       // Writes run one after another behind the credential check, in arrival order.
       let writes: Promise<void> = Promise.resolve();
 
-      const close = () => {
+      /** Ends the stream: gracefully, or (`abandon`) dropping what the client has not read yet. */
+      const end = (abandon: boolean) => {
         if (closed) return;
         closed = true;
         clearInterval(keepalive);
@@ -130,20 +143,45 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         adjust(perOwner, site.ownerId, -1);
         total -= 1;
         try {
-          controllerRef?.close();
+          if (abandon) controllerRef?.error(new Error("the client stopped reading"));
+          else controllerRef?.close();
         } catch {
           // Already closed by the client going away.
         }
       };
+      const close = () => end(false);
+
+      /** Outcomes queued for the socket and not yet acknowledged by a pull. */
+      let unacknowledged: OutcomeEvent[] = [];
 
       const write = (text: string): boolean => {
         if (closed || !controllerRef) return false;
+        if ((controllerRef.desiredSize ?? 0) < -MAX_QUEUED_CHUNKS) {
+          deps.logger.warn("ended an event stream whose client stopped reading", { site_id: site.id });
+          end(true);
+          return false;
+        }
         try {
           controllerRef.enqueue(encoder.encode(text));
           return true;
         } catch {
           close();
           return false;
+        }
+      };
+
+      /** Everything queued before this pull has been written to the socket. */
+      const acknowledgeWritten = () => {
+        const written = unacknowledged;
+        unacknowledged = [];
+        const now = deps.clock.now();
+        for (const event of written) {
+          deps.store.markDelivered(event.id, now).catch((error: unknown) => {
+            deps.logger.error("could not mark an outcome delivered", {
+              event_id: event.id,
+              error: String(error),
+            });
+          });
         }
       };
 
@@ -156,12 +194,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
           written.delete(oldest);
           seenUpTo = Math.max(seenUpTo, oldest);
         }
-        deps.store.markDelivered(event.id, deps.clock.now()).catch((error: unknown) => {
-          deps.logger.error("could not mark an outcome delivered", {
-            event_id: event.id,
-            error: String(error),
-          });
-        });
+        unacknowledged.push(event);
       };
 
       /** Runs `emit` once the credential is confirmed; otherwise ends the stream. */
@@ -182,37 +215,42 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         });
       };
 
-      const stream = new ReadableStream<Uint8Array>({
-        start: async (controller) => {
-          controllerRef = controller;
-          closers.add(close);
-          signal.addEventListener("abort", close);
-          const pending: OutcomeEvent[] = [];
-          let replaying = true;
-          unsubscribe = deps.fanout.subscribe(site.id, (event) => {
-            if (replaying) pending.push(event);
-            else whenAuthorized(() => send(event));
-          });
-          write(RECONNECT_DELAY);
-          let backlog: OutcomeEvent[] = [];
-          try {
-            const now = deps.clock.now();
-            backlog =
-              lastEventId === null
-                ? await deps.store.undeliveredEvents(site.id, now)
-                : await deps.store.eventsAfter(site.id, lastEventId, now);
-          } catch (error) {
-            deps.logger.error("could not replay outcomes", { site_id: site.id, error: String(error) });
-          }
-          replaying = false;
-          const replay = [...backlog, ...pending.sort((a, b) => a.id - b.id)];
-          whenAuthorized(() => {
-            for (const event of replay) send(event);
-          });
-          keepalive = setInterval(() => whenAuthorized(() => write(KEEPALIVE)), deps.keepaliveMs);
+      const stream = new ReadableStream<Uint8Array>(
+        {
+          start: async (controller) => {
+            controllerRef = controller;
+            closers.add(close);
+            signal.addEventListener("abort", close);
+            const pending: OutcomeEvent[] = [];
+            let replaying = true;
+            unsubscribe = deps.fanout.subscribe(site.id, (event) => {
+              if (replaying) pending.push(event);
+              else whenAuthorized(() => send(event));
+            });
+            write(RECONNECT_DELAY);
+            let backlog: OutcomeEvent[] = [];
+            try {
+              const now = deps.clock.now();
+              backlog =
+                lastEventId === null
+                  ? await deps.store.undeliveredEvents(site.id, now)
+                  : await deps.store.eventsAfter(site.id, lastEventId, now);
+            } catch (error) {
+              deps.logger.error("could not replay outcomes", { site_id: site.id, error: String(error) });
+            }
+            replaying = false;
+            const replay = [...backlog, ...pending.sort((a, b) => a.id - b.id)];
+            whenAuthorized(() => {
+              for (const event of replay) send(event);
+            });
+            keepalive = setInterval(() => whenAuthorized(() => write(KEEPALIVE)), deps.keepaliveMs);
+          },
+          pull: acknowledgeWritten,
+          cancel: close,
         },
-        cancel: close,
-      });
+        // No read-ahead: a pull means the consumer took every chunk and wrote it.
+        { highWaterMark: 0 },
+      );
 
       return new Response(stream, {
         status: 200,
