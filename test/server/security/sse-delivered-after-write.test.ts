@@ -59,7 +59,7 @@ async function undeliveredIds(t: TestServer, siteId: string): Promise<string[]> 
 
 describe("the event stream marks an outcome delivered only once its consumer took it", () => {
   test("queued and read is not delivered; the next pull delivers it", async () => {
-    const { t, p } = await startProvisioned({ config: { defaultPowDifficulty: 1 } });
+    const { t, p } = await startProvisioned({ config: { defaultPowDifficulty: 1, sseKeepaliveMs: 60_000 } });
     cleanups.push(() => t.stop());
     const site = (await t.server.context.sites.sites.findById(p.siteId))!;
     const abort = new AbortController();
@@ -83,7 +83,7 @@ describe("the event stream marks an outcome delivered only once its consumer too
   });
 
   test("a reconnect without Last-Event-ID replays what was queued but never taken", async () => {
-    const { t, p } = await startProvisioned({ config: { defaultPowDifficulty: 1 } });
+    const { t, p } = await startProvisioned({ config: { defaultPowDifficulty: 1, sseKeepaliveMs: 60_000 } });
     cleanups.push(() => t.stop());
     const site = (await t.server.context.sites.sites.findById(p.siteId))!;
     const abort = new AbortController();
