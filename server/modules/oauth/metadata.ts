@@ -16,6 +16,7 @@
 
 import type { OAuthDeps } from "./deps.ts";
 import { OAUTH_PREFIX, oauthEndpoints } from "./deps.ts";
+import { GRANT_TYPES } from "./grants.ts";
 
 export const METADATA_SUFFIX = "/.well-known/oauth-authorization-server";
 
@@ -44,7 +45,7 @@ export function authorizationServerMetadata(deps: OAuthDeps): Record<string, unk
     introspection_endpoint: endpoints.introspection,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+    grant_types_supported: [...GRANT_TYPES],
     token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
     token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
     revocation_endpoint_auth_methods_supported: ["none", "private_key_jwt"],

@@ -33,16 +33,12 @@ import { findClient, presentAgentClient, registerAgentKeys, registerClient } fro
 import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
+import { redeemGrant, requestedGrantType } from "./grants.ts";
 import { authorizationServerMetadata, limeCompatibleMetadata, metadataPaths } from "./metadata.ts";
 import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
 import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
 import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
-import {
-  clientCredentialsToken,
-  exchangeAuthorizationCode,
-  limeDomainToken,
-  refreshAccessToken,
-} from "./tokens.ts";
+import { limeDomainToken } from "./tokens.ts";
 
 const LOGIN_COOKIE = "lime_oauth_login";
 
@@ -397,14 +393,7 @@ export function oauthRoutes(ctx: AppContext) {
             return withCors(jsonResponse(token));
           }
           const params = body.params;
-          const grantType = params.one("grant_type");
-          if (grantType === null) throw new OAuthError("invalid_request", "grant_type is required.");
-          if (!["authorization_code", "refresh_token", "client_credentials"].includes(grantType)) {
-            throw new OAuthError(
-              "unsupported_grant_type",
-              "Supported: authorization_code, refresh_token, client_credentials.",
-            );
-          }
+          const grantType = requestedGrantType(params);
           await limitClientDocumentLookups(params, ip);
           const client = await authenticateClient(deps, params, request);
           // A public client's id is no secret (a metadata-document client's is shared by all its users),
@@ -414,16 +403,7 @@ export function oauthRoutes(ctx: AppContext) {
               ? `${client.clientId} ${rateLimitKey(ip)}`
               : client.clientId;
           await rateLimiter.enforce("oauth-token", budget, limits.tokenRequestsPerMinute);
-          if (!client.metadata.grant_types.includes(grantType)) {
-            throw new OAuthError("unauthorized_client", `This client is not registered for ${grantType}.`);
-          }
-          const response =
-            grantType === "authorization_code"
-              ? await exchangeAuthorizationCode(deps, client, params)
-              : grantType === "refresh_token"
-                ? await refreshAccessToken(deps, client, params)
-                : await clientCredentialsToken(deps, client, params);
-          return withCors(jsonResponse(response));
+          return withCors(jsonResponse(await redeemGrant(deps, client, grantType, params)));
         } catch (error) {
           if (error instanceof DomainError || error instanceof OAuthError)
             return withCors(oauthFailure(error));
