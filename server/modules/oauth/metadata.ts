@@ -33,7 +33,9 @@ export function limeCompatibleMetadata(metadata: Record<string, unknown>): Recor
   return { ...metadata, ok: true, data: metadata };
 }
 
-export function authorizationServerMetadata(deps: OAuthDeps): Record<string, unknown> {
+export function authorizationServerMetadata(
+  deps: Pick<OAuthDeps, "issuer" | "cimd">,
+): Record<string, unknown> {
   const endpoints = oauthEndpoints(deps.issuer);
   return {
     issuer: endpoints.issuer,

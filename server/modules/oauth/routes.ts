@@ -34,26 +34,14 @@ import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } 
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
 import { redeemGrant, requestedGrantType } from "./grants.ts";
-import { authorizationServerMetadata, limeCompatibleMetadata, metadataPaths } from "./metadata.ts";
+import { metadataRoutes } from "./metadata-routes.ts";
 import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
 import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
 import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
+import { withCors } from "./route-helpers.ts";
 import { limeDomainToken } from "./tokens.ts";
 
 const LOGIN_COOKIE = "lime_oauth_login";
-
-/** Browser clients (an MCP inspector in a page) call these cross-origin; no cookie is ever read on them. */
-const CORS = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-headers": "authorization, content-type, mcp-protocol-version",
-  "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-max-age": "600",
-};
-
-function withCors(response: Response): Response {
-  for (const [name, value] of Object.entries(CORS)) response.headers.set(name, value);
-  return response;
-}
 
 function redirect(location: string, status: 302 | 303 = 302): Response {
   return new Response(null, { status, headers: { location, "cache-control": "no-store" } });
@@ -161,24 +149,8 @@ export function oauthRoutes(ctx: AppContext) {
     });
   };
 
-  const metadataFor = (path: string) => {
-    const document = authorizationServerMetadata(deps);
-    const body = path.startsWith(`${OAUTH_PREFIX}/`) ? limeCompatibleMetadata(document) : document;
-    return () => withCors(jsonResponse(body, 200, { "cache-control": "public, max-age=3600" }));
-  };
-
-  const preflight = () => withCors(new Response(null, { status: 204 }));
-  let app = new Elysia({ tags });
-  for (const path of metadataPaths(deps.issuer)) {
-    app = app.get(path, metadataFor(path), {
-      detail: { summary: "Authorization Server Metadata (RFC 8414)" },
-    });
-    // MCP clients in a browser send MCP-Protocol-Version, which makes the metadata fetch preflighted.
-    if (!path.startsWith(`${OAUTH_PREFIX}/`)) app = app.options(path, preflight, { detail: { hide: true } });
-  }
-
-  return app
-    .options(`${OAUTH_PREFIX}/*`, preflight, { detail: { hide: true } })
+  return new Elysia({ tags })
+    .use(metadataRoutes(deps))
     .get(
       `${OAUTH_PREFIX}/authorize`,
       async ({ request }) => {
