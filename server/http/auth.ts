@@ -24,7 +24,7 @@ export function readCookie(request: Request, name: string): string | null {
   return null;
 }
 
-export function requireOwner(ctx: AppContext, request: Request): Promise<OwnerPrincipal> {
+export function requireOwner(ctx: Pick<AppContext, "sessions">, request: Request): Promise<OwnerPrincipal> {
   return authenticateOwner(ctx.sessions, {
     method: request.method,
     authorization: request.headers.get("authorization"),

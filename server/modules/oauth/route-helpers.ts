@@ -12,3 +12,23 @@ export function withCors(response: Response): Response {
   for (const [name, value] of Object.entries(CORS)) response.headers.set(name, value);
   return response;
 }
+
+/**
+ * A group's one error handler: runs a route's work and answers what it
+ * throws with `failure`, which rethrows what it does not answer, on to the
+ * server's boundary (logged, 500). Elysia's `onError` cannot do this for a
+ * group: the boundary's global handler runs first and answers everything.
+ */
+export function answeringFailures(failure: (error: unknown) => Response) {
+  return async <Answer>(work: () => Promise<Answer>): Promise<Answer | Response> => {
+    try {
+      return await work();
+    } catch (error) {
+      return failure(error);
+    }
+  };
+}
+
+export function redirect(location: string, status: 302 | 303 = 302): Response {
+  return new Response(null, { status, headers: { location, "cache-control": "no-store" } });
+}

@@ -5,18 +5,17 @@
  * the LIME envelope.
  */
 
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
 import { DomainError } from "../../errors.ts";
 import { authenticateSessionToken, type OwnerPrincipal } from "../../foundation/sessions/service.ts";
 import { login, normalizeEmail } from "../../foundation/users/service.ts";
-import { CSRF_COOKIE, readCookie, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
+import { CSRF_COOKIE, readCookie, SESSION_COOKIE } from "../../http/auth.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import {
-  approveAsAgent,
   bindConsentForm,
   createAuthorizationRequest,
   decideAsOwner,
@@ -29,23 +28,20 @@ import {
 } from "./authorize.ts";
 import { looksLikeClientIdUrl } from "./cimd.ts";
 import { authenticateClient } from "./client-auth.ts";
-import { findClient, presentAgentClient, registerAgentKeys, registerClient } from "./clients.ts";
+import { findClient, registerClient } from "./clients.ts";
 import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
 import { redeemGrant, requestedGrantType } from "./grants.ts";
+import { managementRoutes } from "./management-routes.ts";
 import { metadataRoutes } from "./metadata-routes.ts";
 import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
-import { deleteResource, parseDomain, presentResource, registerResource } from "./resources.ts";
+import { parseDomain } from "./resources.ts";
 import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
-import { withCors } from "./route-helpers.ts";
+import { redirect, withCors } from "./route-helpers.ts";
 import { limeDomainToken } from "./tokens.ts";
 
 const LOGIN_COOKIE = "lime_oauth_login";
-
-function redirect(location: string, status: 302 | 303 = 302): Response {
-  return new Response(null, { status, headers: { location, "cache-control": "no-store" } });
-}
 
 /** A browser form must come from our own pages: a present `Origin` must be ours (CSRF defence in depth). */
 function fromOurOrigin(request: Request, issuer: string): boolean {
@@ -83,12 +79,7 @@ export function oauthRoutes(ctx: AppContext) {
   const limits = config.oauth;
   const secure = deps.issuer.startsWith("https://");
   const tags = ["oauth"];
-  const resourceDeps = {
-    clock: deps.clock,
-    resources: deps.stores.resources,
-    audit: deps.audit,
-    production: deps.production,
-  };
+
   const ipOf = (request: Request) => clientAddress(request, config.trustProxy);
   /**
    * A URL client id is fetched (CIMD) when it is looked up; the token limit is keyed by that
@@ -191,36 +182,6 @@ export function oauthRoutes(ctx: AppContext) {
           summary: "Authorization endpoint (OAuth 2.1 §4.1.1): consent page, or an agent's PoW challenge",
         },
       },
-    )
-    .post(
-      `${OAUTH_PREFIX}/authorize`,
-      async ({ body, request }) => {
-        const ip = ipOf(request);
-        try {
-          const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
-          await rateLimiter.enforce("approvals", agent.agent.id, config.rateLimits.approvalsPerMinute);
-          const params = body instanceof FormBody ? body.params : null;
-          const json = (body ?? {}) as Record<string, unknown>;
-          const read = (name: string) =>
-            params !== null
-              ? params.one(name)
-              : typeof json[name] === "string"
-                ? (json[name] as string)
-                : null;
-          const location = await approveAsAgent(
-            deps,
-            agent,
-            read("authorization_request_id"),
-            read("pow_nonce"),
-            ip,
-          );
-          return redirect(location);
-        } catch (error) {
-          if (error instanceof OAuthError) return oauthFailure(error);
-          return envelopeFailure(error);
-        }
-      },
-      { detail: { summary: "Agent self-approval: agent token + solved PoW → redirect with the code" } },
     )
     .post(
       `${OAUTH_PREFIX}/authorize/login`,
@@ -432,76 +393,7 @@ export function oauthRoutes(ctx: AppContext) {
       },
       { detail: { summary: "Token introspection (RFC 7662), for registered resource servers" } },
     )
-    .post(
-      `${OAUTH_PREFIX}/resources`,
-      async ({ body, request, set }) => {
-        try {
-          const { user } = await requireOwner(ctx, request);
-          const { record, introspectionToken } = await registerResource(
-            resourceDeps,
-            user,
-            { resource: body.resource, displayName: body.display_name, scopes: body.scopes },
-            ipOf(request),
-          );
-          set.status = 201;
-          return ok({ ...presentResource(record), introspection_token: introspectionToken });
-        } catch (error) {
-          return envelopeFailure(error);
-        }
-      },
-      {
-        body: t.Object({
-          resource: t.String({ minLength: 1, maxLength: 2048 }),
-          display_name: t.String({ minLength: 1, maxLength: 128 }),
-          scopes: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 128 }), { maxItems: 32 })),
-        }),
-        detail: {
-          summary: "Register an MCP server (protected resource); the introspection_token is shown once",
-        },
-      },
-    )
-    .get(
-      `${OAUTH_PREFIX}/resources`,
-      async ({ request }) => {
-        const { user } = await requireOwner(ctx, request);
-        return ok({ resources: (await deps.stores.resources.listByOwner(user.id)).map(presentResource) });
-      },
-      { detail: { summary: "The owner's registered MCP servers" } },
-    )
-    .delete(
-      `${OAUTH_PREFIX}/resources/:resource_id`,
-      async ({ params, request, set }) => {
-        try {
-          const { user } = await requireOwner(ctx, request);
-          await deleteResource(resourceDeps, user, params.resource_id, ipOf(request));
-          set.status = 204;
-          return null;
-        } catch (error) {
-          return envelopeFailure(error);
-        }
-      },
-      {
-        params: t.Object({ resource_id: t.String({ format: "uuid" }) }),
-        detail: { summary: "Remove a registered MCP server" },
-      },
-    )
-    .put(
-      `${OAUTH_PREFIX}/agents/me/jwks`,
-      async ({ body, request }) => {
-        const ip = ipOf(request);
-        try {
-          const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
-          return ok(presentAgentClient(await registerAgentKeys(deps, agent, body, ip)));
-        } catch (error) {
-          return envelopeFailure(error);
-        }
-      },
-      {
-        body: t.Object({ keys: t.Array(t.Record(t.String(), t.Unknown()), { minItems: 1, maxItems: 5 }) }),
-        headers: t.Object({ "x-agent-token": t.Optional(t.String()) }),
-        detail: { summary: "Agent: register public keys for private_key_jwt (client id = agent id)" },
-      },
-    );
+    .use(managementRoutes({ oauth: deps, rateLimiter, config }));
 }
 
 /** An unexpected failure on an HTML route: logged by the boundary's logger, shown as a plain page. */
