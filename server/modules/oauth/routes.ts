@@ -7,39 +7,28 @@
 
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
-import { authenticateAgent } from "../../core/agents/service.ts";
 import { DomainError } from "../../errors.ts";
 import { authenticateSessionToken, type OwnerPrincipal } from "../../foundation/sessions/service.ts";
 import { login, normalizeEmail } from "../../foundation/users/service.ts";
 import { CSRF_COOKIE, readCookie, SESSION_COOKIE } from "../../http/auth.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
-import { ok } from "../../http/envelope.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import {
   bindConsentForm,
   createAuthorizationRequest,
   decideAsOwner,
   pendingRequest,
-  presentAgentChallenge,
   RedirectableError,
-  redirectWith,
   UnredirectableError,
-  validateAuthorizationRequest,
 } from "./authorize.ts";
-import { looksLikeClientIdUrl } from "./cimd.ts";
-import { authenticateClient } from "./client-auth.ts";
-import { findClient, registerClient } from "./clients.ts";
+import { findClient } from "./clients.ts";
 import { type ClientView, renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
-import { envelopeFailure, jsonResponse, OAuthError, oauthFailure } from "./errors.ts";
-import { redeemGrant, requestedGrantType } from "./grants.ts";
+import { OAuthError } from "./errors.ts";
 import { managementRoutes } from "./management-routes.ts";
 import { metadataRoutes } from "./metadata-routes.ts";
-import { FormBody, OAuthParams, UnreadableBody } from "./params.ts";
-import { parseDomain } from "./resources.ts";
-import { authenticateResourceServer, introspectToken, revokeToken } from "./revocation.ts";
-import { redirect, withCors } from "./route-helpers.ts";
-import { limeDomainToken } from "./tokens.ts";
+import { agentAuthorization, protocolRoutes } from "./protocol-routes.ts";
+import { admitAuthorizationRequest, formParams, redirect, redirectToClient } from "./route-helpers.ts";
 
 const LOGIN_COOKIE = "lime_oauth_login";
 
@@ -47,11 +36,6 @@ const LOGIN_COOKIE = "lime_oauth_login";
 function fromOurOrigin(request: Request, issuer: string): boolean {
   const origin = request.headers.get("origin");
   return origin === null || origin === new URL(issuer).origin;
-}
-
-function formParams(body: unknown): OAuthParams {
-  if (body instanceof FormBody) return body.params;
-  throw new OAuthError("invalid_request", "Send the parameters as application/x-www-form-urlencoded.");
 }
 
 async function ownerFromCookie(ctx: AppContext, request: Request): Promise<OwnerPrincipal | null> {
@@ -81,16 +65,6 @@ export function oauthRoutes(ctx: AppContext) {
   const tags = ["oauth"];
 
   const ipOf = (request: Request) => clientAddress(request, config.trustProxy);
-  /**
-   * A URL client id is fetched (CIMD) when it is looked up; the token limit is keyed by that
-   * client id, which a caller varies at will, so such requests are counted per address first.
-   */
-  const limitClientDocumentLookups = async (params: OAuthParams, ip: string) => {
-    const named = params.one("client_id");
-    if (named === null || !looksLikeClientIdUrl(named) || params.one("client_assertion") !== null) return;
-    await rateLimiter.enforce("oauth-client-document", rateLimitKey(ip), limits.authorizeRequestsPerMinute);
-  };
-
   const loginPage = async (requestId: string, clientId: string, error?: string) => {
     const client = await findClient({ clients: deps.stores.clients, cimd: deps.cimd }, clientId);
     const loginToken = crypto.randomUUID();
@@ -140,43 +114,30 @@ export function oauthRoutes(ctx: AppContext) {
     });
   };
 
+  const answerAgent = agentAuthorization({ oauth: deps, rateLimiter, config });
+  const showAuthorization = async (request: Request) => {
+    const ip = ipOf(request);
+    try {
+      const validated = await admitAuthorizationRequest(deps, rateLimiter, request, ip);
+      const pending = await createAuthorizationRequest(deps, validated, null);
+      const owner = await ownerFromCookie(ctx, request);
+      if (owner === null) return await loginPage(pending.id, validated.client.clientId);
+      return await consentPage(pending.id, owner);
+    } catch (error) {
+      if (error instanceof RedirectableError) return redirectToClient(error, deps.issuer);
+      if (error instanceof UnredirectableError) {
+        return renderErrorPage("This request cannot be completed", error.oauth.message);
+      }
+      return renderFailure(error);
+    }
+  };
+
   return new Elysia({ tags })
     .use(metadataRoutes(deps))
     .get(
       `${OAUTH_PREFIX}/authorize`,
-      async ({ request }) => {
-        const ip = ipOf(request);
-        const agentToken = request.headers.get("x-agent-token");
-        try {
-          await rateLimiter.enforce("oauth-authorize", rateLimitKey(ip), limits.authorizeRequestsPerMinute);
-          const params = new OAuthParams(new URL(request.url).searchParams);
-          const validated = await validateAuthorizationRequest(deps, params);
-          if (agentToken !== null) {
-            const agent = await authenticateAgent(ctx.agents, agentToken, ip);
-            const pending = await createAuthorizationRequest(deps, validated, agent.agent.id);
-            return jsonResponse(ok(presentAgentChallenge(pending, validated.client)));
-          }
-          const pending = await createAuthorizationRequest(deps, validated, null);
-          const owner = await ownerFromCookie(ctx, request);
-          if (owner === null) return await loginPage(pending.id, validated.client.clientId);
-          return await consentPage(pending.id, owner);
-        } catch (error) {
-          if (error instanceof RedirectableError) {
-            return redirect(
-              redirectWith(error.redirectUri, deps.issuer, {
-                error: error.oauth.error,
-                error_description: error.oauth.message,
-                state: error.state,
-              }),
-            );
-          }
-          if (error instanceof UnredirectableError) {
-            if (agentToken !== null) return oauthFailure(error.oauth);
-            return renderErrorPage("This request cannot be completed", error.oauth.message);
-          }
-          return agentToken !== null ? oauthFailure(error) : renderFailure(error);
-        }
-      },
+      ({ request }) =>
+        request.headers.has("x-agent-token") ? answerAgent(request) : showAuthorization(request),
       {
         detail: {
           summary: "Authorization endpoint (OAuth 2.1 §4.1.1): consent page, or an agent's PoW challenge",
@@ -302,97 +263,7 @@ export function oauthRoutes(ctx: AppContext) {
       },
       { detail: { summary: "Browser flow: the owner approves or denies (CSRF-protected form)" } },
     )
-    .post(
-      `${OAUTH_PREFIX}/token`,
-      async ({ body, request }) => {
-        const ip = ipOf(request);
-        try {
-          if (!(body instanceof FormBody)) {
-            // LIME's headless form: JSON {"domain"} with X-Agent-Token.
-            if (body === null || typeof body !== "object" || body instanceof UnreadableBody) {
-              throw new OAuthError(
-                "invalid_request",
-                "Send a form-encoded token request (or LIME's JSON with X-Agent-Token).",
-              );
-            }
-            const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
-            await rateLimiter.enforce("oauth-token", agent.agent.id, limits.tokenRequestsPerMinute);
-            const domain = parseDomain((body as Record<string, unknown>).domain);
-            const token = await limeDomainToken(
-              deps,
-              { agentId: agent.agent.id, ownerKycLevel: agent.owner.kycLevel },
-              domain,
-            );
-            return withCors(jsonResponse(token));
-          }
-          const params = body.params;
-          const grantType = requestedGrantType(params);
-          await limitClientDocumentLookups(params, ip);
-          const client = await authenticateClient(deps, params, request);
-          // A public client's id is no secret (a metadata-document client's is shared by all its users),
-          // so its budget is per address as well: otherwise anyone could spend it for everyone.
-          const budget =
-            client.metadata.token_endpoint_auth_method === "none"
-              ? `${client.clientId} ${rateLimitKey(ip)}`
-              : client.clientId;
-          await rateLimiter.enforce("oauth-token", budget, limits.tokenRequestsPerMinute);
-          return withCors(jsonResponse(await redeemGrant(deps, client, grantType, params)));
-        } catch (error) {
-          if (error instanceof DomainError || error instanceof OAuthError)
-            return withCors(oauthFailure(error));
-          return withCors(envelopeFailure(error));
-        }
-      },
-      {
-        detail: {
-          summary: "Token endpoint (OAuth 2.1 §3.2); JSON {domain} + X-Agent-Token is LIME's headless form",
-        },
-      },
-    )
-    .post(
-      `${OAUTH_PREFIX}/register`,
-      async ({ body, request }) => {
-        const ip = ipOf(request);
-        try {
-          await rateLimiter.enforce("oauth-register", rateLimitKey(ip), limits.registrationsPerMinute);
-          if (body instanceof FormBody || body instanceof UnreadableBody || body === null) {
-            throw new OAuthError("invalid_client_metadata", "Send the client metadata as a JSON object.");
-          }
-          return withCors(jsonResponse(await registerClient(deps, body, ip), 201));
-        } catch (error) {
-          return withCors(oauthFailure(error));
-        }
-      },
-      { detail: { summary: "Dynamic Client Registration (RFC 7591): public clients only" } },
-    )
-    .post(
-      `${OAUTH_PREFIX}/revoke`,
-      async ({ body, request }) => {
-        const ip = ipOf(request);
-        try {
-          const params = formParams(body);
-          await limitClientDocumentLookups(params, ip);
-          const client = await authenticateClient(deps, params, request);
-          await revokeToken(deps, client, params, ip);
-          return withCors(jsonResponse({}));
-        } catch (error) {
-          return withCors(oauthFailure(error));
-        }
-      },
-      { detail: { summary: "Token revocation (RFC 7009)" } },
-    )
-    .post(
-      `${OAUTH_PREFIX}/introspect`,
-      async ({ body, request }) => {
-        try {
-          const resource = await authenticateResourceServer(deps, request);
-          return jsonResponse(await introspectToken(deps, resource, formParams(body)));
-        } catch (error) {
-          return oauthFailure(error);
-        }
-      },
-      { detail: { summary: "Token introspection (RFC 7662), for registered resource servers" } },
-    )
+    .use(protocolRoutes({ oauth: deps, rateLimiter, config }))
     .use(managementRoutes({ oauth: deps, rateLimiter, config }));
 }
 
