@@ -44,6 +44,17 @@ export class UnredirectableError extends Error {
   }
 }
 
+/**
+ * The consent form cannot decide the request (forged, another session's,
+ * or decided already): the owner is refused (403) and nothing is redirected.
+ */
+export class ConsentRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConsentRefusedError";
+  }
+}
+
 /** The request failed after the redirect URI was validated: answer it there. */
 export class RedirectableError extends Error {
   readonly oauth: OAuthError;
@@ -313,7 +324,7 @@ export async function pendingRequest(
 /**
  * The owner's decision from the consent form. The form token must be the
  * one rendered for this session and this request (CSRF); anything off is
- * `UnredirectableError` (the page says so, nothing is redirected).
+ * `ConsentRefusedError` (the page says so, nothing is redirected).
  */
 export async function decideAsOwner(
   deps: OAuthDeps,
@@ -322,27 +333,17 @@ export async function decideAsOwner(
   ip: string,
 ): Promise<string> {
   const request = await pendingRequest(deps, input.requestId);
-  if (request === null) {
-    throw new UnredirectableError(
-      new OAuthError("invalid_request", "This authorization request is no longer pending."),
-    );
-  }
+  if (request === null) throw new ConsentRefusedError("This authorization request is no longer pending.");
   if (
     input.formToken === null ||
     request.sessionId !== owner.session.id ||
     request.csrfHash === null ||
     !hashesEqual(hashSecret(input.formToken), request.csrfHash)
   ) {
-    throw new UnredirectableError(
-      new OAuthError("access_denied", "The consent form is not valid for this session."),
-    );
+    throw new ConsentRefusedError("The consent form is not valid for this session.");
   }
   const decided = await deps.stores.flows.decide(request.id, deps.clock.now());
-  if (decided === null) {
-    throw new UnredirectableError(
-      new OAuthError("invalid_request", "This authorization request is no longer pending."),
-    );
-  }
+  if (decided === null) throw new ConsentRefusedError("This authorization request is no longer pending.");
   await deps.audit({
     ...ownerAction(
       owner.user.id,
