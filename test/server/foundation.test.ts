@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FakeClock, startTestServer, type TestServer } from "../../server/testing.ts";
 import { api, countRows, withTestServer } from "./helpers.ts";
 
@@ -233,21 +236,67 @@ describe("sessions and codes over time", () => {
     });
   });
 
-  test("EMAIL_VERIFICATION=off: login works at once and no code is sent", async () => {
+  // docs/decisions/email-verification-off.md: level 1 means "email verified", and nothing was.
+  test("EMAIL_VERIFICATION=off: login works at once, no code is sent, the owner stays at KYC level 0", async () => {
     await withTestServer({ config: { emailVerification: false } }, async (t) => {
       const email = "quick@example.test";
       const registered = await api(t.url, `${USERS}/register`, {
         method: "POST",
         json: { email, password: PASSWORD },
       });
-      expect(registered.body.data.verification_required).toBe(false);
+      expect(registered.body.data).toMatchObject({
+        verification_required: false,
+        email_verified: false,
+        kyc_level: 0,
+      });
       expect(t.mailer.codes.size).toBe(0);
       const login = await api(t.url, `${USERS}/login`, {
         method: "POST",
         json: { email, password: PASSWORD },
       });
       expect(login.status).toBe(200);
+      const auth = { authorization: `Bearer ${login.body.data.session_token}` };
+      const me = await api(t.url, `${USERS}/me`, { headers: auth });
+      expect(me.body.data).toMatchObject({ email_verified: false, kyc_level: 0 });
+      const agent = await api(t.url, "/api/v1/core/agents/register", {
+        method: "POST",
+        headers: auth,
+        json: { display_name: "Quick agent" },
+      });
+      const profile = await api(t.url, "/api/v1/core/agents/me/profile", {
+        headers: { "x-agent-token": agent.body.data.agent_token },
+      });
+      expect(profile.body.data.owner_kyc_level).toBe(0);
     });
+  });
+
+  test("EMAIL_VERIFICATION turned on later: an unverified owner is refused, resends a code and reaches level 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lime-verification-later-"));
+    const databasePath = join(dir, "lime.sqlite");
+    const keyEncryptionKey = crypto.getRandomValues(new Uint8Array(32));
+    const email = "later@example.test";
+    try {
+      await withTestServer({ databasePath, keyEncryptionKey, config: { emailVerification: false } }, (t) =>
+        api(t.url, `${USERS}/register`, { method: "POST", json: { email, password: PASSWORD } }).then(
+          () => {},
+        ),
+      );
+      await withTestServer({ databasePath, keyEncryptionKey }, async (t) => {
+        const refused = await api(t.url, `${USERS}/login`, {
+          method: "POST",
+          json: { email, password: PASSWORD },
+        });
+        expect(refused.body.error.code).toBe("EMAIL_NOT_VERIFIED");
+        await api(t.url, `${USERS}/register/resend`, { method: "POST", json: { email } });
+        const verified = await api(t.url, `${USERS}/register/verify`, {
+          method: "POST",
+          json: { email, code: t.mailer.codes.get(email) },
+        });
+        expect(verified.body.data).toMatchObject({ email_verified: true, kyc_level: 1 });
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
