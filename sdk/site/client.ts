@@ -5,11 +5,13 @@
  * JWKS.
  *
  * The site's own id (`site_id`, which login passports are bound to) is
- * taken from the options when given; otherwise it is learned once from the
- * issuer, from the public view of the first login request this client
- * creates (`GET /api/v1/auth/requests/{id}` names its site while the request
- * is pending), once the site token has shown the request is this site's. A
- * site that only waits on requests created elsewhere should pass `siteId`.
+ * taken from the options when given; otherwise it is learned once, only from
+ * a login request the site token can read (other sites' requests are
+ * NOT_FOUND to it): the answer to creating one, or the site's view of one
+ * (`GET /api/v1/modules/agent-login/requests/{id}`). So after
+ * `createLoginRequest`, `getLoginRequest` or `waitForLogin`, and in
+ * `verifyPassport(jwt, { requestId })` for a request of this site, it is
+ * known without being configured.
  */
 import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
 import { resolveConnection } from "../internal/connection.ts";
@@ -129,13 +131,17 @@ export class SiteClient {
     const { siteId, ...created } = readCreated(data);
     if (siteId !== null) this.#siteId ??= siteId;
     this.#events.track(created.requestId, Date.parse(created.expiresAt));
-    // Learn the site id while this request is surely still pending (the
-    // public view refuses answered requests); once per client.
+    // A server that named no site in its answer: learn it now, while the
+    // request is surely still pending (for the public-view fallback).
     if (this.#siteId === undefined) await this.siteId(created.requestId).catch(() => {});
     return created;
   }
 
-  /** `GET /api/v1/modules/agent-login/requests/{id}`: status, and the passport while it is valid. */
+  /**
+   * `GET /api/v1/modules/agent-login/requests/{id}`: status, and the passport
+   * while it is valid. Teaches the client its site id: the server shows a
+   * request only to the site that owns it.
+   */
   async getLoginRequest(
     requestId: string,
     options: { signal?: AbortSignal } = {},
@@ -147,14 +153,21 @@ export class SiteClient {
       idempotent: true,
       signal: options.signal,
     });
-    return readRequestState(data);
+    const state = readRequestState(data);
+    if (state.siteId !== null) this.#siteId ??= state.siteId;
+    return state;
   }
 
   /**
    * Verifies a login passport locally: signature against the issuer's JWKS
    * (cached), issuer, audience "lime-site-login", lifetime, and binding to
    * `requestId` and to this site. No network call once the key set and the
-   * site id are known.
+   * site id are known; a client that does not know its site id yet learns it
+   * from `requestId` when that request is this site's (any status), and
+   * throws a TypeError saying to pass `siteId` when it is not.
+   *
+   * @example
+   * const passport = await site.verifyPassport(jwtFromTheStream, { requestId });
    */
   async verifyPassport(
     token: string,
@@ -200,7 +213,7 @@ export class SiteClient {
     return this.#events.wait(requestId, { signal: options.signal, timeoutMs: options.timeout });
   }
 
-  /** This site's id: configured, or learned once from a request it created. */
+  /** This site's id: configured, or learned once from `requestId` if the site token can read that request. */
   async siteId(requestId?: string): Promise<string> {
     if (this.#siteId !== undefined) return this.#siteId;
     if (requestId === undefined) throw new TypeError("siteId: unknown yet; pass siteId in the options");
@@ -223,21 +236,22 @@ export class SiteClient {
   async #learnSiteId(requestId: string): Promise<string> {
     let data: unknown;
     try {
-      // The public view names the site of any request. Ask it only about a
-      // request the site token proves is ours (other sites' are NOT_FOUND):
+      // Only a request the site token can read (other sites' are NOT_FOUND):
       // a request id handed in by a caller may be another site's, and
       // adopting that site's id would accept its login passports here.
-      await this.getLoginRequest(requestId);
+      const state = await this.getLoginRequest(requestId);
+      if (state.siteId !== null) return this.#siteId ?? state.siteId;
+      // A server that does not name the site in its view: its public view
+      // does, while the request is pending (it refuses answered ones).
       data = await this.#http.send({
         method: "GET",
         path: `/api/v1/auth/requests/${encodePathId(requestId, "requestId")}`,
         idempotent: true,
       });
     } catch (cause) {
-      // Not ours, or no longer pending (the public view refuses answered requests).
       const code = (cause as { code?: unknown }).code;
       throw new TypeError(
-        `SiteClient: this site's id is not known and could not be learned (${String(code ?? cause)}); pass siteId in the options`,
+        `SiteClient: this site's id is not known and could not be learned from request ${requestId} (${String(code ?? cause)}); pass siteId in the options`,
         { cause },
       );
     }

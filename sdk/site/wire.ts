@@ -14,6 +14,8 @@ export interface CreatedLoginRequest {
 /** `GET /api/v1/modules/agent-login/requests/{id}` as the owning site sees it. */
 export interface LoginRequestState {
   requestId: string;
+  /** The site the request belongs to, i.e. the reader's own (null from servers that do not send it). */
+  siteId: string | null;
   status: "PENDING" | "APPROVED" | "DELIVERED" | "EXPIRED" | (string & {});
   expiresAt: string;
   approvedAgentId: string | null;
@@ -35,6 +37,7 @@ export function readCreated(value: unknown): CreatedLoginRequest & { siteId: str
 export function readRequestState(value: unknown): LoginRequestState {
   return readRecord(value, "login request status", {
     ...loginRequestFields,
+    siteId: optStr("site_id"),
     approvedAgentId: optStr("approved_agent_id"),
     passportJwt: optStr("agent_passport_jwt"),
   });

@@ -159,15 +159,47 @@ describe("AgentClient.fetch against a site using the agentPassport plugin", () =
 });
 
 describe("site id", () => {
-  test("a site that never created a pending request and has no siteId gets a TypeError saying to pass it", async () => {
+  test("a client that never created a request learns its id from one of its site's, even once answered", async () => {
     const { agent, site: creator } = clients();
     const created = await creator.createLoginRequest();
     await agent.login(created.requestId);
     const late = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
-    const error = await late.waitForLogin(created.requestId, { timeout: 5_000 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TypeError);
-    expect((error as Error).message).toContain("pass siteId");
-    await late.close();
-    await creator.close();
+    try {
+      const passport = await late.waitForLogin(created.requestId, { timeout: 10_000 });
+      expect(passport.siteId).toBe(lime.ids.siteId);
+      expect(await late.siteId()).toBe(lime.ids.siteId);
+    } finally {
+      await late.close();
+      await creator.close();
+    }
+  });
+
+  test("verifyPassport(jwt, { requestId }) works without siteId, from a fresh client, after the approval", async () => {
+    const { agent, site: creator } = clients();
+    const created = await creator.createLoginRequest();
+    await agent.login(created.requestId);
+    const { passportJwt } = await creator.getLoginRequest(created.requestId);
+    const fresh = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    try {
+      const passport = await fresh.verifyPassport(passportJwt!, { requestId: created.requestId });
+      expect(passport).toMatchObject({ requestId: created.requestId, siteId: lime.ids.siteId });
+    } finally {
+      await fresh.close();
+      await creator.close();
+    }
+  });
+
+  test("a request id the site token cannot read teaches nothing: a TypeError saying to pass siteId", async () => {
+    const fresh = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    try {
+      const error = await fresh
+        .verifyPassport("not-a-passport", { requestId: crypto.randomUUID() })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toContain("pass siteId");
+      await expect(fresh.siteId()).rejects.toBeInstanceOf(TypeError);
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -80,6 +80,7 @@ function requestState(
 ): LoginRequestState {
   return {
     requestId: id,
+    siteId: null,
     status,
     expiresAt: "2099-01-01T00:00:00Z",
     approvedAgentId: null,

@@ -294,6 +294,8 @@ export function presentForSite(request: LoginRequestRecord, now: number) {
     request.passportJwt !== null && request.passportExpiresAt !== null && request.passportExpiresAt > now;
   return {
     login_request_id: request.id,
+    // The reader is this site (its token proved it): a site client learns its own id here, whatever the status.
+    site_id: request.siteId,
     status: request.status,
     expires_at: isoTime(request.expiresAt),
     approved_agent_id: request.approvedAgentId,
