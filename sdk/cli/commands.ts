@@ -5,18 +5,21 @@
  *
  * Results go to stdout (JSON, or the bare JWT for `passport`), diagnostics
  * and the progress bar to stderr. Tokens are read from the environment only
- * (`LIME_AGENT_TOKEN`): a token on the command line would show in the
- * process list and the shell history.
+ * (`LIME_AGENT_TOKEN`, `LIME_SITE_TOKEN`): a token on the command line would
+ * show in the process list and the shell history.
  *
- * Exit codes: 0 done; 1 refused (the server said no, or the login request is
- * no longer pending); 2 usage; 3 the server could not be reached or answered
- * off-protocol or with a 5xx; 4 configuration missing or malformed; 130 interrupted.
+ * Exit codes: 0 done; 1 refused (the server said no, the login request is no
+ * longer pending, or a passport failed verification); 2 usage; 3 the server
+ * could not be reached or answered off-protocol or with a 5xx; 4
+ * configuration missing or malformed; 130 interrupted.
  */
+import { PassportError } from "../../core/errors.ts";
 import { createChallenge, MAX_POW_DIFFICULTY, solve } from "../../core/pow/index.ts";
 import { AgentClient } from "../agent/client.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import type { FetchLike } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
+import { SiteClient } from "../site/client.ts";
 import { createProgressBar, type ProgressSink } from "./progress.ts";
 
 export interface CliIo {
@@ -37,6 +40,9 @@ commands:
   profile                     show this agent's profile
   passport [--audience AUD]   print a self-service passport (a JWT) for AUD
   solve --difficulty N        solve a proof of work locally (benchmark); --challenge HEX, --workers N
+  verify-login <request-id>   as the site: verify the request's login passport locally against the
+                              issuer's JWKS and print it; --passport JWT verifies that one instead
+                              (e.g. from the event stream) of the one the request status returns
 
 options:
   --base-url URL              the LIME server (default: LIME_API_BASE)
@@ -45,6 +51,7 @@ options:
 
 environment:
   LIME_AGENT_TOKEN            the agent's token (never pass it as an argument)
+  LIME_SITE_TOKEN             the site's token, for verify-login
   LIME_API_BASE               the LIME server (https:, or plain http: to localhost / 127.0.0.0/8 / [::1])
   LIME_ALLOW_INSECURE_TRANSPORT=1
                               development only: accept a plain http: server elsewhere (the token travels in clear)
@@ -59,7 +66,7 @@ interface Parsed {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(["audience", "difficulty", "challenge", "workers", "base-url"]);
+const VALUE_FLAGS = new Set(["audience", "difficulty", "challenge", "workers", "base-url", "passport"]);
 
 function parse(argv: string[]): Parsed {
   const parsed: Parsed = { command: undefined, positional: [], flags: new Map(), help: false };
@@ -92,27 +99,56 @@ function integerFlag(parsed: Parsed, name: string, min: number, max: number): nu
   return Number(raw);
 }
 
-function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
+interface Connection {
+  baseUrl: string;
+  token: string;
+  allowInsecureTransport: boolean;
+}
+
+/** The server and the token from the flags and environment, refused before anything is sent. */
+function connectionFrom(parsed: Parsed, io: CliIo, tokenVariable: string, whose: string): Connection {
   const fromFlag = parsed.flags.get("base-url");
   const baseUrl = fromFlag ?? io.env("LIME_API_BASE");
-  const agentToken = io.env("LIME_AGENT_TOKEN");
+  const token = io.env(tokenVariable);
   if (baseUrl === undefined) throw new LimeConfigError("set LIME_API_BASE or pass --base-url");
-  if (agentToken === undefined) throw new LimeConfigError("set LIME_AGENT_TOKEN to the agent's token");
+  if (token === undefined) throw new LimeConfigError(`set ${tokenVariable} to the ${whose}'s token`);
   const allowInsecureTransport = insecureTransportAllowed(io);
+  // Checked before the client so the refusal names what a CLI user sets, not the SDK option;
+  // a malformed URL is left to the client to report.
+  const url = httpUrlOrUndefined(baseUrl);
+  if (url !== undefined) {
+    const label = fromFlag === undefined ? "LIME_API_BASE" : "--base-url";
+    requireSecureTransport(url, label, allowInsecureTransport, "set LIME_ALLOW_INSECURE_TRANSPORT=1");
+  }
+  return { baseUrl, token, allowInsecureTransport };
+}
+
+/** Builds an SDK client; a configured value it refuses (its message names the setting, never the value) is a config error. */
+function clientFrom<T>(build: () => T): T {
   try {
-    // Checked before the client so the refusal names what a CLI user sets, not the SDK option;
-    // a malformed URL is left to the client to report.
-    const url = httpUrlOrUndefined(baseUrl);
-    if (url !== undefined) {
-      const label = fromFlag === undefined ? "LIME_API_BASE" : "--base-url";
-      requireSecureTransport(url, label, allowInsecureTransport, "set LIME_ALLOW_INSECURE_TRANSPORT=1");
-    }
-    return new AgentClient({ baseUrl, agentToken, fetch: io.fetch, allowInsecureTransport });
+    return build();
   } catch (error) {
-    // The client refused a configured value (its message names the setting, never the value).
     if (error instanceof TypeError) throw new LimeConfigError(error.message);
     throw error;
   }
+}
+
+function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
+  const { baseUrl, token, allowInsecureTransport } = clientFrom(() =>
+    connectionFrom(parsed, io, "LIME_AGENT_TOKEN", "agent"),
+  );
+  return clientFrom(
+    () => new AgentClient({ baseUrl, agentToken: token, fetch: io.fetch, allowInsecureTransport }),
+  );
+}
+
+function siteFrom(parsed: Parsed, io: CliIo): SiteClient {
+  const { baseUrl, token, allowInsecureTransport } = clientFrom(() =>
+    connectionFrom(parsed, io, "LIME_SITE_TOKEN", "site"),
+  );
+  return clientFrom(
+    () => new SiteClient({ baseUrl, siteToken: token, fetch: io.fetch, allowInsecureTransport }),
+  );
 }
 
 /** LIME_ALLOW_INSECURE_TRANSPORT: "1" opts out, unset, empty or "0" does not, anything else is a mistake. */
@@ -195,6 +231,34 @@ async function solveLocally(parsed: Parsed, io: CliIo): Promise<number> {
   }
 }
 
+/** A login request that has no passport to verify (not approved yet, or its passport expired). */
+class NoPassportError extends Error {}
+
+async function verifyLogin(parsed: Parsed, io: CliIo): Promise<number> {
+  const [requestId, extra] = parsed.positional;
+  if (requestId === undefined || extra !== undefined)
+    throw new UsageError("verify-login takes exactly one <request-id>");
+  const site = siteFrom(parsed, io);
+  try {
+    let jwt = parsed.flags.get("passport");
+    if (jwt === undefined) {
+      const state = await site.getLoginRequest(requestId, { signal: io.signal });
+      if (state.passportJwt === null) {
+        throw new NoPassportError(
+          `login request ${requestId} is ${state.status} and has no passport to verify (a login passport ` +
+            "is returned for 60 s after the approval by default: SITE_LOGIN_PASSPORT_TTL_SECONDS)",
+        );
+      }
+      jwt = state.passportJwt;
+    }
+    // Local: signature against the issuer's JWKS, issuer, audience, lifetime, request and site binding.
+    io.stdout(json(await site.verifyPassport(jwt, { requestId })));
+    return EXIT.ok;
+  } finally {
+    await site.close();
+  }
+}
+
 /** Runs one command line; resolves with the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -223,6 +287,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case "solve":
         return await solveLocally(parsed, io);
+      case "verify-login":
+        return await verifyLogin(parsed, io);
       default:
         throw new UsageError(`unknown command "${parsed.command}"`);
     }
@@ -241,6 +307,14 @@ function report(error: unknown, io: CliIo): number {
   if (error instanceof LimeConfigError) {
     say(error.message);
     return EXIT.config;
+  }
+  if (error instanceof NoPassportError) {
+    say(error.message);
+    return EXIT.refused;
+  }
+  if (error instanceof PassportError) {
+    say(`${error.code}: ${error.message}`);
+    return EXIT.refused;
   }
   if (error instanceof TypeError) {
     say(error.message);

@@ -63,6 +63,61 @@ describe("lime CLI against a real server", () => {
   });
 });
 
+describe("lime verify-login: the site's check, runnable from a shell (README step 6)", () => {
+  const siteEnv = () => ({ LIME_API_BASE: lime.server.url, LIME_SITE_TOKEN: lime.ids.siteToken });
+
+  const approvedRequest = async () => {
+    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    const { requestId } = await site.createLoginRequest();
+    expect(await runCli(["login", requestId], captured(agentEnv()).io)).toBe(EXIT.ok);
+    const { passportJwt } = await site.getLoginRequest(requestId);
+    await site.close();
+    return { requestId, passportJwt: passportJwt! };
+  };
+
+  test("verifies the approved request's passport without a configured site id and prints it", async () => {
+    const { requestId } = await approvedRequest();
+    const c = captured(siteEnv());
+    expect(await runCli(["verify-login", requestId], c.io)).toBe(EXIT.ok);
+    expect(JSON.parse(c.out())).toMatchObject({
+      requestId,
+      siteId: lime.ids.siteId,
+      agentId: lime.ids.agentId,
+      audience: ["lime-site-login"],
+    });
+  });
+
+  test("--passport verifies the given JWT; one bound to another request is exit 1 with the core's code", async () => {
+    const first = await approvedRequest();
+    const second = await approvedRequest();
+    const good = captured(siteEnv());
+    expect(await runCli(["verify-login", first.requestId, "--passport", first.passportJwt], good.io)).toBe(
+      EXIT.ok,
+    );
+    const swapped = captured(siteEnv());
+    expect(
+      await runCli(["verify-login", first.requestId, "--passport", second.passportJwt], swapped.io),
+    ).toBe(EXIT.refused);
+    expect(swapped.err()).toContain("PASSPORT_WRONG_REQUEST");
+    expect(swapped.out()).toBe("");
+  });
+
+  test("a request not approved yet is exit 1, saying it has no passport", async () => {
+    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    const { requestId } = await site.createLoginRequest();
+    await site.close();
+    const c = captured(siteEnv());
+    expect(await runCli(["verify-login", requestId], c.io)).toBe(EXIT.refused);
+    expect(c.err()).toContain("is PENDING and has no passport");
+  });
+
+  test("without LIME_SITE_TOKEN it is exit 4 naming the variable", async () => {
+    const c = captured({ LIME_API_BASE: lime.server.url });
+    expect(await runCli(["verify-login", crypto.randomUUID()], c.io)).toBe(EXIT.config);
+    expect(c.err()).toContain("LIME_SITE_TOKEN");
+  });
+});
+
 describe("lime CLI without a server", () => {
   test("solve --difficulty N prints a nonce the core's verify accepts", async () => {
     const challenge = "ab".repeat(32);
