@@ -17,8 +17,10 @@
  *   before and after verify with the warm verifier, the pre-published next key
  *   needs no refetch; and the cost of the one refetch an unannounced kid causes.
  * It prints a table and an ASCII histogram, writes bench/out/verify-budget.json
- * and bench/out/verify-budget.svg, and exits non-zero when p99 exceeds
- * --budget-ms (or another gate fails). `runVerifyBudgetBench` is the same
+ * and bench/out/verify-budget.svg (log axes, the budget as a line). Exit
+ * codes: 0 within budget; 1 p99 over --budget-ms (or another gate failed);
+ * 2 usage or configuration (an option, LIME_AGENT_TOKEN); 3 the run failed
+ * (the issuer unreachable or refusing). `runVerifyBudgetBench` is the same
  * measurement as a section for bench/run.ts.
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -34,8 +36,8 @@ import {
   type LatencySummary,
   logHistogram,
   summarize,
-  svgHistogram,
 } from "./lib/histogram.ts";
+import { svgHistogram } from "./lib/histogram-svg.ts";
 import { formatSection } from "./lib/table.ts";
 import type { BenchGate, BenchOptions, BenchRow, BenchSection } from "./lib/types.ts";
 
@@ -120,11 +122,18 @@ async function localIssuer(): Promise<Issuer> {
   };
 }
 
+/** A run that cannot start as configured; the command line reports it in one line, exit 2. */
+export class VerifyBudgetConfigError extends Error {}
+
 function remoteIssuer(options: VerifyBudgetOptions): Issuer {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   const agentToken = options.agentToken ?? env.LIME_AGENT_TOKEN;
-  if (!agentToken)
-    throw new Error("--issuer needs LIME_AGENT_TOKEN (an agent of that issuer mints the passports)");
+  if (!agentToken) {
+    throw new VerifyBudgetConfigError(
+      "--issuer needs LIME_AGENT_TOKEN: set it to the token of an agent registered on that issuer " +
+        "(it mints the passports to verify)",
+    );
+  }
   const adminToken = options.adminToken ?? env.LIME_ADMIN_TOKEN;
   const allowInsecureTransport = options.allowInsecureTransport === true;
   // Before anything is sent: the agent token goes to the API base, the keys come from the issuer.
@@ -427,7 +436,18 @@ if (import.meta.main) {
     console.error(`bench:verify: ${(error as Error).message}`);
     process.exit(2);
   }
-  const result = await runVerifyBudget(options);
+  let result: VerifyBudgetResult;
+  try {
+    result = await runVerifyBudget(options);
+  } catch (error) {
+    // One line, no stack: what is wrong and, for a refusal, the server's or the SDK's code.
+    const code = (error as { code?: unknown }).code;
+    const prefix = typeof code === "string" ? `${code}: ` : "";
+    console.error(`bench:verify: ${prefix}${error instanceof Error ? error.message : String(error)}`);
+    // The SDK refuses a configured value (plain http off loopback, say) with a TypeError naming it.
+    const misconfigured = error instanceof VerifyBudgetConfigError || error instanceof TypeError;
+    process.exit(misconfigured ? 2 : 3);
+  }
   console.log(`\nverification budget against ${result.issuer} (${result.section.runtime})`);
   console.log(formatSection(result.section, () => true));
   console.log(`\n  warm verification latency (${result.warm.count} samples, log buckets):`);

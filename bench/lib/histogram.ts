@@ -2,7 +2,8 @@
  * Latency summaries for the benches: percentiles (nearest-rank), a
  * log-scale histogram (latencies span decades: a warm verification is tens
  * of microseconds, a cold one with a JWKS fetch milliseconds), and two
- * renderings of it: ASCII for the terminal and a self-contained SVG.
+ * renderings of it: ASCII for the terminal and a self-contained SVG
+ * (`histogram-svg.ts`).
  */
 
 export interface LatencySummary {
@@ -93,55 +94,8 @@ export function asciiHistogram(
     const bar = "#".repeat(bucket.count === 0 ? 0 : Math.max(1, Math.round((bucket.count / peak) * width)));
     lines.push(`  ${label} |${bar} ${bucket.count}`);
   }
+  // A budget above the slowest sample is still shown, below the bars, so the margin is visible.
+  if (!budgetMarked)
+    lines.push(`  ${"-".repeat(21)} budget ${formatMs(options.budgetMs!)} ${"-".repeat(20)}`);
   return lines.join("\n");
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-/** A standalone SVG bar chart of the histogram, with p50/p99 and the budget noted in the title. */
-export function svgHistogram(
-  buckets: readonly Bucket[],
-  options: { title: string; summary: LatencySummary; budgetMs?: number },
-): string {
-  const width = 760;
-  const height = 360;
-  const margin = { top: 56, right: 20, bottom: 64, left: 56 };
-  const plotW = width - margin.left - margin.right;
-  const plotH = height - margin.top - margin.bottom;
-  const peak = Math.max(1, ...buckets.map((b) => b.count));
-  const barW = buckets.length === 0 ? 0 : plotW / buckets.length;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${margin.left}" y="22" font-size="14">${escapeXml(options.title)}</text>`,
-    `<text x="${margin.left}" y="40">${escapeXml(
-      `n=${options.summary.count}  p50=${formatMs(options.summary.p50)}  p95=${formatMs(options.summary.p95)}  p99=${formatMs(options.summary.p99)}  max=${formatMs(options.summary.max)}${options.budgetMs === undefined ? "" : `  budget=${formatMs(options.budgetMs)}`}`,
-    )}</text>`,
-    `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="black"/>`,
-    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="black"/>`,
-    `<text x="${margin.left - 6}" y="${margin.top + 4}" text-anchor="end">${peak}</text>`,
-    `<text x="${margin.left - 6}" y="${margin.top + plotH}" text-anchor="end">0</text>`,
-  ];
-  buckets.forEach((bucket, i) => {
-    const h = (bucket.count / peak) * plotH;
-    const x = margin.left + i * barW;
-    const over = options.budgetMs !== undefined && bucket.from >= options.budgetMs;
-    parts.push(
-      `<rect x="${(x + 1).toFixed(1)}" y="${(margin.top + plotH - h).toFixed(1)}" width="${Math.max(0, barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${over ? "#c0392b" : "#2e86c1"}"><title>${escapeXml(`${formatMs(bucket.from)}–${formatMs(bucket.to)}: ${bucket.count}`)}</title></rect>`,
-    );
-    if (i % 4 === 0) {
-      const lx = x + barW / 2;
-      const ly = margin.top + plotH + 14;
-      parts.push(
-        `<text x="${lx.toFixed(1)}" y="${ly}" text-anchor="end" transform="rotate(-35 ${lx.toFixed(1)} ${ly})">${escapeXml(formatMs(bucket.from))}</text>`,
-      );
-    }
-  });
-  parts.push(
-    `<text x="${margin.left + plotW / 2}" y="${height - 8}" text-anchor="middle">latency (log scale)</text>`,
-    "</svg>",
-  );
-  return `${parts.join("\n")}\n`;
 }
