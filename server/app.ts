@@ -41,6 +41,7 @@ import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
 import { expireDueRequests } from "./modules/agent-login/service.ts";
 import type { OutcomeFanout } from "./modules/agent-login/store.ts";
 import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/deps.ts";
+import { browserFlowOnIssuerHost } from "./modules/oauth/issuer-host.ts";
 import { oauthFormParser } from "./modules/oauth/params.ts";
 import { oauthRoutes } from "./modules/oauth/routes.ts";
 
@@ -162,6 +163,13 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     // Before the boundary: OAuth endpoints take form bodies, which the boundary's JSON-only parser refuses.
     .use(oauthFormParser(OAUTH_PREFIX, config.maxBodyBytes))
     .use(errorBoundary(logger, config.maxBodyBytes))
+    // The sign-in and consent pages work only on the issuer's host (its cookies, its Origin check).
+    .use(
+      browserFlowOnIssuerHost(oauth.issuer, [
+        `${OAUTH_PREFIX}/authorize`,
+        `${OAUTH_PREFIX}/authorize/consent`,
+      ]),
+    )
     .use(
       openapi({
         path: "/openapi",

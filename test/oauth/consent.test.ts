@@ -89,6 +89,8 @@ describe("owner consent in the browser flow (server-rendered, CSRF-protected)", 
     const csp = started.headers.get("content-security-policy")!;
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("default-src 'none'");
+    // The form's target by name, not 'self' (the page's host, which may be another name of this server).
+    expect(csp).toContain(`form-action ${new URL(t.issuer).origin};`);
     expect(started.headers.get("cache-control")).toBe("no-store");
     expect(started.html).not.toContain("<script>");
     expect(started.html).toContain("&lt;script&gt;");

@@ -38,6 +38,8 @@ export interface OAuthServerOptions {
   emailVerification?: boolean;
   /** A path in PUBLIC_URL (the issuer), as behind a reverse proxy that strips it. */
   issuerPath?: string;
+  /** The issuer's host name (default 127.0.0.1); the server listens on 127.0.0.1 either way. */
+  issuerHost?: string;
 }
 
 export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthTestServer> {
@@ -45,7 +47,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const db = openDatabase(join(dir, "lime.sqlite"));
   const clock = new FakeClock();
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}${options.issuerPath ?? ""}`;
+  const issuer = `http://${options.issuerHost ?? "127.0.0.1"}:${port}${options.issuerPath ?? ""}`;
   const base = testConfig();
   const config: ServerConfig = {
     ...base,

@@ -27,6 +27,19 @@ dd{margin:0;overflow-wrap:anywhere}.warn{background:#fff4ce;border:1px solid #e0
 .error{background:#fde7e9;border:1px solid #d13438;padding:.6rem;border-radius:4px}label{display:block;margin:.6rem 0}
 input[type=email],input[type=password]{width:100%;padding:.4rem;font-size:1rem}button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.6rem}`;
 
+/**
+ * The CSP source for a form's own target. Not `'self'`: that is the host
+ * the page happened to be served from, and a page reached by another name
+ * of this server (127.0.0.1 for localhost) would have its form blocked
+ * without a word. Naming the action's origin lets the post go out, so a
+ * wrong-host page at worst gets the server's explanation instead of a dead
+ * button (and `issuer-host.ts` keeps the pages on the issuer's host).
+ */
+function formTarget(action: string): string {
+  // A relative action posts to the page's own origin, which is what 'self' names.
+  return URL.canParse(action) ? new URL(action).origin : "'self'";
+}
+
 function page(title: string, body: string, status: number, formAction: string[]): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
@@ -90,7 +103,7 @@ ${error}<form method="post" action="${escapeHtml(input.action)}">
 <label>Email <input type="email" name="email" autocomplete="username" required></label>
 <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button></form>`;
-  return page("Sign in", body, input.error ? 401 : 200, ["'self'"]);
+  return page("Sign in", body, input.error ? 401 : 200, [formTarget(input.action)]);
 }
 
 export function renderConsentPage(input: {
@@ -125,5 +138,5 @@ ${warning}<form method="post" action="${escapeHtml(input.action)}">
 <input type="hidden" name="form_token" value="${escapeHtml(input.formToken)}">
 <button type="submit" name="decision" value="approve" id="approve">Approve</button>
 <button type="submit" name="decision" value="deny" id="deny">Deny</button></form>`;
-  return page("Authorize access", body, 200, ["'self'", redirect.origin]);
+  return page("Authorize access", body, 200, [formTarget(input.action), redirect.origin]);
 }
