@@ -27,6 +27,7 @@ import { type KycVerifier, manualKycVerifier } from "./foundation/kyc/verifier.t
 import { siteRoutes } from "./foundation/sites/routes.ts";
 import { userRoutes } from "./foundation/users/routes.ts";
 import { errorBoundary } from "./http/error-boundary.ts";
+import { openapiReference } from "./http/openapi-reference.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import type { RateLimitStore } from "./http/rate-limit-store.ts";
 import { listenHttp, type Transport } from "./http/transport.ts";
@@ -173,9 +174,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(
       openapi({
         path: "/openapi",
-        // The reference page runs Scalar from a CDN at "latest": third-party script on the origin of the
-        // owners' sessions and the consent page. Production serves only the JSON description.
-        provider: config.production ? null : "scalar",
+        // The plugin's own page loads its UI from a CDN; ours (below) serves a pinned copy.
+        provider: null,
         // The JWKS paths end in ".json"; the plugin would otherwise skip them as static files.
         exclude: { staticFile: false },
         documentation: {
@@ -196,6 +196,9 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         },
       }),
     )
+    // The reference page runs a third-party bundle on the origin of owners' sessions and the consent
+    // page; production serves only the JSON (docs/decisions/openapi-reference-ui.md).
+    .use(config.production ? new Elysia() : openapiReference("/openapi"))
     .get("/health", () => ({ ok: true, data: { status: "ok" } }), { detail: { summary: "Liveness" } })
     .use(userRoutes(context))
     .use(kycRoutes(context))

@@ -52,9 +52,17 @@ describe("OpenAPI description", () => {
     }
   });
 
-  test("the human-readable reference is served at /openapi", async () => {
+  test("the human-readable reference is served at /openapi, from this server", async () => {
     const response = await fetch(`${t.url}/openapi`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
+    const html = await response.text();
+    expect(html).toContain('<div id="swagger-ui"></div>');
+    expect(html).toContain('src="openapi/assets/');
+  });
+
+  test("the reference's own routes stay out of the description", async () => {
+    const spec = (await (await fetch(`${t.url}/openapi/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths).filter((path) => path.startsWith("/openapi"))).toEqual([]);
   });
 });
