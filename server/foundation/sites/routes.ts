@@ -3,7 +3,7 @@ import type { AppContext } from "../../context.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
-import { JsonInteger } from "../../http/schema-types.ts";
+import { RegisterSiteBody, UpdateSiteBody } from "./schemas.ts";
 import {
   deleteSite,
   presentSite,
@@ -13,20 +13,6 @@ import {
   updateSite,
 } from "./service.ts";
 
-const DisplayName = t.String({ minLength: 1, maxLength: 100 });
-const Origin = t.Union([t.String({ maxLength: 2048 }), t.Null()]);
-const PowDifficulty = JsonInteger({ minimum: 1, maximum: 32 });
-
-const RegisterSiteBody = t.Object({
-  display_name: DisplayName,
-  origin: t.Optional(Origin),
-  pow_difficulty: t.Optional(PowDifficulty),
-});
-const UpdateSiteBody = t.Object({
-  display_name: t.Optional(DisplayName),
-  origin: t.Optional(Origin),
-  pow_difficulty: t.Optional(PowDifficulty),
-});
 const SiteParams = t.Object({ site_id: t.String({ format: "uuid" }) });
 
 export function siteRoutes(ctx: AppContext) {
