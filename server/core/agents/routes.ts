@@ -3,6 +3,7 @@ import type { AppContext } from "../../context.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
+import { RegisterAgentBody } from "./schemas.ts";
 import {
   authenticateAgent,
   presentAgent,
@@ -12,11 +13,6 @@ import {
   rotateAgentToken,
 } from "./service.ts";
 
-const RegisterAgentBody = t.Object({
-  display_name: t.String({ minLength: 1, maxLength: 128 }),
-  description: t.Optional(t.Union([t.String({ maxLength: 1000 }), t.Null()])),
-  avatar_url: t.Optional(t.Union([t.String({ maxLength: 2048 }), t.Null()])),
-});
 const AgentParams = t.Object({ agent_id: t.String({ format: "uuid" }) });
 const AgentTokenHeaders = t.Object({ "x-agent-token": t.Optional(t.String()) });
 

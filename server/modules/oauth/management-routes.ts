@@ -19,6 +19,7 @@ import { envelopeFailure, OAuthError, oauthErrorResponse } from "./errors.ts";
 import { FormBody } from "./params.ts";
 import { deleteResource, presentResource, registerResource } from "./resources.ts";
 import { answeringFailures, redirect } from "./route-helpers.ts";
+import { ResourceBody } from "./schemas.ts";
 
 export interface ManagementRouteDeps {
   oauth: OAuthDeps;
@@ -83,11 +84,7 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           return ok({ ...presentResource(record), introspection_token: introspectionToken });
         }),
       {
-        body: t.Object({
-          resource: t.String({ minLength: 1, maxLength: 2048 }),
-          display_name: t.String({ minLength: 1, maxLength: 128 }),
-          scopes: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 128 }), { maxItems: 32 })),
-        }),
+        body: ResourceBody,
         detail: {
           summary: "Register an MCP server (protected resource); the introspection_token is shown once",
         },
