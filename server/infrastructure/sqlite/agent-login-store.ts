@@ -108,6 +108,12 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
      WHERE o.site_id = ? AND o.id > ? AND o.expires_at > ? ORDER BY o.id`,
   );
+  const recentOfSite = db.query<RequestRow, [string, number]>(
+    "SELECT * FROM login_requests WHERE site_id = ? ORDER BY created_at DESC, id LIMIT ?",
+  );
+  const recentOfAgent = db.query<RequestRow, [string, number]>(
+    "SELECT * FROM login_requests WHERE approved_agent_id = ? ORDER BY approved_at DESC, id LIMIT ?",
+  );
   const dropOutcomes = db.query("DELETE FROM login_outcomes WHERE expires_at <= ?");
   const dropPassports = db.query(
     "UPDATE login_requests SET passport_jwt = NULL WHERE passport_jwt IS NOT NULL AND passport_expires_at <= ?",
@@ -178,6 +184,12 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     },
     async eventsAfter(siteId, afterId, now) {
       return after.all(siteId, afterId, now).map(toOutcome);
+    },
+    async recentForSite(siteId, limit) {
+      return recentOfSite.all(siteId, limit).map(toRequest);
+    },
+    async recentForAgent(agentId, limit) {
+      return recentOfAgent.all(agentId, limit).map(toRequest);
     },
     async purge(now, requestsBefore) {
       purgeTx.immediate(now, requestsBefore);

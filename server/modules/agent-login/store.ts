@@ -64,6 +64,10 @@ export interface AgentLoginStore {
   undeliveredEvents(siteId: string, now: number): Promise<OutcomeEvent[]>;
   /** Outcomes of the site with an id above `afterId`, still live at `now`, oldest first. */
   eventsAfter(siteId: string, afterId: number, now: number): Promise<OutcomeEvent[]>;
+  /** The site's latest requests, newest first, for its owner's portal. */
+  recentForSite(siteId: string, limit: number): Promise<LoginRequestRecord[]>;
+  /** The requests an agent approved, newest first, for its owner's portal. */
+  recentForAgent(agentId: string, limit: number): Promise<LoginRequestRecord[]>;
   /** Drops expired passports and events, and requests older than `requestsBefore`. */
   purge(now: number, requestsBefore: number): Promise<void>;
 }

@@ -135,6 +135,26 @@ export function agentLoginStoreConformance(name: string, factory: Factory<AgentL
       });
     });
 
+    test("recent requests: per site newest first and bounded; per agent only what it approved", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteId = await addSite();
+        const otherSite = await addSite();
+        const requests = [0, 1, 2, 3].map((i) => loginRequest(siteId, { createdAt: T0 + i * 1000 }));
+        for (const request of requests) await store.create(request);
+        await store.create(loginRequest(otherSite));
+        const recent = await store.recentForSite(siteId, 3);
+        expect(recent.map((r) => r.id)).toEqual([requests[3]!.id, requests[2]!.id, requests[1]!.id]);
+
+        const agentId = crypto.randomUUID();
+        await store.approve({ ...approval(requests[0]!.id, T0 + 5000), agentId });
+        await store.approve({ ...approval(requests[2]!.id, T0 + 6000), agentId });
+        const approved = await store.recentForAgent(agentId, 10);
+        expect(approved.map((r) => r.id)).toEqual([requests[2]!.id, requests[0]!.id]);
+        expect(approved.every((r) => r.approvedAgentId === agentId)).toBe(true);
+        expect(await store.recentForAgent(crypto.randomUUID(), 10)).toEqual([]);
+      });
+    });
+
     test("an overdue or unknown request cannot be approved", async () => {
       await using(factory, async ({ store, addSite }) => {
         const request = loginRequest(await addSite());
