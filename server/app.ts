@@ -45,6 +45,9 @@ import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/d
 import { browserFlowOnIssuerHost } from "./modules/oauth/issuer-host.ts";
 import { oauthFormParser } from "./modules/oauth/params.ts";
 import { oauthRoutes } from "./modules/oauth/routes.ts";
+import { renderErrorPage } from "./web/error-page.ts";
+import { webFormParser } from "./web/forms.ts";
+import { webPages } from "./web/pages/index.ts";
 
 export interface AppDeps {
   config: ServerConfig;
@@ -163,7 +166,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
   const app = new Elysia()
     // Before the boundary: OAuth endpoints take form bodies, which the boundary's JSON-only parser refuses.
     .use(oauthFormParser(OAUTH_PREFIX, config.maxBodyBytes))
-    .use(errorBoundary(logger, config.maxBodyBytes))
+    .use(webFormParser(config.maxBodyBytes))
+    .use(errorBoundary(logger, config.maxBodyBytes, renderErrorPage))
     // The sign-in and consent pages work only on the issuer's host (its cookies, its Origin check).
     .use(
       browserFlowOnIssuerHost(oauth.issuer, [
@@ -208,7 +212,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(passportRoutes(context))
     .use(keyRoutes(context))
     .use(agentLoginRoutes(context))
-    .use(oauthRoutes(context));
+    .use(oauthRoutes(context))
+    .use(webPages(context));
 
   let maintaining: Promise<void> | null = null;
   const maintain = () => {

@@ -166,8 +166,20 @@ async function parseJsonObject(
   return value as Record<string, unknown>;
 }
 
+/**
+ * How an error is shown on a page for people (an HTML page), for requests a
+ * browser makes for a page; everything else gets the envelope.
+ */
+export type PageErrorRenderer = (error: DomainError, status: number) => Response;
+
+function wantsPage(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  if (path.startsWith("/api/") || path.startsWith("/.well-known/")) return false;
+  return request.headers.get("accept")?.includes("text/html") === true;
+}
+
 /** Global hooks: body-size guard, default headers, the JSON body parser, and the error mapping. */
-export function errorBoundary(logger: Logger, maxBodyBytes: number) {
+export function errorBoundary(logger: Logger, maxBodyBytes: number, renderPageError?: PageErrorRenderer) {
   return new Elysia({ name: "lime-error-boundary" })
     .onRequest(({ request, set }) => {
       set.headers["cache-control"] = "no-store";
@@ -180,7 +192,10 @@ export function errorBoundary(logger: Logger, maxBodyBytes: number) {
     .onParse({ as: "global" }, ({ request, contentType }) =>
       parseJsonObject(request, contentType, maxBodyBytes),
     )
-    .onError({ as: "global" }, ({ code, error }) =>
-      errorResponse(toDomainError(String(code), error, logger)),
-    );
+    .onError({ as: "global" }, ({ code, error, request }) => {
+      const domainError = toDomainError(String(code), error, logger);
+      if (renderPageError && wantsPage(request))
+        return renderPageError(domainError, STATUS_BY_CODE[domainError.code]);
+      return errorResponse(domainError);
+    });
 }
