@@ -36,9 +36,10 @@ export interface PageOptions {
   /** Forms, pages for one task (sign-in, consent): a narrower column. */
   narrow?: boolean;
   /**
-   * Where forms may post, beside this origin. Chromium applies `form-action`
-   * to the redirect that follows a submission, so a page whose form ends in a
-   * redirect elsewhere (an OAuth client, a site's callback) names it here.
+   * Where the page's forms may post, instead of this origin (`'self'`).
+   * Chromium applies `form-action` to the redirect that follows a
+   * submission, so a page whose form ends in a redirect elsewhere (an OAuth
+   * client, a site's callback) names it here too.
    */
   formTargets?: readonly string[];
   /** `none` for pages that must not be able to submit anywhere (error pages). */
@@ -46,7 +47,7 @@ export interface PageOptions {
 }
 
 function contentSecurityPolicy(options: PageOptions): string {
-  const formAction = options.forms === "none" ? ["'none'"] : ["'self'", ...(options.formTargets ?? [])];
+  const formAction = options.forms === "none" ? ["'none'"] : (options.formTargets ?? ["'self'"]);
   return [
     "default-src 'none'",
     "style-src 'self'",
