@@ -82,6 +82,36 @@ export interface OAuthConfig {
   };
 }
 
+/**
+ * How the SMTP connection is protected:
+ * - `tls`: implicit TLS from the first byte (`smtps://`, usually port 465);
+ * - `starttls`: STARTTLS is required before anything else is sent, credentials included;
+ * - `starttls-if-offered`: STARTTLS when the server offers it, plain otherwise (`SMTP_ALLOW_PLAINTEXT=on`);
+ * - `none`: plain SMTP, only to a loopback host, where the traffic never leaves the machine.
+ * Certificates are always verified when TLS is used.
+ */
+export type SmtpSecurity = "tls" | "starttls" | "starttls-if-offered" | "none";
+
+/** Where outgoing mail goes. Holds the SMTP password: never log it (log `host` and `port` only). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  auth: { user: string; pass: string } | null;
+}
+
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+export interface MailConfig {
+  /** `null`: no SMTP_URL, mail goes to the server log (the development mailer). */
+  smtp: SmtpSettings | null;
+  /** The From of every message (`MAIL_FROM`). */
+  from: MailAddress;
+}
+
 /** Bounds of the HTTP transport (server/http/transport.ts). */
 export interface HttpLimits {
   /** Time a client has to send the request line and headers. */
@@ -112,6 +142,7 @@ export interface ServerConfig {
    * instances; `null` keeps it in process memory. See docs/decisions/server-redis.md.
    */
   redisUrl: string | null;
+  mail: MailConfig;
   maxBodyBytes: number;
   http: HttpLimits;
   defaultPowDifficulty: number;
@@ -210,6 +241,85 @@ function redisUrl(env: Env): string | null {
   return raw;
 }
 
+/** Literal loopback hosts only: a name other than `localhost` could resolve anywhere. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+function decodeCredential(variable: string, raw: string, problem: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ConfigError(variable, problem);
+  }
+}
+
+/**
+ * `smtp://` requires STARTTLS off loopback unless `SMTP_ALLOW_PLAINTEXT=on`, so a
+ * password or a reset link never crosses a network in clear by accident.
+ * Like REDIS_URL the value is never echoed, since it may carry a password.
+ */
+function smtpSettings(env: Env): SmtpSettings | null {
+  const raw = env.SMTP_URL?.trim();
+  if (raw === undefined || raw === "") return null;
+  const problem =
+    "must be smtp://[user:password@]host[:port] (STARTTLS) or smtps://[user:password@]host[:port] (TLS)";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("SMTP_URL", problem);
+  }
+  if (url.protocol !== "smtp:" && url.protocol !== "smtps:") throw new ConfigError("SMTP_URL", problem);
+  // A query could smuggle transport options (nodemailer reads some from URLs); we take none.
+  if (url.hostname === "" || url.search !== "" || url.hash !== "" || !/^\/?$/.test(url.pathname)) {
+    throw new ConfigError("SMTP_URL", problem);
+  }
+  const user = decodeCredential("SMTP_URL", url.username, problem);
+  const pass = decodeCredential("SMTP_URL", url.password, problem);
+  if (user === "" && pass !== "") throw new ConfigError("SMTP_URL", problem);
+  const allowPlaintext = onOff(env, "SMTP_ALLOW_PLAINTEXT", false);
+  const implicitTls = url.protocol === "smtps:";
+  const security: SmtpSecurity = implicitTls
+    ? "tls"
+    : isLoopbackHost(url.hostname)
+      ? "none"
+      : allowPlaintext
+        ? "starttls-if-offered"
+        : "starttls";
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? (implicitTls ? 465 : 587) : Number(url.port),
+    security,
+    auth: user === "" ? null : { user, pass },
+  };
+}
+
+const MAIL_FROM_PROBLEM =
+  'must be an address ("no-reply@id.example") or a name and an address ("LIME <no-reply@id.example>")';
+const ADDRESS = /^[^\s<>@"(),;:\\]+@[^\s<>@"(),;:\\]+$/;
+
+/** The default From is `LIME <no-reply@host of PUBLIC_URL>`, an address literal when the host is an IP. */
+function mailFrom(env: Env, issuer: string): MailAddress {
+  const raw = env.MAIL_FROM?.trim();
+  if (raw === undefined || raw === "") {
+    const host = new URL(issuer).hostname;
+    const domain = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host)
+      ? `[${host}]`
+      : host.startsWith("[")
+        ? `[IPv6:${host.slice(1, -1)}]`
+        : host;
+    return { name: "LIME", address: `no-reply@${domain}` };
+  }
+  // Control characters would let the value break out of the From header.
+  if (raw.length > 320 || /[\p{Cc}]/u.test(raw)) throw new ConfigError("MAIL_FROM", MAIL_FROM_PROBLEM);
+  const named = /^(?:"([^"\\]*)"|([^<>"]*?))\s*<([^<>]+)>$/.exec(raw);
+  const name = (named?.[1] ?? named?.[2] ?? "").trim();
+  const address = named ? named[3]!.trim() : raw;
+  if (!ADDRESS.test(address)) throw new ConfigError("MAIL_FROM", MAIL_FROM_PROBLEM);
+  return { name, address };
+}
+
 function adminToken(env: Env): string | null {
   const raw = env.ADMIN_TOKEN;
   if (raw === undefined || raw === "") return null;
@@ -236,6 +346,7 @@ export function loadConfig(env: Env): ServerConfig {
     MAX_SITE_LOGIN_PASSPORT_SECONDS,
   );
   const passportSeconds = integer(env, "PASSPORT_TTL_SECONDS", 900, 60, 86400);
+  const issuer = publicUrl(env, port, production);
   const jwksMaxAgeSeconds = integer(env, "JWKS_MAX_AGE_SECONDS", 300, 0, 86400);
   const keyRotationSeconds = integer(env, "KEY_ROTATION_INTERVAL_SECONDS", 30 * 86400, 3600, 365 * 86400);
   if (keyRotationSeconds <= jwksMaxAgeSeconds * 2) {
@@ -247,13 +358,14 @@ export function loadConfig(env: Env): ServerConfig {
     // A first run on a laptop must not be reachable from the network; containers set HOST=0.0.0.0.
     hostname: env.HOST?.trim() || "127.0.0.1",
     databasePath,
-    publicUrl: publicUrl(env, port, production),
+    publicUrl: issuer,
     adminToken: adminToken(env),
     emailVerification: onOff(env, "EMAIL_VERIFICATION", true),
     production,
     keyEncryptionKey: keyEncryptionKey(env, production),
     trustProxy: onOff(env, "TRUST_PROXY", false),
     redisUrl: redisUrl(env),
+    mail: { smtp: smtpSettings(env), from: mailFrom(env, issuer) },
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
     http: httpLimits(env),
     defaultPowDifficulty: integer(env, "DEFAULT_POW_DIFFICULTY", 15, 1, 32),

@@ -51,7 +51,8 @@ export type DomainErrorCode =
   | "INVALID_POW"
   | "LOGIN_REQUEST_NOT_FOUND"
   | "LOGIN_REQUEST_EXPIRED"
-  | "LOGIN_REQUEST_ALREADY_APPROVED";
+  | "LOGIN_REQUEST_ALREADY_APPROVED"
+  | "EMAIL_DELIVERY_FAILED";
 
 export type ErrorDetail = Record<string, string | number | boolean | null>;
 

@@ -7,6 +7,8 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { loadDevelopmentKek } from "./infrastructure/crypto/development-kek.ts";
 import { createJsonLogger } from "./infrastructure/logger.ts";
+import { createSmtpMailer } from "./infrastructure/mail/smtp-mailer.ts";
+import { createLogMailer } from "./infrastructure/mailer.ts";
 import { redactRedisUrl } from "./infrastructure/redis/connection.ts";
 import { openRedisSharedState } from "./infrastructure/redis/shared-state.ts";
 import { createSqliteAgentLoginStore } from "./infrastructure/sqlite/agent-login-store.ts";
@@ -25,11 +27,20 @@ try {
     config.redisUrl === null
       ? null
       : await openRedisSharedState({ url: config.redisUrl, logger, agentLogin });
+  // Without SMTP_URL codes and reset links go to this log: right for a laptop, wrong for real owners.
+  const mailer =
+    config.mail.smtp === null
+      ? createLogMailer(logger)
+      : createSmtpMailer({ smtp: config.mail.smtp, from: config.mail.from, logger });
+  if (config.mail.smtp === null && config.production) {
+    logger.warn("SMTP_URL is unset: verification codes and reset links are written to this log");
+  }
   const server = await createApp({
     config,
     db,
     keyEncryptionKey,
     logger,
+    mailer,
     ...(shared && { stores: { agentLogin }, rateLimitStore: shared.rateLimitStore, fanout: shared.fanout }),
   });
   const { port } = await server.listen();
@@ -41,6 +52,11 @@ try {
     email_verification: config.emailVerification ? "on" : "off",
     admin_api: config.adminToken === null ? "off" : "on",
     shared_state: config.redisUrl === null ? "memory (one instance)" : redactRedisUrl(config.redisUrl),
+    // Host, port and TLS mode only: SMTP_URL may carry a password.
+    mail:
+      config.mail.smtp === null
+        ? "log (development)"
+        : `smtp ${config.mail.smtp.host}:${config.mail.smtp.port} (${config.mail.smtp.security})`,
   });
   const shutdown = async (signal: string) => {
     logger.info("shutting down", { signal });

@@ -18,7 +18,7 @@ import { type AppDeps, createApp, type LimeServer } from "./app.ts";
 import type { Clock } from "./clock.ts";
 import { loadConfig, type ServerConfig } from "./config.ts";
 import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
-import type { Mailer } from "./infrastructure/mailer.ts";
+import type { Mailer, PasswordResetMail } from "./infrastructure/mailer.ts";
 import { openDatabase } from "./infrastructure/sqlite/database.ts";
 
 /** A clock that moves only when told to. Starts at the real time so tokens also verify with default clocks. */
@@ -38,12 +38,23 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Keeps the last verification code per address instead of sending mail. */
+/** Keeps the last verification code and the last password-reset link per address instead of sending mail. */
 export class CapturingMailer implements Mailer {
   readonly codes = new Map<string, string>();
+  readonly resetLinks = new Map<string, string>();
 
   async sendVerificationCode(email: string, code: string): Promise<void> {
     this.codes.set(email, code);
+  }
+
+  async sendPasswordResetLink(email: string, reset: PasswordResetMail): Promise<void> {
+    this.resetLinks.set(email, reset.link);
+  }
+
+  /** The token of the last reset link mailed to `email`, or undefined. */
+  resetToken(email: string): string | undefined {
+    const link = this.resetLinks.get(email);
+    return link === undefined ? undefined : (new URL(link).searchParams.get("token") ?? undefined);
   }
 }
 

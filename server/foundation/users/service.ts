@@ -6,13 +6,16 @@
  * attempts. Login answers the same INVALID_CREDENTIALS for an unknown email
  * and a wrong password, and spends an argon2 verification in both cases so
  * the two are not told apart by timing.
+ *
+ * A code is stored only after the mail carrying it was accepted: a failed
+ * send leaves everything as it was (docs/decisions/mail-delivery-failure.md).
  */
 
 import type { Clock } from "../../clock.ts";
 import type { PasswordHashing, ServerConfig } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
 import { generateNumericCode, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
-import type { Mailer } from "../../infrastructure/mailer.ts";
+import { MailDeliveryError, type Mailer } from "../../infrastructure/mailer.ts";
 import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { EmailCodeStore, UserRecord, UserStore } from "./store.ts";
@@ -70,17 +73,46 @@ function codeHash(userId: string, code: string): string {
   return hashSecret(`${userId}:${code}`);
 }
 
-async function sendCode(deps: UserDeps, user: UserRecord): Promise<void> {
+/** A fresh code for `user`, mailed; the caller stores it with `storeCode` once the mail went out. */
+async function mailCode(deps: UserDeps, user: Pick<UserRecord, "id" | "email">): Promise<string> {
   const code = generateNumericCode(EMAIL_CODE_DIGITS);
-  await deps.emailCodes.put({
-    userId: user.id,
-    codeHash: codeHash(user.id, code),
+  await deps.mailer.sendVerificationCode(user.email, code);
+  return code;
+}
+
+/** Replaces the user's code, so the one just mailed is the one that works. */
+function storeCode(deps: UserDeps, userId: string, code: string): Promise<void> {
+  return deps.emailCodes.put({
+    userId,
+    codeHash: codeHash(userId, code),
     expiresAt: deps.clock.now() + deps.config.lifetimes.emailCodeMs,
     attemptsLeft: EMAIL_CODE_ATTEMPTS,
   });
-  await deps.mailer.sendVerificationCode(user.email, code);
 }
 
+async function rejectRegistration(
+  deps: UserDeps,
+  ip: string,
+  reason: "EMAIL_ALREADY_REGISTERED" | "EMAIL_DELIVERY_FAILED",
+) {
+  await deps.audit({
+    ownerId: null,
+    actorType: "anonymous",
+    action: "user.registration_rejected",
+    outcome: "failure",
+    reason,
+    ip,
+  });
+}
+
+const emailTaken = () =>
+  new DomainError("EMAIL_ALREADY_REGISTERED", "An account with this email already exists.");
+
+/**
+ * With verification on, the code is mailed before the account is written: a
+ * mail server that cannot take the message leaves no account behind
+ * (`503 EMAIL_DELIVERY_FAILED`), and registering again later just works.
+ */
 export async function registerUser(
   deps: UserDeps,
   input: { email: string; password: string },
@@ -96,19 +128,26 @@ export async function registerUser(
     createdAt: now,
     updatedAt: now,
   };
-  if (!(await deps.users.create(user))) {
-    await deps.audit({
-      ownerId: null,
-      actorType: "anonymous",
-      action: "user.registration_rejected",
-      outcome: "failure",
-      reason: "EMAIL_ALREADY_REGISTERED",
-      ip,
-    });
-    throw new DomainError("EMAIL_ALREADY_REGISTERED", "An account with this email already exists.");
+  // Checked before mailing, so a taken address gets no code; `create` below still decides a race.
+  if (await deps.users.findByEmail(user.email)) {
+    await rejectRegistration(deps, ip, "EMAIL_ALREADY_REGISTERED");
+    throw emailTaken();
   }
+  let code: string | null = null;
+  if (deps.config.emailVerification) {
+    try {
+      code = await mailCode(deps, user);
+    } catch (error) {
+      if (error instanceof MailDeliveryError) await rejectRegistration(deps, ip, "EMAIL_DELIVERY_FAILED");
+      throw error;
+    }
+  }
+  if (!(await deps.users.create(user))) {
+    await rejectRegistration(deps, ip, "EMAIL_ALREADY_REGISTERED");
+    throw emailTaken();
+  }
+  if (code !== null) await storeCode(deps, user.id, code);
   await deps.audit(ownerAction(user.id, "user.registered", { type: "user", id: user.id }, ip));
-  if (deps.config.emailVerification) await sendCode(deps, user);
   return user;
 }
 
@@ -153,11 +192,24 @@ export async function verifyEmail(
   return verified;
 }
 
-/** Sends a fresh code if the account exists and is unverified; says nothing either way. */
+/**
+ * Sends a fresh code if the account exists and is unverified; says nothing
+ * either way. A failed send is not told either (that would tell which
+ * addresses have accounts): the mailer logged it, and the code mailed
+ * earlier keeps working, since a new code replaces it only once mailed.
+ */
 export async function resendVerificationCode(deps: UserDeps, email: string): Promise<void> {
   if (!deps.config.emailVerification) return;
   const user = await deps.users.findByEmail(normalizeEmail(email));
-  if (user && user.emailVerifiedAt === null) await sendCode(deps, user);
+  if (!user || user.emailVerifiedAt !== null) return;
+  let code: string;
+  try {
+    code = await mailCode(deps, user);
+  } catch (error) {
+    if (error instanceof MailDeliveryError) return;
+    throw error;
+  }
+  await storeCode(deps, user.id, code);
 }
 
 export interface OpenedSession {

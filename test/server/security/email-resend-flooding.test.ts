@@ -23,6 +23,7 @@ beforeEach(async () => {
     async sendVerificationCode() {
       sent += 1;
     },
+    async sendPasswordResetLink() {},
   };
   t = await startTestServer({ clock, extra: { mailer } });
 });

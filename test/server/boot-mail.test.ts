@@ -1,0 +1,130 @@
+/**
+ * `server/main.ts` picks the mailer from the environment: the SMTP mailer
+ * with SMTP_URL, the development log mailer without (the README walkthrough
+ * reads the code from that log line). Both run the real entry point.
+ */
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SmtpInbox, verificationCodeIn } from "./fixtures/smtp-inbox.ts";
+
+const BUN = process.execPath;
+const MAIN = join(import.meta.dir, "../../server/main.ts");
+const SMTP_PASSWORD = "boot-test-smtp-secret";
+
+interface Running {
+  url: string;
+  /** Everything the server logged so far, one JSON object per line. */
+  log(): string;
+  /** Resolves with the log once `predicate` holds for it (the pipe may lag behind an HTTP answer). */
+  waitForLog(predicate: (log: string) => boolean): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Starts main.ts and resolves once it logs its port; the log keeps being collected. */
+async function startMain(env: Record<string, string>): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), "lime-boot-mail-"));
+  const child = Bun.spawn([BUN, MAIN], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      LIME_LOG_LEVEL: "info",
+      PORT: "0",
+      DATABASE_PATH: join(dir, "lime.sqlite"),
+      ...env,
+    },
+    stderr: "pipe",
+    stdout: "pipe",
+  });
+  let log = "";
+  let portSeen: (port: number) => void = () => {};
+  const port = new Promise<number>((resolve) => {
+    portSeen = resolve;
+  });
+  const pump = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      log += decoder.decode(chunk, { stream: true });
+      const match = /"message":"LIME identity server listening","port":(\d+)/.exec(log);
+      if (match) portSeen(Number(match[1]));
+    }
+    portSeen(0);
+  })();
+  const running: Running = {
+    url: `http://127.0.0.1:${await port}`,
+    log: () => log,
+    async waitForLog(predicate) {
+      const deadline = Date.now() + 15_000;
+      while (!predicate(log)) {
+        if (Date.now() > deadline) throw new Error(`the log never matched:\n${log}`);
+        await Bun.sleep(20);
+      }
+      return log;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await child.exited;
+      await pump;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  cleanups.push(() => running.stop());
+  if (running.url.endsWith(":0")) throw new Error(`main.ts did not start:\n${log}`);
+  return running;
+}
+
+async function register(base: string, email: string): Promise<number> {
+  const response = await fetch(`${base}/api/v1/foundation/users/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: "correct horse battery staple" }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** Parsed JSON log lines with this message prefix. */
+function linesStartingWith(log: string, prefix: string): Record<string, unknown>[] {
+  return log
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => String(line.message).startsWith(prefix));
+}
+
+describe("server/main.ts mailer", () => {
+  test("with SMTP_URL the code goes out by SMTP and nowhere else; the boot line names host and port, not the password", async () => {
+    const inbox = await SmtpInbox.start({ credentials: { user: "lime", pass: SMTP_PASSWORD } });
+    cleanups.push(() => inbox.stop());
+    const server = await startMain({ SMTP_URL: inbox.url(), PUBLIC_URL: "https://lime.test" });
+
+    expect(await register(server.url, "ada@example.test")).toBe(201);
+    const mail = inbox.lastTo("ada@example.test")!;
+    expect(mail.envelopeFrom).toBe("no-reply@lime.test");
+    expect(verificationCodeIn(mail)).toMatch(/^\d{6}$/);
+
+    const [listening] = linesStartingWith(server.log(), "LIME identity server listening");
+    expect(listening?.mail).toBe(`smtp 127.0.0.1:${inbox.listeningPort} (none)`);
+    expect(server.log()).not.toContain(SMTP_PASSWORD);
+    expect(linesStartingWith(server.log(), "verification code")).toEqual([]);
+  });
+
+  test("without SMTP_URL the code is in the log line the README greps: message 'verification code…', field code", async () => {
+    const server = await startMain({});
+    expect(await register(server.url, "grace@example.test")).toBe(201);
+    const log = await server.waitForLog((text) => text.includes('"email":"grace@example.test"'));
+    const [line] = linesStartingWith(log, "verification code").filter(
+      (entry) => entry.email === "grace@example.test",
+    );
+    expect(String(line?.code)).toMatch(/^\d{6}$/);
+    const [listening] = linesStartingWith(server.log(), "LIME identity server listening");
+    expect(listening?.mail).toBe("log (development)");
+  });
+});
