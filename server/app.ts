@@ -25,6 +25,7 @@ import { createAuditRecorder } from "./foundation/audit/service.ts";
 import { kycRoutes } from "./foundation/kyc/routes.ts";
 import { type KycVerifier, manualKycVerifier } from "./foundation/kyc/verifier.ts";
 import { siteRoutes } from "./foundation/sites/routes.ts";
+import { PASSWORD_RESET_PURGE_BATCH } from "./foundation/users/password-reset.ts";
 import { userRoutes } from "./foundation/users/routes.ts";
 import { errorBoundary } from "./http/error-boundary.ts";
 import { openapiReference } from "./http/openapi-reference.ts";
@@ -104,6 +105,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     clock,
     users: stores.users,
     emailCodes: stores.emailCodes,
+    passwordResets: stores.passwordResets,
     sessions: stores.sessions,
     mailer: deps.mailer ?? createLogMailer(logger),
     audit,
@@ -227,6 +229,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
           now - config.lifetimes.eventRetentionMs - config.lifetimes.loginRequestMs,
         );
         await stores.sessions.deleteExpired(now);
+        await stores.passwordResets.deleteExpired(now, PASSWORD_RESET_PURGE_BATCH);
         await purgeOAuthState(oauth);
       } catch (error) {
         logger.error("maintenance failed", { error: String(error) });

@@ -28,6 +28,8 @@ export interface Lifetimes {
   passportMs: number;
   sessionMs: number;
   emailCodeMs: number;
+  /** How long a password-reset link works (`PASSWORD_RESET_TTL_SECONDS`). */
+  passwordResetMs: number;
   keyRotationMs: number;
   /** How long `expired` outcomes stay replayable with `Last-Event-ID`. */
   eventRetentionMs: number;
@@ -377,6 +379,7 @@ export function loadConfig(env: Env): ServerConfig {
       passportMs: passportSeconds * 1000,
       sessionMs: integer(env, "SESSION_TTL_SECONDS", 12 * 3600, 300, 30 * 86400) * 1000,
       emailCodeMs: integer(env, "EMAIL_CODE_TTL_SECONDS", 900, 60, 86400) * 1000,
+      passwordResetMs: integer(env, "PASSWORD_RESET_TTL_SECONDS", 1800, 300, 86400) * 1000,
       keyRotationMs: keyRotationSeconds * 1000,
       eventRetentionMs: integer(env, "EVENT_RETENTION_SECONDS", 3600, 60, 7 * 86400) * 1000,
       jwksMaxAgeSeconds,

@@ -52,6 +52,8 @@ export type DomainErrorCode =
   | "LOGIN_REQUEST_NOT_FOUND"
   | "LOGIN_REQUEST_EXPIRED"
   | "LOGIN_REQUEST_ALREADY_APPROVED"
+  | "PASSWORD_RESET_TOKEN_INVALID"
+  | "PASSWORD_RESET_TOKEN_EXPIRED"
   | "EMAIL_DELIVERY_FAILED";
 
 export type ErrorDetail = Record<string, string | number | boolean | null>;

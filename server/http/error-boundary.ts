@@ -56,6 +56,8 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   LOGIN_REQUEST_NOT_FOUND: 404,
   LOGIN_REQUEST_EXPIRED: 410,
   LOGIN_REQUEST_ALREADY_APPROVED: 409,
+  PASSWORD_RESET_TOKEN_INVALID: 400,
+  PASSWORD_RESET_TOKEN_EXPIRED: 410,
   // The mail server is down or refused the message: the request was fine, retry later.
   EMAIL_DELIVERY_FAILED: 503,
 };

@@ -1,6 +1,6 @@
 /**
- * SMTP_URL, SMTP_ALLOW_PLAINTEXT and MAIL_FROM are checked at boot, and the
- * TLS policy they produce is the one nodemailer gets.
+ * SMTP_URL, SMTP_ALLOW_PLAINTEXT, MAIL_FROM and PASSWORD_RESET_TTL_SECONDS are
+ * checked at boot, and the TLS policy they produce is the one nodemailer gets.
  */
 
 import { describe, expect, test } from "bun:test";
@@ -142,5 +142,15 @@ describe("MAIL_FROM", () => {
     [`${"x".repeat(320)}@id.example`],
   ])("%j is refused naming MAIL_FROM", (value) => {
     expect(refusal({ MAIL_FROM: value }).variable).toBe("MAIL_FROM");
+  });
+});
+
+describe("PASSWORD_RESET_TTL_SECONDS", () => {
+  test("30 minutes by default, 5 minutes to a day", () => {
+    expect(loadConfig({}).lifetimes.passwordResetMs).toBe(1_800_000);
+    expect(loadConfig({ PASSWORD_RESET_TTL_SECONDS: "300" }).lifetimes.passwordResetMs).toBe(300_000);
+    for (const value of ["299", "86401", "ten"]) {
+      expect(refusal({ PASSWORD_RESET_TTL_SECONDS: value }).variable).toBe("PASSWORD_RESET_TTL_SECONDS");
+    }
   });
 });

@@ -1,10 +1,23 @@
-import { Elysia } from "elysia";
+import { type Cookie, Elysia } from "elysia";
 import { isoTime } from "../../clock.ts";
 import type { AppContext } from "../../context.ts";
 import { CSRF_COOKIE, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
-import { LoginBody, RegisterBody, ResendBody, VerifyEmailBody } from "./schemas.ts";
+import {
+  PASSWORD_RESET_REQUESTS_PER_DAY,
+  PASSWORD_RESET_REQUESTS_PER_MINUTE,
+  requestPasswordReset,
+  resetPassword,
+} from "./password-reset.ts";
+import {
+  ForgotPasswordBody,
+  LoginBody,
+  RegisterBody,
+  ResendBody,
+  ResetPasswordBody,
+  VerifyEmailBody,
+} from "./schemas.ts";
 import {
   DAY_MS,
   EMAIL_CODE_GUESSES_PER_DAY,
@@ -26,6 +39,20 @@ export function presentUser(user: UserRecord) {
     kyc_level: user.kycLevel,
     created_at: isoTime(user.createdAt),
   };
+}
+
+type Cookies = Record<string, Cookie<unknown>>;
+
+function clearSessionCookies(cookie: Cookies, secure: boolean): void {
+  cookie[SESSION_COOKIE]!.set({
+    value: "",
+    httpOnly: true,
+    secure,
+    sameSite: "lax",
+    path: "/",
+    maxAge: 0,
+  });
+  cookie[CSRF_COOKIE]!.set({ value: "", secure, sameSite: "lax", path: "/", maxAge: 0 });
 }
 
 export function userRoutes(ctx: AppContext) {
@@ -80,6 +107,43 @@ export function userRoutes(ctx: AppContext) {
       { body: ResendBody, detail: { summary: "Send a new verification code if the account awaits one" } },
     )
     .post(
+      "/password/forgot",
+      async ({ body, request, set }) => {
+        const ip = clientAddress(request, config.trustProxy);
+        const email = normalizeEmail(body.email);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
+        await rateLimiter.enforce("password-forgot-email", email, PASSWORD_RESET_REQUESTS_PER_MINUTE);
+        await rateLimiter.enforce(
+          "password-forgot-email-daily",
+          email,
+          PASSWORD_RESET_REQUESTS_PER_DAY,
+          DAY_MS,
+        );
+        await requestPasswordReset(ctx.users, body.email, ip);
+        set.status = 202;
+        return ok({ accepted: true });
+      },
+      {
+        body: ForgotPasswordBody,
+        detail: { summary: "Mail a password-reset link if an account has this address (202 either way)" },
+      },
+    )
+    .post(
+      "/password/reset",
+      async ({ body, request, cookie }) => {
+        const ip = clientAddress(request, config.trustProxy);
+        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
+        const user = await resetPassword(ctx.users, body, ip);
+        // Every session of the owner is closed; a browser's cookies for one of them are dead weight.
+        clearSessionCookies(cookie, secure);
+        return ok(presentUser(user));
+      },
+      {
+        body: ResetPasswordBody,
+        detail: { summary: "Set a new password with the token from the reset mail; closes every session" },
+      },
+    )
+    .post(
       "/login",
       async ({ body, request, cookie }) => {
         const ip = clientAddress(request, config.trustProxy);
@@ -118,15 +182,7 @@ export function userRoutes(ctx: AppContext) {
       async ({ request, cookie }) => {
         const { user, session } = await requireOwner(ctx, request);
         await logout(ctx.users, user, session.id, clientAddress(request, config.trustProxy));
-        cookie[SESSION_COOKIE]!.set({
-          value: "",
-          httpOnly: true,
-          secure,
-          sameSite: "lax",
-          path: "/",
-          maxAge: 0,
-        });
-        cookie[CSRF_COOKIE]!.set({ value: "", secure, sameSite: "lax", path: "/", maxAge: 0 });
+        clearSessionCookies(cookie, secure);
         return ok({ logged_out: true });
       },
       { detail: { summary: "Close the current session" } },

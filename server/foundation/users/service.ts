@@ -18,6 +18,7 @@ import { generateNumericCode, generateToken, hashSecret } from "../../infrastruc
 import { MailDeliveryError, type Mailer } from "../../infrastructure/mailer.ts";
 import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { SessionStore } from "../sessions/store.ts";
+import type { PasswordResetStore } from "./password-reset-store.ts";
 import type { EmailCodeStore, UserRecord, UserStore } from "./store.ts";
 
 export const EMAIL_CODE_DIGITS = 6;
@@ -39,10 +40,11 @@ export const EMAIL_CODE_RESENDS_PER_DAY = 10;
 export const DAY_MS = 86_400_000;
 
 export interface UserDeps {
-  config: Pick<ServerConfig, "emailVerification" | "lifetimes" | "passwordHashing">;
+  config: Pick<ServerConfig, "emailVerification" | "lifetimes" | "passwordHashing" | "publicUrl">;
   clock: Clock;
   users: UserStore;
   emailCodes: EmailCodeStore;
+  passwordResets: PasswordResetStore;
   sessions: SessionStore;
   mailer: Mailer;
   audit: AuditRecorder;
@@ -52,7 +54,7 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function hashPassword(password: string, cost: PasswordHashing): Promise<string> {
+export function hashPassword(password: string, cost: PasswordHashing): Promise<string> {
   return Bun.password.hash(password, { algorithm: "argon2id", ...cost });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Bearer secrets (agent, site and session tokens) and their storage form.
+ * Bearer secrets (agent, site, session and password-reset tokens) and their storage form.
  *
  * A token is 32 random bytes as base64url behind a readable prefix, so a
  * leaked one is recognisable by secret scanners. The server stores only the
@@ -9,13 +9,14 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-export type TokenKind = "agent" | "site" | "session" | "csrf";
+export type TokenKind = "agent" | "site" | "session" | "csrf" | "password_reset";
 
 const PREFIX: Record<TokenKind, string> = {
   agent: "lime_agent_",
   site: "lime_site_",
   session: "lime_session_",
   csrf: "lime_csrf_",
+  password_reset: "lime_reset_",
 };
 
 const BODY = /^[A-Za-z0-9_-]{43}$/;

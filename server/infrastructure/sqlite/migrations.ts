@@ -252,4 +252,21 @@ CREATE TABLE oauth_assertion_ids (
 CREATE INDEX oauth_assertion_ids_expiry ON oauth_assertion_ids(expires_at);
 `,
   },
+  {
+    version: 3,
+    name: "password reset tokens",
+    sql: `
+CREATE TABLE password_reset_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+-- At most one open token per owner: issuing a new one deletes the older in the same transaction.
+CREATE UNIQUE INDEX password_reset_tokens_one_open ON password_reset_tokens(user_id) WHERE used_at IS NULL;
+CREATE INDEX password_reset_tokens_expiry ON password_reset_tokens(expires_at);
+`,
+  },
 ];

@@ -5,6 +5,7 @@ import type { AuditStore } from "../../foundation/audit/store.ts";
 import type { KycStore } from "../../foundation/kyc/store.ts";
 import type { SessionStore } from "../../foundation/sessions/store.ts";
 import type { SiteStore } from "../../foundation/sites/store.ts";
+import type { PasswordResetStore } from "../../foundation/users/password-reset-store.ts";
 import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import type { OAuthStores } from "../../modules/oauth/store.ts";
@@ -14,6 +15,7 @@ import { createSqliteAuditStore } from "./audit-store.ts";
 import { createSqliteKeyStore } from "./keys-store.ts";
 import { createSqliteKycStore } from "./kyc-store.ts";
 import { createSqliteOAuthStores } from "./oauth-store.ts";
+import { createSqlitePasswordResetStore } from "./password-reset-store.ts";
 import { createSqliteSessionStore } from "./sessions-store.ts";
 import { createSqliteSiteStore } from "./sites-store.ts";
 import { createSqliteEmailCodeStore, createSqliteUserStore } from "./users-store.ts";
@@ -22,6 +24,7 @@ import { createSqliteEmailCodeStore, createSqliteUserStore } from "./users-store
 export interface Stores {
   users: UserStore;
   emailCodes: EmailCodeStore;
+  passwordResets: PasswordResetStore;
   sessions: SessionStore;
   kyc: KycStore;
   sites: SiteStore;
@@ -36,6 +39,7 @@ export function createSqliteStores(db: Database): Stores {
   return {
     users: createSqliteUserStore(db),
     emailCodes: createSqliteEmailCodeStore(db),
+    passwordResets: createSqlitePasswordResetStore(db),
     sessions: createSqliteSessionStore(db),
     kyc: createSqliteKycStore(db),
     sites: createSqliteSiteStore(db),

@@ -7,7 +7,7 @@ import type {
   UserStore,
 } from "../../foundation/users/store.ts";
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   password_hash: string;
@@ -17,7 +17,7 @@ interface UserRow {
   updated_at: number;
 }
 
-function toUser(row: UserRow): UserRecord {
+export function toUser(row: UserRow): UserRecord {
   return {
     id: row.id,
     email: row.email,

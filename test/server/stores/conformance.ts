@@ -11,6 +11,10 @@ import type { AuditStore } from "../../../server/foundation/audit/store.ts";
 import type { KycStore } from "../../../server/foundation/kyc/store.ts";
 import type { SessionStore } from "../../../server/foundation/sessions/store.ts";
 import type { SiteRecord, SiteStore } from "../../../server/foundation/sites/store.ts";
+import type {
+  PasswordResetRecord,
+  PasswordResetStore,
+} from "../../../server/foundation/users/password-reset-store.ts";
 import type { EmailCodeStore, UserRecord, UserStore } from "../../../server/foundation/users/store.ts";
 import type { RateLimitStore } from "../../../server/http/rate-limit-store.ts";
 import type {
@@ -346,6 +350,179 @@ export function userStoreConformance(
         );
         expect(outcomes.filter((o) => o === "invalid")).toHaveLength(2);
         expect(outcomes.filter((o) => o === "exhausted")).toHaveLength(8);
+      });
+    });
+  });
+}
+
+function passwordReset(userId: string, overrides: Partial<PasswordResetRecord> = {}): PasswordResetRecord {
+  return {
+    id: crypto.randomUUID(),
+    userId,
+    tokenHash: crypto.randomUUID().replaceAll("-", "").repeat(2),
+    createdAt: T0,
+    expiresAt: T0 + 1_800_000,
+    usedAt: null,
+    ...overrides,
+  };
+}
+
+function session(userId: string) {
+  const id = crypto.randomUUID();
+  return { id, userId, tokenHash: `t-${id}`, csrfHash: `c-${id}`, createdAt: T0, expiresAt: T0 + 3_600_000 };
+}
+
+export function passwordResetStoreConformance(
+  name: string,
+  factory: Factory<{
+    resets: PasswordResetStore;
+    users: UserStore;
+    codes: EmailCodeStore;
+    sessions: SessionStore;
+  }>,
+): void {
+  describe(`PasswordResetStore conformance: ${name}`, () => {
+    test("redeem is single use and applies everything at once: password, verified email, KYC ≥ 1, no sessions left", async () => {
+      await using(factory, async ({ store }) => {
+        const owner = user();
+        const bystander = user();
+        await store.users.create(owner);
+        await store.users.create(bystander);
+        const ownSessions = [session(owner.id), session(owner.id)];
+        const otherSession = session(bystander.id);
+        for (const s of [...ownSessions, otherSession]) await store.sessions.create(s);
+        await store.codes.put({
+          userId: owner.id,
+          codeHash: "pending",
+          expiresAt: T0 + 1000,
+          attemptsLeft: 5,
+        });
+        const reset = passwordReset(owner.id);
+        await store.resets.issue(reset);
+        expect(await store.resets.findByTokenHash(reset.tokenHash)).toEqual(reset);
+
+        const redeemed = await store.resets.redeem({
+          tokenHash: reset.tokenHash,
+          passwordHash: "$argon2id$new",
+          now: T0 + 10,
+        });
+        expect(redeemed?.reset).toEqual({ ...reset, usedAt: T0 + 10 });
+        expect(redeemed?.closedSessions).toBe(2);
+        expect(redeemed?.user).toMatchObject({
+          id: owner.id,
+          passwordHash: "$argon2id$new",
+          emailVerifiedAt: T0 + 10,
+          kycLevel: 1,
+          updatedAt: T0 + 10,
+        });
+        expect(await store.users.findById(owner.id)).toEqual(redeemed!.user);
+        for (const s of ownSessions) expect(await store.sessions.findByTokenHash(s.tokenHash)).toBeNull();
+        expect(await store.sessions.findByTokenHash(otherSession.tokenHash)).toEqual(otherSession);
+        expect(await store.codes.attempt(owner.id, "pending", T0 + 20)).toBe("absent");
+
+        expect(
+          await store.resets.redeem({
+            tokenHash: reset.tokenHash,
+            passwordHash: "$argon2id$again",
+            now: T0 + 20,
+          }),
+        ).toBeNull();
+        expect((await store.users.findById(owner.id))?.passwordHash).toBe("$argon2id$new");
+        expect((await store.resets.findByTokenHash(reset.tokenHash))?.usedAt).toBe(T0 + 10);
+      });
+    });
+
+    test("an already verified owner keeps the verification time and a higher KYC level", async () => {
+      await using(factory, async ({ store }) => {
+        const owner = user({ emailVerifiedAt: T0 - 5, kycLevel: 2 });
+        await store.users.create(owner);
+        const reset = passwordReset(owner.id);
+        await store.resets.issue(reset);
+        const redeemed = await store.resets.redeem({
+          tokenHash: reset.tokenHash,
+          passwordHash: "h",
+          now: T0,
+        });
+        expect(redeemed?.user).toMatchObject({ emailVerifiedAt: T0 - 5, kycLevel: 2, passwordHash: "h" });
+      });
+    });
+
+    test("an expired or unknown token changes nothing", async () => {
+      await using(factory, async ({ store }) => {
+        const owner = user();
+        await store.users.create(owner);
+        const live = session(owner.id);
+        await store.sessions.create(live);
+        const reset = passwordReset(owner.id, { expiresAt: T0 + 100 });
+        await store.resets.issue(reset);
+        expect(
+          await store.resets.redeem({ tokenHash: reset.tokenHash, passwordHash: "h", now: T0 + 100 }),
+        ).toBeNull();
+        expect(await store.resets.redeem({ tokenHash: "unknown", passwordHash: "h", now: T0 })).toBeNull();
+        expect(await store.users.findById(owner.id)).toEqual(owner);
+        expect(await store.sessions.findByTokenHash(live.tokenHash)).toEqual(live);
+        expect((await store.resets.findByTokenHash(reset.tokenHash))?.usedAt).toBeNull();
+      });
+    });
+
+    test("issuing a token voids the owner's earlier open one, and only that owner's", async () => {
+      await using(factory, async ({ store }) => {
+        const owner = user();
+        const other = user();
+        await store.users.create(owner);
+        await store.users.create(other);
+        const older = passwordReset(owner.id);
+        const othersToken = passwordReset(other.id);
+        await store.resets.issue(older);
+        await store.resets.issue(othersToken);
+        const newer = passwordReset(owner.id, { createdAt: T0 + 1 });
+        await store.resets.issue(newer);
+        expect(await store.resets.findByTokenHash(older.tokenHash)).toBeNull();
+        expect(
+          await store.resets.redeem({ tokenHash: older.tokenHash, passwordHash: "h", now: T0 + 2 }),
+        ).toBeNull();
+        expect(
+          await store.resets.redeem({ tokenHash: newer.tokenHash, passwordHash: "h", now: T0 + 2 }),
+        ).not.toBeNull();
+        expect(await store.resets.findByTokenHash(othersToken.tokenHash)).toEqual(othersToken);
+        // A used token stays (until it expires) and does not block the next one.
+        const next = passwordReset(owner.id, { createdAt: T0 + 3 });
+        await store.resets.issue(next);
+        expect((await store.resets.findByTokenHash(newer.tokenHash))?.usedAt).toBe(T0 + 2);
+        expect(await store.resets.findByTokenHash(next.tokenHash)).toEqual(next);
+      });
+    });
+
+    test("of many concurrent redemptions of one token exactly one wins", async () => {
+      await using(factory, async ({ store }) => {
+        const owner = user();
+        await store.users.create(owner);
+        const reset = passwordReset(owner.id);
+        await store.resets.issue(reset);
+        const results = await Promise.all(
+          Array.from({ length: 25 }, (_, i) =>
+            store.resets.redeem({ tokenHash: reset.tokenHash, passwordHash: `h${i}`, now: T0 + 1 }),
+          ),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect((await store.users.findById(owner.id))?.passwordHash).toBe(winners[0]!.user.passwordHash);
+      });
+    });
+
+    test("deleteExpired removes lapsed tokens, used or not, at most `limit` per call", async () => {
+      await using(factory, async ({ store }) => {
+        const owners = Array.from({ length: 4 }, () => user());
+        for (const o of owners) await store.users.create(o);
+        const lapsed = owners.slice(0, 3).map((o, i) => passwordReset(o.id, { expiresAt: T0 + i }));
+        const live = passwordReset(owners[3]!.id, { expiresAt: T0 + 1000 });
+        for (const r of [...lapsed, live]) await store.resets.issue(r);
+        await store.resets.redeem({ tokenHash: lapsed[0]!.tokenHash, passwordHash: "h", now: T0 - 1 });
+        expect(await store.resets.deleteExpired(T0 + 500, 2)).toBe(2);
+        expect(await store.resets.deleteExpired(T0 + 500, 2)).toBe(1);
+        expect(await store.resets.deleteExpired(T0 + 500, 2)).toBe(0);
+        for (const r of lapsed) expect(await store.resets.findByTokenHash(r.tokenHash)).toBeNull();
+        expect(await store.resets.findByTokenHash(live.tokenHash)).toEqual(live);
       });
     });
   });

@@ -16,6 +16,7 @@ import {
   keyStoreConformance,
   kycStoreConformance,
   outcomeFanoutConformance,
+  passwordResetStoreConformance,
   rateLimitStoreConformance,
   sessionStoreConformance,
   site,
@@ -59,6 +60,10 @@ keyStoreConformance(
 userStoreConformance(
   "sqlite",
   sqlite((s) => ({ users: s.users, codes: s.emailCodes })),
+);
+passwordResetStoreConformance(
+  "sqlite",
+  sqlite((s) => ({ resets: s.passwordResets, users: s.users, codes: s.emailCodes, sessions: s.sessions })),
 );
 sessionStoreConformance(
   "sqlite",
