@@ -1,4 +1,15 @@
 export {
+  BINDING_AUDIENCE,
+  BINDING_MAX_LIFETIME_SECONDS,
+  BINDING_PASSPORT_TYP,
+  BINDING_PASSPORT_VERSION,
+  type BindingPassportClaims,
+  type BindingPassportContext,
+  signBindingPassport,
+  type VerifyBindingPassportOptions,
+  verifyBindingPassport,
+} from "./binding.ts";
+export {
   ACCESS_TOKEN_TYP,
   DEFAULT_PASSPORT_AUDIENCE,
   type JwtClaims,

@@ -6,6 +6,10 @@ import * as core from "../../core/index.ts";
 
 const expected = [
   "ACCESS_TOKEN_TYP",
+  "BINDING_AUDIENCE",
+  "BINDING_MAX_LIFETIME_SECONDS",
+  "BINDING_PASSPORT_TYP",
+  "BINDING_PASSPORT_VERSION",
   "DEFAULT_MAX_TOKEN_BYTES",
   "DEFAULT_PASSPORT_AUDIENCE",
   "DEFAULT_POW_DIFFICULTY",
@@ -33,12 +37,14 @@ const expected = [
   "importSigningKey",
   "isLimeError",
   "powDigestHex",
+  "signBindingPassport",
   "signJwt",
   "signPassport",
   "solve",
   "solverBackend",
   "toPublicJwk",
   "verify",
+  "verifyBindingPassport",
   "verifyJwt",
   "verifyPassport",
 ];
