@@ -269,4 +269,29 @@ CREATE UNIQUE INDEX password_reset_tokens_one_open ON password_reset_tokens(user
 CREATE INDEX password_reset_tokens_expiry ON password_reset_tokens(expires_at);
 `,
   },
+  {
+    version: 4,
+    name: "Agent Binding requests",
+    sql: `
+CREATE TABLE bindings (
+  id TEXT PRIMARY KEY,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('PENDING', 'COMPLETED', 'DENIED', 'EXPIRED', 'REVOKED')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  agent_id TEXT REFERENCES agents(id) ON DELETE CASCADE,
+  owner_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  decided_at INTEGER,
+  revoked_at INTEGER,
+  CHECK ((status IN ('COMPLETED', 'REVOKED')) = (agent_id IS NOT NULL AND owner_id IS NOT NULL AND decided_at IS NOT NULL)),
+  CHECK ((status = 'REVOKED') = (revoked_at IS NOT NULL))
+);
+CREATE INDEX bindings_pending_expiry ON bindings(expires_at) WHERE status = 'PENDING';
+CREATE INDEX bindings_finished_expiry ON bindings(expires_at) WHERE status IN ('DENIED', 'EXPIRED');
+CREATE INDEX bindings_owner ON bindings(owner_id, decided_at, id) WHERE status IN ('COMPLETED', 'REVOKED');
+CREATE INDEX bindings_site ON bindings(site_id);
+CREATE INDEX bindings_agent ON bindings(agent_id) WHERE agent_id IS NOT NULL;
+`,
+  },
 ];

@@ -8,10 +8,12 @@ import type { SiteStore } from "../../foundation/sites/store.ts";
 import type { PasswordResetStore } from "../../foundation/users/password-reset-store.ts";
 import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
+import type { BindingStore } from "../../modules/bindings/store.ts";
 import type { OAuthStores } from "../../modules/oauth/store.ts";
 import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
 import { createSqliteAgentStore } from "./agents-store.ts";
 import { createSqliteAuditStore } from "./audit-store.ts";
+import { createSqliteBindingStore } from "./bindings-store.ts";
 import { createSqliteKeyStore } from "./keys-store.ts";
 import { createSqliteKycStore } from "./kyc-store.ts";
 import { createSqliteOAuthStores } from "./oauth-store.ts";
@@ -33,6 +35,7 @@ export interface Stores {
   agentLogin: AgentLoginStore;
   audit: AuditStore;
   oauth: OAuthStores;
+  bindings: BindingStore;
 }
 
 export function createSqliteStores(db: Database): Stores {
@@ -48,5 +51,6 @@ export function createSqliteStores(db: Database): Stores {
     agentLogin: createSqliteAgentLoginStore(db),
     audit: createSqliteAuditStore(db),
     oauth: createSqliteOAuthStores(db),
+    bindings: createSqliteBindingStore(db),
   };
 }

@@ -23,6 +23,7 @@ import type {
   OutcomeEvent,
   OutcomeFanout,
 } from "../../../server/modules/agent-login/store.ts";
+import type { BindingRecord, BindingStore } from "../../../server/modules/bindings/store.ts";
 
 export interface Fixture<S> {
   store: S;
@@ -790,6 +791,203 @@ export function outcomeFanoutConformance(
       expect(() => fanout.publish(event(8, "s1"))).not.toThrow();
       await settle(fanout);
       expect(got).toEqual([8]);
+    });
+  });
+}
+
+/** The binding suite also needs agents (a completed binding names one). */
+export interface BindingFixture extends Fixture<BindingStore> {
+  addAgent(ownerId: string): Promise<string>;
+}
+
+export function bindingRequest(siteId: string, overrides: Partial<BindingRecord> = {}): BindingRecord {
+  return {
+    id: crypto.randomUUID(),
+    siteId,
+    redirectUri: "https://shop.example/bind/callback",
+    status: "PENDING",
+    createdAt: T0,
+    expiresAt: T0 + 600_000,
+    agentId: null,
+    ownerId: null,
+    decidedAt: null,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+export function bindingStoreConformance(name: string, factory: () => Promise<BindingFixture>): void {
+  describe(`BindingStore conformance: ${name}`, () => {
+    const withFixture = (body: (fixture: BindingFixture) => Promise<void>) =>
+      using(factory, (fixture) => body(fixture as BindingFixture));
+
+    /** A site, its pending binding request, and an owner with an agent to complete it. */
+    async function pending(fixture: BindingFixture, overrides: Partial<BindingRecord> = {}) {
+      const siteId = await fixture.addSite();
+      const ownerId = await fixture.addOwner();
+      const agentId = await fixture.addAgent(ownerId);
+      const binding = bindingRequest(siteId, overrides);
+      await fixture.store.create(binding);
+      return { binding, siteId, ownerId, agentId };
+    }
+
+    test("create and read back", async () => {
+      await withFixture(async (fixture) => {
+        const { binding } = await pending(fixture);
+        expect(await fixture.store.findById(binding.id)).toEqual(binding);
+        expect(await fixture.store.findById(crypto.randomUUID())).toBeNull();
+      });
+    });
+
+    test("complete is single-use: PENDING → COMPLETED once; neither a second completion nor a denial follows", async () => {
+      await withFixture(async (fixture) => {
+        const { binding, ownerId, agentId } = await pending(fixture);
+        const done = await fixture.store.complete({ id: binding.id, agentId, ownerId, now: T0 + 1 });
+        expect(done).toEqual({ ...binding, status: "COMPLETED", agentId, ownerId, decidedAt: T0 + 1 });
+        expect(await fixture.store.complete({ id: binding.id, agentId, ownerId, now: T0 + 2 })).toBeNull();
+        expect(await fixture.store.deny({ id: binding.id, ownerId, now: T0 + 2 })).toBeNull();
+        expect(await fixture.store.findById(binding.id)).toEqual(done);
+      });
+    });
+
+    test("deny is single-use too, with or without a signed-in user; a denied request cannot be completed", async () => {
+      await withFixture(async (fixture) => {
+        const { binding, ownerId, agentId } = await pending(fixture);
+        const denied = await fixture.store.deny({ id: binding.id, ownerId: null, now: T0 + 1 });
+        expect(denied).toEqual({ ...binding, status: "DENIED", decidedAt: T0 + 1 });
+        expect(await fixture.store.complete({ id: binding.id, agentId, ownerId, now: T0 + 2 })).toBeNull();
+        const other = await pending(fixture);
+        expect(
+          (await fixture.store.deny({ id: other.binding.id, ownerId: other.ownerId, now: T0 + 1 }))?.ownerId,
+        ).toBe(other.ownerId);
+      });
+    });
+
+    test("of many concurrent completions and denials exactly one wins", async () => {
+      await withFixture(async (fixture) => {
+        const { binding, ownerId, agentId } = await pending(fixture);
+        const results = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            i % 2 === 0
+              ? fixture.store.complete({ id: binding.id, agentId, ownerId, now: T0 + 1 })
+              : fixture.store.deny({ id: binding.id, ownerId: null, now: T0 + 1 }),
+          ),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(await fixture.store.findById(binding.id)).toEqual(winners[0]!);
+      });
+    });
+
+    test("an overdue or unknown request can be neither completed nor denied", async () => {
+      await withFixture(async (fixture) => {
+        const { binding, ownerId, agentId } = await pending(fixture);
+        const at = binding.expiresAt;
+        expect(await fixture.store.complete({ id: binding.id, agentId, ownerId, now: at })).toBeNull();
+        expect(await fixture.store.deny({ id: binding.id, ownerId: null, now: at })).toBeNull();
+        expect(
+          await fixture.store.complete({ id: crypto.randomUUID(), agentId, ownerId, now: T0 }),
+        ).toBeNull();
+        expect((await fixture.store.findById(binding.id))?.status).toBe("PENDING");
+      });
+    });
+
+    test("expireDue moves overdue PENDING requests only, oldest expiry first, at most `limit` per call", async () => {
+      await withFixture(async (fixture) => {
+        const siteId = await fixture.addSite();
+        const due = [30, 10, 20].map((offset) => bindingRequest(siteId, { expiresAt: T0 + offset }));
+        const fresh = bindingRequest(siteId, { expiresAt: T0 + 1_000_000 });
+        for (const b of [...due, fresh]) await fixture.store.create(b);
+        const denied = bindingRequest(siteId, { expiresAt: T0 + 40 });
+        await fixture.store.create(denied);
+        await fixture.store.deny({ id: denied.id, ownerId: null, now: T0 });
+
+        const first = await fixture.store.expireDue(T0 + 100, 2);
+        expect(first.map((b) => [b.expiresAt, b.status])).toEqual([
+          [T0 + 10, "EXPIRED"],
+          [T0 + 20, "EXPIRED"],
+        ]);
+        expect((await fixture.store.expireDue(T0 + 100, 2)).map((b) => b.expiresAt)).toEqual([T0 + 30]);
+        expect(await fixture.store.expireDue(T0 + 100, 2)).toEqual([]);
+        expect((await fixture.store.findById(fresh.id))?.status).toBe("PENDING");
+        expect((await fixture.store.findById(denied.id))?.status).toBe("DENIED");
+      });
+    });
+
+    test("revoke: only the owner who completed it, only while COMPLETED, once", async () => {
+      await withFixture(async (fixture) => {
+        const { binding, ownerId, agentId } = await pending(fixture);
+        const stranger = await fixture.addOwner();
+        expect(await fixture.store.revoke(binding.id, ownerId, T0 + 1)).toBeNull();
+        await fixture.store.complete({ id: binding.id, agentId, ownerId, now: T0 + 1 });
+        expect(await fixture.store.revoke(binding.id, stranger, T0 + 2)).toBeNull();
+        const revoked = await fixture.store.revoke(binding.id, ownerId, T0 + 3);
+        expect(revoked).toMatchObject({ status: "REVOKED", revokedAt: T0 + 3, agentId, ownerId });
+        expect(await fixture.store.revoke(binding.id, ownerId, T0 + 4)).toBeNull();
+        expect((await fixture.store.findById(binding.id))?.revokedAt).toBe(T0 + 3);
+      });
+    });
+
+    test("listByOwner: the owner's completed and revoked bindings, newest decision first, in pages", async () => {
+      await withFixture(async (fixture) => {
+        const siteId = await fixture.addSite();
+        const ownerId = await fixture.addOwner();
+        const agentId = await fixture.addAgent(ownerId);
+        const stranger = await fixture.addOwner();
+        const strangerAgent = await fixture.addAgent(stranger);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const b = bindingRequest(siteId);
+          await fixture.store.create(b);
+          // Two share a decision time: the id breaks the tie, so no page repeats or skips one.
+          await fixture.store.complete({ id: b.id, agentId, ownerId, now: T0 + Math.min(i, 3) });
+          ids.push(b.id);
+        }
+        await fixture.store.revoke(ids[0]!, ownerId, T0 + 10);
+        const open = bindingRequest(siteId);
+        const theirs = bindingRequest(siteId);
+        for (const b of [open, theirs]) await fixture.store.create(b);
+        await fixture.store.complete({ id: theirs.id, agentId: strangerAgent, ownerId: stranger, now: T0 });
+
+        const seen: BindingRecord[] = [];
+        let page = await fixture.store.listByOwner(ownerId, 2, null);
+        seen.push(...page.bindings);
+        while (page.nextCursor !== null) {
+          page = await fixture.store.listByOwner(ownerId, 2, page.nextCursor);
+          seen.push(...page.bindings);
+        }
+        expect(seen.map((b) => b.id).sort()).toEqual([...ids].sort());
+        const decided = seen.map((b) => b.decidedAt!);
+        expect(decided).toEqual([...decided].sort((a, b) => b - a));
+        expect(seen.find((b) => b.id === ids[0])?.status).toBe("REVOKED");
+        expect((await fixture.store.listByOwner(stranger, 10, null)).bindings.map((b) => b.id)).toEqual([
+          theirs.id,
+        ]);
+      });
+    });
+
+    test("purgeFinished deletes denied and expired requests past the cutoff, at most `limit`, nothing else", async () => {
+      await withFixture(async (fixture) => {
+        const { binding: completed, ownerId, agentId } = await pending(fixture, { expiresAt: T0 + 10 });
+        await fixture.store.complete({ id: completed.id, agentId, ownerId, now: T0 });
+        const siteId = completed.siteId;
+        const denied = bindingRequest(siteId, { expiresAt: T0 + 10 });
+        const expired = bindingRequest(siteId, { expiresAt: T0 + 20 });
+        const late = bindingRequest(siteId, { expiresAt: T0 + 500 });
+        const open = bindingRequest(siteId, { expiresAt: T0 + 30 });
+        for (const b of [denied, expired, late, open]) await fixture.store.create(b);
+        await fixture.store.deny({ id: denied.id, ownerId: null, now: T0 });
+        await fixture.store.expireDue(T0 + 25, 10);
+        await fixture.store.expireDue(T0 + 600, 10);
+        expect((await fixture.store.findById(open.id))?.status).toBe("EXPIRED");
+
+        expect(await fixture.store.purgeFinished(T0 + 100, 1)).toBe(1);
+        expect(await fixture.store.purgeFinished(T0 + 100, 10)).toBe(2);
+        expect(await fixture.store.purgeFinished(T0 + 100, 10)).toBe(0);
+        expect(await fixture.store.findById(completed.id)).not.toBeNull();
+        expect(await fixture.store.findById(late.id)).not.toBeNull();
+        expect(await fixture.store.findById(denied.id)).toBeNull();
+      });
     });
   });
 }

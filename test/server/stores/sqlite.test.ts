@@ -12,6 +12,8 @@ import {
   agentLoginStoreConformance,
   agentStoreConformance,
   auditStoreConformance,
+  type BindingFixture,
+  bindingStoreConformance,
   type Factory,
   keyStoreConformance,
   kycStoreConformance,
@@ -85,6 +87,31 @@ auditStoreConformance(
   "sqlite",
   sqlite((s) => s.audit),
 );
+bindingStoreConformance("sqlite", async () => {
+  const fixture = await sqlite((s) => s)();
+  const stores = fixture.store;
+  return {
+    ...fixture,
+    store: stores.bindings,
+    async addAgent(ownerId) {
+      const id = crypto.randomUUID();
+      await stores.agents.create({
+        id,
+        ownerId,
+        displayName: "bot",
+        description: null,
+        avatarUrl: null,
+        tokenHash: crypto.randomUUID(),
+        status: "ACTIVE",
+        reputation: 0,
+        createdAt: 0,
+        updatedAt: 0,
+        revokedAt: null,
+      });
+      return id;
+    },
+  } satisfies BindingFixture;
+});
 rateLimitStoreConformance("memory", () => createMemoryRateLimitStore());
 outcomeFanoutConformance("memory", () => createMemoryOutcomeFanout());
 
