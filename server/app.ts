@@ -42,6 +42,8 @@ import { createEventStreams } from "./modules/agent-login/event-stream.ts";
 import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
 import { expireDueRequests } from "./modules/agent-login/service.ts";
 import type { OutcomeFanout } from "./modules/agent-login/store.ts";
+import { bindingRoutes } from "./modules/bindings/routes.ts";
+import { type BindingDeps, sweepBindings } from "./modules/bindings/service.ts";
 import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/deps.ts";
 import { browserFlowOnIssuerHost } from "./modules/oauth/issuer-host.ts";
 import { oauthFormParser } from "./modules/oauth/params.ts";
@@ -71,7 +73,7 @@ export interface AppDeps {
 export interface LimeServer {
   app: Elysia;
   context: AppContext;
-  /** Expire overdue login requests, rotate keys when due, purge what has lapsed. */
+  /** Expire overdue login and binding requests, rotate keys when due, purge what has lapsed. */
   maintain(): Promise<void>;
   /** Starts listening (port 0 picks a free port) through the HTTP transport (server/http/transport.ts). */
   listen(port?: number, hostname?: string): Promise<{ url: string; port: number }>;
@@ -120,6 +122,16 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     audit,
     lifetimes: config.lifetimes,
   };
+  const bindings: BindingDeps = {
+    clock,
+    store: stores.bindings,
+    sites: stores.sites,
+    agents: stores.agents,
+    passports,
+    audit,
+    publicUrl: config.publicUrl,
+    lifetimes: config.lifetimes,
+  };
 
   const oauth = buildOAuthDeps({
     server: config,
@@ -163,6 +175,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       maxStreamsPerSite: config.rateLimits.streamsPerSite,
     }),
     oauth,
+    bindings,
   };
 
   const app = new Elysia()
@@ -196,6 +209,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
             { name: "foundation", description: "Owners, sessions, KYC, sites, audit" },
             { name: "core", description: "Agents, passports, JWKS" },
             { name: "agent-login", description: "Headless agent login with PoW and SSE" },
+            { name: "bindings", description: "Agent Binding: a site asks for one of its user's agents" },
             { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
             { name: "oauth", description: "MCP OAuth 2.1 authorization server; see docs/mcp-oauth.md" },
           ],
@@ -214,6 +228,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(passportRoutes(context))
     .use(keyRoutes(context))
     .use(agentLoginRoutes(context))
+    .use(bindingRoutes(context))
     .use(oauthRoutes(context))
     .use(webPages(context));
 
@@ -223,6 +238,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       try {
         const now = clock.now();
         await expireDueRequests(agentLogin);
+        await sweepBindings(bindings);
         await keyRing.maintain();
         await stores.agentLogin.purge(
           now,

@@ -34,6 +34,8 @@ export interface Lifetimes {
   /** How long `expired` outcomes stay replayable with `Last-Event-ID`. */
   eventRetentionMs: number;
   jwksMaxAgeSeconds: number;
+  /** How long an Agent Binding request waits for the user on the connect page. */
+  bindingRequestMs: number;
 }
 
 export interface RateLimits {
@@ -49,6 +51,8 @@ export interface RateLimits {
   passportsPerMinute: number;
   /** Concurrent event streams per site. */
   streamsPerSite: number;
+  /** Per site: Agent Binding requests created. */
+  bindingRequestsPerMinute: number;
 }
 
 export interface PasswordHashing {
@@ -383,6 +387,7 @@ export function loadConfig(env: Env): ServerConfig {
       keyRotationMs: keyRotationSeconds * 1000,
       eventRetentionMs: integer(env, "EVENT_RETENTION_SECONDS", 3600, 60, 7 * 86400) * 1000,
       jwksMaxAgeSeconds,
+      bindingRequestMs: integer(env, "BINDING_REQUEST_TTL_SECONDS", 600, 60, 3600) * 1000,
     },
     rateLimits: {
       authPerMinute: integer(env, "RATE_LIMIT_AUTH_PER_MINUTE", 20, 1, 1_000_000),
@@ -391,6 +396,7 @@ export function loadConfig(env: Env): ServerConfig {
       approvalsPerMinute: integer(env, "RATE_LIMIT_APPROVALS_PER_MINUTE", 60, 1, 1_000_000),
       passportsPerMinute: integer(env, "RATE_LIMIT_PASSPORTS_PER_MINUTE", 60, 1, 1_000_000),
       streamsPerSite: integer(env, "SSE_MAX_STREAMS_PER_SITE", 8, 1, 10_000),
+      bindingRequestsPerMinute: integer(env, "RATE_LIMIT_BINDING_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
     },
     passwordHashing: PRODUCTION_PASSWORD_HASHING,
     oauth: oauthConfig(env, production, passportSeconds),

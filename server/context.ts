@@ -17,6 +17,7 @@ import type { RateLimiter } from "./http/rate-limit.ts";
 import type { Logger } from "./infrastructure/logger.ts";
 import type { EventStreams } from "./modules/agent-login/event-stream.ts";
 import type { AgentLoginDeps } from "./modules/agent-login/service.ts";
+import type { BindingDeps } from "./modules/bindings/service.ts";
 import type { OAuthDeps } from "./modules/oauth/deps.ts";
 
 export interface AppContext {
@@ -35,4 +36,5 @@ export interface AppContext {
   rateLimiter: RateLimiter;
   eventStreams: EventStreams;
   oauth: OAuthDeps;
+  bindings: BindingDeps;
 }

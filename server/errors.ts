@@ -54,7 +54,12 @@ export type DomainErrorCode =
   | "LOGIN_REQUEST_ALREADY_APPROVED"
   | "PASSWORD_RESET_TOKEN_INVALID"
   | "PASSWORD_RESET_TOKEN_EXPIRED"
-  | "EMAIL_DELIVERY_FAILED";
+  | "EMAIL_DELIVERY_FAILED"
+  | "REDIRECT_URI_NOT_ALLOWED"
+  | "SITE_ORIGIN_REQUIRED"
+  | "BINDING_NOT_FOUND"
+  | "BINDING_EXPIRED"
+  | "BINDING_ALREADY_DECIDED";
 
 export type ErrorDetail = Record<string, string | number | boolean | null>;
 

@@ -84,6 +84,7 @@ export function testConfig(overrides: Overrides = {}): ServerConfig {
       approvalsPerMinute: 100_000,
       passportsPerMinute: 100_000,
       streamsPerSite: 64,
+      bindingRequestsPerMinute: 100_000,
       ...overrides.rateLimits,
     },
     passwordHashing: { memoryCost: 256, timeCost: 1, ...overrides.passwordHashing },

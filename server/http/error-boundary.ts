@@ -60,6 +60,11 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   PASSWORD_RESET_TOKEN_EXPIRED: 410,
   // The mail server is down or refused the message: the request was fine, retry later.
   EMAIL_DELIVERY_FAILED: 503,
+  REDIRECT_URI_NOT_ALLOWED: 400,
+  SITE_ORIGIN_REQUIRED: 409,
+  BINDING_NOT_FOUND: 404,
+  BINDING_EXPIRED: 410,
+  BINDING_ALREADY_DECIDED: 409,
 };
 
 /** RFC 6750 §3: a Bearer-protected resource names its scheme on 401. */
