@@ -34,6 +34,9 @@ export type KnownApiErrorCode =
   | "LOGIN_REQUEST_NOT_FOUND"
   | "LOGIN_REQUEST_EXPIRED"
   | "LOGIN_REQUEST_ALREADY_APPROVED"
+  | "REDIRECT_URI_NOT_ALLOWED"
+  | "SITE_ORIGIN_REQUIRED"
+  | "BINDING_NOT_FOUND"
   | "VALIDATION_FAILED"
   /** An HTTP error status whose body was not an error envelope (a proxy's 502 page, ...). */
   | "HTTP_ERROR";

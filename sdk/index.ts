@@ -12,8 +12,14 @@
  * const site = new SiteClient({ baseUrl: "https://lime.example", siteToken });
  * const { requestId } = await site.createLoginRequest();
  * const passport = await site.waitForLogin(requestId, { timeout: 60_000 });
+ *
+ * const { bindingId, connectUrl } = await site.createBindingRequest({ redirectUri });
+ * const binding = await site.verifyBindingPassport(passportFromCallback, { bindingId });
  */
 export {
+  BINDING_AUDIENCE,
+  type BindingPassportClaims,
+  type BindingPassportContext,
   isLimeError,
   type PassportClaims,
   type PassportContext,
@@ -58,6 +64,12 @@ export {
   createPassportVerifier,
   PassportVerifier,
   type PassportVerifierOptions,
+  type VerifyBindingOptions,
   type VerifyOptions,
 } from "./site/verifier.ts";
-export type { CreatedLoginRequest, LoginRequestState } from "./site/wire.ts";
+export type {
+  BindingRequestState,
+  CreatedBindingRequest,
+  CreatedLoginRequest,
+  LoginRequestState,
+} from "./site/wire.ts";

@@ -2,7 +2,8 @@
  * The site side of LIME's headless agent login: create login requests,
  * learn their outcomes (one background event-stream consumer, with polling
  * as the fallback), and verify the passports locally against the issuer's
- * JWKS.
+ * JWKS. And of Agent Binding: create a binding request, read it, verify the
+ * binding passport the browser brings back.
  *
  * The site's own id (`site_id`, which login passports are bound to) is
  * taken from the options when given; otherwise it is learned once, only from
@@ -13,7 +14,13 @@
  * `verifyPassport(jwt, { requestId })` for a request of this site, it is
  * known without being configured.
  */
-import { type PassportContext, SITE_LOGIN_AUDIENCE } from "../../core/passport/index.ts";
+import { PassportError } from "../../core/errors.ts";
+import {
+  type BindingPassportContext,
+  type PassportContext,
+  SITE_LOGIN_AUDIENCE,
+} from "../../core/passport/index.ts";
+import { LimeApiError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
@@ -27,7 +34,16 @@ import {
   type LoginSubscription,
 } from "./login-events.ts";
 import { PassportVerifier } from "./verifier.ts";
-import { type CreatedLoginRequest, type LoginRequestState, readCreated, readRequestState } from "./wire.ts";
+import {
+  type BindingRequestState,
+  type CreatedBindingRequest,
+  type CreatedLoginRequest,
+  type LoginRequestState,
+  readBindingState,
+  readCreated,
+  readCreatedBinding,
+  readRequestState,
+} from "./wire.ts";
 
 export interface SiteClientOptions {
   /** The LIME server, e.g. "https://lime.example". Default: `LIME_API_BASE`. */
@@ -213,6 +229,96 @@ export class SiteClient {
     return this.#events.wait(requestId, { signal: options.signal, timeoutMs: options.timeout });
   }
 
+  /**
+   * `POST /api/v1/modules/bindings/requests`: Agent Binding. Keep
+   * `bindingId` in the user's session, then redirect their browser to
+   * `connectUrl` (as given). LIME sends the browser back to `redirectUri`
+   * (https, or http on loopback, on the site's registered origin) with
+   * `?passport=<JWT>&binding_id=<id>`, or `?error=access_denied&binding_id=<id>`.
+   * Not retried: each call creates a request.
+   *
+   * @example
+   * const { bindingId, connectUrl } = await site.createBindingRequest({ redirectUri: "https://shop.example/lime/callback" });
+   */
+  async createBindingRequest(options: {
+    redirectUri: string;
+    signal?: AbortSignal;
+  }): Promise<CreatedBindingRequest> {
+    if (typeof options?.redirectUri !== "string" || options.redirectUri === "") {
+      throw new TypeError("createBindingRequest: redirectUri is required");
+    }
+    const data = await this.#http.send({
+      method: "POST",
+      path: "/api/v1/modules/bindings/requests",
+      headers: this.#siteHeaders(),
+      body: { redirect_uri: options.redirectUri },
+      idempotent: false,
+      signal: options.signal,
+    });
+    const { siteId, ...created } = readCreatedBinding(data);
+    if (siteId !== null) this.#siteId ??= siteId;
+    return created;
+  }
+
+  /**
+   * `GET /api/v1/modules/bindings/requests/{id}`: the request's status, the
+   * agent once completed, REVOKED once the owner ends the binding (or the
+   * agent is revoked). Another site's request is BINDING_NOT_FOUND.
+   */
+  async getBindingRequest(
+    bindingId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<BindingRequestState> {
+    const data = await this.#http.send({
+      method: "GET",
+      path: `/api/v1/modules/bindings/requests/${encodePathId(bindingId, "bindingId")}`,
+      headers: this.#siteHeaders(),
+      idempotent: true,
+      signal: options.signal,
+    });
+    const state = readBindingState(data);
+    if (state.siteId !== null) this.#siteId ??= state.siteId;
+    return state;
+  }
+
+  /**
+   * Verifies the binding passport from the callback's `?passport=` locally:
+   * signature against the issuer's JWKS (cached), `typ` binding+jwt, issuer,
+   * `aud` "lime-binding", at most 60 s, the binding claims, and that it is
+   * for this site (`site_id`); with `bindingId`, that it completes that
+   * request (PASSPORT_WRONG_BINDING). LIME's SDK checks less (no issuer, no
+   * site). Throws the core's `PassportError` or SDK_JWKS_UNAVAILABLE.
+   *
+   * Pass the `bindingId` kept in the user's session: a passport that
+   * arrives in another browser session (someone forwarded the connect URL)
+   * must not bind that session's account.
+   *
+   * A client that does not know its site id yet learns it from the
+   * passport's binding, which the server shows only to its own site: another
+   * site's binding is PASSPORT_WRONG_SITE.
+   *
+   * @example
+   * const binding = await site.verifyBindingPassport(query.passport, { bindingId: session.bindingId });
+   * binding.agentId; binding.ownerKycLevel;
+   */
+  async verifyBindingPassport(
+    token: string,
+    options: { bindingId?: string; siteId?: string } = {},
+  ): Promise<BindingPassportContext> {
+    const known = options.siteId ?? this.#siteId;
+    const verified = await this.verifier.verifyBinding(token, {
+      bindingId: options.bindingId,
+      siteId: known,
+    });
+    if (known !== undefined) return verified;
+    // Only a genuine passport of this issuer gets this far, so a forged token never causes a request.
+    const siteId = await this.#siteIdFromBinding(verified.bindingId);
+    if (verified.siteId !== siteId) {
+      throw new PassportError("PASSPORT_WRONG_SITE", "the passport's site_id is not this site's");
+    }
+    return verified;
+  }
+
   /** This site's id: configured, or learned once from `requestId` if the site token can read that request. */
   async siteId(requestId?: string): Promise<string> {
     if (this.#siteId !== undefined) return this.#siteId;
@@ -260,6 +366,32 @@ export class SiteClient {
     });
     this.#siteId ??= site.siteId;
     return this.#siteId;
+  }
+
+  /** This site's id from one of its binding requests; another site's binding is PASSPORT_WRONG_SITE. */
+  async #siteIdFromBinding(bindingId: string): Promise<string> {
+    let state: BindingRequestState;
+    try {
+      state = await this.getBindingRequest(bindingId);
+    } catch (cause) {
+      if (cause instanceof LimeApiError && cause.code === "BINDING_NOT_FOUND") {
+        throw new PassportError("PASSPORT_WRONG_SITE", "the passport's binding is not this site's", {
+          cause,
+        });
+      }
+      const code = (cause as { code?: unknown }).code;
+      throw new TypeError(
+        `SiteClient: this site's id is not known and could not be learned from binding ${bindingId} (${String(code ?? cause)}); pass siteId in the options`,
+        { cause },
+      );
+    }
+    if (state.siteId === null) {
+      throw new TypeError(
+        "SiteClient: the server does not name the site of a binding; pass siteId in the options",
+      );
+    }
+    this.#siteId ??= state.siteId;
+    return state.siteId;
   }
 
   #openStream(lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {

@@ -14,7 +14,13 @@
  * loopback) unless `allowInsecureTransport`: whoever can replace the key
  * set in transit can forge every passport this verifier accepts.
  */
-import { type PassportContext, verifyPassport } from "../../core/passport/index.ts";
+import type { LocalJwks } from "../../core/keys/index.ts";
+import {
+  type BindingPassportContext,
+  type PassportContext,
+  verifyBindingPassport,
+  verifyPassport,
+} from "../../core/passport/index.ts";
 import type { FetchLike } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
@@ -46,6 +52,13 @@ export interface VerifyOptions {
   audience?: string | string[];
   /** The login request the passport must answer (`request_id`). */
   requestId?: string;
+  /** The site the passport must be for (`site_id`). */
+  siteId?: string;
+}
+
+export interface VerifyBindingOptions {
+  /** The binding request the passport must complete (`binding_id`). */
+  bindingId?: string;
   /** The site the passport must be for (`site_id`). */
   siteId?: string;
 }
@@ -100,14 +113,39 @@ export class PassportVerifier {
       requestId: options.requestId,
       siteId: options.siteId,
     };
+    return this.#withKeys((jwks) => verifyPassport(token, jwks, verifyOptions));
+  }
+
+  /**
+   * Verifies an Agent Binding passport (core's `verifyBindingPassport`:
+   * `typ` binding+jwt, issuer, `aud` "lime-binding", at most 60 s, the
+   * binding profile) and, when named, its `binding_id` and `site_id`.
+   * Throws the core's `PassportError`, or SDK_JWKS_UNAVAILABLE.
+   *
+   * @example
+   * const binding = await verifier.verifyBinding(jwt, { siteId, bindingId });
+   */
+  async verifyBinding(token: string, options: VerifyBindingOptions = {}): Promise<BindingPassportContext> {
+    const verifyOptions = {
+      issuer: this.issuer,
+      clockTolerance: this.#clockToleranceSec,
+      now: this.#now() / 1000,
+      bindingId: options.bindingId,
+      siteId: options.siteId,
+    };
+    return this.#withKeys((jwks) => verifyBindingPassport(token, jwks, verifyOptions));
+  }
+
+  /** Runs `verify` on the cached key set; an unknown kid earns one refetch (within the cache's cooldown). */
+  async #withKeys<T>(verify: (jwks: LocalJwks) => Promise<T>): Promise<T> {
     const jwks = await this.jwks.current();
     try {
-      return await verifyPassport(token, jwks, verifyOptions);
+      return await verify(jwks);
     } catch (error) {
       if ((error as { code?: unknown }).code !== "PASSPORT_UNKNOWN_KID") throw error;
       const refreshed = await this.jwks.refreshForUnknownKid();
       if (refreshed === undefined || refreshed === jwks) throw error;
-      return verifyPassport(token, refreshed, verifyOptions);
+      return verify(refreshed);
     }
   }
 }

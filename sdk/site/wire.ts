@@ -3,7 +3,7 @@
  * camelCase values, and the events of the site's stream.
  */
 import { isRecord } from "../internal/http.ts";
-import { loginRequestFields, optStr, readRecord } from "../internal/wire.ts";
+import { loginRequestFields, optStr, readRecord, str, timestamp } from "../internal/wire.ts";
 
 export interface CreatedLoginRequest {
   requestId: string;
@@ -21,6 +21,65 @@ export interface LoginRequestState {
   approvedAgentId: string | null;
   /** The site-login passport, returned while it is valid (beyond LIME). */
   passportJwt: string | null;
+}
+
+/** `POST /api/v1/modules/bindings/requests`: where to send the user's browser. */
+export interface CreatedBindingRequest {
+  /** Keep it in the user's session: the callback must carry the same one. */
+  bindingId: string;
+  /** LIME's hosted connect page; redirect the browser here as given. */
+  connectUrl: string;
+  status: string;
+  expiresAt: string;
+}
+
+/** `GET /api/v1/modules/bindings/requests/{id}` as the owning site sees it. */
+export interface BindingRequestState {
+  bindingId: string;
+  /** The reader's own site (null from servers that do not send it). */
+  siteId: string | null;
+  /** REVOKED once the owner ends the binding or the agent is revoked. */
+  status: "PENDING" | "COMPLETED" | "DENIED" | "EXPIRED" | "REVOKED" | (string & {});
+  expiresAt: string;
+  /** The agent picked, once COMPLETED (kept when REVOKED). */
+  agentId: string | null;
+  decidedAt: string | null;
+  revokedAt: string | null;
+  /** "owner_revoked" or "agent_revoked" when REVOKED. */
+  revocationReason: string | null;
+}
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
+  }
+};
+
+export function readCreatedBinding(value: unknown): CreatedBindingRequest & { siteId: string | null } {
+  return readRecord(value, "binding request", {
+    bindingId: str("binding_id"),
+    // The browser is sent there: anything but an http(s) URL (javascript:, data:) is not the protocol.
+    connectUrl: str("connect_url", isHttpUrl),
+    status: str("status"),
+    expiresAt: timestamp("expires_at"),
+    siteId: optStr("site_id"),
+  });
+}
+
+export function readBindingState(value: unknown): BindingRequestState {
+  return readRecord(value, "binding request status", {
+    bindingId: str("binding_id"),
+    siteId: optStr("site_id"),
+    status: str("status"),
+    expiresAt: timestamp("expires_at"),
+    agentId: optStr("agent_id"),
+    decidedAt: optStr("decided_at"),
+    revokedAt: optStr("revoked_at"),
+    revocationReason: optStr("revocation_reason"),
+  });
 }
 
 export type StreamEvent =

@@ -7,6 +7,7 @@ test("sdk/index.ts exports exactly the documented runtime values", () => {
   expect(Object.keys(sdk).sort()).toEqual(
     [
       "AgentClient",
+      "BINDING_AUDIENCE",
       "LimeApiError",
       "LimeSdkError",
       "PASSPORT_AUTH_SCHEME",
