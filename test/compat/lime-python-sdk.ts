@@ -323,6 +323,22 @@ export async function siteSdkCreateLoginRequest(client: SiteSdkClient) {
   };
 }
 
+/**
+ * `LimeSite.create_binding_request(redirect_uri=)` (1.2+): `POST
+ * /modules/bindings/requests` with exactly `{"redirect_uri": ...}` →
+ * `BindingRequestResult.from_api`: `binding_id`, `connect_url` (used as
+ * given), `status` through `str()`, `expires_at` through `fromisoformat`.
+ */
+export async function siteSdkCreateBindingRequest(client: SiteSdkClient, redirectUri: string) {
+  const data = await client.post("/modules/bindings/requests", { redirect_uri: redirectUri });
+  return {
+    bindingId: String(data.binding_id),
+    connectUrl: String(data.connect_url),
+    status: String(data.status),
+    expiresAt: parsePythonIsoTime(data.expires_at),
+  };
+}
+
 export type LoginHandler = (requestId: string, passport: string | null) => void;
 
 export type FrameKind = "keepalive" | "approved" | "expired" | "error" | "ignore";
@@ -499,18 +515,27 @@ function refuse(why: string): SdkError {
   return new SdkError("InvalidPassportError", undefined, undefined, why);
 }
 
+/** What `_verify_jwt` is called with: the login profile or the binding profile (`_jwks.py`). */
+interface SiteJwtProfile {
+  audience: string;
+  maxTtlSeconds: number;
+  expectedClaim?: [name: string, value: string];
+}
+
 /**
- * `LimeSite.verify_passport(jwt, expected_request_id=)`: the `kid` from the
- * unverified header, the key from the JWKS by `kid` (fetch once, refetch
- * once on a miss), an RS256 signature, then the SDK's own checks with PyJWT's
- * exp/iat/aud checks turned off: `aud` exactly "lime-site-login" (a string),
- * numeric `exp`/`iat`, `exp` after now, `exp - iat` at most 120 s, and the
- * request binding. `sub` is renamed `agent_id`.
+ * `_jwks._verify_jwt`, shared by `verify_passport` and
+ * `verify_binding_passport`: the `kid` from the unverified header, the key
+ * from the JWKS by `kid` (fetch once, refetch once on a miss), an RS256
+ * signature, then the SDK's own checks with PyJWT's exp/iat/aud checks
+ * turned off: `aud` exactly the profile's audience (a string), numeric
+ * `exp`/`iat`, `exp` after now, `exp - iat` at most the profile's TTL, and
+ * the expected claim. `sub` is renamed `agent_id` unless `agent_id` exists.
  */
-export async function siteSdkVerifyPassport(
+async function siteSdkVerifyJwt(
   client: SiteSdkClient,
   jwt: string,
-  options: SiteVerifyOptions = {},
+  profile: SiteJwtProfile,
+  options: SiteVerifyOptions,
 ) {
   const cache = options.keyCache ?? new Map<string, CryptoKey>();
   let kid: unknown;
@@ -568,18 +593,63 @@ export async function siteSdkVerifyPassport(
     throw refuse("ImmatureSignatureError: iat is in the future");
   }
 
-  if (claims.aud !== "lime-site-login") throw refuse(`Invalid audience: ${JSON.stringify(claims.aud)}`);
+  if (claims.aud !== profile.audience) throw refuse(`Invalid audience: ${JSON.stringify(claims.aud)}`);
   const { exp, iat } = claims;
   if (typeof exp !== "number" || typeof iat !== "number") throw refuse("JWT missing exp or iat");
   if (exp <= now) throw refuse("JWT has expired");
-  if (exp - iat > 120) throw refuse("JWT TTL exceeds platform maximum (120s)");
-  if (options.expectedRequestId !== undefined && String(claims.request_id) !== options.expectedRequestId) {
-    throw refuse("JWT request_id claim does not match expected request");
+  if (exp - iat > profile.maxTtlSeconds) {
+    throw refuse(`JWT TTL exceeds platform maximum (${profile.maxTtlSeconds}s)`);
+  }
+  if (profile.expectedClaim !== undefined) {
+    const [name, value] = profile.expectedClaim;
+    if (String(claims[name]) !== value) throw refuse(`JWT ${name} claim does not match expected request`);
   }
   const { sub, ...rest } = claims;
   const normalized: Json = { ...rest };
   if (sub !== undefined && !("agent_id" in normalized)) normalized.agent_id = sub;
   return { valid: true as const, claims: normalized };
+}
+
+/**
+ * `LimeSite.verify_passport(jwt, expected_request_id=)`: `_verify_jwt` with
+ * `aud` "lime-site-login", a TTL of at most 120 s and, when given, the
+ * `request_id` binding.
+ */
+export function siteSdkVerifyPassport(client: SiteSdkClient, jwt: string, options: SiteVerifyOptions = {}) {
+  return siteSdkVerifyJwt(
+    client,
+    jwt,
+    {
+      audience: "lime-site-login",
+      maxTtlSeconds: 120,
+      ...(options.expectedRequestId === undefined
+        ? {}
+        : { expectedClaim: ["request_id", options.expectedRequestId] as [string, string] }),
+    },
+    options,
+  );
+}
+
+/**
+ * `LimeSite.verify_binding_passport(jwt)` (2.0): `_verify_jwt` with `aud`
+ * "lime-binding" and a TTL of at most 60 s, then a `binding_id` that is a
+ * string `.strip()` does not empty. Matching it to the pending request is
+ * left to the integrator (2.0 dropped `expected_binding_id`).
+ */
+export async function siteSdkVerifyBindingPassport(
+  client: SiteSdkClient,
+  jwt: string,
+  options: Omit<SiteVerifyOptions, "expectedRequestId"> = {},
+) {
+  const result = await siteSdkVerifyJwt(
+    client,
+    jwt,
+    { audience: "lime-binding", maxTtlSeconds: 60 },
+    options,
+  );
+  const bindingId = result.claims.binding_id;
+  if (typeof bindingId !== "string" || bindingId.trim() === "") throw refuse("JWT missing binding_id claim");
+  return result;
 }
 
 export const MCP_METADATA_PATH = "/api/v1/modules/oauth/.well-known/oauth-authorization-server";

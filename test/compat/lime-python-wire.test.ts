@@ -14,6 +14,7 @@ import { decodeJwt, decodeProtectedHeader, type JWK } from "jose";
 import { systemClock } from "../../server/clock.ts";
 import { loadConfig } from "../../server/config.ts";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
+import { pickAgent, setSiteOrigin } from "../support/bindings.ts";
 import {
   AGENT_AUTH_CODES,
   AgentSdkClient,
@@ -31,7 +32,9 @@ import {
   SdkError,
   SiteSdkClient,
   SiteSdkEventStream,
+  siteSdkCreateBindingRequest,
   siteSdkCreateLoginRequest,
+  siteSdkVerifyBindingPassport,
   siteSdkVerifyPassport,
   siteSdkWaitForLogin,
 } from "./lime-python-sdk.ts";
@@ -401,9 +404,119 @@ describe("LIME Python SDKs against our server", () => {
       expect(() => loadConfig({ PORT: "0", SSE_KEEPALIVE_SECONDS: "310" })).toThrow("SSE_KEEPALIVE_SECONDS");
     });
 
-    test.todo(
-      "create_binding_request(redirect_uri=) / verify_binding_passport(): the bindings module is not built yet",
-    );
+    describe("Agent Binding (site SDK 1.2+, 2.0)", () => {
+      const ORIGIN = "https://shop.example";
+      const CALLBACK = `${ORIGIN}/bind/callback`;
+
+      /** A site with a registered origin (bindings need one) and the LIME SDK's client for it. */
+      async function bindingSite() {
+        const own = await t.provision();
+        await setSiteOrigin(t, own, ORIGIN);
+        return { own, client: new SiteSdkClient(api, own.siteToken) };
+      }
+
+      test("create_binding_request(redirect_uri=): 201 → BindingRequestResult (binding_id, connect_url as given, PENDING, expires_at)", async () => {
+        const { client } = await bindingSite();
+        const before = Date.now();
+        const result = await siteSdkCreateBindingRequest(client, CALLBACK);
+        expect(result.bindingId).toMatch(UUID);
+        expect(result.connectUrl).toBe(`${t.config.publicUrl}/connect?binding_id=${result.bindingId}`);
+        expect(result.status).toBe("PENDING");
+        const ttl = t.config.lifetimes.bindingRequestMs;
+        expect(result.expiresAt.getTime()).toBeGreaterThanOrEqual(Math.floor((before + ttl) / 1000) * 1000);
+        expect(result.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + ttl);
+        const raw = await client.post("/modules/bindings/requests", { redirect_uri: CALLBACK });
+        expect(raw.expires_at).toMatch(ISO_UTC);
+      });
+
+      test("create_binding_request(): a bad site token is AuthenticationError; a refused redirect_uri or a site without origin is ApiError", async () => {
+        const { client } = await bindingSite();
+        await expectSdkError(
+          siteSdkCreateBindingRequest(new SiteSdkClient(api, `lime_site_${"A".repeat(43)}`), CALLBACK),
+          "AuthenticationError",
+          "SITE_TOKEN_INVALID",
+          401,
+        );
+        await expectSdkError(
+          siteSdkCreateBindingRequest(client, "not-a-url"),
+          "ApiError",
+          "REDIRECT_URI_NOT_ALLOWED",
+          400,
+        );
+        await expectSdkError(
+          siteSdkCreateBindingRequest(client, "https://evil.example/cb"),
+          "ApiError",
+          "REDIRECT_URI_NOT_ALLOWED",
+          400,
+        );
+        await expectSdkError(
+          siteSdkCreateBindingRequest(site, CALLBACK),
+          "ApiError",
+          "SITE_ORIGIN_REQUIRED",
+          409,
+        );
+      });
+
+      test("verify_binding_passport(jwt): the passport from ?passport= passes the SDK's checks (jose verifies the RS256 signature)", async () => {
+        const { own, client } = await bindingSite();
+        const created = await siteSdkCreateBindingRequest(client, `${CALLBACK}?from=settings`);
+        // The hosted connect page's step, through the service function it calls.
+        const { redirectUrl } = await pickAgent(t, created.bindingId, own);
+        const callback = new URL(redirectUrl);
+        expect(`${callback.origin}${callback.pathname}`).toBe(CALLBACK);
+        expect(callback.searchParams.get("from")).toBe("settings");
+        expect(callback.searchParams.get("binding_id")).toBe(created.bindingId);
+        const jwt = callback.searchParams.get("passport")!;
+
+        const verified = await siteSdkVerifyBindingPassport(client, jwt);
+        expect(verified.valid).toBe(true);
+        expect(verified.claims).toMatchObject({
+          agent_id: own.agentId,
+          binding_id: created.bindingId,
+          user_id: own.ownerId,
+          site_id: own.siteId,
+          aud: "lime-binding",
+          user_kyc_level: 1,
+          agent_reputation: 0,
+          passport_version: 1,
+        });
+        expect(verified.claims.sub).toBeUndefined();
+        expect(Number(verified.claims.exp) - Number(verified.claims.iat)).toBeLessThanOrEqual(60);
+        expect(decodeProtectedHeader(jwt)).toMatchObject({ alg: "RS256", typ: "binding+jwt" });
+
+        // Site SDK < 1.1.0 (JWKS through the envelope) and < 1.2.1 (PyJWT's iat check on) accept it too.
+        const older = await siteSdkVerifyBindingPassport(client, jwt, {
+          jwksThroughEnvelope: true,
+          checkIat: true,
+        });
+        expect(older.valid).toBe(true);
+      });
+
+      test("verify_binding_passport(): a login passport, a tampered one and an expired one are InvalidPassportError", async () => {
+        const { own, client } = await bindingSite();
+        const created = await siteSdkCreateBindingRequest(client, CALLBACK);
+        const jwt = new URL((await pickAgent(t, created.bindingId, own)).redirectUrl).searchParams.get(
+          "passport",
+        )!;
+        const login = await siteSdkCreateLoginRequest(site);
+        await agentSdkLogin(agent, login.requestId);
+        const audience = await expectSdkError(
+          siteSdkVerifyBindingPassport(client, await passportFor(login.requestId)),
+          "InvalidPassportError",
+        );
+        expect(audience.message).toContain("Invalid audience");
+        const [header, payload, signature] = jwt.split(".");
+        const flipped = `${signature!.slice(0, -2)}${signature!.endsWith("AA") ? "BB" : "AA"}`;
+        await expectSdkError(
+          siteSdkVerifyBindingPassport(client, `${header}.${payload}.${flipped}`),
+          "InvalidPassportError",
+        );
+        await expectSdkError(
+          siteSdkVerifyBindingPassport(client, jwt, { now: Number(decodeJwt(jwt).exp) }),
+          "InvalidPassportError",
+        );
+      });
+    });
   });
 
   describe("lime-mcp-server-sdk: TokenVerifier", () => {
