@@ -12,8 +12,23 @@ export interface LimeEnv {
   baseUrl: string;
   siteToken: string;
   agentToken: string | undefined;
+  /**
+   * Throwaway server only: the hosted connect page's two actions, taken as
+   * its registered owner through the service functions the page calls (the
+   * page itself is not part of this repository's examples). Each returns
+   * the URL LIME sends the browser back to.
+   */
+  hostedConnect?: {
+    pickAgent(bindingId: string): Promise<string>;
+    decline(bindingId: string): Promise<string>;
+  };
   /** Stops the throwaway server, if one was started. */
   close(): Promise<void>;
+}
+
+export interface LimeEnvOptions {
+  /** Throwaway server only: register this origin for the site (Agent Binding needs one). */
+  siteOrigin?: string;
 }
 
 function env(name: string): string | undefined {
@@ -24,7 +39,7 @@ function env(name: string): string | undefined {
   return (g.Deno ? g.Deno.env.get(name) : g.process?.env[name]) || undefined;
 }
 
-export async function limeEnv(): Promise<LimeEnv> {
+export async function limeEnv(options: LimeEnvOptions = {}): Promise<LimeEnv> {
   const baseUrl = env("LIME_API_BASE");
   const siteToken = env("LIME_SITE_TOKEN");
   if (baseUrl && siteToken) {
@@ -40,10 +55,16 @@ export async function limeEnv(): Promise<LimeEnv> {
   const server = await startSdkTestServer({ config: { defaultPowDifficulty: 15 } });
   const ids = await server.provision();
   console.log(`[lime] throwaway LIME server at ${server.url} (temporary database, removed on exit)`);
+  const bindings = await import("../../test/support/bindings.ts");
+  if (options.siteOrigin !== undefined) await bindings.setSiteOrigin(server, ids, options.siteOrigin);
   return {
     baseUrl: server.url,
     siteToken: ids.siteToken,
     agentToken: ids.agentToken,
+    hostedConnect: {
+      pickAgent: async (bindingId) => (await bindings.pickAgent(server, bindingId, ids)).redirectUrl,
+      decline: async (bindingId) => (await bindings.decline(server, bindingId, ids)).redirectUrl,
+    },
     close: () => server.stop(),
   };
 }

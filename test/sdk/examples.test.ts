@@ -46,6 +46,15 @@ describe("examples", () => {
     }, 60_000);
   }
 
+  test("bun examples/binding-site.ts --once: decline, then connect: the site shows the agent; a forwarded callback is refused", async () => {
+    const { code, out } = await run(["examples/binding-site.ts", "--once"]);
+    expect(out).toMatch(/"Connect your agent" -> 303 to http:\/\/127\.0\.0\.1:\d+\/connect\?binding_id=/);
+    expect(out).toContain("[site] You declined: no agent was connected.");
+    expect(out).toMatch(/\[site\] Agent connected\. Connected agent [0-9a-f-]{36}\./);
+    expect(out).toContain("[other browser] a callback for a connection it did not start -> 400");
+    expect(code).toBe(0);
+  }, 60_000);
+
   test("examples/agent.ts without configuration prints its usage and exits 2", async () => {
     const { code, out } = await run(["examples/agent.ts"]);
     expect(code).toBe(2);
