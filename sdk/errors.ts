@@ -18,7 +18,7 @@
  *
  * @example
  * try { await agent.login(id) }
- * catch (err) { if (err instanceof LimeApiError && err.code === "LOGIN_REQUEST_EXPIRED") askForANewOne() }
+ * catch (err) { if (err instanceof LimeApiError && err.code === "REQUEST_EXPIRED") askForANewOne() }
  */
 
 /** Codes the published LIME clients branch on, plus the ones our server adds (see docs/api.md). */
@@ -31,8 +31,8 @@ export type KnownApiErrorCode =
   | "RATE_LIMIT_EXCEEDED"
   | "MISSING_POW_NONCE"
   | "INVALID_POW"
-  | "LOGIN_REQUEST_NOT_FOUND"
-  | "LOGIN_REQUEST_EXPIRED"
+  | "SITE_LOGIN_REQUEST_NOT_FOUND"
+  | "REQUEST_EXPIRED"
   | "LOGIN_REQUEST_ALREADY_APPROVED"
   | "REDIRECT_URI_NOT_ALLOWED"
   | "SITE_ORIGIN_REQUIRED"

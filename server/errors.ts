@@ -7,7 +7,7 @@
  * a token, a password, a code or a hash.
  *
  * @example
- * throw new DomainError("LOGIN_REQUEST_EXPIRED", "The login request has expired.");
+ * throw new DomainError("REQUEST_EXPIRED", "The login request has expired.");
  */
 
 export type DomainErrorCode =
@@ -49,8 +49,8 @@ export type DomainErrorCode =
   | "REDIRECT_URL_NOT_ALLOWED"
   | "MISSING_POW_NONCE"
   | "INVALID_POW"
-  | "LOGIN_REQUEST_NOT_FOUND"
-  | "LOGIN_REQUEST_EXPIRED"
+  | "SITE_LOGIN_REQUEST_NOT_FOUND"
+  | "REQUEST_EXPIRED"
   | "LOGIN_REQUEST_ALREADY_APPROVED"
   | "PASSWORD_RESET_TOKEN_INVALID"
   | "PASSWORD_RESET_TOKEN_EXPIRED"

@@ -357,7 +357,7 @@ export class LoginEventConsumer {
       state = await this.#deps.fetchState(requestId, signal);
     } catch (error) {
       if (signal.aborted) return;
-      if (error instanceof LimeApiError && error.code === "LOGIN_REQUEST_NOT_FOUND") {
+      if (error instanceof LimeApiError && error.code === "SITE_LOGIN_REQUEST_NOT_FOUND") {
         this.#settle({ type: "rejected", requestId, error, via: "poll" });
       } else if (error instanceof LimeApiError && FATAL_CODES.has(error.code)) {
         this.#fatal(error);

@@ -23,6 +23,8 @@ export class SdkError extends Error {
     readonly code: string | undefined,
     readonly httpStatus: number | undefined,
     message: string,
+    /** `error.detail` when it is an object (`_parse_envelope`), else empty. */
+    readonly detail: Json = {},
   ) {
     super(`${kind}(${code ?? "-"}, HTTP ${httpStatus ?? "-"}): ${message}`);
   }
@@ -62,18 +64,27 @@ export function readEnvelope(status: number, text: string, authCodes: Set<string
   if (error === null || typeof error !== "object" || Array.isArray(error)) {
     throw new SdkError("LimeError", undefined, status, "Error envelope missing error object");
   }
-  const { code = "UNKNOWN_ERROR", message = "Unknown error" } = error as {
+  const {
+    code = "UNKNOWN_ERROR",
+    message = "Unknown error",
+    detail: rawDetail,
+  } = error as {
     code?: unknown;
     message?: unknown;
+    detail?: unknown;
   };
   const codeText = String(code);
+  const detail =
+    rawDetail !== null && typeof rawDetail === "object" && !Array.isArray(rawDetail)
+      ? (rawDetail as Json)
+      : {};
   if (status === 429 || codeText === "RATE_LIMIT_EXCEEDED") {
-    throw new SdkError("RateLimitError", codeText, status, String(message));
+    throw new SdkError("RateLimitError", codeText, status, String(message), detail);
   }
   if (status === 401 || authCodes.has(codeText)) {
-    throw new SdkError("AuthenticationError", codeText, status, String(message));
+    throw new SdkError("AuthenticationError", codeText, status, String(message), detail);
   }
-  throw new SdkError("ApiError", codeText, status, String(message));
+  throw new SdkError("ApiError", codeText, status, String(message), detail);
 }
 
 /** httpx 0.27 serialises `json=` with `json.dumps` defaults: `", "` and `": "` separators. */

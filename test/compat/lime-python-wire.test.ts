@@ -156,6 +156,16 @@ describe("LIME Python SDKs against our server", () => {
       );
     });
 
+    test("login() with an unknown request id: ApiError SITE_LOGIN_REQUEST_NOT_FOUND (404), as LIME's integration test asserts", async () => {
+      // tests/integration/test_full_cycle.py test_invalid_request_id_raises, with its id.
+      await expectSdkError(
+        agentSdkLogin(agent, "00000000-0000-4000-8000-000000000099"),
+        "ApiError",
+        "SITE_LOGIN_REQUEST_NOT_FOUND",
+        404,
+      );
+    });
+
     test("login() on an approved request: the challenge fetch is an ApiError LOGIN_REQUEST_ALREADY_APPROVED (409)", async () => {
       const created = await siteSdkCreateLoginRequest(site);
       await agentSdkLogin(agent, created.requestId);
@@ -620,6 +630,19 @@ describe("LIME Python SDKs: expiry and rate limits", () => {
     } finally {
       await stream.close();
     }
+  });
+
+  test("login() on an expired request: ApiError REQUEST_EXPIRED, the code LIME's docs branch on", async () => {
+    const p = await t.provision();
+    const api = `${t.url}/api/v1`;
+    const created = await siteSdkCreateLoginRequest(new SiteSdkClient(api, p.siteToken));
+    clock.advance(t.config.lifetimes.loginRequestMs + 1000);
+    const error = await expectSdkError(
+      agentSdkLogin(new AgentSdkClient(api, p.agentToken), created.requestId),
+      "ApiError",
+      "REQUEST_EXPIRED",
+    );
+    expect(error.detail).toEqual({ reason: "login_request_expired" });
   });
 
   test("RateLimitError: 429 RATE_LIMIT_EXCEEDED with a whole-seconds Retry-After, for the agent and for the site", async () => {

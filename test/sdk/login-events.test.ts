@@ -203,7 +203,7 @@ describe("LoginEventConsumer", () => {
   test("the poll settles EXPIRED, NOT_FOUND and a delivered request whose passport is gone", async () => {
     const states: Record<string, LoginRequestState | LimeApiError> = {
       a: requestState("a", "EXPIRED", { expiresAt: "2000-01-01T00:00:00Z" }),
-      b: new LimeApiError("LOGIN_REQUEST_NOT_FOUND", "no", 404),
+      b: new LimeApiError("SITE_LOGIN_REQUEST_NOT_FOUND", "no", 404),
       c: requestState("c", "DELIVERED", { approvedAgentId: "x" }),
     };
     const s = await setup({
@@ -217,7 +217,7 @@ describe("LoginEventConsumer", () => {
     const results = await Promise.allSettled(["a", "b", "c"].map((id) => consumer.wait(id)));
     expect(results.map((r) => (r.status === "rejected" ? r.reason.code : "resolved"))).toEqual([
       "SDK_LOGIN_EXPIRED",
-      "LOGIN_REQUEST_NOT_FOUND",
+      "SITE_LOGIN_REQUEST_NOT_FOUND",
       "SDK_LOGIN_NOT_PENDING",
     ]);
     await consumer.stop();

@@ -265,19 +265,21 @@ describe("agent login over HTTP", () => {
     );
   });
 
-  test("unknown requests are LOGIN_REQUEST_NOT_FOUND, and another site cannot read this site's request", async () => {
+  test("unknown requests are SITE_LOGIN_REQUEST_NOT_FOUND, and another site cannot read this site's request", async () => {
     const unknown = crypto.randomUUID();
     expect((await api(t.url, `/api/v1/auth/requests/${unknown}`)).body.error.code).toBe(
-      "LOGIN_REQUEST_NOT_FOUND",
+      "SITE_LOGIN_REQUEST_NOT_FOUND",
     );
-    expect((await approve(t, unknown, p.agentToken, "1")).body.error.code).toBe("LOGIN_REQUEST_NOT_FOUND");
+    expect((await approve(t, unknown, p.agentToken, "1")).body.error.code).toBe(
+      "SITE_LOGIN_REQUEST_NOT_FOUND",
+    );
     expect((await status(t, unknown, p.siteToken)).status).toBe(404);
 
     const id = await createRequest(t, p.siteToken);
     const other = await t.provision();
     const foreign = await status(t, id, other.siteToken);
     expect(foreign.status).toBe(404);
-    expect(foreign.body.error.code).toBe("LOGIN_REQUEST_NOT_FOUND");
+    expect(foreign.body.error.code).toBe("SITE_LOGIN_REQUEST_NOT_FOUND");
   });
 
   test("agent token rejections: MISSING_AGENT_TOKEN, INVALID_AGENT_TOKEN, and AGENT_REVOKED at once after DELETE", async () => {
@@ -407,7 +409,7 @@ describe("agent login over HTTP", () => {
 });
 
 describe("agent login over time", () => {
-  test("expiry: overdue requests become EXPIRED, the stream gets an expired event, approval is LOGIN_REQUEST_EXPIRED", async () => {
+  test("expiry: overdue requests become EXPIRED, the stream gets an expired event, approval is REQUEST_EXPIRED", async () => {
     const clock = new FakeClock();
     await withTestServer({ clock }, async (t) => {
       const p = await t.provision();
@@ -424,8 +426,9 @@ describe("agent login over time", () => {
       expect((await status(t, id, p.siteToken)).body.data.status).toBe("EXPIRED");
       const late = await approve(t, id, p.agentToken, nonce);
       expect(late.status).toBe(410);
-      expect(late.body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
-      expect((await api(t.url, `/api/v1/auth/requests/${id}`)).body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
+      expect(late.body.error.code).toBe("REQUEST_EXPIRED");
+      expect(late.body.error.detail).toEqual({ reason: "login_request_expired" });
+      expect((await api(t.url, `/api/v1/auth/requests/${id}`)).body.error.code).toBe("REQUEST_EXPIRED");
     });
   });
 
@@ -437,7 +440,7 @@ describe("agent login over time", () => {
       const nonce = await solveFor(t, id);
       clock.advance(t.config.lifetimes.loginRequestMs);
       const late = await approve(t, id, p.agentToken, nonce);
-      expect(late.body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
+      expect(late.body.error.code).toBe("REQUEST_EXPIRED");
       const stream = await connect(t, p.siteToken);
       const events = await stream.waitFor((all) => all.some((e) => e.data.type === "expired"));
       await stream.close();

@@ -36,8 +36,16 @@ export interface AgentLoginDeps {
   lifetimes: Pick<Lifetimes, "loginRequestMs" | "eventRetentionMs">;
 }
 
-const notFound = () => new DomainError("LOGIN_REQUEST_NOT_FOUND", "No such login request.");
-const expired = () => new DomainError("LOGIN_REQUEST_EXPIRED", "The login request has expired.");
+/**
+ * The codes are LIME's: its agent SDK's integration test asserts `404
+ * SITE_LOGIN_REQUEST_NOT_FOUND` for an unknown id (`tests/integration/
+ * test_full_cycle.py`), and its docs branch on `REQUEST_EXPIRED`. That code is
+ * generic, so `detail.reason` names what expired. LIME's SDKs and docs name
+ * no code for a second approval; ours (409) stays.
+ */
+const notFound = () => new DomainError("SITE_LOGIN_REQUEST_NOT_FOUND", "No such login request.");
+const expired = () =>
+  new DomainError("REQUEST_EXPIRED", "The login request has expired.", { reason: "login_request_expired" });
 const alreadyApproved = () =>
   new DomainError("LOGIN_REQUEST_ALREADY_APPROVED", "The login request has already been approved.");
 
@@ -233,7 +241,7 @@ export async function approveLoginRequest(
     await deps.audit(passportIssued(agent, passport, "site_login", ip));
     return approved.request;
   } catch (error) {
-    if (error instanceof DomainError && error.code !== "LOGIN_REQUEST_NOT_FOUND") {
+    if (error instanceof DomainError && error.code !== "SITE_LOGIN_REQUEST_NOT_FOUND") {
       await auditRejection(deps, agent, site, id, error.code, ip);
     }
     throw error;

@@ -1,8 +1,8 @@
 /**
  * Regression: an approval that lost its atomic consume to the deletion of
- * the request's site was answered `410 LOGIN_REQUEST_EXPIRED` (46 of 100 in
+ * the request's site was answered `410 REQUEST_EXPIRED` (46 of 100 in
  * a race), for a request that never expired. A request that vanished is
- * `404 LOGIN_REQUEST_NOT_FOUND`. The race is made deterministic here: the
+ * `404 SITE_LOGIN_REQUEST_NOT_FOUND`. The race is made deterministic here: the
  * store deletes the site (through the owner API) just before the consume.
  */
 
@@ -65,7 +65,7 @@ function approve(id: string, nonce: string) {
 }
 
 describe("an approval racing its site's deletion", () => {
-  test("is 404 LOGIN_REQUEST_NOT_FOUND, not 410 LOGIN_REQUEST_EXPIRED", async () => {
+  test("is 404 SITE_LOGIN_REQUEST_NOT_FOUND, not 410 REQUEST_EXPIRED", async () => {
     const { id, nonce } = await solvedRequest();
     beforeConsume = async () => {
       const deleted = await api(t.url, `/api/v1/foundation/sites/${p.siteId}`, {
@@ -76,7 +76,7 @@ describe("an approval racing its site's deletion", () => {
     };
     const answer = await approve(id, nonce);
     expect(answer.status).toBe(404);
-    expect(answer.body.error.code).toBe("LOGIN_REQUEST_NOT_FOUND");
+    expect(answer.body.error.code).toBe("SITE_LOGIN_REQUEST_NOT_FOUND");
   });
 
   test("a request that really expired meanwhile (the sweep ran) is still 410", async () => {
@@ -87,6 +87,6 @@ describe("an approval racing its site's deletion", () => {
     };
     const answer = await approve(id, nonce);
     expect(answer.status).toBe(410);
-    expect(answer.body.error.code).toBe("LOGIN_REQUEST_EXPIRED");
+    expect(answer.body.error.code).toBe("REQUEST_EXPIRED");
   });
 });
