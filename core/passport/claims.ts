@@ -21,6 +21,9 @@ export const PASSPORT_VERSION = 1;
 /** Highest `owner_kyc_level`: 0 none, 1 email, 2 identity document, 3 enhanced. */
 export const MAX_KYC_LEVEL = 3;
 
+/** Highest `agent_reputation` (docs/passport-claims.md says what the score is made of). */
+export const MAX_AGENT_REPUTATION = 100;
+
 /** Longest string accepted for an identifier claim (`sub`, `jti`, `user_id`, ...). */
 export const MAX_ID_LENGTH = 256;
 
@@ -49,6 +52,16 @@ export interface PassportClaims extends JwtClaims {
   agent_name: string;
   /** Version of this claim set; 1. */
   passport_version: number;
+  /**
+   * The names LIME's site SDK README tells integrators to read, beside ours:
+   * `agent_id` equals `sub`, `user_kyc_level` equals `owner_kyc_level`.
+   * Always issued by our server; optional here so a passport signed before
+   * they were added still verifies.
+   */
+  agent_id?: string;
+  user_kyc_level?: number;
+  /** The agent's reputation, an integer 0–100, as of issuance. */
+  agent_reputation?: number;
   /** Site login only: the login request this passport answers. */
   request_id?: string;
   /** Site login only: the site that created the request. */
@@ -62,6 +75,8 @@ export interface PassportContext {
   ownerKycLevel: number;
   agentName: string;
   passportVersion: number;
+  /** `agent_reputation` (0–100), when the passport carries it. */
+  agentReputation?: number;
   issuer: string;
   audience: string[];
   issuedAt: number;
@@ -92,6 +107,27 @@ function requireId(claims: Record<string, unknown>, name: string): string {
 
 function optionalId(claims: Record<string, unknown>, name: string): string | undefined {
   return claims[name] === undefined ? undefined : requireId(claims, name);
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
+/**
+ * LIME's names for two of our claims must say the same thing, or a site
+ * reading one name and a site reading the other would see two agents.
+ */
+function checkLimeAliases(claims: Record<string, unknown>): void {
+  if (claims.agent_id !== undefined && claims.agent_id !== claims.sub) {
+    throw invalid("agent_id", "must equal sub");
+  }
+  if (claims.user_kyc_level !== undefined && claims.user_kyc_level !== claims.owner_kyc_level) {
+    throw invalid("user_kyc_level", "must equal owner_kyc_level");
+  }
+  const reputation = claims.agent_reputation;
+  if (reputation !== undefined && !isIntegerIn(reputation, 0, MAX_AGENT_REPUTATION)) {
+    throw invalid("agent_reputation", `must be an integer from 0 to ${MAX_AGENT_REPUTATION}`);
+  }
 }
 
 /** RFC 7519 §2 NumericDate: seconds since the epoch; we also refuse negative and non-finite values. */
@@ -150,7 +186,7 @@ export function checkJwtClaims(claims: Record<string, unknown>): JwtClaims {
 
 /**
  * The passport profile on top of `readJwtClaims`: owner, KYC level, agent
- * name, claim-set version; and for the site-login audience, `request_id`,
+ * name, claim-set version, LIME's aliases when present; and for the site-login audience, `request_id`,
  * `site_id` and a lifetime of at most 120 s.
  */
 export function readPassportClaims(claims: Record<string, unknown>): {
@@ -161,7 +197,7 @@ export function readPassportClaims(claims: Record<string, unknown>): {
   requireId(claims, "user_id");
   const kyc = claims.owner_kyc_level;
   if (kyc === undefined) throw missing("owner_kyc_level");
-  if (typeof kyc !== "number" || !Number.isInteger(kyc) || kyc < 0 || kyc > MAX_KYC_LEVEL) {
+  if (!isIntegerIn(kyc, 0, MAX_KYC_LEVEL)) {
     throw invalid("owner_kyc_level", `must be an integer from 0 to ${MAX_KYC_LEVEL}`);
   }
   const name = claims.agent_name;
@@ -172,6 +208,7 @@ export function readPassportClaims(claims: Record<string, unknown>): {
   const version = claims.passport_version;
   if (version === undefined) throw missing("passport_version");
   if (version !== PASSPORT_VERSION) throw invalid("passport_version", `must be ${PASSPORT_VERSION}`);
+  checkLimeAliases(claims);
   const requestId = optionalId(claims, "request_id");
   const siteId = optionalId(claims, "site_id");
   if (audience.includes(SITE_LOGIN_AUDIENCE)) {

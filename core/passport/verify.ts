@@ -431,6 +431,7 @@ function toContext(claims: PassportClaims, audience: string[]): PassportContext 
     jwtId: claims.jti,
     claims,
   };
+  if (claims.agent_reputation !== undefined) context.agentReputation = claims.agent_reputation;
   if (claims.request_id !== undefined) context.requestId = claims.request_id;
   if (claims.site_id !== undefined) context.siteId = claims.site_id;
   return context;

@@ -351,6 +351,17 @@ describe("LIME Python SDKs against our server", () => {
         owner_kyc_level: 1,
         passport_version: 1,
       });
+      // The claims LIME's site README tells integrators to read, as the signed token carries them.
+      const signed = decodeJwt(jwt);
+      expect(signed).toMatchObject({
+        agent_id: p.agentId,
+        user_id: p.ownerId,
+        request_id: created.requestId,
+      });
+      expect(signed.user_kyc_level).toBe(1);
+      expect(Number.isInteger(signed.agent_reputation)).toBe(true);
+      expect(claims.user_kyc_level).toBe(1);
+      expect(claims.agent_reputation).toBe(signed.agent_reputation as number);
       expect(claims.sub).toBeUndefined();
       expect(Number(claims.exp) - Number(claims.iat)).toBeLessThanOrEqual(120);
       expect(decodeProtectedHeader(jwt).alg).toBe("RS256");

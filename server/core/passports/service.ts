@@ -55,6 +55,11 @@ async function issue(
     owner_kyc_level: owner.kycLevel,
     agent_name: agent.displayName,
     passport_version: PASSPORT_VERSION,
+    // LIME's site SDK README has integrators read these names; ours above stay for our verifiers.
+    agent_id: agent.id,
+    user_kyc_level: owner.kycLevel,
+    // The value kept on the agent row, read with it when the token was checked: no query at issuance.
+    agent_reputation: agent.reputation,
     ...extra,
   };
   const jwt = await signPassport(claims, deps.keyRing.current());

@@ -25,7 +25,8 @@ function toAgent(row: AgentRow): AgentRecord {
     avatarUrl: row.avatar_url,
     tokenHash: row.token_hash,
     status: row.status as AgentStatus,
-    reputation: row.reputation,
+    // The column is REAL (migration 1); the score is an integer 0–100 wherever it is read.
+    reputation: Math.round(row.reputation),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     revokedAt: row.revoked_at,

@@ -349,6 +349,31 @@ describe("verifyPassport: claims", () => {
     }
   });
 
+  test("LIME's aliases: optional, but when present agent_id = sub, user_kyc_level = owner_kyc_level, reputation 0–100", async () => {
+    const { key, jwks, header } = await setup();
+    const aliases = { agent_id: "agent_7f3a", user_kyc_level: 2, agent_reputation: 57 };
+    const context = await verifyPassport(await signPassport(passportClaims(aliases), key), jwks, OPTIONS);
+    expect(context.agentReputation).toBe(57);
+    expect(context.claims).toMatchObject(aliases);
+    const without = await verifyPassport(await signPassport(passportClaims(), key), jwks, OPTIONS);
+    expect("agentReputation" in without).toBe(false);
+    for (const overrides of [
+      { agent_id: "someone_else" },
+      { user_kyc_level: 0 },
+      { agent_reputation: 101 },
+      { agent_reputation: -1 },
+      { agent_reputation: 4.5 },
+      { agent_reputation: "90" },
+    ]) {
+      const token = await signRaw(header, passportClaims(overrides as never), key);
+      expect(await code(() => verifyPassport(token, jwks, OPTIONS))).toBe("PASSPORT_INVALID_CLAIM");
+    }
+    // The signer checks the same rules: it never mints a passport whose two names disagree.
+    expect(await code(() => signPassport(passportClaims({ agent_id: "someone_else" }), key))).toBe(
+      "PASSPORT_INVALID_CLAIM",
+    );
+  });
+
   test("issuer and audience must match (PASSPORT_WRONG_ISSUER, PASSPORT_WRONG_AUDIENCE)", async () => {
     const { key, jwks } = await setup();
     const token = await signPassport(passportClaims(), key);
