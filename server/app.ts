@@ -16,6 +16,7 @@ import { Elysia } from "elysia";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
+import { refreshDueReputations } from "./core/agents/reputation.ts";
 import { agentRoutes } from "./core/agents/routes.ts";
 import { keyRoutes } from "./core/keys/routes.ts";
 import { openKeyRing } from "./core/keys/service.ts";
@@ -119,6 +120,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     fanout,
     sites: stores.sites,
     passports,
+    reputation: stores.agentReputation,
     audit,
     lifetimes: config.lifetimes,
   };
@@ -239,6 +241,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         const now = clock.now();
         await expireDueRequests(agentLogin);
         await sweepBindings(bindings);
+        await refreshDueReputations(stores.agentReputation, now);
         await keyRing.maintain();
         await stores.agentLogin.purge(
           now,

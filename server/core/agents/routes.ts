@@ -30,7 +30,7 @@ export function agentRoutes(ctx: AppContext) {
           clientAddress(request, config.trustProxy),
         );
         set.status = 201;
-        return ok({ ...presentAgent(agent), agent_token: token });
+        return ok({ ...presentAgent(agent, ctx.clock.now()), agent_token: token });
       },
       {
         body: RegisterAgentBody,
@@ -41,7 +41,9 @@ export function agentRoutes(ctx: AppContext) {
       "",
       async ({ request }) => {
         const { user } = await requireOwner(ctx, request);
-        return ok({ agents: (await ctx.agents.agents.listByOwner(user.id)).map(presentAgent) });
+        const now = ctx.clock.now();
+        const agents = await ctx.agents.agents.listByOwner(user.id);
+        return ok({ agents: agents.map((agent) => presentAgent(agent, now)) });
       },
       { detail: { summary: "The owner's agents" } },
     )
@@ -67,7 +69,7 @@ export function agentRoutes(ctx: AppContext) {
           params.agent_id,
           clientAddress(request, config.trustProxy),
         );
-        return ok({ ...presentAgent(agent), agent_token: token });
+        return ok({ ...presentAgent(agent, ctx.clock.now()), agent_token: token });
       },
       { params: AgentParams, detail: { summary: "Rotate the agent token (the old one stops at once)" } },
     )

@@ -10,7 +10,8 @@ import { DomainError } from "../../errors.ts";
 import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.ts";
 import type { UserRecord, UserStore } from "../../foundation/users/store.ts";
 import { findByToken, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
-import type { AgentRecord, AgentStore } from "./store.ts";
+import { presentReputation } from "./reputation.ts";
+import { type AgentRecord, type AgentStore, EMPTY_HISTORY } from "./store.ts";
 
 export interface AgentDeps {
   clock: Clock;
@@ -63,6 +64,7 @@ export async function registerAgent(
     tokenHash: hashSecret(token),
     status: "ACTIVE",
     reputation: 0,
+    history: EMPTY_HISTORY,
     createdAt: now,
     updatedAt: now,
     revokedAt: null,
@@ -134,7 +136,8 @@ export async function authenticateAgent(
   return { agent, owner };
 }
 
-export function presentAgent(agent: AgentRecord) {
+/** An agent as its owner sees it; `now` dates what its reputation is made of. */
+export function presentAgent(agent: AgentRecord, now: number) {
   return {
     agent_id: agent.id,
     owner_id: agent.ownerId,
@@ -144,6 +147,8 @@ export function presentAgent(agent: AgentRecord) {
     status: agent.status,
     created_at: isoTime(agent.createdAt),
     revoked_at: agent.revokedAt === null ? null : isoTime(agent.revokedAt),
+    agent_reputation: agent.reputation,
+    reputation: presentReputation(agent, now),
   };
 }
 

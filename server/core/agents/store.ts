@@ -2,6 +2,26 @@
 
 export type AgentStatus = "ACTIVE" | "REVOKED";
 
+/** What an agent's reputation is computed from (server/core/agents/reputation.ts). */
+export interface AgentHistory {
+  successfulLogins: number;
+  /** Sites the agent ever logged in to, deleted ones included. */
+  distinctSites: number;
+  /** Rejected approvals, fading: the count as it stood at `rejectionsCountedAt`. */
+  recentRejections: number;
+  rejectionsCountedAt: number;
+  /** When `reputation` was last computed; null before the first time. */
+  reputationComputedAt: number | null;
+}
+
+export const EMPTY_HISTORY: AgentHistory = {
+  successfulLogins: 0,
+  distinctSites: 0,
+  recentRejections: 0,
+  rejectionsCountedAt: 0,
+  reputationComputedAt: null,
+};
+
 export interface AgentRecord {
   id: string;
   ownerId: string;
@@ -10,7 +30,9 @@ export interface AgentRecord {
   avatarUrl: string | null;
   tokenHash: string;
   status: AgentStatus;
+  /** Integer 0–100, as last computed; what passports carry. */
   reputation: number;
+  history: AgentHistory;
   createdAt: number;
   updatedAt: number;
   revokedAt: number | null;

@@ -294,4 +294,35 @@ CREATE INDEX bindings_site ON bindings(site_id);
 CREATE INDEX bindings_agent ON bindings(agent_id) WHERE agent_id IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: "agent reputation: login history counters, distinct sites, the sweep's due time",
+    sql: `
+ALTER TABLE agents ADD COLUMN successful_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN distinct_sites INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN recent_rejections REAL NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN rejections_counted_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN reputation_computed_at INTEGER;
+ALTER TABLE agents ADD COLUMN reputation_due_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX agents_reputation_due ON agents(reputation_due_at) WHERE status = 'ACTIVE';
+
+-- No foreign key to sites: a site deleted later still counts as one the agent logged in to.
+CREATE TABLE agent_sites (
+  agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  site_id TEXT NOT NULL,
+  first_login_at INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, site_id)
+) WITHOUT ROWID;
+
+-- What history is still on record (login requests are purged after an hour or so).
+INSERT INTO agent_sites (agent_id, site_id, first_login_at)
+  SELECT r.approved_agent_id, r.site_id, MIN(r.approved_at)
+  FROM login_requests r JOIN agents a ON a.id = r.approved_agent_id
+  WHERE r.approved_at IS NOT NULL
+  GROUP BY r.approved_agent_id, r.site_id;
+UPDATE agents SET
+  successful_logins = (SELECT COUNT(*) FROM login_requests r WHERE r.approved_agent_id = agents.id),
+  distinct_sites = (SELECT COUNT(*) FROM agent_sites s WHERE s.agent_id = agents.id);
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { ReputationStore } from "../../core/agents/reputation.ts";
 import type { AgentStore } from "../../core/agents/store.ts";
 import type { KeyStore } from "../../core/keys/store.ts";
 import type { AuditStore } from "../../foundation/audit/store.ts";
@@ -11,6 +12,7 @@ import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import type { BindingStore } from "../../modules/bindings/store.ts";
 import type { OAuthStores } from "../../modules/oauth/store.ts";
 import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
+import { createSqliteReputationStore } from "./agent-reputation-store.ts";
 import { createSqliteAgentStore } from "./agents-store.ts";
 import { createSqliteAuditStore } from "./audit-store.ts";
 import { createSqliteBindingStore } from "./bindings-store.ts";
@@ -31,6 +33,7 @@ export interface Stores {
   kyc: KycStore;
   sites: SiteStore;
   agents: AgentStore;
+  agentReputation: ReputationStore;
   keys: KeyStore;
   agentLogin: AgentLoginStore;
   audit: AuditStore;
@@ -47,6 +50,7 @@ export function createSqliteStores(db: Database): Stores {
     kyc: createSqliteKycStore(db),
     sites: createSqliteSiteStore(db),
     agents: createSqliteAgentStore(db),
+    agentReputation: createSqliteReputationStore(db),
     keys: createSqliteKeyStore(db),
     agentLogin: createSqliteAgentLoginStore(db),
     audit: createSqliteAuditStore(db),

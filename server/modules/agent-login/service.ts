@@ -13,6 +13,7 @@
 import { createChallenge, POW_ALGORITHM, verify } from "../../../core/pow/index.ts";
 import { type Clock, isoTime } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
+import { type ReputationStore, recordApprovalRejected } from "../../core/agents/reputation.ts";
 import type { AuthenticatedAgent } from "../../core/agents/service.ts";
 import {
   type IssuedPassport,
@@ -32,6 +33,8 @@ export interface AgentLoginDeps {
   fanout: OutcomeFanout;
   sites: SiteStore;
   passports: PassportDeps;
+  /** The agent's login history, which its reputation is computed from. */
+  reputation: ReputationStore;
   audit: AuditRecorder;
   lifetimes: Pick<Lifetimes, "loginRequestMs" | "eventRetentionMs">;
 }
@@ -227,6 +230,7 @@ export async function approveLoginRequest(
       throw expired();
     }
     deps.fanout.publish(approved.event);
+    await deps.reputation.recordLogin(agent.agent.id, site.id, deps.clock.now());
     for (const ownerId of new Set([agent.owner.id, site.ownerId])) {
       await deps.audit({
         ownerId,
@@ -243,6 +247,7 @@ export async function approveLoginRequest(
   } catch (error) {
     if (error instanceof DomainError && error.code !== "SITE_LOGIN_REQUEST_NOT_FOUND") {
       await auditRejection(deps, agent, site, id, error.code, ip);
+      await recordApprovalRejected(deps.reputation, agent.agent.id, error.code, deps.clock.now());
     }
     throw error;
   }

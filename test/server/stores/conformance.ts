@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import type { AgentStore } from "../../../server/core/agents/store.ts";
+import { type AgentStore, EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import type { KeyStore, StoredSigningKey } from "../../../server/core/keys/store.ts";
 import type { AuditStore } from "../../../server/foundation/audit/store.ts";
 import type { KycStore } from "../../../server/foundation/kyc/store.ts";
@@ -610,6 +610,7 @@ export function agentStoreConformance(name: string, factory: Factory<AgentStore>
           tokenHash: "h",
           status: "ACTIVE" as const,
           reputation: 0,
+          history: EMPTY_HISTORY,
           createdAt: T0,
           updatedAt: T0,
           revokedAt: null,

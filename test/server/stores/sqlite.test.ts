@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -148,6 +148,41 @@ describe("SQLite database and migrations", () => {
     migrate(db, next);
     expect(versions(db).at(-1)).toBe(999);
     expect(() => migrate(db, MIGRATIONS)).toThrow(/newer than this server/);
+    db.close();
+  });
+
+  test("migration 5 counts the agent's logins still on record and the distinct sites they were at", () => {
+    const db = new Database(":memory:", { strict: true });
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 2),
+    );
+    db.exec(`INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('u', 'u@x.test', 'h', 0, 0);
+      INSERT INTO sites (id, owner_id, display_name, token_hash, pow_difficulty, status, created_at, updated_at)
+        VALUES ('s1', 'u', 'one', 'hs1', 8, 'ACTIVE', 0, 0), ('s2', 'u', 'two', 'hs2', 8, 'ACTIVE', 0, 0);
+      INSERT INTO agents (id, owner_id, display_name, token_hash, status, created_at, updated_at)
+        VALUES ('a', 'u', 'bot', 'ha', 'ACTIVE', 0, 0), ('idle', 'u', 'idle', 'hi', 'ACTIVE', 0, 0);`);
+    const request = db.query(
+      `INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, created_at, expires_at,
+         approved_agent_id, approved_at) VALUES (?, ?, ?, 'c', 8, 0, 1, ?, ?)`,
+    );
+    request.run("r1", "s1", "DELIVERED", "a", 5);
+    request.run("r2", "s1", "APPROVED", "a", 7);
+    request.run("r3", "s2", "DELIVERED", "a", 9);
+    request.run("r4", "s2", "EXPIRED", null, null);
+    migrate(db, MIGRATIONS);
+    const counters = db
+      .query("SELECT id, successful_logins, distinct_sites, reputation_due_at FROM agents ORDER BY id")
+      .all();
+    expect(counters).toEqual([
+      { id: "a", successful_logins: 3, distinct_sites: 2, reputation_due_at: 0 },
+      { id: "idle", successful_logins: 0, distinct_sites: 0, reputation_due_at: 0 },
+    ]);
+    expect(db.query("SELECT site_id, first_login_at FROM agent_sites ORDER BY site_id").all()).toEqual([
+      { site_id: "s1", first_login_at: 5 },
+      { site_id: "s2", first_login_at: 9 },
+    ]);
     db.close();
   });
 
