@@ -61,6 +61,8 @@ export interface PasswordHashing {
   timeCost: number;
 }
 
+export type DomainTokenPolicy = "any-host" | "registered-only";
+
 /** The MCP OAuth provider (server/modules/oauth). */
 export interface OAuthConfig {
   /** Access tokens (RFC 9068 JWTs); at most PASSPORT_TTL_SECONDS so retired keys outlive them. */
@@ -73,6 +75,12 @@ export interface OAuthConfig {
   powDifficulty: number;
   /** Owners below this KYC level get OAUTH_CAPABILITY_DENIED from LIME's headless token endpoint. */
   minOwnerKycLevel: number;
+  /**
+   * LIME's headless `{"domain"}` tokens: for any host, as LIME's "Zero-Touch"
+   * does (default), or only for hosts with a registered resource.
+   * docs/decisions/zero-touch-domain-tokens.md.
+   */
+  domainTokens: DomainTokenPolicy;
   registrationsPerMinute: number;
   tokenRequestsPerMinute: number;
   authorizeRequestsPerMinute: number;
@@ -186,6 +194,14 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   if (raw === "on") return true;
   if (raw === "off") return false;
   throw new ConfigError(name, 'must be "on" or "off"');
+}
+
+function oneOf<const T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  const found = allowed.find((value) => value === raw);
+  if (found === undefined) throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
+  return found;
 }
 
 function publicUrl(env: Env, port: number, production: boolean): string {
@@ -434,6 +450,7 @@ function oauthConfig(env: Env, production: boolean, passportSeconds: number): OA
     refreshTokenMs: integer(env, "OAUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400, 3600, 365 * 86400) * 1000,
     powDifficulty: integer(env, "OAUTH_POW_DIFFICULTY", 15, 1, 32),
     minOwnerKycLevel: integer(env, "OAUTH_MIN_OWNER_KYC_LEVEL", 0, 0, 2),
+    domainTokens: oneOf(env, "OAUTH_DOMAIN_TOKENS", ["any-host", "registered-only"], "any-host"),
     registrationsPerMinute: integer(env, "OAUTH_REGISTRATIONS_PER_MINUTE", 10, 1, 1_000_000),
     tokenRequestsPerMinute: integer(env, "OAUTH_TOKEN_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
     authorizeRequestsPerMinute: integer(env, "OAUTH_AUTHORIZE_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),

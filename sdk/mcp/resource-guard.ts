@@ -18,7 +18,9 @@
  *   `https://<host>` names this resource's host (and holds "mcp", which
  *   tells it from a token for the host's root resource): it was issued for
  *   every MCP server on the host, so turn it off if the host is shared with
- *   servers you do not trust.
+ *   servers you do not trust. A server on a port also accepts the host name
+ *   without it (`https://localhost` for `http://localhost:4212/mcp`), which
+ *   is all LIME's agent SDK can ask for: it strips ports.
  *
  * Tokens are self-contained: a revoked token keeps verifying here until it
  * expires (the server's default lifetime is 300 s).
@@ -50,7 +52,7 @@ export interface McpResourceGuardOptions {
   resourceName?: string;
   /** The JWKS URL; by default the issuer's metadata is read once for `jwks_uri` (same origin only). */
   jwksUrl?: string;
-  /** Accept LIME domain-form tokens (audience `https://<this host>`). Default true. */
+  /** Accept LIME domain-form tokens (audience `https://<this host>`, with or without its port). Default true. */
   acceptDomainTokens?: boolean;
   /** Seconds of clock skew tolerated on `exp`/`iat`; default 5, at most 300. */
   clockToleranceSeconds?: number;
@@ -180,7 +182,12 @@ export class McpResourceGuard {
     this.metadataUrl = `${url.origin}${this.metadataPath}`;
     this.#audiences = [this.resource];
     this.#acceptDomainTokens = options.acceptDomainTokens ?? true;
-    if (this.#acceptDomainTokens) this.#audiences.push(`https://${url.host}`);
+    if (this.#acceptDomainTokens) {
+      this.#audiences.push(`https://${url.host}`);
+      // LIME's agent SDK strips the port from its target (`_domain.py`): a server on a port is
+      // asked for by its host name alone, and the token names that.
+      if (url.port !== "") this.#audiences.push(`https://${url.hostname}`);
+    }
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#now = options.now ?? Date.now;
     const tolerance = options.clockToleranceSeconds ?? 5;

@@ -210,6 +210,38 @@ export async function agentSdkProfile(client: AgentSdkClient) {
 
 const RFC6749_TOKEN_MEMBERS = ["access_token", "expires_in", "token_type"];
 
+const DNS_HOSTNAME =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * `extract_and_normalize_domain(target)` (`_domain.py`): a URL or a host
+ * name becomes a lowercase DNS host name; the scheme, the path and a
+ * numeric `:port` are dropped; userinfo and IP literals are refused.
+ */
+export function agentSdkDomain(target: string): string {
+  let value = target.trim();
+  if (value === "") throw new Error("target must be a non-empty string");
+  const lower = value.toLowerCase();
+  if (lower.startsWith("https://")) value = value.slice(8);
+  else if (lower.startsWith("http://")) value = value.slice(7);
+  value = value.split("/", 1)[0]!.trim().toLowerCase();
+  if (value.includes("@")) throw new Error("target must not include userinfo");
+  if (value.startsWith("[") && value.includes("]")) throw new Error("target must not be an IP address");
+  if (value.includes(":")) {
+    const [host, port] = [value.slice(0, value.indexOf(":")), value.slice(value.indexOf(":") + 1)];
+    if (!/^\d+$/.test(port)) throw new Error("target must contain a valid DNS hostname");
+    value = host;
+  }
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(value)) throw new Error("target must not be an IP address");
+  if (!DNS_HOSTNAME.test(value)) throw new Error("target must contain a valid DNS hostname");
+  return value;
+}
+
+/** `LimeAgent.get_mcp_access_token(target)`: the domain of `target`, then the token call. */
+export function agentSdkGetMcpAccessToken(client: AgentSdkClient, target: string) {
+  return agentSdkMcpToken(client, agentSdkDomain(target));
+}
+
 /**
  * `_McpTokenIssuer._issue_token`: POST `/modules/oauth/token` `{"domain"}`;
  * success only on 200 with exactly three members, `Bearer`, a three-part JWT

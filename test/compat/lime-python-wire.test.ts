@@ -18,6 +18,8 @@ import { pickAgent, setSiteOrigin } from "../support/bindings.ts";
 import {
   AGENT_AUTH_CODES,
   AgentSdkClient,
+  agentSdkDomain,
+  agentSdkGetMcpAccessToken,
   agentSdkLogin,
   agentSdkMcpToken,
   agentSdkProfile,
@@ -65,20 +67,6 @@ async function expectSdkError(
   if (code !== undefined) expect(sdkError.code).toBe(code);
   if (status !== undefined) expect(sdkError.httpStatus).toBe(status);
   return sdkError;
-}
-
-/**
- * Our server mints only for MCP servers an owner registered (RFC 8707
- * `invalid_target` otherwise); LIME's SDKs have no such step, so an operator
- * does it once, as here.
- */
-async function registerMcpServer(t: TestServer, p: Provisioned, resource: string): Promise<void> {
-  const response = await fetch(`${t.url}/api/v1/modules/oauth/resources`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${p.sessionToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ resource, display_name: "Compat MCP server" }),
-  });
-  expect([201, 409]).toContain(response.status);
 }
 
 describe("LIME Python SDKs against our server", () => {
@@ -218,8 +206,9 @@ describe("LIME Python SDKs against our server", () => {
     test.skipIf(!oauthMounted)(
       "get_mcp_access_token(target): POST /modules/oauth/token {domain} → exactly {access_token, token_type, expires_in}, no-store",
       async () => {
-        await registerMcpServer(t, p, "https://rs.example/mcp");
-        const token = await agentSdkMcpToken(agent, "rs.example");
+        // Zero-Touch: nobody registered rs.example, as with LIME.
+        const token = await agentSdkGetMcpAccessToken(agent, "https://rs.example/mcp");
+        expect(agent.sent.at(-1)!.body).toBe('{"domain": "rs.example"}');
         expect(token.tokenType).toBe("Bearer");
         // The SDK refreshes `mcp_token_refresh_skew` (30 s) early; a shorter life would refresh on every call.
         expect(token.expiresIn).toBeGreaterThan(30);
@@ -230,6 +219,18 @@ describe("LIME Python SDKs against our server", () => {
           undefined,
           401,
         );
+      },
+    );
+
+    test.skipIf(!oauthMounted)(
+      "get_mcp_access_token('http://localhost:4212/mcp'): the SDK strips the port; the token is bound to localhost",
+      async () => {
+        const token = await agentSdkGetMcpAccessToken(agent, "http://localhost:4212/mcp");
+        expect(agent.sent.at(-1)!.body).toBe('{"domain": "localhost"}');
+        const claims = decodeJwt(token.accessToken);
+        expect(claims.aud).toEqual(["mcp", "https://localhost"]);
+        expect(claims.domain).toBe("localhost");
+        expect(() => agentSdkDomain("http://127.0.0.1:4212/mcp")).toThrow("IP address");
       },
     );
   });
@@ -580,10 +581,9 @@ describe("LIME Python SDKs against our server", () => {
       });
 
       test("verify(token): a token from lime-agents-sdk's call passes with iss, aud mcp, sub, domain pin, no passport claims", async () => {
-        await registerMcpServer(m, mp, "https://rs.example/mcp");
-        const token = await agentSdkMcpToken(
+        const token = await agentSdkGetMcpAccessToken(
           new AgentSdkClient(`${m.url}/api/v1`, mp.agentToken),
-          "rs.example",
+          "https://rs.example/mcp",
         );
         const snapshot = await mcpServerSdkSnapshot(m.url);
         const claims = await mcpServerSdkVerify(token.accessToken, {

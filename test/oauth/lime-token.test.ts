@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { AgentClient } from "../../sdk/agent/client.ts";
+import { loadConfig } from "../../server/config.ts";
 import {
   authorizationPath,
   call,
@@ -89,16 +90,11 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
     expect(invalid.headers.get("cache-control")).toBe("no-store");
   });
 
-  test("request problems answer in RFC 6749 JSON: invalid_request without a domain, invalid_target for an unknown or malformed one", async () => {
+  test("request problems answer in RFC 6749 JSON: invalid_request without a domain, invalid_target for a malformed one", async () => {
     const none = await ask({});
     expect(none.status).toBe(400);
     expect(none.body).toEqual({ error: "invalid_request", error_description: expect.any(String) });
-    for (const domain of [
-      "unknown.example",
-      "tools.example/mcp",
-      "user@tools.example",
-      "tools.example?x=1",
-    ]) {
+    for (const domain of ["tools.example/mcp", "user@tools.example", "tools.example?x=1"]) {
       const answer = await ask({ domain });
       expect(answer.status).toBe(400);
       expect(answer.body.error).toBe("invalid_target");
@@ -112,6 +108,73 @@ describe("LIME's headless token endpoint (POST /api/v1/modules/oauth/token, JSON
     const answer = await ask({ domain: "tools.example" }, other.agentToken);
     expect(answer.status).toBe(401);
     expect(answer.body.error.code).toBe("AGENT_REVOKED");
+  });
+});
+
+describe("Zero-Touch: OAUTH_DOMAIN_TOKENS", () => {
+  const askFor = (t: ProvisionedServer, domain: string) =>
+    call(t.url, TOKEN_PATH, { json: { domain }, headers: { "x-agent-token": t.agent.agentToken } });
+
+  test("any-host (the default): an unregistered host gets a token bound to it, with no scope", async () => {
+    const t = await startProvisionedServer("https://tools.example/mcp", { scopes: ["mcp:tools"] });
+    try {
+      expect(t.server.context.config.oauth.domainTokens).toBe("any-host");
+      const answer = await askFor(t, "unknown.example");
+      expect(answer.status).toBe(200);
+      expect(Object.keys(answer.body).sort()).toEqual(["access_token", "expires_in", "token_type"]);
+      const claims = peekClaims(answer.body.access_token);
+      expect(claims.aud).toEqual(["mcp", "https://unknown.example"]);
+      expect(claims.domain).toBe("unknown.example");
+      expect(claims.sub).toBe(t.agent.agentId);
+      expect(claims.scope).toBeUndefined();
+      // A registered host keeps its declared scopes.
+      expect(peekClaims((await askFor(t, "tools.example")).body.access_token).scope).toBe("mcp:tools");
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("registered-only: a host nobody registered is invalid_target; a registered one still works", async () => {
+    const t = await startProvisionedServer("https://tools.example/mcp", {
+      oauth: { domainTokens: "registered-only" },
+    });
+    try {
+      const refused = await askFor(t, "unknown.example");
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe("invalid_target");
+      expect((await askFor(t, "tools.example")).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("registered-only: a server registered on a port is reached by its host name alone, as LIME's SDK asks", async () => {
+    const t = await startProvisionedServer("http://localhost:4212/mcp", {
+      oauth: { domainTokens: "registered-only" },
+      scopes: ["mcp:tools"],
+    });
+    try {
+      const stripped = await askFor(t, "localhost");
+      expect(stripped.status).toBe(200);
+      const claims = peekClaims(stripped.body.access_token);
+      expect(claims.aud).toEqual(["mcp", "https://localhost"]);
+      expect(claims.domain).toBe("localhost");
+      expect(claims.scope).toBe("mcp:tools");
+      const exact = peekClaims((await askFor(t, "localhost:4212")).body.access_token);
+      expect(exact.aud).toEqual(["mcp", "https://localhost:4212"]);
+      expect(exact.domain).toBe("localhost");
+      // Another port is another server, and a name that is a prefix of the registered one is another host.
+      expect((await askFor(t, "localhost:4213")).body.error).toBe("invalid_target");
+      expect((await askFor(t, "local")).body.error).toBe("invalid_target");
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("OAUTH_DOMAIN_TOKENS reads any-host or registered-only, and nothing else", () => {
+    expect(loadConfig({}).oauth.domainTokens).toBe("any-host");
+    expect(loadConfig({ OAUTH_DOMAIN_TOKENS: "registered-only" }).oauth.domainTokens).toBe("registered-only");
+    expect(() => loadConfig({ OAUTH_DOMAIN_TOKENS: "some-hosts" })).toThrow(/OAUTH_DOMAIN_TOKENS/);
   });
 });
 

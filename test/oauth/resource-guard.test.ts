@@ -105,6 +105,21 @@ describe("the resource helper (sdk/mcp) in front of the example MCP server", () 
     }
   });
 
+  test("a headless token for the host name without the port (LIME's SDK strips it) reaches the server on its port", async () => {
+    const hostname = new URL(mcp.url).hostname;
+    const token = await headlessToken(hostname);
+    const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
+    expect(claims.aud).toEqual(["mcp", `https://${hostname}`]);
+    // The registered resource on that host, at its port, lends the token its scope.
+    expect(claims.scope).toBe(EXAMPLE_SCOPE);
+    const client = await connectWithToken(mcp.url, token);
+    try {
+      expect(whoami(await client.callTool({ name: "whoami", arguments: {} })).subject).toBe(t.agent.agentId);
+    } finally {
+      await client.close();
+    }
+  });
+
   test("a token minted for another server is refused (audience binding), even though LIME's own SDK would take it", async () => {
     const token = await headlessToken("other.example");
     const response = await fetch(mcp.url, { method: "POST", headers: { authorization: `Bearer ${token}` } });

@@ -99,6 +99,12 @@ function createResourceStore(db: Database): ResourceStore {
   const byHost = db.query<ResourceRow, [string]>(
     "SELECT * FROM oauth_resources WHERE host = ? ORDER BY resource",
   );
+  // `name` itself, or `name:<port>`: every string from "name:" up to (not including) "name;" (":" + 1),
+  // a range the host index serves.
+  const byHostName = db.query<ResourceRow, [string]>(
+    `SELECT * FROM oauth_resources WHERE host = ?1 OR (host >= ?1 || ':' AND host < ?1 || ';')
+     ORDER BY resource`,
+  );
   const byOwner = db.query<ResourceRow, [string]>(
     "SELECT * FROM oauth_resources WHERE owner_id = ? ORDER BY created_at, id",
   );
@@ -127,6 +133,9 @@ function createResourceStore(db: Database): ResourceStore {
     },
     async listByHost(host) {
       return byHost.all(host).map(toResource);
+    },
+    async listByHostName(hostname) {
+      return byHostName.all(hostname).map(toResource);
     },
     async listByOwner(ownerId) {
       return byOwner.all(ownerId).map(toResource);

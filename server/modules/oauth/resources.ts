@@ -89,19 +89,19 @@ export async function lookupResource(resources: ResourceStore, raw: string | nul
   return record;
 }
 
-/** Every registered resource on `domain`'s host, or `invalid_target`. */
-export async function resourcesForDomain(
-  resources: ResourceStore,
-  domain: string,
-): Promise<ResourceRecord[]> {
-  const found = await resources.listByHost(domain);
-  if (found.length === 0) {
-    throw new OAuthError(
-      "invalid_target",
-      "No MCP server on this domain is known to this authorization server.",
-    );
-  }
-  return found;
+/**
+ * The registered resources a LIME `domain` names: with a port, those on
+ * exactly that host and port; without one, those on the host name at any
+ * port, since LIME's agent SDK strips the port from its target
+ * (`_domain.py`), so a server registered as `localhost:4212` is asked for
+ * as `localhost`. Possibly none.
+ */
+export function resourcesForDomain(resources: ResourceStore, domain: string): Promise<ResourceRecord[]> {
+  return hasPort(domain) ? resources.listByHost(domain) : resources.listByHostName(domain);
+}
+
+function hasPort(domain: string): boolean {
+  return new URL(domainAudience(domain)).port !== "";
 }
 
 /**

@@ -48,6 +48,8 @@ export interface ResourceStore {
   findByResource(resource: string): Promise<ResourceRecord | null>;
   findByIntrospectionTokenHash(hash: string): Promise<ResourceRecord | null>;
   listByHost(host: string): Promise<ResourceRecord[]>;
+  /** Resources on `hostname` whatever their port (`tools.example`, `tools.example:8443`). */
+  listByHostName(hostname: string): Promise<ResourceRecord[]>;
   listByOwner(ownerId: string): Promise<ResourceRecord[]>;
   delete(id: string, ownerId: string): Promise<boolean>;
 }

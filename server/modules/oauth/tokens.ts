@@ -349,6 +349,13 @@ export async function clientCredentialsToken(
 /**
  * LIME's headless endpoint: an agent (X-Agent-Token) asks for a token for
  * the MCP server on `domain`. The answer has exactly LIME's three members.
+ *
+ * The token is bound to that host whatever the policy: audience `mcp` and
+ * `https://<domain>`, claim `domain` the host name. Under `any-host` (LIME's
+ * "Zero-Touch", the default) a host nobody registered gets one too, with no
+ * scope; registered resources on the host lend it their scopes. Under
+ * `registered-only` such a host is `invalid_target` (RFC 8707 §2).
+ * docs/decisions/zero-touch-domain-tokens.md weighs the two.
  */
 export async function limeDomainToken(
   deps: OAuthDeps,
@@ -362,6 +369,12 @@ export async function limeDomainToken(
     );
   }
   const resources = await resourcesForDomain(deps.stores.resources, domain);
+  if (resources.length === 0 && deps.config.domainTokens === "registered-only") {
+    throw new OAuthError(
+      "invalid_target",
+      "No MCP server on this domain is known to this authorization server.",
+    );
+  }
   const scopes = [...new Set(resources.flatMap((resource) => resource.scopes))].sort();
   const access = await mintAccessToken(deps, {
     subjectType: "agent",
