@@ -25,7 +25,12 @@
  * The only thing that stops it besides `stop()` is a site token the server
  * does not know (SITE_TOKEN_MISSING / SITE_TOKEN_INVALID): retrying a dead
  * credential forever helps nobody; SITE_SUSPENDED is retried, since a
- * suspension can be lifted.
+ * suspension can be lifted. The server names the reason when it ends an open
+ * stream, in an error frame (`{"type": "error", "code", "message"}`): the
+ * frame becomes a `LimeApiError` with that code (status 200, `detail.source:
+ * "event_stream"`), reported to `onError`; a revoked token's stops the
+ * consumer as above, any other (SITE_SUSPENDED, SSE_SLOW_CONSUMER,
+ * SERVER_SHUTDOWN, ...) reconnects with the usual backoff.
  */
 import type { PassportContext } from "../../core/passport/index.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
@@ -309,6 +314,9 @@ export class LoginEventConsumer {
       const parsed = readStreamEvent(event.data);
       if (parsed === undefined) {
         this.#report(new LimeSdkError("SDK_INVALID_RESPONSE", "an event of the stream is not the protocol"));
+      } else if (parsed.type === "error") {
+        // The server is ending this stream; the stream loop decides between stopping and reconnecting.
+        throw new LimeApiError(parsed.code, parsed.message, 200, { source: "event_stream" });
       } else {
         await this.#onStreamEvent(parsed);
       }

@@ -86,6 +86,8 @@ export type StreamEvent =
   | { type: "approved"; requestId: string; passportJwt: string; redirectUrl: string | null }
   | { type: "expired"; requestId: string }
   | { type: "keepalive" }
+  /** The server is about to end the stream and says why (LIME's frame; `_sse.py` logs it). */
+  | { type: "error"; code: string; message: string }
   /** A type this SDK does not know yet: ignored, so new server events never break old sites. */
   | { type: "unknown" };
 
@@ -115,6 +117,12 @@ export function readStreamEvent(data: string): StreamEvent | undefined {
   switch (parsed.type) {
     case "keepalive":
       return { type: "keepalive" };
+    case "error": {
+      // LIME's SDK falls back to SSE_ERROR / a generic message for missing members; so do we.
+      const code = typeof parsed.code === "string" && parsed.code !== "" ? parsed.code : "SSE_ERROR";
+      const message = typeof parsed.message === "string" ? parsed.message : "SSE error frame";
+      return { type: "error", code, message };
+    }
     case "expired":
       return typeof requestId === "string" && requestId !== "" ? { type: "expired", requestId } : undefined;
     case "approved": {

@@ -394,6 +394,8 @@ export type FrameKind = "keepalive" | "approved" | "expired" | "error" | "ignore
  */
 export class SiteSdkEventStream {
   readonly frames: Array<{ kind: FrameKind; payload: Json }> = [];
+  /** What `_dispatcher.py` logs at error level for an error frame: `SSE error frame: [code] message`. */
+  readonly logged: string[] = [];
   status = 0;
   contentType: string | null = null;
   private readonly controller = new AbortController();
@@ -471,6 +473,12 @@ export class SiteSdkEventStream {
       kind = "approved";
     }
     this.frames.push({ kind, payload: frame });
+    if (kind === "error") {
+      // classify_sse_payload: str(code) defaulting to SSE_ERROR, str(message) to "SSE error frame".
+      const code = frame.code === undefined ? "SSE_ERROR" : String(frame.code);
+      const message = frame.message === undefined ? "SSE error frame" : String(frame.message);
+      this.logged.push(`SSE error frame: [${code}] ${message}`);
+    }
     if (kind === "approved" || kind === "expired") {
       const passport = kind === "approved" ? String(frame.agent_passport_jwt) : null;
       for (const handler of this.handlers) handler(requestId, passport);

@@ -323,6 +323,32 @@ describe("LIME Python SDKs against our server", () => {
       }
     });
 
+    test("on_login when the server ends the stream (site suspended): the error frame is logged, no handler runs", async () => {
+      const q = await t.provision();
+      const own = new SiteSdkClient(api, q.siteToken);
+      const stream = new SiteSdkEventStream();
+      const calls: Array<[string, string | null]> = [];
+      stream.onLogin((id, passport) => calls.push([id, passport]));
+      await stream.connect(own);
+      try {
+        const suspended = await fetch(`${t.url}/api/v1/foundation/sites/${q.siteId}/suspend`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${q.sessionToken}` },
+        });
+        expect(suspended.status).toBe(200);
+        await stream.waitFor(() => stream.logged.length > 0);
+        expect(stream.logged).toEqual(["SSE error frame: [SITE_SUSPENDED] The site is suspended."]);
+        expect(stream.frames.at(-1)!.payload).toEqual({
+          type: "error",
+          code: "SITE_SUSPENDED",
+          message: "The site is suspended.",
+        });
+        expect(calls).toEqual([]);
+      } finally {
+        await stream.close();
+      }
+    });
+
     test("wait_for_login(request_id) (site SDK < 1.0): frames of the site's other requests are skipped, ours is returned", async () => {
       const own = await t.provision();
       const ownSite = new SiteSdkClient(api, own.siteToken);

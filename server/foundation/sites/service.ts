@@ -151,13 +151,23 @@ export async function authenticateSite(
 }
 
 /**
- * True while `site` (as it was when its token was checked) still holds: the
- * row exists, is ACTIVE, and carries the same token hash. For credentials
- * that outlive one request, such as an open event stream.
+ * Why `site` (as it was when its token was checked) no longer holds, or
+ * null while it does: the row exists, is ACTIVE, and carries the same token
+ * hash. For credentials that outlive one request, such as an open event
+ * stream. The codes are those the same token would now get from
+ * `authenticateSite`: a deleted site's or a rotated-away token is
+ * SITE_TOKEN_INVALID.
  */
-export async function isSiteCredentialCurrent(deps: SiteDeps, site: SiteRecord): Promise<boolean> {
+export async function siteCredentialProblem(
+  deps: SiteDeps,
+  site: SiteRecord,
+): Promise<{ code: "SITE_TOKEN_INVALID" | "SITE_SUSPENDED"; message: string } | null> {
   const current = await deps.sites.findById(site.id);
-  return current !== null && current.status === "ACTIVE" && hashesEqual(current.tokenHash, site.tokenHash);
+  if (current === null || !hashesEqual(current.tokenHash, site.tokenHash)) {
+    return { code: "SITE_TOKEN_INVALID", message: "The site token is no longer valid." };
+  }
+  if (current.status !== "ACTIVE") return { code: "SITE_SUSPENDED", message: "The site is suspended." };
+  return null;
 }
 
 export function assertSiteActive(site: SiteRecord): void {

@@ -23,6 +23,16 @@
  * a stream outlives the request that opened it, and a stream opened with a
  * token that was since rotated away (a leaked one, say) or of a site since
  * suspended or deleted must not go on receiving passports.
+ *
+ * A stream the server ends for a reason says why first, in the frame LIME's
+ * site SDK logs (`_sse.py`: `{"type": "error", "code", "message"}`), as one
+ * `data:` line without `id:`, so it never moves the client's Last-Event-ID:
+ * SITE_TOKEN_INVALID (token rotated away, site deleted), SITE_SUSPENDED,
+ * SSE_SLOW_CONSUMER, SERVER_SHUTDOWN, INTERNAL_ERROR (the re-check failed).
+ * A slow consumer's frame waits behind what it has not read; its stream
+ * keeps its place in the caps until the client has read to the end or gone,
+ * so a client that never reads holds one capped slot and at most
+ * MAX_QUEUED_CHUNKS + 1 chunks, as an open stream does.
  */
 
 import type { Clock } from "../../clock.ts";
@@ -55,8 +65,32 @@ export interface EventStreamDeps {
   maxStreams?: number;
 }
 
-/** Whether the credential the stream was opened with still holds; false (or a throw) ends the stream. */
-export type StreamAuthorization = () => Promise<boolean>;
+/** Why the server ends a stream: the `code` and `message` of its error frame. */
+export interface StreamEnd {
+  code: string;
+  message: string;
+}
+
+/** Null while the credential the stream was opened with still holds; otherwise (or on a throw) the stream ends. */
+export type StreamAuthorization = () => Promise<StreamEnd | null>;
+
+export const SLOW_CONSUMER: StreamEnd = {
+  code: "SSE_SLOW_CONSUMER",
+  message: "The client stopped reading; reconnect to receive what was missed.",
+};
+export const SHUTTING_DOWN: StreamEnd = {
+  code: "SERVER_SHUTDOWN",
+  message: "The server is shutting down; reconnect.",
+};
+const RECHECK_FAILED: StreamEnd = {
+  code: "INTERNAL_ERROR",
+  message: "The site token could not be checked again; reconnect.",
+};
+
+/** The error frame: one `data:` line, no `id:` (it must not move the client's Last-Event-ID). */
+export function errorFrame(end: StreamEnd): string {
+  return `data: ${JSON.stringify({ type: "error", code: end.code, message: end.message })}\n\n`;
+}
 
 export interface EventStreams {
   open(
@@ -65,7 +99,7 @@ export interface EventStreams {
     signal: AbortSignal,
     stillAuthorized: StreamAuthorization,
   ): Response;
-  /** Ends every open stream (server shutdown). */
+  /** Ends every open stream (server shutdown), each with a SERVER_SHUTDOWN error frame. */
   closeAll(): void;
   openCount(): number;
 }
@@ -100,7 +134,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
   return {
     openCount: () => closers.size,
     closeAll() {
-      for (const close of [...closers]) close();
+      for (const shutdown of [...closers]) shutdown();
     },
     open(site, lastEventIdHeader, signal, stillAuthorized) {
       if ((perSite.get(site.id) ?? 0) >= deps.maxStreamsPerSite) {
@@ -125,31 +159,68 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       let seenUpTo = lastEventId ?? 0;
       const written = new Set<number>();
       let closed = false;
+      /** The error frame is queued; the controller closes when the client has read up to it. */
+      let draining = false;
+      let released = false;
       let keepalive: ReturnType<typeof setInterval> | undefined;
       let unsubscribe: (() => void) | undefined;
       let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
       // Writes run one after another behind the credential check, in arrival order.
       let writes: Promise<void> = Promise.resolve();
 
-      /** Ends the stream: gracefully, or (`abandon`) dropping what the client has not read yet. */
-      const end = (abandon: boolean) => {
-        if (closed) return;
-        closed = true;
-        clearInterval(keepalive);
-        unsubscribe?.();
-        closers.delete(close);
+      /** Gives the stream's place in the caps back. */
+      const release = () => {
+        if (released) return;
+        released = true;
+        closers.delete(shutdown);
         signal.removeEventListener("abort", close);
         adjust(perSite, site.id, -1);
         adjust(perOwner, site.ownerId, -1);
         total -= 1;
+      };
+      const closeController = () => {
         try {
-          if (abandon) controllerRef?.error(new Error("the client stopped reading"));
-          else controllerRef?.close();
+          controllerRef?.close();
         } catch {
           // Already closed by the client going away.
         }
       };
-      const close = () => end(false);
+      const stopWriting = () => {
+        closed = true;
+        clearInterval(keepalive);
+        unsubscribe?.();
+      };
+      /** Ends the stream quietly: the client went away or cancelled. */
+      const close = () => {
+        if (!closed) stopWriting();
+        closeController();
+        release();
+      };
+      /**
+       * Ends the stream for `reason`, telling the client first. With `untilRead`
+       * (a slow consumer) the stream stays in the caps until the client has read
+       * the frame; otherwise what is queued is flushed and the place freed now.
+       */
+      const endWith = (reason: StreamEnd, untilRead = false) => {
+        if (closed) return;
+        stopWriting();
+        try {
+          controllerRef?.enqueue(encoder.encode(errorFrame(reason)));
+        } catch {
+          // The client is gone; there is no one to tell.
+        }
+        if (untilRead) {
+          draining = true;
+          return;
+        }
+        closeController();
+        release();
+      };
+      /** Server shutdown: a draining stream is closed where it stands. */
+      const shutdown = () => {
+        if (draining) close();
+        else endWith(SHUTTING_DOWN);
+      };
 
       /** Outcomes queued for the socket and not yet acknowledged by a pull. */
       let unacknowledged: OutcomeEvent[] = [];
@@ -158,7 +229,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         if (closed || !controllerRef) return false;
         if ((controllerRef.desiredSize ?? 0) < -MAX_QUEUED_CHUNKS) {
           deps.logger.warn("ended an event stream whose client stopped reading", { site_id: site.id });
-          end(true);
+          endWith(SLOW_CONSUMER, true);
           return false;
         }
         try {
@@ -172,6 +243,12 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
 
       /** Everything queued before this pull has been written to the socket. */
       const acknowledgeWritten = () => {
+        if (draining) {
+          // The client read up to the error frame: done.
+          draining = false;
+          closeController();
+          release();
+        }
         const written = unacknowledged;
         unacknowledged = [];
         const now = deps.clock.now();
@@ -197,21 +274,21 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         unacknowledged.push(event);
       };
 
-      /** Runs `emit` once the credential is confirmed; otherwise ends the stream. */
+      /** Runs `emit` once the credential is confirmed; otherwise ends the stream, saying why. */
       const whenAuthorized = (emit: () => void) => {
         writes = writes.then(async () => {
           if (closed) return;
-          let authorized = false;
+          let problem: StreamEnd | null = RECHECK_FAILED;
           try {
-            authorized = await stillAuthorized();
+            problem = await stillAuthorized();
           } catch (error) {
             deps.logger.error("could not re-check a stream's site token", {
               site_id: site.id,
               error: String(error),
             });
           }
-          if (authorized) emit();
-          else close();
+          if (problem === null) emit();
+          else endWith(problem);
         });
       };
 
@@ -219,7 +296,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
         {
           start: async (controller) => {
             controllerRef = controller;
-            closers.add(close);
+            closers.add(shutdown);
             signal.addEventListener("abort", close);
             const pending: OutcomeEvent[] = [];
             let replaying = true;

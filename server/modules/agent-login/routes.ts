@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
-import { authenticateSite, isSiteCredentialCurrent } from "../../foundation/sites/service.ts";
+import { authenticateSite, siteCredentialProblem } from "../../foundation/sites/service.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import {
@@ -83,7 +83,7 @@ export function agentLoginRoutes(ctx: AppContext) {
       async ({ request }) => {
         const site = await authenticateSite(ctx.sites, request.headers.get("x-site-token"));
         return ctx.eventStreams.open(site, request.headers.get("last-event-id"), request.signal, () =>
-          isSiteCredentialCurrent(ctx.sites, site),
+          siteCredentialProblem(ctx.sites, site),
         );
       },
       { headers: EventStreamHeaders, detail: { summary: "Step 4 (site): outcomes as Server-Sent Events" } },

@@ -53,7 +53,7 @@ function build(overrides: Partial<EventStreamDeps> = {}): EventStreams {
 function open(s: SiteRecord): Response {
   const abort = new AbortController();
   aborts.push(abort);
-  return streams.open(s, null, abort.signal, async () => true);
+  return streams.open(s, null, abort.signal, async () => null);
 }
 
 function refusal(s: SiteRecord): unknown {

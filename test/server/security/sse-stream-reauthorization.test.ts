@@ -65,13 +65,32 @@ describe("an open event stream is re-authorized before every write", () => {
     const id = await approvedLogin(freshToken);
     await legitimate.waitFor((events) => events.some((e) => e.data.login_request_id === id));
     await waitForOpenStreams(1);
-    expect(stolen.outcomes()).toEqual([]);
+    // No passport; only the reason it was cut, in LIME's error frame, without an id.
+    await stolen.waitFor((events) => events.some((e) => e.data.type === "error"));
+    expect(stolen.outcomes()).toEqual([
+      {
+        id: null,
+        data: { type: "error", code: "SITE_TOKEN_INVALID", message: "The site token is no longer valid." },
+      },
+    ]);
     await Promise.all([stolen.close(), legitimate.close()]);
   });
 
   for (const change of [
-    { outcome: "suspended is closed at the next keepalive", method: "POST", path: "/suspend", status: 200 },
-    { outcome: "deleted is closed", method: "DELETE", path: "", status: 204 },
+    {
+      outcome: "suspended is closed at the next keepalive, with SITE_SUSPENDED",
+      method: "POST",
+      path: "/suspend",
+      status: 200,
+      code: "SITE_SUSPENDED",
+    },
+    {
+      outcome: "deleted is closed, with SITE_TOKEN_INVALID",
+      method: "DELETE",
+      path: "",
+      status: 204,
+      code: "SITE_TOKEN_INVALID",
+    },
   ]) {
     test(`a stream of a site that is then ${change.outcome}`, async () => {
       const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
@@ -82,9 +101,27 @@ describe("an open event stream is re-authorized before every write", () => {
       });
       expect(changed.status).toBe(change.status);
       await waitForOpenStreams(0);
+      const events = await stream.waitFor((all) => all.some((e) => e.data.type === "error"));
+      expect(events.at(-1)).toEqual({
+        id: null,
+        data: { type: "error", code: change.code, message: expect.any(String) },
+      });
       await stream.close();
     });
   }
+
+  test("server shutdown ends every stream with a SERVER_SHUTDOWN error frame", async () => {
+    const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
+    await stream.waitFor((events) => events.some((e) => e.data.type === "keepalive"));
+    t.server.context.eventStreams.closeAll();
+    const events = await stream.waitFor((all) => all.some((e) => e.data.type === "error"));
+    expect(events.at(-1)).toEqual({
+      id: null,
+      data: { type: "error", code: "SERVER_SHUTDOWN", message: "The server is shutting down; reconnect." },
+    });
+    expect(t.server.context.eventStreams.openCount()).toBe(0);
+    await stream.close();
+  });
 
   test("a stream whose credential still holds keeps its keepalives and outcomes", async () => {
     const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
