@@ -13,7 +13,6 @@ export {
   ACCESS_TOKEN_TYP,
   DEFAULT_PASSPORT_AUDIENCE,
   type JwtClaims,
-  MAX_AGENT_REPUTATION,
   PASSPORT_TYP,
   PASSPORT_VERSION,
   type PassportClaims,
