@@ -8,6 +8,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { createSqliteStores } from "../../../server/infrastructure/sqlite/stores.ts";
 import { bindingRequest, site, user } from "./conformance.ts";
@@ -36,6 +37,7 @@ test("completions and denials raced by four connections in parallel threads: eac
       tokenHash: crypto.randomUUID(),
       status: "ACTIVE",
       reputation: 0,
+      history: EMPTY_HISTORY,
       createdAt: 0,
       updatedAt: 0,
       revokedAt: null,

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import { createMemoryRateLimitStore } from "../../../server/infrastructure/memory/rate-limit-store.ts";
 import { migrate, openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
@@ -104,6 +105,7 @@ bindingStoreConformance("sqlite", async () => {
         tokenHash: crypto.randomUUID(),
         status: "ACTIVE",
         reputation: 0,
+        history: EMPTY_HISTORY,
         createdAt: 0,
         updatedAt: 0,
         revokedAt: null,
