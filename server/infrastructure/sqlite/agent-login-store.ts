@@ -109,10 +109,10 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
      WHERE o.site_id = ? AND o.id > ? AND o.expires_at > ? ORDER BY o.id`,
   );
   const recentOfSite = db.query<RequestRow, [string, number]>(
-    "SELECT * FROM login_requests WHERE site_id = ? ORDER BY created_at DESC, id LIMIT ?",
+    "SELECT * FROM login_requests WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
   );
   const recentOfAgent = db.query<RequestRow, [string, number]>(
-    "SELECT * FROM login_requests WHERE approved_agent_id = ? ORDER BY approved_at DESC, id LIMIT ?",
+    "SELECT * FROM login_requests WHERE approved_agent_id = ? ORDER BY approved_at DESC, id DESC LIMIT ?",
   );
   const dropOutcomes = db.query("DELETE FROM login_outcomes WHERE expires_at <= ?");
   const dropPassports = db.query(

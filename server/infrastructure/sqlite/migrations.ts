@@ -325,4 +325,13 @@ UPDATE agents SET
   distinct_sites = (SELECT COUNT(*) FROM agent_sites s WHERE s.agent_id = agents.id);
 `,
   },
+  {
+    version: 6,
+    name: "indexes for the owner portal's recent login requests per site and per agent",
+    sql: `
+CREATE INDEX login_requests_site_recent ON login_requests(site_id, created_at, id);
+CREATE INDEX login_requests_agent_recent ON login_requests(approved_agent_id, approved_at, id)
+  WHERE approved_agent_id IS NOT NULL;
+`,
+  },
 ];
