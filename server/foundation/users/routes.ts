@@ -2,14 +2,17 @@ import { type Cookie, Elysia } from "elysia";
 import { isoTime } from "../../clock.ts";
 import type { AppContext } from "../../context.ts";
 import { CSRF_COOKIE, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
-import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
+import { clientAddress } from "../../http/client-address.ts";
 import { ok } from "../../http/envelope.ts";
 import {
-  PASSWORD_RESET_REQUESTS_PER_DAY,
-  PASSWORD_RESET_REQUESTS_PER_MINUTE,
-  requestPasswordReset,
-  resetPassword,
-} from "./password-reset.ts";
+  limitLogin,
+  limitPasswordForgot,
+  limitPasswordReset,
+  limitRegistration,
+  limitResend,
+  limitVerification,
+} from "./limits.ts";
+import { requestPasswordReset, resetPassword } from "./password-reset.ts";
 import {
   ForgotPasswordBody,
   LoginBody,
@@ -18,17 +21,7 @@ import {
   ResetPasswordBody,
   VerifyEmailBody,
 } from "./schemas.ts";
-import {
-  DAY_MS,
-  EMAIL_CODE_GUESSES_PER_DAY,
-  EMAIL_CODE_RESENDS_PER_DAY,
-  login,
-  logout,
-  normalizeEmail,
-  registerUser,
-  resendVerificationCode,
-  verifyEmail,
-} from "./service.ts";
+import { login, logout, registerUser, resendVerificationCode, verifyEmail } from "./service.ts";
 import type { UserRecord } from "./store.ts";
 
 export function presentUser(user: UserRecord) {
@@ -56,8 +49,8 @@ function clearSessionCookies(cookie: Cookies, secure: boolean): void {
 }
 
 export function userRoutes(ctx: AppContext) {
-  const { config, rateLimiter } = ctx;
-  const limit = config.rateLimits.authPerMinute;
+  const { config } = ctx;
+  const limits = { rateLimiter: ctx.rateLimiter, perMinute: config.rateLimits.authPerMinute };
   const secure = config.publicUrl.startsWith("https://");
 
   return new Elysia({ prefix: "/api/v1/foundation/users", tags: ["foundation"] })
@@ -65,7 +58,7 @@ export function userRoutes(ctx: AppContext) {
       "/register",
       async ({ body, request, set }) => {
         const ip = clientAddress(request, config.trustProxy);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
+        await limitRegistration(limits, ip);
         const user = await registerUser(ctx.users, body, ip);
         set.status = 201;
         return ok({ ...presentUser(user), verification_required: config.emailVerification });
@@ -76,14 +69,7 @@ export function userRoutes(ctx: AppContext) {
       "/register/verify",
       async ({ body, request }) => {
         const ip = clientAddress(request, config.trustProxy);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("verify-email", normalizeEmail(body.email), limit);
-        await rateLimiter.enforce(
-          "verify-email-daily",
-          normalizeEmail(body.email),
-          EMAIL_CODE_GUESSES_PER_DAY,
-          DAY_MS,
-        );
+        await limitVerification(limits, ip, body.email);
         return ok(presentUser(await verifyEmail(ctx.users, body, ip)));
       },
       { body: VerifyEmailBody, detail: { summary: "Confirm the email with the code that was sent" } },
@@ -92,14 +78,7 @@ export function userRoutes(ctx: AppContext) {
       "/register/resend",
       async ({ body, request, set }) => {
         const ip = clientAddress(request, config.trustProxy);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("resend-email", normalizeEmail(body.email), 3);
-        await rateLimiter.enforce(
-          "resend-email-daily",
-          normalizeEmail(body.email),
-          EMAIL_CODE_RESENDS_PER_DAY,
-          DAY_MS,
-        );
+        await limitResend(limits, ip, body.email);
         await resendVerificationCode(ctx.users, body.email);
         set.status = 202;
         return ok({ accepted: true });
@@ -110,15 +89,7 @@ export function userRoutes(ctx: AppContext) {
       "/password/forgot",
       async ({ body, request, set }) => {
         const ip = clientAddress(request, config.trustProxy);
-        const email = normalizeEmail(body.email);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("password-forgot-email", email, PASSWORD_RESET_REQUESTS_PER_MINUTE);
-        await rateLimiter.enforce(
-          "password-forgot-email-daily",
-          email,
-          PASSWORD_RESET_REQUESTS_PER_DAY,
-          DAY_MS,
-        );
+        await limitPasswordForgot(limits, ip, body.email);
         await requestPasswordReset(ctx.users, body.email, ip);
         set.status = 202;
         return ok({ accepted: true });
@@ -132,7 +103,7 @@ export function userRoutes(ctx: AppContext) {
       "/password/reset",
       async ({ body, request, cookie }) => {
         const ip = clientAddress(request, config.trustProxy);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
+        await limitPasswordReset(limits, ip);
         const user = await resetPassword(ctx.users, body, ip);
         // Every session of the owner is closed; a browser's cookies for one of them are dead weight.
         clearSessionCookies(cookie, secure);
@@ -147,8 +118,7 @@ export function userRoutes(ctx: AppContext) {
       "/login",
       async ({ body, request, cookie }) => {
         const ip = clientAddress(request, config.trustProxy);
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("login-email", normalizeEmail(body.email), limit);
+        await limitLogin(limits, ip, body.email);
         const opened = await login(ctx.users, body, ip);
         const maxAge = Math.floor(config.lifetimes.sessionMs / 1000);
         cookie[SESSION_COOKIE]!.set({
