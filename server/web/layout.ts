@@ -44,6 +44,8 @@ export interface PageOptions {
   formTargets?: readonly string[];
   /** `none` for pages that must not be able to submit anywhere (error pages). */
   forms?: "self" | "none";
+  /** `no-referrer` for a page whose address carries a secret (a password-reset link). */
+  referrerPolicy?: "same-origin" | "no-referrer";
 }
 
 function contentSecurityPolicy(options: PageOptions): string {
@@ -105,8 +107,9 @@ ${options.body}
       "cache-control": "no-store",
       "content-security-policy": contentSecurityPolicy(options),
       "x-frame-options": "DENY",
-      // Not "no-referrer": with it Chromium sends `Origin: null` on form posts, which the Origin check refuses.
-      "referrer-policy": "same-origin",
+      // Not "no-referrer" by default: with it Chromium sends `Origin: null` on form posts. The reset page
+      // needs it (a secret in its address); its form is proven by the token it carries, not by Origin.
+      "referrer-policy": options.referrerPolicy ?? "same-origin",
       "x-content-type-options": "nosniff",
     },
   });

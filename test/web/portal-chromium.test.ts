@@ -10,21 +10,47 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { startTestServer, type TestServer } from "../../server/testing.ts";
+import type { TestServer } from "../../server/testing.ts";
+import { resetLinkIn, type SmtpInbox, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
 import { axeAtBothWidths, browserAvailable, fitsViewport, freshContext, launchChromium } from "./browser.ts";
+import { startServerWithInbox } from "./mail-server.ts";
 
 describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () => {
   let t: TestServer;
+  let inbox: SmtpInbox;
   let browser: Browser;
 
   beforeAll(async () => {
-    t = await startTestServer();
+    ({ t, inbox } = await startServerWithInbox());
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await t?.stop();
+    await inbox?.stop();
   });
+
+  /** An owner registered and confirmed through the API, for tests about what comes after. */
+  async function confirmedOwner(): Promise<{ email: string; sessionToken: string }> {
+    const email = `owner-${crypto.randomUUID()}@example.test`;
+    const password = "correct horse battery staple";
+    const post = (path: string, json: unknown) =>
+      fetch(t.url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(json),
+      });
+    await post("/api/v1/foundation/users/register", { email, password });
+    await post("/api/v1/foundation/users/register/verify", {
+      email,
+      code: verificationCodeIn(inbox.lastTo(email)!),
+    });
+    const session = await post("/api/v1/foundation/users/login", { email, password });
+    return {
+      email,
+      sessionToken: ((await session.json()) as { data: { session_token: string } }).data.session_token,
+    };
+  }
 
   /** Checks the page the browser is on: axe at both widths, and no sideways scrolling on a phone. */
   const checked: string[] = [];
@@ -61,7 +87,8 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
     await page.getByLabel("Code").fill("000000");
     await page.getByRole("button", { name: "Confirm" }).click();
     expect(await page.getByRole("alert").textContent()).toContain("not right");
-    await page.getByLabel("Code").fill(t.mailer.codes.get(email)!);
+    // The code as the owner reads it: from the message the SMTP server received.
+    await page.getByLabel("Code").fill(verificationCodeIn(inbox.lastTo(email)!));
     await page.getByRole("button", { name: "Confirm" }).click();
 
     expect(new URL(page.url()).pathname).toBe("/signin");
@@ -144,10 +171,7 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
   }, 120_000);
 
   test("signing in and adding a site work by keyboard alone", async () => {
-    const { sessionToken: _unused, ownerId: _id } = await t.registerOwner(
-      `kb-${crypto.randomUUID()}@example.test`,
-    );
-    const email = [...t.mailer.codes.keys()].at(-1)!;
+    const { email } = await confirmedOwner();
     const context = await freshContext(browser);
     const page = await context.newPage();
     await page.goto(`${t.url}/signin`);
@@ -171,11 +195,11 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
   }, 60_000);
 
   test("a form posted from another origin, or without the page's token, changes nothing", async () => {
-    const owner = await t.registerOwner();
+    const owner = await confirmedOwner();
+    const email = owner.email;
     const context = await freshContext(browser);
     const page = await context.newPage();
     await page.goto(`${t.url}/signin`);
-    const email = [...t.mailer.codes.keys()].at(-1)!;
     await page.getByLabel("Email address").fill(email);
     await page.getByLabel("Password").fill("correct horse battery staple");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -204,4 +228,47 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
     expect(((await sites.json()) as { data: { sites: unknown[] } }).data.sites).toEqual([]);
     await context.close();
   }, 60_000);
+
+  test("a forgotten password is reset from the link in the mail; the link works once", async () => {
+    const { email, sessionToken } = await confirmedOwner();
+    const context = await freshContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/signin`);
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    expect(await axeAtBothWidths(page)).toEqual([]);
+    await page.getByLabel("Email address").fill(email);
+    await page.getByRole("button", { name: "Send the link" }).click();
+    expect(await page.getByRole("status").first().textContent()).toContain("on its way");
+
+    const link = resetLinkIn(inbox.lastTo(email)!);
+    expect(link.startsWith(`${t.url}/reset-password?token=`)).toBe(true);
+    await page.goto(link);
+    expect(await axeAtBothWidths(page)).toEqual([]);
+    await page.getByLabel("New password").fill("short");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("at least 8 characters");
+    await page.getByLabel("New password").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    expect(await page.getByRole("status").first().textContent()).toContain("password is changed");
+
+    // The sessions of before are closed; the old password no longer works, the new one does.
+    const me = await fetch(`${t.url}/api/v1/foundation/users/me`, {
+      headers: { authorization: `Bearer ${sessionToken}` },
+    });
+    expect(me.status).toBe(401);
+    await page.getByLabel("Email address").fill(email);
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect(await page.getByRole("alert").textContent()).toContain("not correct");
+    await page.getByLabel("Password").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Overview");
+
+    await page.goto(link);
+    await page.getByLabel("New password").fill("yet another passphrase");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("This link no longer works");
+    expect(await axeAtBothWidths(page)).toEqual([]);
+    await context.close();
+  }, 90_000);
 });

@@ -9,11 +9,15 @@ import { Elysia } from "elysia";
 import type { ServerConfig } from "../../config.ts";
 import { DomainError, RateLimitedError } from "../../errors.ts";
 import type { SessionDeps } from "../../foundation/sessions/service.ts";
+import {
+  type AccountLimits,
+  limitLogin,
+  limitRegistration,
+  limitResend,
+  limitVerification,
+} from "../../foundation/users/limits.ts";
 import { LoginBody, RegisterBody, VerifyEmailBody } from "../../foundation/users/schemas.ts";
 import {
-  DAY_MS,
-  EMAIL_CODE_GUESSES_PER_DAY,
-  EMAIL_CODE_RESENDS_PER_DAY,
   login,
   logout,
   normalizeEmail,
@@ -22,7 +26,7 @@ import {
   type UserDeps,
   verifyEmail,
 } from "../../foundation/users/service.ts";
-import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
+import { clientAddress } from "../../http/client-address.ts";
 import type { RateLimiter } from "../../http/rate-limit.ts";
 import { errorSummary, type FieldErrors, field, notice } from "../components.ts";
 import { formFields } from "../forms.ts";
@@ -39,13 +43,25 @@ export interface AccountPageDeps {
   rateLimiter: RateLimiter;
 }
 
-const EMAIL_MESSAGE = "Enter an email address in the form name@example.com";
+export const EMAIL_MESSAGE = "Enter an email address in the form name@example.com";
+export const NEW_PASSWORD_MESSAGE = "Enter a password of at least 8 characters";
+const MAIL_DOWN = "We could not send the email just now. Nothing was saved; try again in a few minutes.";
 
-function tooManyAttempts(error: RateLimitedError): FieldErrors {
+export function tooManyAttempts(error: RateLimitedError): FieldErrors {
   return { form: `Too many attempts. Try again in ${error.retryAfterSeconds} seconds.` };
 }
 
-function signUpPage(values: { email?: string }, errors: FieldErrors = {}, status = 200): Response {
+/** `next` travels through sign-up, confirmation and sign-in, so a connect page's visitor comes back to it. */
+function withNext(path: string, next: string): string {
+  if (next === "/") return path;
+  return `${path}${path.includes("?") ? "&" : "?"}next=${encodeURIComponent(next)}`;
+}
+
+function signUpPage(
+  values: { email?: string; next: string },
+  errors: FieldErrors = {},
+  status = 200,
+): Response {
   return renderPage({
     title: "Create an account",
     narrow: true,
@@ -54,15 +70,22 @@ function signUpPage(values: { email?: string }, errors: FieldErrors = {}, status
 <h1>Create an account</h1>
 <p class="lead">An owner account holds your agents and your sites.</p>
 <form method="post" action="/signup" novalidate>
+  <input type="hidden" name="next" value="${values.next}">
   ${field({ name: "email", label: "Email address", type: "email", value: values.email, autocomplete: "email", error: errors.email, required: true })}
   ${field({ name: "password", label: "Password", type: "password", autocomplete: "new-password", hint: "At least 8 characters.", error: errors.password, required: true })}
   <div class="actions"><button type="submit">Create account</button></div>
 </form>
-<p>Already have an account? <a href="/signin">Sign in</a>.</p>`,
+<p>Already have an account? <a href="${withNext("/signin", values.next)}">Sign in</a>.</p>`,
   });
 }
 
-function verifyPage(email: string, errors: FieldErrors = {}, message?: string, status = 200): Response {
+function verifyPage(
+  email: string,
+  next: string,
+  errors: FieldErrors = {},
+  message?: string,
+  status = 200,
+): Response {
   return renderPage({
     title: "Confirm your email",
     narrow: true,
@@ -71,12 +94,14 @@ function verifyPage(email: string, errors: FieldErrors = {}, message?: string, s
 <h1>Confirm your email</h1>
 <p>We sent a 6-digit code to the address below. It expires after a while; you can ask for a new one.</p>
 <form method="post" action="/verify" novalidate>
+  <input type="hidden" name="next" value="${next}">
   ${field({ name: "email", label: "Email address", type: "email", value: email, autocomplete: "email", error: errors.email, required: true })}
   ${field({ name: "code", label: "Code", inputmode: "numeric", autocomplete: "one-time-code", hint: "6 digits, from the email.", error: errors.code, required: true })}
   <div class="actions"><button type="submit">Confirm</button></div>
 </form>
 <form method="post" action="/verify/resend">
   <input type="hidden" name="email" value="${email}">
+  <input type="hidden" name="next" value="${next}">
   <button type="submit" class="secondary">Send a new code</button>
 </form>`,
   });
@@ -101,7 +126,7 @@ function signInPage(
   <div class="actions"><button type="submit">Sign in</button></div>
 </form>
 <p><a href="/forgot-password">Forgot your password?</a></p>
-<p>No account yet? <a href="/signup">Create one</a>.</p>`,
+<p>No account yet? <a href="${withNext("/signup", values.next)}">Create one</a>.</p>`,
   });
 }
 
@@ -113,58 +138,63 @@ const SIGN_IN_NOTICES: Record<string, string> = {
 };
 
 export function accountPages(deps: AccountPageDeps) {
-  const { config, rateLimiter } = deps;
-  const limit = config.rateLimits.authPerMinute;
+  const { config } = deps;
+  const limits: AccountLimits = { rateLimiter: deps.rateLimiter, perMinute: config.rateLimits.authPerMinute };
   const secure = config.publicUrl.startsWith("https://");
   const sessionSeconds = Math.floor(config.lifetimes.sessionMs / 1000);
 
   return new Elysia({ detail: { hide: true } })
-    .get("/signup", () => signUpPage({}))
+    .get("/signup", ({ query }) => signUpPage({ next: safeNextPath(query.next) }))
     .post("/signup", async ({ body, request }) => {
       const form = formFields(body);
       const input = { email: form.text("email"), password: form.exact("password") };
+      const next = safeNextPath(form.text("next"));
       const errors = fieldErrors(RegisterBody, input, {
         email: EMAIL_MESSAGE,
-        password: "Enter a password of at least 8 characters",
+        password: NEW_PASSWORD_MESSAGE,
       });
-      if (hasErrors(errors)) return signUpPage(input, errors, 400);
+      if (hasErrors(errors)) return signUpPage({ ...input, next }, errors, 400);
       const ip = clientAddress(request, config.trustProxy);
       try {
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
+        await limitRegistration(limits, ip);
         await registerUser(deps.users, input, ip);
       } catch (error) {
-        if (error instanceof RateLimitedError) return signUpPage(input, tooManyAttempts(error), 429);
+        if (error instanceof RateLimitedError)
+          return signUpPage({ ...input, next }, tooManyAttempts(error), 429);
         if (error instanceof DomainError && error.code === "EMAIL_ALREADY_REGISTERED") {
           return signUpPage(
-            input,
+            { ...input, next },
             { email: "An account with this email already exists. Sign in instead." },
             409,
           );
         }
+        if (error instanceof DomainError && error.code === "EMAIL_DELIVERY_FAILED") {
+          return signUpPage({ ...input, next }, { form: MAIL_DOWN }, 503);
+        }
         throw error;
       }
-      if (!config.emailVerification) return redirectTo("/signin?notice=registered");
-      return redirectTo(`/verify?email=${encodeURIComponent(normalizeEmail(input.email))}`);
+      if (!config.emailVerification) return redirectTo(withNext("/signin?notice=registered", next));
+      return redirectTo(withNext(`/verify?email=${encodeURIComponent(normalizeEmail(input.email))}`, next));
     })
-    .get("/verify", ({ query }) => verifyPage(typeof query.email === "string" ? query.email : ""))
+    .get("/verify", ({ query }) =>
+      verifyPage(typeof query.email === "string" ? query.email : "", safeNextPath(query.next)),
+    )
     .post("/verify", async ({ body, request }) => {
       const form = formFields(body);
       const input = { email: form.text("email"), code: form.text("code").replaceAll(" ", "") };
+      const next = safeNextPath(form.text("next"));
       const errors = fieldErrors(VerifyEmailBody, input, {
         email: EMAIL_MESSAGE,
         code: "Enter the 6-digit code from the email",
       });
-      if (hasErrors(errors)) return verifyPage(input.email, errors, undefined, 400);
+      if (hasErrors(errors)) return verifyPage(input.email, next, errors, undefined, 400);
       const ip = clientAddress(request, config.trustProxy);
-      const email = normalizeEmail(input.email);
       try {
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("verify-email", email, limit);
-        await rateLimiter.enforce("verify-email-daily", email, EMAIL_CODE_GUESSES_PER_DAY, DAY_MS);
+        await limitVerification(limits, ip, input.email);
         await verifyEmail(deps.users, input, ip);
       } catch (error) {
         if (error instanceof RateLimitedError)
-          return verifyPage(input.email, tooManyAttempts(error), undefined, 429);
+          return verifyPage(input.email, next, tooManyAttempts(error), undefined, 429);
         if (error instanceof DomainError) {
           const reasons: Partial<Record<string, FieldErrors>> = {
             VERIFICATION_CODE_INVALID: { code: "That code is not right. Check the email and try again." },
@@ -173,32 +203,27 @@ export function accountPages(deps: AccountPageDeps) {
             EMAIL_ALREADY_VERIFIED: { form: "This email is already confirmed. You can sign in." },
           };
           const answer = reasons[error.code];
-          if (answer) return verifyPage(input.email, answer, undefined, 400);
+          if (answer) return verifyPage(input.email, next, answer, undefined, 400);
         }
         throw error;
       }
-      return redirectTo("/signin?notice=verified");
+      return redirectTo(withNext("/signin?notice=verified", next));
     })
     .post("/verify/resend", async ({ body, request }) => {
-      const email = formFields(body).text("email");
+      const form = formFields(body);
+      const email = form.text("email");
+      const next = safeNextPath(form.text("next"));
       const ip = clientAddress(request, config.trustProxy);
       try {
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("resend-email", normalizeEmail(email), 3);
-        await rateLimiter.enforce(
-          "resend-email-daily",
-          normalizeEmail(email),
-          EMAIL_CODE_RESENDS_PER_DAY,
-          DAY_MS,
-        );
+        await limitResend(limits, ip, email);
         await resendVerificationCode(deps.users, email);
       } catch (error) {
         if (error instanceof RateLimitedError)
-          return verifyPage(email, tooManyAttempts(error), undefined, 429);
+          return verifyPage(email, next, tooManyAttempts(error), undefined, 429);
         throw error;
       }
       // The same words whether or not the address has an account that waits for a code.
-      return verifyPage(email, {}, "If this address waits for confirmation, a new code is on its way.");
+      return verifyPage(email, next, {}, "If this address waits for confirmation, a new code is on its way.");
     })
     .get("/signin", async ({ query, request }) => {
       const next = safeNextPath(query.next);
@@ -217,8 +242,7 @@ export function accountPages(deps: AccountPageDeps) {
       if (hasErrors(errors)) return signInPage({ email: input.email, next }, errors, undefined, 400);
       const ip = clientAddress(request, config.trustProxy);
       try {
-        await rateLimiter.enforce("auth", rateLimitKey(ip), limit);
-        await rateLimiter.enforce("login-email", normalizeEmail(input.email), limit);
+        await limitLogin(limits, ip, input.email);
         const opened = await login(deps.users, input, ip);
         return redirectTo(next, sessionCookies(opened, { secure, maxAgeSeconds: sessionSeconds }));
       } catch (error) {

@@ -6,6 +6,7 @@
 
 import { Elysia } from "elysia";
 import type { ServerConfig } from "../../config.ts";
+import { presentReputation } from "../../core/agents/reputation.ts";
 import { RegisterAgentBody } from "../../core/agents/schemas.ts";
 import { type AgentDeps, registerAgent, revokeAgent, rotateAgentToken } from "../../core/agents/service.ts";
 import type { AgentRecord } from "../../core/agents/store.ts";
@@ -51,6 +52,12 @@ const AGENT_MESSAGES = {
   display_name: "Enter a name of 1 to 128 characters",
   description: "Keep the description under 1,000 characters",
 };
+
+/** What the score is made of (docs/decisions/agent-reputation.md), in words. */
+function reputationParts(agent: AgentRecord, now: number): SafeHtml {
+  const parts = presentReputation(agent, now);
+  return html`<span class="hint">${parts.points.logins} points for ${parts.successful_logins} logins, ${parts.points.sites} for ${parts.distinct_sites} distinct sites, ${parts.points.age} for ${parts.age_days} days of age, ${parts.points.rejections} for ${parts.recent_rejected_approvals} recent refused approvals.</span>`;
+}
 
 function agentStatus(agent: AgentRecord): SafeHtml {
   return agent.status === "ACTIVE" ? statusLabel("Active", "ok") : statusLabel("Revoked", "bad");
@@ -129,7 +136,7 @@ ${agents.length === 0 ? html`<p>You have no agents yet.</p>` : table("Your agent
 <dl class="facts">
   <dt>Status</dt><dd>${agentStatus(agent)}</dd>
   <dt>Agent id</dt><dd><code>${agent.id}</code></dd>
-  <dt>Reputation</dt><dd>${agent.reputation} of 100</dd>
+  <dt>Reputation</dt><dd>${agent.reputation} of 100 ${reputationParts(agent, deps.agents.clock.now())}</dd>
   <dt>Description</dt><dd>${agent.description ?? "none"}</dd>
   <dt>Created</dt><dd>${when(agent.createdAt)}</dd>
   ${agent.revokedAt === null ? "" : html`<dt>Revoked</dt><dd>${when(agent.revokedAt)}</dd>`}

@@ -1,7 +1,8 @@
 /**
  * Every page for people, composed from the app's parts: the account pages
- * (sign up, confirm, sign in and out), the portal (overview, sites, agents,
- * MCP servers, verification, audit log) and the static files they share.
+ * (sign up, confirm, sign in and out, password reset), the portal (overview,
+ * sites, agents, MCP servers, bindings, verification, audit log), the
+ * hosted Agent Binding connect page, and the static files they share.
  * Why server-rendered HTML: docs/decisions/portal-rendering.md.
  */
 
@@ -11,6 +12,8 @@ import { webAssetRoutes } from "../assets.ts";
 import { overviewPages } from "./account-overview-pages.ts";
 import { accountPages } from "./account-pages.ts";
 import { agentPages } from "./agent-pages.ts";
+import { bindingPages } from "./binding-pages.ts";
+import { passwordPages } from "./password-pages.ts";
 import { portalGuard } from "./portal-guard.ts";
 import { resourcePages } from "./resource-pages.ts";
 import { sitePages } from "./site-pages.ts";
@@ -22,6 +25,7 @@ export function webPages(ctx: AppContext) {
   return new Elysia({ name: "lime-web-pages" })
     .use(webAssetRoutes())
     .use(accountPages({ config, users: ctx.users, sessions: ctx.sessions, rateLimiter: ctx.rateLimiter }))
+    .use(passwordPages({ config, users: ctx.users, rateLimiter: ctx.rateLimiter }))
     .use(
       overviewPages({
         config,
@@ -36,6 +40,16 @@ export function webPages(ctx: AppContext) {
     )
     .use(sitePages({ config, sites: ctx.sites, loginRequests, guard }))
     .use(agentPages({ config, agents: ctx.agents, sites: ctx.sites.sites, loginRequests, guard }))
+    .use(
+      bindingPages({
+        config,
+        bindings: ctx.bindings,
+        agents: ctx.agents,
+        sessions: ctx.sessions,
+        rateLimiter: ctx.rateLimiter,
+        guard,
+      }),
+    )
     .use(
       resourcePages({
         config,
