@@ -79,7 +79,7 @@ async function overviewPage(deps: OverviewPageDeps, owner: PageOwner): Promise<R
   ${card("Verification", `KYC level ${owner.user.kycLevel}`, "/kyc", "See verification")}
 </div>
 <h2>Latest activity</h2>
-${recent.events.length === 0 ? html`<p>Nothing yet.</p>` : auditTable("Your latest activity", recent.events)}
+${recent.events.length === 0 ? html`<p>Nothing yet.</p>` : auditTable("Your latest activity", recent.events, true)}
 <p><a href="/audit">See the whole audit log</a></p>`,
   });
 }
@@ -88,18 +88,25 @@ function outcomeLabel(event: AuditEventRecord): SafeHtml {
   return event.outcome === "success" ? statusLabel("Success", "ok") : statusLabel("Refused", "bad");
 }
 
-function auditTable(caption: string, events: readonly AuditEventRecord[]): SafeHtml {
+function auditTable(caption: string, events: readonly AuditEventRecord[], compact = false): SafeHtml {
   const rows = events.map(
     (event) => html`<tr>
   <td>${when(event.occurredAt)}</td>
   <td><code>${event.action}</code></td>
   <td>${outcomeLabel(event)}${event.reason ? html` <code>${event.reason}</code>` : ""}</td>
-  <td>${event.actorType}${event.actorId ? html` <code>${event.actorId}</code>` : ""}</td>
+  ${
+    compact
+      ? ""
+      : html`<td>${event.actorType}${event.actorId ? html` <code>${event.actorId}</code>` : ""}</td>
   <td>${event.targetType ? html`${event.targetType} <code>${event.targetId ?? ""}</code>` : ""}</td>
-  <td>${event.ip ?? ""}</td>
+  <td>${event.ip ?? ""}</td>`
+  }
 </tr>`,
   );
-  return table(caption, ["When", "Action", "Outcome", "Actor", "Target", "Address"], rows);
+  const headings = compact
+    ? ["When", "Action", "Outcome"]
+    : ["When", "Action", "Outcome", "Actor", "Target", "Address"];
+  return table(caption, headings, rows);
 }
 
 async function kycPage(deps: OverviewPageDeps, owner: PageOwner, message?: string, status = 200) {
