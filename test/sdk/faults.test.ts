@@ -5,7 +5,7 @@
  * verify, clock skew inside and beyond tolerance, a flood of unknown kids.
  * Only the transport is tampered with (helpers/faulty-fetch.ts).
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import type { PassportContext } from "../../core/passport/index.ts";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
@@ -15,17 +15,27 @@ import { tokenWithKid } from "./helpers/issuer.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
 import { until } from "./helpers/until.ts";
 
+// Every test gets its own owner, site and agent (serverForFile), so no test sees another's login events.
 const lime = serverForFile({ config: { sseKeepaliveMs: 1_000 } });
-let agent: AgentClient;
 
-beforeAll(() => {
-  agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
-});
+/** The running test's agent. */
+function agent(): AgentClient {
+  return new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
+}
 
 const JWKS_PATH = "/.well-known/jwks.json";
 
+/** The running test's site clients, closed after it even when it fails halfway. */
+const openSites = new Set<SiteClient>();
+
+afterEach(async () => {
+  const sites = [...openSites];
+  openSites.clear();
+  await Promise.all(sites.map((site) => site.close()));
+});
+
 function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {}): SiteClient {
-  return new SiteClient({
+  const site = new SiteClient({
     baseUrl: lime.server.url,
     siteToken: lime.ids.siteToken,
     siteId: lime.ids.siteId,
@@ -33,6 +43,8 @@ function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {})
     ...options,
     events: { pollIntervalMs: 200, reconnectBaseMs: 50, reconnectMaxMs: 500, ...options.events },
   });
+  openSites.add(site);
+  return site;
 }
 
 /** A site whose unknown-kid refetches wait 30 s on a clock only `passCooldown()` moves. */
@@ -55,7 +67,10 @@ function siteWithKidCooldown(faulty: FaultyFetch) {
 async function login(site: SiteClient): Promise<{ requestId: string; passport: Promise<PassportContext> }> {
   const { requestId } = await site.createLoginRequest();
   const passport = site.waitForLogin(requestId, { timeout: 10_000 });
-  await agent.login(requestId);
+  // Handled here as well: if the approval below throws, the caller never awaits
+  // the wait, and its rejection at close() must fail this test, not the next one.
+  passport.catch(() => {});
+  await agent().login(requestId);
   return { requestId, passport };
 }
 
@@ -76,7 +91,7 @@ describe("event stream faults", () => {
     await until(() => site.events.connected);
     const created = await site.createLoginRequest();
     await lime.server.restart();
-    await agent.login(created.requestId);
+    await agent().login(created.requestId);
     await until(() => outcomes.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(outcomes).toHaveLength(1);
@@ -89,13 +104,13 @@ describe("event stream faults", () => {
   test("stream dropped before the approval: the reconnect resumes with Last-Event-ID", async () => {
     const { faulty, site, outcomes, subscription } = listeningSite();
     const first = await site.createLoginRequest();
-    await agent.login(first.requestId);
+    await agent().login(first.requestId);
     await until(() => outcomes.length === 1);
     const lastId = site.events.lastEventId;
     expect(lastId).toBeDefined();
     faulty.dropStreams();
     const second = await site.createLoginRequest();
-    await agent.login(second.requestId);
+    await agent().login(second.requestId);
     await until(() => outcomes.length === 2);
     expect(outcomes[1]).toMatchObject({ type: "approved", requestId: second.requestId });
     // The reconnect (after the server's `retry:`, capped by reconnectMaxMs) carries the last id.
@@ -112,7 +127,7 @@ describe("event stream faults", () => {
     faulty.dropStreams();
     // The approval must happen while the site has no stream, or it could not arrive by polling.
     await until(() => !site.events.connected);
-    await agent.login(created.requestId);
+    await agent().login(created.requestId);
     await until(() => outcomes.length > 0);
     expect(outcomes[0]).toMatchObject({ type: "approved", requestId: created.requestId, via: "poll" });
     expect(site.events.connected).toBe(false);
@@ -123,6 +138,8 @@ describe("event stream faults", () => {
     const site = siteWith(faultyFetch());
     const created = await site.createLoginRequest();
     // Handled from the start: close() rejects it before close() itself resolves.
+    // Handled from the start: close() rejects it before close() itself resolves, and a rejection
+    // nobody handles yet while close() awaits the stream is reported as unhandled.
     const waiting = site.waitForLogin(created.requestId).catch((error: unknown) => error);
     await until(() => site.events.connected);
     await site.close();
@@ -145,12 +162,7 @@ describe("event stream faults", () => {
 
   test("an unknown site token stops the consumer with SITE_TOKEN_INVALID instead of retrying forever", async () => {
     const faulty = faultyFetch();
-    const site = new SiteClient({
-      baseUrl: lime.server.url,
-      siteToken: "lime_site_nope",
-      siteId: lime.ids.siteId,
-      fetch: faulty.fetch,
-    });
+    const site = siteWith(faulty, { siteToken: "lime_site_nope" });
     const errors: Error[] = [];
     const subscription = site.onLogin(() => {}, { onError: (error) => errors.push(error) });
     await until(() => errors.length > 0);
@@ -179,7 +191,7 @@ describe("verification faults", () => {
   test("key rotated between issue and verify: the retired key still verifies what it signed", async () => {
     const site = siteWith(faultyFetch());
     const created = await site.createLoginRequest();
-    await agent.login(created.requestId);
+    await agent().login(created.requestId);
     await lime.server.rotateKeys();
     // The site first meets the key set after the rotation; the passport was signed before it.
     const passport = await site.waitForLogin(created.requestId, { timeout: 10_000 });
