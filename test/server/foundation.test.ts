@@ -18,6 +18,11 @@ function cookiesOf(response: { headers: Headers }): Map<string, string> {
   return jar;
 }
 
+/** An address no other test uses; the server stores it lowercased. */
+function uniqueEmail(name: string): string {
+  return `${name}-${crypto.randomUUID()}@example.test`;
+}
+
 describe("owners: registration, verification, sessions", () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -27,39 +32,63 @@ describe("owners: registration, verification, sessions", () => {
     await t.stop();
   });
 
+  /** Registers `email` (a fresh address by default) without verifying it; returns the address. */
+  const register = async (email = uniqueEmail("owner")) => {
+    const registered = await api(t.url, `${USERS}/register`, {
+      method: "POST",
+      json: { email, password: PASSWORD },
+    });
+    expect(registered.status).toBe(201);
+    return email;
+  };
+  /** A registered and verified owner of the running test's own; returns its address. */
+  const verifiedOwner = async () => {
+    const email = await register();
+    const verified = await api(t.url, `${USERS}/register/verify`, {
+      method: "POST",
+      json: { email, code: t.mailer.codes.get(email) },
+    });
+    expect(verified.status).toBe(200);
+    return email;
+  };
+  const login = (email: string, password = PASSWORD) =>
+    api(t.url, `${USERS}/login`, { method: "POST", json: { email, password } });
+
   test("register → 201 with the code sent through the Mailer; login refused until the email is verified", async () => {
-    const email = "Alice@Example.test";
+    const email = uniqueEmail("Alice").replace("example.test", "Example.test");
+    const stored = email.toLowerCase();
     const registered = await api(t.url, `${USERS}/register`, {
       method: "POST",
       json: { email, password: PASSWORD },
     });
     expect(registered.status).toBe(201);
     expect(registered.body.data).toMatchObject({
-      email: "alice@example.test",
+      email: stored,
       email_verified: false,
       kyc_level: 0,
       verification_required: true,
     });
-    expect(t.mailer.codes.get("alice@example.test")).toMatch(/^\d{6}$/);
-    const early = await api(t.url, `${USERS}/login`, { method: "POST", json: { email, password: PASSWORD } });
+    expect(t.mailer.codes.get(stored)).toMatch(/^\d{6}$/);
+    const early = await login(email);
     expect(early.status).toBe(403);
     expect(early.body.error.code).toBe("EMAIL_NOT_VERIFIED");
 
     const verified = await api(t.url, `${USERS}/register/verify`, {
       method: "POST",
-      json: { email, code: t.mailer.codes.get("alice@example.test") },
+      json: { email, code: t.mailer.codes.get(stored) },
     });
     expect(verified.status).toBe(200);
     expect(verified.body.data).toMatchObject({ email_verified: true, kyc_level: 1 });
     const again = await api(t.url, `${USERS}/register/verify`, {
       method: "POST",
-      json: { email, code: t.mailer.codes.get("alice@example.test") },
+      json: { email, code: t.mailer.codes.get(stored) },
     });
     expect(again.body.error.code).toBe("EMAIL_ALREADY_VERIFIED");
   });
 
   test("the password is stored as an argon2id hash, never in clear", async () => {
-    const row = t.db.query("SELECT password_hash FROM users WHERE email = 'alice@example.test'").get() as {
+    const email = await register();
+    const row = t.db.query("SELECT password_hash FROM users WHERE email = ?").get(email) as {
       password_hash: string;
     };
     expect(row.password_hash).toStartWith("$argon2id$");
@@ -68,10 +97,11 @@ describe("owners: registration, verification, sessions", () => {
   });
 
   test("a second registration of the same email is EMAIL_ALREADY_REGISTERED and stores nothing", async () => {
+    const email = await register();
     const before = countRows(t.db, "users");
     const duplicate = await api(t.url, `${USERS}/register`, {
       method: "POST",
-      json: { email: "ALICE@example.test", password: "another password" },
+      json: { email: email.toUpperCase(), password: "another password" },
     });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error.code).toBe("EMAIL_ALREADY_REGISTERED");
@@ -79,8 +109,7 @@ describe("owners: registration, verification, sessions", () => {
   });
 
   test("verification codes: wrong codes spend attempts, five misses exhaust the code, a new code works", async () => {
-    const email = "bob@example.test";
-    await api(t.url, `${USERS}/register`, { method: "POST", json: { email, password: PASSWORD } });
+    const email = await register();
     const real = t.mailer.codes.get(email)!;
     const wrong = real === "000000" ? "111111" : "000000";
     const codes: string[] = [];
@@ -106,54 +135,47 @@ describe("owners: registration, verification, sessions", () => {
     expect(ok.status).toBe(200);
   });
 
-  test("the stored verification code is a hash, not the code", () => {
-    const rows = t.db.query("SELECT code_hash FROM email_codes").all() as { code_hash: string }[];
-    for (const row of rows) expect(row.code_hash).toMatch(/^[0-9a-f]{64}$/);
+  test("the stored verification code is a hash, not the code", async () => {
+    const email = await register();
+    const row = t.db
+      .query("SELECT code_hash FROM email_codes JOIN users ON users.id = email_codes.user_id WHERE email = ?")
+      .get(email) as { code_hash: string };
+    expect(row.code_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   test("login: wrong password and unknown email give the same INVALID_CREDENTIALS", async () => {
-    const wrong = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "alice@example.test", password: "not the password" },
-    });
-    const unknown = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "nobody@example.test", password: "not the password" },
-    });
+    const email = await verifiedOwner();
+    const wrong = await login(email, "not the password");
+    const unknown = await login(uniqueEmail("nobody"), "not the password");
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body.error).toEqual(unknown.body.error);
   });
 
   test("login sets an HttpOnly session cookie and a readable CSRF cookie, and returns a Bearer session_token", async () => {
-    const login = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "alice@example.test", password: PASSWORD },
-    });
-    expect(login.status).toBe(200);
-    expect(login.body.data.session_token).toMatch(/^lime_session_[A-Za-z0-9_-]{43}$/);
-    const lines = login.headers.getSetCookie();
+    const email = await verifiedOwner();
+    const signedIn = await login(email);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.data.session_token).toMatch(/^lime_session_[A-Za-z0-9_-]{43}$/);
+    const lines = signedIn.headers.getSetCookie();
     const session = lines.find((l) => l.startsWith("lime_session="))!;
     const csrf = lines.find((l) => l.startsWith("lime_csrf="))!;
     expect(session).toContain("HttpOnly");
     expect(session).toContain("SameSite=Lax");
     expect(csrf).not.toContain("HttpOnly");
-    expect(cookiesOf(login).get("lime_csrf")).toBe(login.body.data.csrf_token);
+    expect(cookiesOf(signedIn).get("lime_csrf")).toBe(signedIn.body.data.csrf_token);
 
     const me = await api(t.url, `${USERS}/me`, {
-      headers: { authorization: `Bearer ${login.body.data.session_token}` },
+      headers: { authorization: `Bearer ${signedIn.body.data.session_token}` },
     });
-    expect(me.body.data).toMatchObject({ email: "alice@example.test", kyc_level: 1, email_verified: true });
+    expect(me.body.data).toMatchObject({ email, kyc_level: 1, email_verified: true });
     const stored = t.db.query("SELECT token_hash FROM sessions").all() as { token_hash: string }[];
-    expect(stored.some((s) => s.token_hash === login.body.data.session_token)).toBe(false);
+    expect(stored.some((s) => s.token_hash === signedIn.body.data.session_token)).toBe(false);
   });
 
   test("cookie-authenticated state changes need X-CSRF-Token: missing → CSRF_TOKEN_MISSING, wrong → CSRF_TOKEN_INVALID", async () => {
-    const login = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "alice@example.test", password: PASSWORD },
-    });
-    const jar = cookiesOf(login);
+    const email = await verifiedOwner();
+    const jar = cookiesOf(await login(email));
     const cookie = `lime_session=${jar.get("lime_session")}; lime_csrf=${jar.get("lime_csrf")}`;
     const before = countRows(t.db, "sites");
 
@@ -168,10 +190,7 @@ describe("owners: registration, verification, sessions", () => {
     expect(missing.status).toBe(403);
     expect(missing.body.error.code).toBe("CSRF_TOKEN_MISSING");
 
-    const other = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "alice@example.test", password: PASSWORD },
-    });
+    const other = await login(email);
     const wrong = await api(t.url, "/api/v1/foundation/sites/register", {
       method: "POST",
       headers: { cookie, "x-csrf-token": other.body.data.csrf_token },
@@ -190,11 +209,8 @@ describe("owners: registration, verification, sessions", () => {
   });
 
   test("logout ends the session: the same Bearer token is SESSION_INVALID afterwards", async () => {
-    const login = await api(t.url, `${USERS}/login`, {
-      method: "POST",
-      json: { email: "alice@example.test", password: PASSWORD },
-    });
-    const auth = { authorization: `Bearer ${login.body.data.session_token}` };
+    const signedIn = await login(await verifiedOwner());
+    const auth = { authorization: `Bearer ${signedIn.body.data.session_token}` };
     expect((await api(t.url, `${USERS}/logout`, { method: "POST", headers: auth })).status).toBe(200);
     const after = await api(t.url, `${USERS}/me`, { headers: auth });
     expect(after.status).toBe(401);

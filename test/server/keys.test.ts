@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { verifyPassport } from "../../core/passport/index.ts";
 import { createApp } from "../../server/app.ts";
 import { silentLogger } from "../../server/infrastructure/logger.ts";
@@ -76,15 +76,22 @@ describe("JWKS", () => {
 });
 
 describe("signing keys: rotation and retirement", () => {
+  // The signing keys are the server's own state: each test rotates on a server and clock of its own.
   let t: TestServer;
   let p: Provisioned;
-  const clock = new FakeClock();
-  beforeAll(async () => {
+  let clock: FakeClock;
+  beforeEach(async () => {
+    clock = new FakeClock();
     ({ t, p } = await startProvisioned({ clock, config: { adminToken: ADMIN } }));
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.stop();
   });
+  const rotate = () =>
+    api(t.url, "/api/v1/admin/keys/rotate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
 
   test("passports are signed by the first published key; the second (next) key is already published", async () => {
     const jwks = (await api(t.url, "/.well-known/jwks.json")).body;
@@ -97,10 +104,7 @@ describe("signing keys: rotation and retirement", () => {
     const [current, next] = before.body.keys.map((k: { kid: string }) => k.kid);
     const oldPassport = (await selfPassport(t, p.agentToken)).body.data.passport;
 
-    const rotated = await api(t.url, "/api/v1/admin/keys/rotate", {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN}` },
-    });
+    const rotated = await rotate();
     expect(rotated.status).toBe(200);
     expect(rotated.body.data).toMatchObject({ retired_kid: current, current_kid: next });
 
@@ -127,7 +131,10 @@ describe("signing keys: rotation and retirement", () => {
   });
 
   test("a retired key leaves the JWKS only after every token it signed has expired", async () => {
-    const retired = (await api(t.url, "/.well-known/jwks.json")).body.keys[2].kid;
+    await selfPassport(t, p.agentToken);
+    const rotated = await rotate();
+    expect(rotated.status).toBe(200);
+    const retired = rotated.body.data.retired_kid as string;
     clock.advance(t.config.lifetimes.passportMs);
     await t.server.maintain();
     expect(

@@ -70,5 +70,5 @@ test("an outcome with a lower id that arrives after a higher one is still writte
   const keepalivesBefore = stream.events.filter((e) => e.data.type === "keepalive").length;
   await stream.waitFor((all) => all.filter((e) => e.data.type === "keepalive").length > keepalivesBefore + 1);
   expect(approvedIds(stream.events)).toHaveLength(2);
-  stream.close();
+  await stream.close();
 });
