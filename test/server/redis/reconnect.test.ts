@@ -91,7 +91,7 @@ describeWithRedis("Redis fan-out recovery", (redis) => {
     expect(onA.events).toEqual([]);
     await outage.restore();
 
-    const arrived = await onA.next(3000);
+    const arrived = await onA.next();
     expect(arrived.id).toBe(event.id);
     expect(arrived.passportJwt).toBe(event.passportJwt);
   });
@@ -115,7 +115,7 @@ describeWithRedis("Redis fan-out recovery", (redis) => {
     expect(onA.events).toEqual([]);
     await outage.restore();
 
-    expect(await onA.next(3000)).toEqual(event);
+    expect(await onA.next()).toEqual(event);
     await spy.unsubscribe(channel);
   });
 });

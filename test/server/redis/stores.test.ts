@@ -17,7 +17,7 @@ import { createSqliteStores, type Stores } from "../../../server/infrastructure/
 import { FakeClock, freePort } from "../../../server/testing.ts";
 import { outcomeFanoutConformance, rateLimitStoreConformance } from "../stores/conformance.ts";
 import { describeWithRedis } from "./redis-server.ts";
-import { approvedOutcome, capturingLogger, collect } from "./support.ts";
+import { approvedOutcome, type CapturingLogger, capturingLogger, collect } from "./support.ts";
 
 describeWithRedis("Redis stores", (redis) => {
   const opened: RedisClient[] = [];
@@ -27,20 +27,23 @@ describeWithRedis("Redis stores", (redis) => {
   let stores: Stores;
   const clock = new FakeClock();
 
-  const connection = async (name = "test") => {
-    const client = await connectRedis({ url: redis().url, logger, name });
+  const connection = async (name = "test", log: CapturingLogger = logger) => {
+    const client = await connectRedis({ url: redis().url, logger: log, name });
     opened.push(client);
     return client;
   };
 
-  /** One instance's fan-out: its own publisher and subscriber connections, as `openRedisSharedState` builds. */
-  const instance = async (channel: string) => {
+  /**
+   * One instance's fan-out: its own publisher and subscriber connections, as
+   * `openRedisSharedState` builds. A test that counts log lines passes its own `log`.
+   */
+  const instance = async (channel: string, log: CapturingLogger = logger) => {
     const fanout = await createRedisOutcomeFanout({
-      publisher: await connection("publisher"),
-      subscriber: await connection("subscriber"),
+      publisher: await connection("publisher", log),
+      subscriber: await connection("subscriber", log),
       events: stores.agentLogin,
       clock,
-      logger,
+      logger: log,
       channel,
     });
     fanouts.push(fanout);
@@ -105,17 +108,18 @@ describeWithRedis("Redis stores", (redis) => {
   });
 
   test("rate limits: an emptied script cache (a restarted Redis) is reloaded on the next hit", async () => {
-    const client = await connection();
+    const local = capturingLogger();
+    const client = await connection("test", local);
     const store = createRedisRateLimitStore(client, {
       fallback: createMemoryRateLimitStore(),
-      logger,
+      logger: local,
       prefix: `t-${crypto.randomUUID()}:`,
     });
     const now = clock.now();
     expect((await store.hit("k", 60_000, now)).count).toBe(1);
     await client.scriptFlush();
     expect((await store.hit("k", 60_000, now)).count).toBe(2);
-    expect(logger.entries.filter((e) => e.message.includes("per instance"))).toEqual([]);
+    expect(local.entries.filter((e) => e.message.includes("per instance"))).toEqual([]);
   });
 
   test("rate limits: when Redis cannot answer, hits are counted in process and the outage is logged once", async () => {
@@ -152,7 +156,9 @@ describeWithRedis("Redis stores", (redis) => {
     await admin.sendCommand(["CLIENT", "PAUSE", "300", "ALL"]);
     expect((await store.hit("k", 60_000, now)).count).toBe(1);
     expect((await store.hit("k", 60_000, now)).count).toBe(2);
-    await Bun.sleep(400);
+    // Redis answers again (admin's commands wait out the pause) and has run the late hit:
+    // waited for by its key rather than by a sleep that a busy machine could outlast.
+    while ((await admin.keys(`${prefix}*`)).length === 0) await Bun.sleep(10);
     expect((await store.hit("k", 60_000, now)).count).toBe(3);
     // Only the first hit ever reached Redis (late); the others went straight to the fallback.
     const keys = await admin.keys(`${prefix}*`);
@@ -200,9 +206,10 @@ describeWithRedis("Redis stores", (redis) => {
 
   test("fan-out: forged and malformed notifications deliver nothing but real outcomes of the site", async () => {
     const channel = `c-${crypto.randomUUID()}`;
+    const local = capturingLogger();
     const forger = await connection("forger");
-    const a = await instance(channel);
-    const b = await instance(channel);
+    const a = await instance(channel, local);
+    const b = await instance(channel, local);
     const target = await approved();
     const elsewhere = await approved();
     const onA = collect(a, target.siteId);
@@ -220,9 +227,7 @@ describeWithRedis("Redis stores", (redis) => {
     expect(await onA.next()).toEqual(target);
     expect(onA.events).toEqual([target]);
     // Once per instance (A and B both saw them), not once per message.
-    expect(logger.entries.filter((e) => e.message.includes("malformed outcome notification"))).toHaveLength(
-      2,
-    );
+    expect(local.entries.filter((e) => e.message.includes("malformed outcome notification"))).toHaveLength(2);
   });
 
   test("connection: an unreachable REDIS_URL fails at boot with an error naming it, without the password", async () => {
