@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
+import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 import {
   authorizationPath,
   exchangeCode,
@@ -67,7 +68,7 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
       executablePath,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     });
-  }, 60_000);
+  }, SLOW_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await browser?.close();
     await clientApp?.stop(true);
@@ -92,62 +93,74 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
     await Promise.all([page.waitForURL(/\/authorize\/consent/), page.click('button[type="submit"]')]);
   };
 
-  test("sign in, read the consent page, approve: the browser lands on the client with code, state and iss", async () => {
-    const pkce = pkcePair();
-    await inFreshContext(async (page) => {
-      await page.goto(authorizationUrl(pkce.challenge, "browser-state"));
-      expect(await page.textContent("h1")).toBe("Sign in to continue");
-      await signIn(page);
-      expect(await page.textContent("h1")).toBe("Authorize access");
-      const text = (await page.textContent("body"))!;
-      expect(text).toContain("Browser test client");
-      expect(text).toContain(`127.0.0.1:${clientApp.port}`);
-      expect(text).toContain(RESOURCE);
-      expect(text).toContain(t.owner.email);
-      await Promise.all([page.waitForURL(/\/callback/), page.click("#approve")]);
-      expect(await page.textContent("#done")).toContain("Back in the client");
-    });
-    const callback = callbacks.at(-1)!;
-    expect(callback.searchParams.get("state")).toBe("browser-state");
-    expect(callback.searchParams.get("iss")).toBe(t.issuer);
-    const tokens = await exchangeCode(
-      t.url,
-      { code: callback.searchParams.get("code")!, verifier: pkce.verifier, clientId },
-      { redirect_uri: redirectUri, resource: RESOURCE },
-    );
-    expect(tokens.status).toBe(200);
-    expect(peekClaims(tokens.body.access_token).sub).toBe(t.owner.ownerId);
-    expect(peekClaims(tokens.body.access_token).lime_principal).toBe("owner");
-  }, 60_000);
+  test(
+    "sign in, read the consent page, approve: the browser lands on the client with code, state and iss",
+    async () => {
+      const pkce = pkcePair();
+      await inFreshContext(async (page) => {
+        await page.goto(authorizationUrl(pkce.challenge, "browser-state"));
+        expect(await page.textContent("h1")).toBe("Sign in to continue");
+        await signIn(page);
+        expect(await page.textContent("h1")).toBe("Authorize access");
+        const text = (await page.textContent("body"))!;
+        expect(text).toContain("Browser test client");
+        expect(text).toContain(`127.0.0.1:${clientApp.port}`);
+        expect(text).toContain(RESOURCE);
+        expect(text).toContain(t.owner.email);
+        await Promise.all([page.waitForURL(/\/callback/), page.click("#approve")]);
+        expect(await page.textContent("#done")).toContain("Back in the client");
+      });
+      const callback = callbacks.at(-1)!;
+      expect(callback.searchParams.get("state")).toBe("browser-state");
+      expect(callback.searchParams.get("iss")).toBe(t.issuer);
+      const tokens = await exchangeCode(
+        t.url,
+        { code: callback.searchParams.get("code")!, verifier: pkce.verifier, clientId },
+        { redirect_uri: redirectUri, resource: RESOURCE },
+      );
+      expect(tokens.status).toBe(200);
+      expect(peekClaims(tokens.body.access_token).sub).toBe(t.owner.ownerId);
+      expect(peekClaims(tokens.body.access_token).lime_principal).toBe("owner");
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("deny: the browser lands on the client with access_denied and no code", async () => {
-    await inFreshContext(async (page) => {
-      await page.goto(authorizationUrl(pkcePair().challenge, "deny-state"));
-      await signIn(page);
-      await Promise.all([page.waitForURL(/\/callback/), page.click("#deny")]);
-    });
-    const callback = callbacks.at(-1)!;
-    expect(callback.searchParams.get("error")).toBe("access_denied");
-    expect(callback.searchParams.get("state")).toBe("deny-state");
-    expect(callback.searchParams.get("code")).toBeNull();
-  }, 60_000);
+  test(
+    "deny: the browser lands on the client with access_denied and no code",
+    async () => {
+      await inFreshContext(async (page) => {
+        await page.goto(authorizationUrl(pkcePair().challenge, "deny-state"));
+        await signIn(page);
+        await Promise.all([page.waitForURL(/\/callback/), page.click("#deny")]);
+      });
+      const callback = callbacks.at(-1)!;
+      expect(callback.searchParams.get("error")).toBe("access_denied");
+      expect(callback.searchParams.get("state")).toBe("deny-state");
+      expect(callback.searchParams.get("code")).toBeNull();
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("an already signed-in owner goes straight to consent; a cross-origin frame cannot show it", async () => {
-    await inFreshContext(async (page) => {
-      await page.goto(authorizationUrl(pkcePair().challenge, "s1"));
-      await signIn(page);
-      await page.goto(authorizationUrl(pkcePair().challenge, "s2"));
-      expect(await page.textContent("h1")).toBe("Authorize access");
+  test(
+    "an already signed-in owner goes straight to consent; a cross-origin frame cannot show it",
+    async () => {
+      await inFreshContext(async (page) => {
+        await page.goto(authorizationUrl(pkcePair().challenge, "s1"));
+        await signIn(page);
+        await page.goto(authorizationUrl(pkcePair().challenge, "s2"));
+        expect(await page.textContent("h1")).toBe("Authorize access");
 
-      const framed = `http://127.0.0.1:${clientApp.port}/frame?target=${encodeURIComponent(authorizationUrl(pkcePair().challenge, "s3"))}`;
-      await page.goto(framed);
-      await page.waitForTimeout(500);
-      const frame = page.frames().find((f) => f !== page.mainFrame());
-      // Chromium replaces a refused frame with its own error document: no consent form in it.
-      const ourFormInFrame = await frame
-        ?.evaluate(() => document.querySelector('form[action*="/oauth/authorize"]') !== null)
-        .catch(() => false);
-      expect(ourFormInFrame ?? false).toBe(false);
-    });
-  }, 60_000);
+        const framed = `http://127.0.0.1:${clientApp.port}/frame?target=${encodeURIComponent(authorizationUrl(pkcePair().challenge, "s3"))}`;
+        await page.goto(framed);
+        await page.waitForTimeout(500);
+        const frame = page.frames().find((f) => f !== page.mainFrame());
+        // Chromium replaces a refused frame with its own error document: no consent form in it.
+        const ourFormInFrame = await frame
+          ?.evaluate(() => document.querySelector('form[action*="/oauth/authorize"]') !== null)
+          .catch(() => false);
+        expect(ourFormInFrame ?? false).toBe(false);
+      });
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

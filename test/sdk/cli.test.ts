@@ -3,6 +3,7 @@ import { verify } from "../../core/pow/index.ts";
 import { type CliIo, EXIT, runCli } from "../../sdk/cli/commands.ts";
 import { createProgressBar, formatProgress } from "../../sdk/cli/progress.ts";
 import { SiteClient } from "../../sdk/site/client.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
 
 const lime = serverForFile();
@@ -157,15 +158,19 @@ describe("lime CLI without a server", () => {
     expect(c.err()).toContain("LIME_AGENT_TOKEN");
   });
 
-  test("an unreachable server is exit 3", async () => {
-    const failing = async () => {
-      throw new TypeError("connection refused");
-    };
-    const c = captured({ LIME_API_BASE: "http://127.0.0.1:9", LIME_AGENT_TOKEN: "t" });
-    const io = { ...c.io, fetch: failing };
-    expect(await runCli(["passport"], io)).toBe(EXIT.unavailable);
-    expect(c.err()).toContain("SDK_NETWORK_ERROR");
-  }, 30_000);
+  test(
+    "an unreachable server is exit 3",
+    async () => {
+      const failing = async () => {
+        throw new TypeError("connection refused");
+      };
+      const c = captured({ LIME_API_BASE: "http://127.0.0.1:9", LIME_AGENT_TOKEN: "t" });
+      const io = { ...c.io, fetch: failing };
+      expect(await runCli(["passport"], io)).toBe(EXIT.unavailable);
+      expect(c.err()).toContain("SDK_NETWORK_ERROR");
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("Ctrl-C during a solve is exit 130", async () => {
     const controller = new AbortController();

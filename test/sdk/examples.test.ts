@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 
 const root = join(import.meta.dir, "..", "..");
 
@@ -35,15 +36,19 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 describe("examples", () => {
   for (const example of ["examples/elysia-site.ts", "examples/fetch-site.ts"]) {
-    test(`bun ${example} --once: the agent signs in and the passport-protected route answers 200, 401 without`, async () => {
-      const { code, out } = await run([example, "--once"]);
-      expect(out).toContain("GET /api/whoami with a passport -> 200");
-      expect(out).toContain(
-        'GET /api/whoami without one -> 401, WWW-Authenticate: AgentPassport realm="http://127.0.0.1:',
-      );
-      expect(out).toMatch(/signedIn: "[0-9a-f-]{36}"/);
-      expect(code).toBe(0);
-    }, 60_000);
+    test(
+      `bun ${example} --once: the agent signs in and the passport-protected route answers 200, 401 without`,
+      async () => {
+        const { code, out } = await run([example, "--once"]);
+        expect(out).toContain("GET /api/whoami with a passport -> 200");
+        expect(out).toContain(
+          'GET /api/whoami without one -> 401, WWW-Authenticate: AgentPassport realm="http://127.0.0.1:',
+        );
+        expect(out).toMatch(/signedIn: "[0-9a-f-]{36}"/);
+        expect(code).toBe(0);
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
   }
 
   test("bun examples/binding-site.ts --once: decline, then connect: the site shows the agent; a forwarded callback is refused", async () => {

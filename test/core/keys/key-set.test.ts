@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createKeySet, generateSigningKey, KeySet, type SigningKey } from "../../../core/keys/index.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { caught, NOW } from "../passport/fixtures.ts";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
@@ -10,17 +11,21 @@ async function keys(count: number): Promise<SigningKey[]> {
 }
 
 describe("KeySet rotation", () => {
-  test("the next key is published before it signs anything", async () => {
-    const [current, next, later] = await keys(3);
-    const set = await createKeySet({ maxTokenLifetimeSeconds: 3600, current, next });
-    const kids = () => set.publishedJwks(NOW).keys.map((k) => k.kid);
-    expect(set.current).toBe(current!);
-    expect(kids()).toEqual([current!.kid, next!.kid]);
-    await set.rotate(NOW, later);
-    expect(set.current).toBe(next!); // it signs only now, and was in every JWKS above
-    expect(set.next).toBe(later!);
-    expect(kids()).toContain(later!.kid);
-  });
+  test(
+    "the next key is published before it signs anything",
+    async () => {
+      const [current, next, later] = await keys(3);
+      const set = await createKeySet({ maxTokenLifetimeSeconds: 3600, current, next });
+      const kids = () => set.publishedJwks(NOW).keys.map((k) => k.kid);
+      expect(set.current).toBe(current!);
+      expect(kids()).toEqual([current!.kid, next!.kid]);
+      await set.rotate(NOW, later);
+      expect(set.current).toBe(next!); // it signs only now, and was in every JWKS above
+      expect(set.next).toBe(later!);
+      expect(kids()).toContain(later!.kid);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("a retired key stays published until every token it signed has expired (rotation + max lifetime + grace)", async () => {
     const [current, next, n2] = await keys(3);
@@ -46,15 +51,19 @@ describe("KeySet rotation", () => {
     }
   });
 
-  test("generates missing keys and the next key at rotation with the given generator", async () => {
-    const pool = await keys(3);
-    let made = 0;
-    const set = await createKeySet({ maxTokenLifetimeSeconds: 60, generate: async () => pool[made++]! });
-    expect([set.current, set.next]).toEqual([pool[0]!, pool[1]!]);
-    await set.rotate(NOW);
-    expect(set.next).toBe(pool[2]!);
-    expect(made).toBe(3);
-  });
+  test(
+    "generates missing keys and the next key at rotation with the given generator",
+    async () => {
+      const pool = await keys(3);
+      let made = 0;
+      const set = await createKeySet({ maxTokenLifetimeSeconds: 60, generate: async () => pool[made++]! });
+      expect([set.current, set.next]).toEqual([pool[0]!, pool[1]!]);
+      await set.rotate(NOW);
+      expect(set.next).toBe(pool[2]!);
+      expect(made).toBe(3);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("default generator makes 2048-bit non-extractable keys", async () => {
     const set = await createKeySet({ maxTokenLifetimeSeconds: 60 });

@@ -13,6 +13,7 @@ import {
 } from "../../../core/keys/index.ts";
 import { checkRsaPublicParts } from "../../../core/keys/rsa-jwk.ts";
 import { rs256Sign } from "../../../core/passport/rs256.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { caught, sharedKey } from "../passport/fixtures.ts";
 
 /** RFC 7638 §3.1 example key. */
@@ -113,10 +114,14 @@ describe("generateSigningKey", () => {
     expect(key.publicJwk.kid).toBe(key.kid);
   });
 
-  test("a 3072-bit key on request", async () => {
-    const key = await generateSigningKey({ modulusLength: 3072 });
-    expect(Buffer.from(key.publicJwk.n, "base64url").length).toBe(384);
-  });
+  test(
+    "a 3072-bit key on request",
+    async () => {
+      const key = await generateSigningKey({ modulusLength: 3072 });
+      expect(Buffer.from(key.publicJwk.n, "base64url").length).toBe(384);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("refuses moduli under 2048 bits with KEY_TOO_SMALL and bad options with KEY_INVALID_OPTION", async () => {
     expect((await caught(() => generateSigningKey({ modulusLength: 1024 }))).code).toBe("KEY_TOO_SMALL");

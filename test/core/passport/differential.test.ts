@@ -10,6 +10,7 @@ import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
 import { encodeBase64url, encodeBase64urlText } from "../../../core/encoding/base64url.ts";
 import { computeKid, createJwks, exportPrivateJwk } from "../../../core/keys/index.ts";
 import { signPassport, verifyPassport } from "../../../core/passport/index.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { ISSUER, NOW, passportClaims, sharedKey } from "./fixtures.ts";
 
 const OPTIONS = { issuer: ISSUER, audience: "lime-passport", now: NOW + 1 };
@@ -55,15 +56,19 @@ describe("LIME signs, others verify", () => {
 });
 
 describe("others sign, LIME verifies", () => {
-  test("a passport signed by node:crypto with a node-generated 3072-bit key", async () => {
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 3072 });
-    const publicJwk = publicKey.export({ format: "jwk" }) as { n: string; e: string };
-    const kid = await computeKid({ kty: "RSA", ...publicJwk });
-    const input = `${encodeBase64urlText(JSON.stringify({ alg: "RS256", typ: "passport+jwt", kid }))}.${encodeBase64urlText(JSON.stringify(passportClaims()))}`;
-    const token = `${input}.${encodeBase64url(sign("RSA-SHA256", Buffer.from(input), privateKey))}`;
-    const jwks = { keys: [{ kty: "RSA", n: publicJwk.n, e: publicJwk.e, kid, alg: "RS256", use: "sig" }] };
-    expect((await verifyPassport(token, jwks as never, OPTIONS)).agentId).toBe("agent_7f3a");
-  });
+  test(
+    "a passport signed by node:crypto with a node-generated 3072-bit key",
+    async () => {
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 3072 });
+      const publicJwk = publicKey.export({ format: "jwk" }) as { n: string; e: string };
+      const kid = await computeKid({ kty: "RSA", ...publicJwk });
+      const input = `${encodeBase64urlText(JSON.stringify({ alg: "RS256", typ: "passport+jwt", kid }))}.${encodeBase64urlText(JSON.stringify(passportClaims()))}`;
+      const token = `${input}.${encodeBase64url(sign("RSA-SHA256", Buffer.from(input), privateKey))}`;
+      const jwks = { keys: [{ kty: "RSA", n: publicJwk.n, e: publicJwk.e, kid, alg: "RS256", use: "sig" }] };
+      expect((await verifyPassport(token, jwks as never, OPTIONS)).agentId).toBe("agent_7f3a");
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("a passport signed by jose's SignJWT", async () => {
     const key = await sharedKey();

@@ -10,6 +10,7 @@ import { PassportError } from "../../../core/errors.ts";
 import { createJwks, createLocalJwks } from "../../../core/keys/index.ts";
 import { checkPassportClaims } from "../../../core/passport/claims.ts";
 import { signPassport, verifyJwt, verifyPassport } from "../../../core/passport/index.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { ISSUER, NOW, passportClaims, RS256_BACKENDS, sharedKey, signRaw } from "./fixtures.ts";
 
 const OPTIONS = { issuer: ISSUER, audience: "lime-passport", now: NOW + 1 };
@@ -99,41 +100,45 @@ describe("the verifier under random input", () => {
     );
   });
 
-  test("validly signed tokens with arbitrary JSON headers and payloads never escape the error contract", async () => {
-    const key = await sharedKey();
-    const jwks = createJwks([key.publicJwk]);
-    const header = fc.oneof(
-      fc.jsonValue(),
-      fc.record(
-        {
-          alg: fc.oneof(fc.constant("RS256"), fc.jsonValue()),
-          kid: fc.oneof(fc.constant(key.kid), fc.jsonValue()),
-          typ: fc.oneof(fc.constant("passport+jwt"), fc.jsonValue()),
-        },
-        { requiredKeys: [] },
-      ),
-    );
-    const payload = fc.oneof(
-      fc.jsonValue(),
-      fc.record(
-        Object.fromEntries(
-          Object.entries(passportClaims()).map(([name, value]) => [
-            name,
-            fc.oneof(fc.constant(value), fc.jsonValue()),
-          ]),
+  test(
+    "validly signed tokens with arbitrary JSON headers and payloads never escape the error contract",
+    async () => {
+      const key = await sharedKey();
+      const jwks = createJwks([key.publicJwk]);
+      const header = fc.oneof(
+        fc.jsonValue(),
+        fc.record(
+          {
+            alg: fc.oneof(fc.constant("RS256"), fc.jsonValue()),
+            kid: fc.oneof(fc.constant(key.kid), fc.jsonValue()),
+            typ: fc.oneof(fc.constant("passport+jwt"), fc.jsonValue()),
+          },
+          { requiredKeys: [] },
         ),
-        { requiredKeys: [] },
-      ),
-    );
-    await fc.assert(
-      fc.asyncProperty(header, payload, async (h, p) => {
-        const token = await signRaw(JSON.stringify(h) ?? "null", JSON.stringify(p) ?? "null", key);
-        await refusal(() => verifyPassport(token, jwks, OPTIONS));
-        await refusal(() => verifyJwt(token, jwks, OPTIONS));
-      }),
-      { numRuns: 200 },
-    );
-  });
+      );
+      const payload = fc.oneof(
+        fc.jsonValue(),
+        fc.record(
+          Object.fromEntries(
+            Object.entries(passportClaims()).map(([name, value]) => [
+              name,
+              fc.oneof(fc.constant(value), fc.jsonValue()),
+            ]),
+          ),
+          { requiredKeys: [] },
+        ),
+      );
+      await fc.assert(
+        fc.asyncProperty(header, payload, async (h, p) => {
+          const token = await signRaw(JSON.stringify(h) ?? "null", JSON.stringify(p) ?? "null", key);
+          await refusal(() => verifyPassport(token, jwks, OPTIONS));
+          await refusal(() => verifyJwt(token, jwks, OPTIONS));
+        }),
+        { numRuns: 200 },
+      );
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("arbitrary options are either usable or PASSPORT_INVALID_OPTION", async () => {
     const key = await sharedKey();
@@ -218,24 +223,28 @@ describe("the two RS256 backends agree", () => {
 });
 
 describe("claim checks under random input", () => {
-  test("checkPassportClaims returns the claims or throws a PassportError, for any object", () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.dictionary(fc.string(), fc.jsonValue()),
-          fc.record(Object.fromEntries(Object.keys(passportClaims()).map((k) => [k, fc.jsonValue()]))),
+  test(
+    "checkPassportClaims returns the claims or throws a PassportError, for any object",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.dictionary(fc.string(), fc.jsonValue()),
+            fc.record(Object.fromEntries(Object.keys(passportClaims()).map((k) => [k, fc.jsonValue()]))),
+          ),
+          (claims) => {
+            try {
+              expect(checkPassportClaims(claims)).toBe(claims as never);
+            } catch (error) {
+              expect(error).toBeInstanceOf(PassportError);
+            }
+          },
         ),
-        (claims) => {
-          try {
-            expect(checkPassportClaims(claims)).toBe(claims as never);
-          } catch (error) {
-            expect(error).toBeInstanceOf(PassportError);
-          }
-        },
-      ),
-      { numRuns: 1000 },
-    );
-  });
+        { numRuns: 1000 },
+      );
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("any well-formed passport that is signed verifies back to the same claims on both RS256 backends (round trip)", async () => {
     const key = await sharedKey();

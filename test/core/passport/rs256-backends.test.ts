@@ -16,6 +16,7 @@ import {
   type RuntimeScope,
 } from "../../../core/passport/node-crypto.ts";
 import { createRs256Verifier, rs256Sign } from "../../../core/passport/rs256.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { caught, RS256_BACKENDS, rs256Verifier, sharedKey } from "./fixtures.ts";
 
 const BUN: RuntimeScope = { process: { versions: { node: "24.3.0", bun: "1.4.5", boringssl: "fe703e9" } } };
@@ -154,43 +155,47 @@ describe("both backends at the edges of the key policy", () => {
   };
   const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
 
-  test("public exponents of 17 to 256 bits (all allowed by the policy) get the same answer from both, valid or forged", async () => {
-    // Libraries cap e below the policy (BoringSSL at 33 bits); whatever they
-    // answer, the two backends of one runtime must answer alike.
-    const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const jwk = privateKey.export({ format: "jwk" });
-    const [p, q] = [jwk.p!, jwk.q!].map((member) => toBigInt(Buffer.from(member, "base64url")));
-    const n = p! * q!;
-    const phi = (p! - 1n) * (q! - 1n);
-    const data = new TextEncoder().encode("header.payload");
-    // RFC 8017 §9.2 EMSA-PKCS1-v1_5 with SHA-256, built by hand.
-    const digestInfo = Buffer.concat([
-      Buffer.from("3031300d060960864801650304020105000420", "hex"),
-      nodeCrypto.createHash("sha256").update(data).digest(),
-    ]);
-    const encoded = Buffer.concat([
-      Buffer.from([0, 1]),
-      Buffer.alloc(256 - 3 - digestInfo.length, 0xff),
-      Buffer.from([0]),
-      digestInfo,
-    ]);
-    const answers: string[] = [];
-    for (const bits of [17, 33, 34, 64, 65, 256]) {
-      let e = (1n << BigInt(bits - 1)) + 1n;
-      while (gcd(e, phi) !== 1n) e += 2n;
-      const signature = toBytes(modPow(toBigInt(encoded), modInverse(e, phi), n), 256);
-      const forged = signature.slice();
-      forged[100]! ^= 1;
-      const verdicts = [];
-      for (const backend of RS256_BACKENDS) {
-        const verifier = await rs256Verifier({ n: b64u(n), e: b64u(e) }, backend);
-        verdicts.push(`${await verifier.verify(signature, data)}/${await verifier.verify(forged, data)}`);
+  test(
+    "public exponents of 17 to 256 bits (all allowed by the policy) get the same answer from both, valid or forged",
+    async () => {
+      // Libraries cap e below the policy (BoringSSL at 33 bits); whatever they
+      // answer, the two backends of one runtime must answer alike.
+      const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const jwk = privateKey.export({ format: "jwk" });
+      const [p, q] = [jwk.p!, jwk.q!].map((member) => toBigInt(Buffer.from(member, "base64url")));
+      const n = p! * q!;
+      const phi = (p! - 1n) * (q! - 1n);
+      const data = new TextEncoder().encode("header.payload");
+      // RFC 8017 §9.2 EMSA-PKCS1-v1_5 with SHA-256, built by hand.
+      const digestInfo = Buffer.concat([
+        Buffer.from("3031300d060960864801650304020105000420", "hex"),
+        nodeCrypto.createHash("sha256").update(data).digest(),
+      ]);
+      const encoded = Buffer.concat([
+        Buffer.from([0, 1]),
+        Buffer.alloc(256 - 3 - digestInfo.length, 0xff),
+        Buffer.from([0]),
+        digestInfo,
+      ]);
+      const answers: string[] = [];
+      for (const bits of [17, 33, 34, 64, 65, 256]) {
+        let e = (1n << BigInt(bits - 1)) + 1n;
+        while (gcd(e, phi) !== 1n) e += 2n;
+        const signature = toBytes(modPow(toBigInt(encoded), modInverse(e, phi), n), 256);
+        const forged = signature.slice();
+        forged[100]! ^= 1;
+        const verdicts = [];
+        for (const backend of RS256_BACKENDS) {
+          const verifier = await rs256Verifier({ n: b64u(n), e: b64u(e) }, backend);
+          verdicts.push(`${await verifier.verify(signature, data)}/${await verifier.verify(forged, data)}`);
+        }
+        expect(verdicts[1]).toBe(verdicts[0]!);
+        expect(verdicts[0]!.endsWith("/false")).toBe(true);
+        answers.push(`${bits}:${verdicts[0]}`);
       }
-      expect(verdicts[1]).toBe(verdicts[0]!);
-      expect(verdicts[0]!.endsWith("/false")).toBe(true);
-      answers.push(`${bits}:${verdicts[0]}`);
-    }
-    // A 17-bit exponent is the common case: it verifies.
-    expect(answers[0]).toBe("17:true/false");
-  });
+      // A 17-bit exponent is the common case: it verifies.
+      expect(answers[0]).toBe("17:true/false");
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

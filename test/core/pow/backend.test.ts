@@ -8,6 +8,7 @@ import {
   type WasmApi,
 } from "../../../core/pow/backend.ts";
 import { defaultEnvironment, type SolveEnvironment, solveIn } from "../../../core/pow/solver.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { type PowVector, seededChallenge } from "./reference.ts";
 import vectorFile from "./vectors.json";
 import { inProcessSpawner } from "./worker-harness.ts";
@@ -128,25 +129,29 @@ describe("backend selection", () => {
 });
 
 describe("worker count", () => {
-  test("defaults to one thread below difficulty 22 and to the core count (max 8) from 22", async () => {
-    const runtime = runtimeWith(realWasm);
-    const v22 = vectors.find((x) => x.difficulty === 22)!;
-    for (const [difficulty, cores, expected] of [
-      [21, 4, 0],
-      [22, 2, 2],
-      [22, 16, 8],
-      [22, undefined, 0],
-    ] as const) {
-      const harness = inProcessSpawner();
-      const solution = await solveIn(
-        env(runtime, { spawn: harness.spawn, hardwareConcurrency: cores }),
-        v22.challenge,
-        difficulty,
-      );
-      expect(harness.spawned()).toBe(expected);
-      if (difficulty === 22) expect(solution.nonce).toBe(v22.nonce);
-    }
-  });
+  test(
+    "defaults to one thread below difficulty 22 and to the core count (max 8) from 22",
+    async () => {
+      const runtime = runtimeWith(realWasm);
+      const v22 = vectors.find((x) => x.difficulty === 22)!;
+      for (const [difficulty, cores, expected] of [
+        [21, 4, 0],
+        [22, 2, 2],
+        [22, 16, 8],
+        [22, undefined, 0],
+      ] as const) {
+        const harness = inProcessSpawner();
+        const solution = await solveIn(
+          env(runtime, { spawn: harness.spawn, hardwareConcurrency: cores }),
+          v22.challenge,
+          difficulty,
+        );
+        expect(harness.spawned()).toBe(expected);
+        if (difficulty === 22) expect(solution.nonce).toBe(v22.nonce);
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("asked for workers where there are none: one thread, logged", async () => {
     const runtime = runtimeWith(realWasm);
@@ -167,20 +172,24 @@ describe("worker count", () => {
     expect(harness.spawned()).toBe(0);
   });
 
-  test("in-process workers (the worker code itself) find every vector", async () => {
-    const harness = inProcessSpawner();
-    for (const v of vectors) {
-      const solution = await solveIn(
-        env(runtimeWith(realWasm), { spawn: harness.spawn }),
-        v.challenge,
-        v.difficulty,
-        {
-          workers: 3,
-        },
-      );
-      expect(solution.nonce).toBe(v.nonce);
-    }
-    expect(harness.terminated()).toBe(harness.spawned());
-    expect(seededChallenge("x", 1)).toHaveLength(64);
-  });
+  test(
+    "in-process workers (the worker code itself) find every vector",
+    async () => {
+      const harness = inProcessSpawner();
+      for (const v of vectors) {
+        const solution = await solveIn(
+          env(runtimeWith(realWasm), { spawn: harness.spawn }),
+          v.challenge,
+          v.difficulty,
+          {
+            workers: 3,
+          },
+        );
+        expect(solution.nonce).toBe(v.nonce);
+      }
+      expect(harness.terminated()).toBe(harness.spawned());
+      expect(seededChallenge("x", 1)).toHaveLength(64);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

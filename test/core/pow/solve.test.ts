@@ -5,6 +5,7 @@ import { type PowRuntime, type SolverBackend, solverBackend } from "../../../cor
 import { MAX_NONCE } from "../../../core/pow/constants.ts";
 import { solve, verify } from "../../../core/pow/index.ts";
 import { defaultEnvironment, LAST_PREFIX, type SolveEnvironment, solveIn } from "../../../core/pow/solver.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import {
   leadingZeroBitsHex,
   nodeDigestHex,
@@ -40,97 +41,121 @@ describe("solve: published vectors", () => {
     ["js", 1],
   ];
   for (const [backend, workers] of combos) {
-    test(`${backend}, workers=${workers}: returns exactly the smallest valid nonce of every vector`, async () => {
-      for (const v of vectors) {
-        const solution = await solve(v.challenge, v.difficulty, { backend, workers });
-        expect({ difficulty: v.difficulty, nonce: solution.nonce }).toEqual({
-          difficulty: v.difficulty,
-          nonce: v.nonce,
-        });
-        expect(solution.hashes).toBeGreaterThanOrEqual(Number(v.nonce) + 1);
-        expect(verify(v.challenge, v.difficulty, solution.nonce)).toBe(true);
-      }
-    });
+    test(
+      `${backend}, workers=${workers}: returns exactly the smallest valid nonce of every vector`,
+      async () => {
+        for (const v of vectors) {
+          const solution = await solve(v.challenge, v.difficulty, { backend, workers });
+          expect({ difficulty: v.difficulty, nonce: solution.nonce }).toEqual({
+            difficulty: v.difficulty,
+            nonce: v.nonce,
+          });
+          expect(solution.hashes).toBeGreaterThanOrEqual(Number(v.nonce) + 1);
+          expect(verify(v.challenge, v.difficulty, solution.nonce)).toBe(true);
+        }
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
   }
 
-  test("workers=2 through node:worker_threads (the Node 20 path) returns the same nonces", async () => {
-    const env = environment({
-      spawn: (await import("../../../core/pow/workers.ts")).nodeWorkerSpawner((s) => import(s)),
-    });
-    for (const v of vectors.filter((x) => x.difficulty >= 8)) {
-      expect((await solveIn(env, v.challenge, v.difficulty, { workers: 2 })).nonce).toBe(v.nonce);
-    }
-  });
+  test(
+    "workers=2 through node:worker_threads (the Node 20 path) returns the same nonces",
+    async () => {
+      const env = environment({
+        spawn: (await import("../../../core/pow/workers.ts")).nodeWorkerSpawner((s) => import(s)),
+      });
+      for (const v of vectors.filter((x) => x.difficulty >= 8)) {
+        expect((await solveIn(env, v.challenge, v.difficulty, { workers: 2 })).nonce).toBe(v.nonce);
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("the default backend is the SIMD kernel in Bun", async () => {
     expect(await solverBackend()).toBe("wasm-simd");
   });
 
-  test("property: verify accepts what solve returns, and it is the reference's smallest nonce", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.integer({ min: 0, max: 10 }),
-        fc.constantFrom(...BACKENDS),
-        async (bytes, difficulty, backend) => {
-          const challenge = Buffer.from(bytes).toString("hex");
-          const { nonce } = await solve(challenge, difficulty, { backend });
-          expect(verify(challenge, difficulty, nonce)).toBe(true);
-          expect(nonce).toBe(nodeSmallestNonce(challenge, difficulty));
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
+  test(
+    "property: verify accepts what solve returns, and it is the reference's smallest nonce",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.integer({ min: 0, max: 10 }),
+          fc.constantFrom(...BACKENDS),
+          async (bytes, difficulty, backend) => {
+            const challenge = Buffer.from(bytes).toString("hex");
+            const { nonce } = await solve(challenge, difficulty, { backend });
+            expect(verify(challenge, difficulty, nonce)).toBe(true);
+            expect(nonce).toBe(nodeSmallestNonce(challenge, difficulty));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });
 
 describe("solve: concurrency and worker failures", () => {
-  test("concurrent solves on one thread do not share a kernel instance", async () => {
-    const runs = vectors
-      .filter((v) => v.difficulty <= 16)
-      .flatMap((v) => BACKENDS.map((backend) => ({ v, backend })));
-    const solutions = await Promise.all(
-      runs.map(({ v, backend }) => solve(v.challenge, v.difficulty, { backend })),
-    );
-    expect(solutions.map((s) => s.nonce)).toEqual(runs.map(({ v }) => v.nonce));
-  });
+  test(
+    "concurrent solves on one thread do not share a kernel instance",
+    async () => {
+      const runs = vectors
+        .filter((v) => v.difficulty <= 16)
+        .flatMap((v) => BACKENDS.map((backend) => ({ v, backend })));
+      const solutions = await Promise.all(
+        runs.map(({ v, backend }) => solve(v.challenge, v.difficulty, { backend })),
+      );
+      expect(solutions.map((s) => s.nonce)).toEqual(runs.map(({ v }) => v.nonce));
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("workers that cannot start (CSP worker-src): logged, and the search finishes on this thread", async () => {
-    const runtime = quietRuntime();
-    const v = vectors.find((x) => x.difficulty === 16)!;
-    const seen: number[] = [];
-    const refused = environment({ runtime, spawn: () => Promise.reject(new Error("worker-src 'none'")) });
-    const solution = await solveIn(refused, v.challenge, v.difficulty, {
-      workers: 2,
-      onProgress: (h) => seen.push(h),
-    });
-    expect(solution.nonce).toBe(v.nonce);
-    expect(runtime.warnings).toHaveLength(1);
-    expect(runtime.warnings[0]).toContain("worker-src 'none'");
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
-  });
-
-  test("a worker that crashes after some batches: progress keeps increasing into the one-thread search", async () => {
-    const runtime = quietRuntime();
-    const v = vectors.find((x) => x.difficulty === 20)!;
-    let batches = 0;
-    const { spawn } = inProcessSpawner();
-    const crashing: typeof spawn = async (listeners) =>
-      spawn({
-        ...listeners,
-        message: (reply) => (++batches === 3 ? listeners.error("out of memory") : listeners.message(reply)),
+  test(
+    "workers that cannot start (CSP worker-src): logged, and the search finishes on this thread",
+    async () => {
+      const runtime = quietRuntime();
+      const v = vectors.find((x) => x.difficulty === 16)!;
+      const seen: number[] = [];
+      const refused = environment({ runtime, spawn: () => Promise.reject(new Error("worker-src 'none'")) });
+      const solution = await solveIn(refused, v.challenge, v.difficulty, {
+        workers: 2,
+        onProgress: (h) => seen.push(h),
       });
-    const seen: number[] = [];
-    const solution = await solveIn(environment({ runtime, spawn: crashing }), v.challenge, v.difficulty, {
-      workers: 2,
-      onProgress: (h) => seen.push(h),
-    });
-    expect(solution.nonce).toBe(v.nonce);
-    expect(runtime.warnings[0]).toContain("out of memory");
-    expect(seen.length).toBeGreaterThan(3);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
-    expect(seen.at(-1)).toBe(solution.hashes);
-  });
+      expect(solution.nonce).toBe(v.nonce);
+      expect(runtime.warnings).toHaveLength(1);
+      expect(runtime.warnings[0]).toContain("worker-src 'none'");
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a worker that crashes after some batches: progress keeps increasing into the one-thread search",
+    async () => {
+      const runtime = quietRuntime();
+      const v = vectors.find((x) => x.difficulty === 20)!;
+      let batches = 0;
+      const { spawn } = inProcessSpawner();
+      const crashing: typeof spawn = async (listeners) =>
+        spawn({
+          ...listeners,
+          message: (reply) => (++batches === 3 ? listeners.error("out of memory") : listeners.message(reply)),
+        });
+      const seen: number[] = [];
+      const solution = await solveIn(environment({ runtime, spawn: crashing }), v.challenge, v.difficulty, {
+        workers: 2,
+        onProgress: (h) => seen.push(h),
+      });
+      expect(solution.nonce).toBe(v.nonce);
+      expect(runtime.warnings[0]).toContain("out of memory");
+      expect(seen.length).toBeGreaterThan(3);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+      expect(seen.at(-1)).toBe(solution.hashes);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });
 
 describe("solve: progress and abort", () => {
@@ -145,14 +170,21 @@ describe("solve: progress and abort", () => {
     }
   });
 
-  test("reports progress from workers too", async () => {
-    const v = vectors.find((x) => x.difficulty === 20)!;
-    const seen: number[] = [];
-    const solution = await solve(v.challenge, v.difficulty, { workers: 2, onProgress: (h) => seen.push(h) });
-    expect(solution.nonce).toBe(v.nonce);
-    expect(seen.at(-1)).toBe(solution.hashes);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
-  });
+  test(
+    "reports progress from workers too",
+    async () => {
+      const v = vectors.find((x) => x.difficulty === 20)!;
+      const seen: number[] = [];
+      const solution = await solve(v.challenge, v.difficulty, {
+        workers: 2,
+        onProgress: (h) => seen.push(h),
+      });
+      expect(solution.nonce).toBe(v.nonce);
+      expect(seen.at(-1)).toBe(solution.hashes);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("a pre-aborted signal rejects with POW_ABORTED before any hashing", async () => {
     const controller = new AbortController();
@@ -175,27 +207,31 @@ describe("solve: progress and abort", () => {
     }
   });
 
-  test("aborting mid-solve rejects with POW_ABORTED at the next batch, for every backend and with workers", async () => {
-    for (const backend of BACKENDS) {
-      for (const workers of [1, 2]) {
-        const controller = new AbortController();
-        let batches = 0;
-        const error = await powRejection(
-          solve(seededChallenge("abort", 1), 40, {
-            backend,
-            workers,
-            signal: controller.signal,
-            onProgress: () => {
-              batches++;
-              if (batches === 2) controller.abort();
-            },
-          }),
-        );
-        expect(error.code).toBe("POW_ABORTED");
-        expect(batches).toBeGreaterThanOrEqual(2);
+  test(
+    "aborting mid-solve rejects with POW_ABORTED at the next batch, for every backend and with workers",
+    async () => {
+      for (const backend of BACKENDS) {
+        for (const workers of [1, 2]) {
+          const controller = new AbortController();
+          let batches = 0;
+          const error = await powRejection(
+            solve(seededChallenge("abort", 1), 40, {
+              backend,
+              workers,
+              signal: controller.signal,
+              onProgress: () => {
+                batches++;
+                if (batches === 2) controller.abort();
+              },
+            }),
+          );
+          expect(error.code).toBe("POW_ABORTED");
+          expect(batches).toBeGreaterThanOrEqual(2);
+        }
       }
-    }
-  });
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("an abort during worker start-up terminates the workers already started", async () => {
     const controller = new AbortController();
@@ -295,19 +331,23 @@ describe("solve: the end of the nonce space (2^64 - 1)", () => {
     return !valid.slice(0, 6).some(Boolean) && valid.slice(6).some(Boolean);
   })!;
 
-  test("solves up to MAX_NONCE and not beyond", async () => {
-    expect(`${LAST_PREFIX}5`).toBe(MAX_NONCE);
-    for (const backend of BACKENDS) {
-      for (const workers of [1, 2]) {
-        const env = environment({ startPrefix: LAST_PREFIX - 2n });
-        const first = await solveIn(env, seededChallenge("end", 0), 0, { backend, workers });
-        expect(first.nonce).toBe(`${LAST_PREFIX - 2n}0`);
-        const atEnd = environment({ startPrefix: LAST_PREFIX });
-        const error = await powRejection(solveIn(atEnd, onlyPastMax, 2, { backend, workers }));
-        expect(error.code).toBe("POW_EXHAUSTED");
-        const none = await powRejection(solveIn(env, seededChallenge("end", 1), 40, { backend, workers }));
-        expect(none.code).toBe("POW_EXHAUSTED");
+  test(
+    "solves up to MAX_NONCE and not beyond",
+    async () => {
+      expect(`${LAST_PREFIX}5`).toBe(MAX_NONCE);
+      for (const backend of BACKENDS) {
+        for (const workers of [1, 2]) {
+          const env = environment({ startPrefix: LAST_PREFIX - 2n });
+          const first = await solveIn(env, seededChallenge("end", 0), 0, { backend, workers });
+          expect(first.nonce).toBe(`${LAST_PREFIX - 2n}0`);
+          const atEnd = environment({ startPrefix: LAST_PREFIX });
+          const error = await powRejection(solveIn(atEnd, onlyPastMax, 2, { backend, workers }));
+          expect(error.code).toBe("POW_EXHAUSTED");
+          const none = await powRejection(solveIn(env, seededChallenge("end", 1), 40, { backend, workers }));
+          expect(none.code).toBe("POW_EXHAUSTED");
+        }
       }
-    }
-  });
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

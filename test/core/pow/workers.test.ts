@@ -12,6 +12,7 @@ import {
   webWorkerSpawner,
   workerScript,
 } from "../../../core/pow/workers.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import type { PowVector } from "./reference.ts";
 import { powRejection } from "./rejection.ts";
 import vectorFile from "./vectors.json";
@@ -44,34 +45,46 @@ const crashingBlob = class extends Blob {
 } as typeof Blob;
 
 describe("worker split", () => {
-  test("the answer does not depend on batch size or worker count (smallest-nonce rule)", async () => {
-    const { spawn } = inProcessSpawner();
-    for (const workers of [1, 2, 3, 5]) {
-      for (const batchPrefixes of [4, 12, 400, 4096]) {
-        const v = vectors.find((x) => x.difficulty === 12)!;
-        const solution = await searchInWorkers(searchFor(v, spawn, { workers, batchPrefixes }));
-        expect(solution.nonce).toBe(v.nonce);
+  test(
+    "the answer does not depend on batch size or worker count (smallest-nonce rule)",
+    async () => {
+      const { spawn } = inProcessSpawner();
+      for (const workers of [1, 2, 3, 5]) {
+        for (const batchPrefixes of [4, 12, 400, 4096]) {
+          const v = vectors.find((x) => x.difficulty === 12)!;
+          const solution = await searchInWorkers(searchFor(v, spawn, { workers, batchPrefixes }));
+          expect(solution.nonce).toBe(v.nonce);
+        }
       }
-    }
-  });
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("a later batch's hit waits for the earlier batches, which may hold a smaller one", async () => {
-    // Difficulty 4 has hits everywhere: every batch reports one, only the first counts.
-    const v = { ...vectors.find((x) => x.difficulty === 4)!, nonce: "6" };
-    const { spawn } = inProcessSpawner();
-    const solution = await searchInWorkers(searchFor(v, spawn, { workers: 4, batchPrefixes: 4 }));
-    expect(solution.nonce).toBe(v.nonce);
-  });
+  test(
+    "a later batch's hit waits for the earlier batches, which may hold a smaller one",
+    async () => {
+      // Difficulty 4 has hits everywhere: every batch reports one, only the first counts.
+      const v = { ...vectors.find((x) => x.difficulty === 4)!, nonce: "6" };
+      const { spawn } = inProcessSpawner();
+      const solution = await searchInWorkers(searchFor(v, spawn, { workers: 4, batchPrefixes: 4 }));
+      expect(solution.nonce).toBe(v.nonce);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("real Web Workers and real worker threads agree with the vectors", async () => {
-    const spawners: SpawnWorker[] = [
-      webWorkerSpawner({ Worker, Blob, URL }),
-      nodeWorkerSpawner((specifier) => import(specifier)),
-    ];
-    for (const spawn of spawners) {
-      expect((await searchInWorkers(searchFor(v20, spawn))).nonce).toBe(v20.nonce);
-    }
-  });
+  test(
+    "real Web Workers and real worker threads agree with the vectors",
+    async () => {
+      const spawners: SpawnWorker[] = [
+        webWorkerSpawner({ Worker, Blob, URL }),
+        nodeWorkerSpawner((specifier) => import(specifier)),
+      ];
+      for (const spawn of spawners) {
+        expect((await searchInWorkers(searchFor(v20, spawn))).nonce).toBe(v20.nonce);
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("a worker that cannot instantiate the kernel fails the search with POW_WORKER_FAILED", async () => {
     const garbage = new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]);
@@ -109,12 +122,16 @@ describe("worker split", () => {
     expect(workerScript("web")).toContain("self.postMessage");
   });
 
-  test("picks Web Workers where they exist, worker threads in Node, nothing elsewhere", async () => {
-    expect(defaultSpawner({})).toBeUndefined();
-    expect(defaultSpawner({ Worker, Blob })).toBeUndefined();
-    const asNode20 = defaultSpawner({ process: { versions: { node: "20.0.0" } } })!;
-    expect((await searchInWorkers(searchFor(v20, asNode20))).nonce).toBe(v20.nonce);
-    const asBrowser = defaultSpawner({ Worker, Blob, URL })!;
-    expect((await searchInWorkers(searchFor(v20, asBrowser))).nonce).toBe(v20.nonce);
-  });
+  test(
+    "picks Web Workers where they exist, worker threads in Node, nothing elsewhere",
+    async () => {
+      expect(defaultSpawner({})).toBeUndefined();
+      expect(defaultSpawner({ Worker, Blob })).toBeUndefined();
+      const asNode20 = defaultSpawner({ process: { versions: { node: "20.0.0" } } })!;
+      expect((await searchInWorkers(searchFor(v20, asNode20))).nonce).toBe(v20.nonce);
+      const asBrowser = defaultSpawner({ Worker, Blob, URL })!;
+      expect((await searchInWorkers(searchFor(v20, asBrowser))).nonce).toBe(v20.nonce);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

@@ -19,6 +19,7 @@ import { SiteClient } from "../../../sdk/site/client.ts";
 import { createPassportGuard, withAgentPassport } from "../../../sdk/site/guard.ts";
 import { JwksCache } from "../../../sdk/site/jwks-cache.ts";
 import { PassportVerifier } from "../../../sdk/site/verifier.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { createTestIssuer, JWKS_URL, sign } from "../helpers/issuer.ts";
 
 const TOKEN = "lime_agent_s3cr3t-value";
@@ -400,33 +401,37 @@ describe("the verification bench", () => {
     expect(t.calls.map((r) => r.url)).toEqual(["http://lime.example/api/v1/core/passports"]);
   });
 
-  test("the command line refuses without --allow-insecure-transport and takes it", async () => {
-    const bench = async (...flags: string[]) => {
-      // Port 9 on loopback is closed: with the flag the run gets as far as minting, and fails there.
-      const argv = [
-        "--short",
-        "--issuer",
-        "http://lime.example",
-        "--api-base",
-        "http://127.0.0.1:9",
-        ...flags,
-      ];
-      const child = Bun.spawn([process.execPath, "bench/verify-budget.ts", ...argv], {
-        env: { ...process.env, LIME_AGENT_TOKEN: TOKEN },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-      expect(code).not.toBe(0);
-      expect(stderr).not.toContain("s3cr3t");
-      return stderr;
-    };
-    const refused = await bench();
-    expect(refused).toContain("--issuer");
-    expect(refused).toContain("pass --allow-insecure-transport");
-    const allowed = await bench("--allow-insecure-transport");
-    expect(allowed).not.toContain("unknown option");
-    expect(allowed).not.toContain("neither https nor loopback");
-    expect(allowed).toContain("SDK_NETWORK_ERROR");
-  }, 30_000);
+  test(
+    "the command line refuses without --allow-insecure-transport and takes it",
+    async () => {
+      const bench = async (...flags: string[]) => {
+        // Port 9 on loopback is closed: with the flag the run gets as far as minting, and fails there.
+        const argv = [
+          "--short",
+          "--issuer",
+          "http://lime.example",
+          "--api-base",
+          "http://127.0.0.1:9",
+          ...flags,
+        ];
+        const child = Bun.spawn([process.execPath, "bench/verify-budget.ts", ...argv], {
+          env: { ...process.env, LIME_AGENT_TOKEN: TOKEN },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+        expect(code).not.toBe(0);
+        expect(stderr).not.toContain("s3cr3t");
+        return stderr;
+      };
+      const refused = await bench();
+      expect(refused).toContain("--issuer");
+      expect(refused).toContain("pass --allow-insecure-transport");
+      const allowed = await bench("--allow-insecure-transport");
+      expect(allowed).not.toContain("unknown option");
+      expect(allowed).not.toContain("neither https nor loopback");
+      expect(allowed).toContain("SDK_NETWORK_ERROR");
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

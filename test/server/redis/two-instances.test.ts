@@ -17,6 +17,7 @@ import {
 import { createSqliteAgentLoginStore } from "../../../server/infrastructure/sqlite/agent-login-store.ts";
 import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../../server/testing.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { api, SseClient, solvePow } from "../helpers.ts";
 import { describeWithRedis } from "./redis-server.ts";
 import { type CapturingLogger, capturingLogger } from "./support.ts";
@@ -168,56 +169,60 @@ describeWithRedis("two instances on one database and one Redis", (redis) => {
     }
   });
 
-  test("Redis restarted mid-flow: requests keep being served, and the outcome reached meanwhile arrives after", async () => {
-    const p = await a.t.provision();
-    const stream = await streamOn(a, p);
-    try {
-      await redis().kill();
-
-      for (const on of [a, b]) expect((await api(on.t.url, "/health")).status).toBe(200);
-      const created = await createRequest(a, p.siteToken);
-      expect(created.status).toBe(201);
-      const id = created.body.data.login_request_id;
-      const approved = await approveAsAgent(b, id, p.agentToken);
-      expect(approved.status).toBe(200);
-      const state = await api(a.t.url, `/api/v1/modules/agent-login/requests/${id}`, {
-        headers: { "x-site-token": p.siteToken },
-      });
-      expect(state.body.data.status).toBe("APPROVED");
-      expect(a.logger.entries.some((e) => e.message.includes("rate limits are counted per instance"))).toBe(
-        true,
-      );
-
-      await redis().start();
-      // Generous waits: the reconnect is judged by what arrives, not by how soon.
-      await approvedFor(stream, id, 15_000);
-
-      // Fan-out and shared counters are back: a second approval on B reaches A, and the hit is in Redis.
-      const again = (await createRequest(b, p.siteToken)).body.data.login_request_id;
-      expect((await approveAsAgent(b, again, p.agentToken)).status).toBe(200);
-      await approvedFor(stream, again, 15_000);
-      const probe = await connectRedis({ url: redis().url, logger: a.logger, name: "probe" });
+  test(
+    "Redis restarted mid-flow: requests keep being served, and the outcome reached meanwhile arrives after",
+    async () => {
+      const p = await a.t.provision();
+      const stream = await streamOn(a, p);
       try {
-        // The restarted Redis is empty; counters reappear once each instance's connection is back.
-        const spare = (await createRequest(a, p.siteToken)).body.data.login_request_id;
-        const deadline = Date.now() + 15_000;
-        let counters: string[] = [];
-        while (counters.length === 0 && Date.now() < deadline) {
-          for (const on of [a, b])
-            expect((await api(on.t.url, `/api/v1/auth/requests/${spare}`)).status).toBe(200);
-          counters = await probe.keys("lime:rl:*");
-          if (counters.length === 0) await Bun.sleep(50);
+        await redis().kill();
+
+        for (const on of [a, b]) expect((await api(on.t.url, "/health")).status).toBe(200);
+        const created = await createRequest(a, p.siteToken);
+        expect(created.status).toBe(201);
+        const id = created.body.data.login_request_id;
+        const approved = await approveAsAgent(b, id, p.agentToken);
+        expect(approved.status).toBe(200);
+        const state = await api(a.t.url, `/api/v1/modules/agent-login/requests/${id}`, {
+          headers: { "x-site-token": p.siteToken },
+        });
+        expect(state.body.data.status).toBe("APPROVED");
+        expect(a.logger.entries.some((e) => e.message.includes("rate limits are counted per instance"))).toBe(
+          true,
+        );
+
+        await redis().start();
+        // Generous waits: the reconnect is judged by what arrives, not by how soon.
+        await approvedFor(stream, id, 15_000);
+
+        // Fan-out and shared counters are back: a second approval on B reaches A, and the hit is in Redis.
+        const again = (await createRequest(b, p.siteToken)).body.data.login_request_id;
+        expect((await approveAsAgent(b, again, p.agentToken)).status).toBe(200);
+        await approvedFor(stream, again, 15_000);
+        const probe = await connectRedis({ url: redis().url, logger: a.logger, name: "probe" });
+        try {
+          // The restarted Redis is empty; counters reappear once each instance's connection is back.
+          const spare = (await createRequest(a, p.siteToken)).body.data.login_request_id;
+          const deadline = Date.now() + 15_000;
+          let counters: string[] = [];
+          while (counters.length === 0 && Date.now() < deadline) {
+            for (const on of [a, b])
+              expect((await api(on.t.url, `/api/v1/auth/requests/${spare}`)).status).toBe(200);
+            counters = await probe.keys("lime:rl:*");
+            if (counters.length === 0) await Bun.sleep(50);
+          }
+          expect(counters.length).toBeGreaterThan(0);
+        } finally {
+          await closeRedis(probe);
         }
-        expect(counters.length).toBeGreaterThan(0);
+        expect(stream.outcomes().map((e) => e.data.login_request_id)).toEqual([id, again]);
+        for (const on of [a, b]) {
+          expect(on.logger.entries.filter((e) => e.level === "error")).toEqual([]);
+        }
       } finally {
-        await closeRedis(probe);
+        await stream.close();
       }
-      expect(stream.outcomes().map((e) => e.data.login_request_id)).toEqual([id, again]);
-      for (const on of [a, b]) {
-        expect(on.logger.entries.filter((e) => e.level === "error")).toEqual([]);
-      }
-    } finally {
-      await stream.close();
-    }
-  });
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });

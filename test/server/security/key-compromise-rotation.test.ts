@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { verifyPassport } from "../../../core/passport/index.ts";
 import { FakeClock, type Provisioned, type TestServer } from "../../../server/testing.ts";
+import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { api, startProvisioned } from "../helpers.ts";
 
 const ADMIN = "admin-token-for-security-tests-0123456789";
@@ -39,39 +40,49 @@ const rotate = (json?: unknown) =>
   });
 
 describe("rotation for a compromised signing key", () => {
-  test("revoke_current removes the old key from the JWKS at once; its passports stop verifying", async () => {
-    const forgedLater = await passport();
-    const compromised = kidOf(forgedLater);
+  test(
+    "revoke_current removes the old key from the JWKS at once; its passports stop verifying",
+    async () => {
+      const forgedLater = await passport();
+      const compromised = kidOf(forgedLater);
 
-    const rotated = await rotate({ revoke_current: true });
-    expect(rotated.status).toBe(200);
-    expect(rotated.body.data.retired_kid).toBe(compromised);
+      const rotated = await rotate({ revoke_current: true });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.data.retired_kid).toBe(compromised);
 
-    const jwks = (await api(t.url, "/.well-known/jwks.json")).body;
-    expect(jwks.keys.map((k: { kid: string }) => k.kid)).not.toContain(compromised);
-    const options = {
-      issuer: t.config.publicUrl,
-      audience: "lime-passport",
-      now: Math.floor(clock.now() / 1000),
-    };
-    await expect(verifyPassport(forgedLater, jwks, options)).rejects.toMatchObject({
-      code: "PASSPORT_UNKNOWN_KID",
-    });
-    const fresh = await passport();
-    expect(kidOf(fresh)).toBe(rotated.body.data.current_kid);
-    expect((await verifyPassport(fresh, jwks, options)).agentId).toBe(p.agentId);
+      const jwks = (await api(t.url, "/.well-known/jwks.json")).body;
+      expect(jwks.keys.map((k: { kid: string }) => k.kid)).not.toContain(compromised);
+      const options = {
+        issuer: t.config.publicUrl,
+        audience: "lime-passport",
+        now: Math.floor(clock.now() / 1000),
+      };
+      await expect(verifyPassport(forgedLater, jwks, options)).rejects.toMatchObject({
+        code: "PASSPORT_UNKNOWN_KID",
+      });
+      const fresh = await passport();
+      expect(kidOf(fresh)).toBe(rotated.body.data.current_kid);
+      expect((await verifyPassport(fresh, jwks, options)).agentId).toBe(p.agentId);
 
-    const system = await api(t.url, "/api/v1/admin/audit", { headers: { authorization: `Bearer ${ADMIN}` } });
-    expect(system.body.data.events[0].reason).toBe(`on_demand_revoking:${compromised}`);
-  });
+      const system = await api(t.url, "/api/v1/admin/audit", {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      expect(system.body.data.events[0].reason).toBe(`on_demand_revoking:${compromised}`);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  test("a plain rotation still keeps the old key published for its live passports", async () => {
-    const old = kidOf(await passport());
-    expect((await rotate()).status).toBe(200);
-    expect(await jwksKids()).toContain(old);
-    expect((await rotate({ revoke_current: false })).status).toBe(200);
-    expect(await jwksKids()).toContain(old);
-  });
+  test(
+    "a plain rotation still keeps the old key published for its live passports",
+    async () => {
+      const old = kidOf(await passport());
+      expect((await rotate()).status).toBe(200);
+      expect(await jwksKids()).toContain(old);
+      expect((await rotate({ revoke_current: false })).status).toBe(200);
+      expect(await jwksKids()).toContain(old);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   test("revoke_current must be a boolean", async () => {
     const refused = await rotate({ revoke_current: "yes" });
