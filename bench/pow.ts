@@ -5,11 +5,15 @@
  * same challenges, in this process; then the time `solve` takes at
  * difficulty 15 and 20 over a fixed, seeded set of challenges.
  *
+ * The single-thread rates are measured in interleaved rounds and each keeps
+ * its best round (bench/lib/rounds.ts), so the ratios compare the code, not
+ * what a neighbour on this shared machine did meanwhile.
+ *
  * Gates: WASM single-thread >= 5x hash-wasm (a ratio, checked in CI's short
- * mode); 2 workers >= 1.8x one worker (full run; the short run holds a 1.3
- * floor, two workers on a shared 2-core box are noisy); absolute targets
- * (>= 10 M/s per core on Node, >= 6 M/s on Bun, difficulty 15 under 5 ms on
- * average) in a full run only.
+ * mode); 2 workers >= 1.8x one worker, full run only: it measures a free
+ * second core as much as the code, and CI's short run shares the machine
+ * (reported there as info); absolute targets (>= 10 M/s per core on Node,
+ * >= 6 M/s on Bun, difficulty 15 under 5 ms on average) in a full run only.
  *
  * Standalone: `./node_modules/.bin/bun bench/pow.ts [--short] [--json]`; in Node:
  * `bun build bench/pow.ts --target=node --outfile bench/out/pow-node.mjs && node bench/out/pow-node.mjs --json`.
@@ -26,6 +30,7 @@ import { type KernelKind, kernelBytes } from "../core/pow/kernel/modules.ts";
 import { loadChallenge, runKernelBatch } from "../core/pow/kernel/runner.ts";
 import { defaultEnvironment } from "../core/pow/solver.ts";
 import { searchInWorkers } from "../core/pow/workers.ts";
+import { bestRate, interleavedRounds } from "./lib/rounds.ts";
 import { formatSection } from "./lib/table.ts";
 import type { BenchGate, BenchOptions, BenchRow, BenchSection } from "./lib/types.ts";
 
@@ -42,21 +47,43 @@ const [NEVER0, NEVER1] = difficultyMasks(40);
 
 const now = () => performance.now();
 
-async function kernelRate(kind: KernelKind, hashes: number): Promise<number> {
+/** How long a kernel runs before it is measured. */
+const KERNEL_WARMUP_MS = 600;
+
+/** A measurement of the `kind` kernel's hashes/s over about `hashes` hashes, after a warm-up. */
+async function kernelRate(kind: KernelKind, hashes: number): Promise<() => number> {
   const module = await compileKernel(defaultRuntime, kind);
   const instance = await WebAssembly.instantiate(module);
   const kernel = instance.exports as unknown as KernelExports;
   const prefixes = Math.ceil(hashes / 10 / 4 / 256) * 256;
   loadChallenge(kernel, KERNEL_LAYOUT, challenge(0));
-  // Warm-up: every engine starts in a baseline tier and optimizes hot functions later.
-  runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1);
-  let done = 0;
-  const started = now();
-  for (let i = 0; i < 4; i++) {
-    loadChallenge(kernel, KERNEL_LAYOUT, challenge(i));
-    done += runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1).hashes;
+  // Every engine starts a module in a baseline tier and optimizes it on a
+  // background thread, which a busy machine delays (JSC took up to half a
+  // second of kernel time with one core busy): warm up for a while, not a batch.
+  const warmUntil = now() + KERNEL_WARMUP_MS;
+  while (now() < warmUntil) {
+    runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes / 4, NEVER0, NEVER1);
   }
-  return done / ((now() - started) / 1000);
+  return () => {
+    let done = 0;
+    const started = now();
+    for (let i = 0; i < 4; i++) {
+      loadChallenge(kernel, KERNEL_LAYOUT, challenge(i));
+      done += runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1).hashes;
+    }
+    return done / ((now() - started) / 1000);
+  };
+}
+
+/** A measurement of the pure-JS searcher's hashes/s over `hashes` hashes, after one warm-up. */
+function jsRate(hashes: number): () => number {
+  const searcher = createJsSearcher(challenge(0), NEVER0, NEVER1);
+  searcher.search(String(START_PREFIX), 2_000);
+  return () => {
+    const started = now();
+    const { hashes: done } = searcher.search(String(START_PREFIX), hashes / 10);
+    return done / ((now() - started) / 1000);
+  };
 }
 
 /** hashes/s of `solve`'s worker split: a fixed range searched to exhaustion (no hit at difficulty 40). */
@@ -93,20 +120,25 @@ function leadingZeroBits(digest: Uint8Array): number {
   return bits;
 }
 
-/** The same search done with one library hash call per nonce: what a solver without a kernel does. */
-function perCallRate(hashOnce: (message: string) => Uint8Array, hashes: number): number {
+/**
+ * A measurement of the same search done with one library hash call per
+ * nonce (what a solver without a kernel does) over `hashes` hashes, after a warm-up.
+ */
+function perCallRate(hashOnce: (message: string) => Uint8Array, hashes: number): () => number {
   const c = challenge(0);
-  for (let n = 0; n < Math.min(20_000, hashes); n++) leadingZeroBits(hashOnce(c + (1_000_000 + n)));
-  let found = 0;
-  const started = now();
-  for (let i = 0; i < 4; i++) {
-    const ci = challenge(i);
-    for (let n = 1_000_000; n < 1_000_000 + hashes / 4; n++) {
-      if (leadingZeroBits(hashOnce(ci + n)) >= 40) found++;
+  for (let n = 0; n < 20_000; n++) leadingZeroBits(hashOnce(c + (1_000_000 + n)));
+  return () => {
+    let found = 0;
+    const started = now();
+    for (let i = 0; i < 4; i++) {
+      const ci = challenge(i);
+      for (let n = 1_000_000; n < 1_000_000 + hashes / 4; n++) {
+        if (leadingZeroBits(hashOnce(ci + n)) >= 40) found++;
+      }
     }
-  }
-  if (found > 0) throw new Error("a 40-bit hit in a bench range: pick other challenges");
-  return hashes / ((now() - started) / 1000);
+    if (found > 0) throw new Error("a 40-bit hit in a bench range: pick other challenges");
+    return hashes / ((now() - started) / 1000);
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -128,36 +160,45 @@ async function solveTimes(difficulty: number, count: number): Promise<{ mean: nu
 }
 
 export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
-  const kernelHashes = opts.short ? 4_000_000 : 16_000_000;
-  const baselineHashes = opts.short ? 200_000 : 800_000;
-  const workerHashes = opts.short ? 16_000_000 : 64_000_000;
+  // Per round; each single-thread subject is measured once per round.
+  const rounds = 8;
+  const kernelHashes = opts.short ? 750_000 : 2_000_000;
+  const baselineHashes = opts.short ? 40_000 : 100_000;
+  // Short runs only report the worker rates (info), so they measure less.
+  const workerHashes = opts.short ? 4_000_000 : 64_000_000;
 
-  const simd = await kernelRate("wasm-simd", kernelHashes);
-  const scalar = await kernelRate("wasm-scalar", kernelHashes / 2);
-  const js = (() => {
-    const searcher = createJsSearcher(challenge(0), NEVER0, NEVER1);
-    searcher.search(String(START_PREFIX), 2_000);
-    const started = now();
-    const { hashes } = searcher.search(String(START_PREFIX), baselineHashes / 10);
-    return hashes / ((now() - started) / 1000);
-  })();
+  const hasher = await createSHA256();
+  const rates = await interleavedRounds(rounds, {
+    simd: await kernelRate("wasm-simd", kernelHashes),
+    scalar: await kernelRate("wasm-scalar", kernelHashes / 2),
+    js: jsRate(baselineHashes),
+    nodeCrypto: perCallRate((m) => createHash("sha256").update(m).digest(), baselineHashes),
+    hashWasm: perCallRate((m) => {
+      hasher.init();
+      hasher.update(m);
+      return hasher.digest("binary");
+    }, baselineHashes),
+  });
+  const simd = bestRate(rates.simd);
+  const scalar = bestRate(rates.scalar);
+  const js = bestRate(rates.js);
+  const nodeCrypto = bestRate(rates.nodeCrypto);
+  const hashWasm = bestRate(rates.hashWasm);
+
   const oneWorker = await workerRate(1, workerHashes / 2);
   const twoWorkers = await workerRate(2, workerHashes);
-
-  const nodeCrypto = perCallRate((m) => createHash("sha256").update(m).digest(), baselineHashes);
-  const hasher = await createSHA256();
-  const hashWasm = perCallRate((m) => {
-    hasher.init();
-    hasher.update(m);
-    return hasher.digest("binary");
-  }, baselineHashes);
 
   const d15 = await solveTimes(15, opts.short ? 40 : 200);
   const d20 = await solveTimes(20, opts.short ? 6 : 30);
 
   const perCoreTarget = isBun ? 6e6 : 10e6;
   const rows: BenchRow[] = [
-    { label: "wasm-simd, 1 thread", value: simd, unit: "hash/s" },
+    {
+      label: "wasm-simd, 1 thread",
+      value: simd,
+      unit: "hash/s",
+      note: `best of ${rounds} interleaved rounds`,
+    },
     { label: "wasm-scalar, 1 thread", value: scalar, unit: "hash/s" },
     { label: "pure-JS fallback, 1 thread", value: js, unit: "hash/s" },
     {
@@ -166,7 +207,7 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       unit: "hash/s",
       note: "solve's worker path, incl. start-up",
     },
-    { label: "wasm-simd, 2 workers", value: twoWorkers, unit: "hash/s" },
+    { label: "wasm-simd, 2 workers", value: twoWorkers, unit: "hash/s", note: "needs a free second core" },
     {
       label: "node:crypto per nonce",
       value: nodeCrypto,
@@ -184,13 +225,6 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   ];
   const gates: BenchGate[] = [
     { name: "simd 1 thread >= 5x hash-wasm", actual: simd / hashWasm, min: 5, unit: "x", inShortMode: true },
-    {
-      name: "2 workers >= 1.3x 1 (short floor)",
-      actual: twoWorkers / oneWorker,
-      min: 1.3,
-      unit: "x",
-      inShortMode: true,
-    },
     {
       name: "2 workers >= 1.8x 1 worker",
       actual: twoWorkers / oneWorker,

@@ -1,7 +1,8 @@
 /**
  * A bench server in its own process, so the load generator does not share an
  * event loop with it. Prints one JSON line with its URL and two provisioned
- * sites (one per PoW difficulty) and an agent, then serves until stdin closes.
+ * sites (one per PoW difficulty) and an agent, then serves until stdin closes,
+ * answering each line on stdin with its CPU time so far.
  */
 import { systemClock } from "../../server/clock.ts";
 import { startTestServer } from "../../server/testing.ts";
@@ -21,8 +22,14 @@ console.log(
     trivialAgentToken: trivial.agentToken,
   }),
 );
-for await (const _ of process.stdin) {
-  // The parent never writes; the loop ends when it closes stdin or exits.
+// Each line the parent writes asks for this process's CPU time so far, in
+// microseconds, answered as one line on stdout; the loop ends when the parent
+// closes stdin or exits.
+for await (const chunk of process.stdin) {
+  for (const _ of String(chunk).matchAll(/\n/g)) {
+    const { user, system } = process.cpuUsage();
+    console.log(user + system);
+  }
 }
 await server.stop();
 process.exit(0);
