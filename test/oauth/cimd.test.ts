@@ -20,10 +20,15 @@ import {
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
+/**
+ * The document fetch deadline here. A fetch from the test's own TLS host must
+ * never reach it, even on a busy machine; only the document made to hang does.
+ */
+const FETCH_TIMEOUT_MS = 2000;
 
 async function fetchFailure(url: string, allowLoopback = false, ca?: string): Promise<string> {
   try {
-    await safeFetchJson(new URL(url), { maxBytes: 5120, timeoutMs: 1000, allowLoopback, ca });
+    await safeFetchJson(new URL(url), { maxBytes: 5120, timeoutMs: FETCH_TIMEOUT_MS, allowLoopback, ca });
     return "fetched";
   } catch (error) {
     if (error instanceof SafeFetchError) return error.reason;
@@ -131,7 +136,7 @@ describe("Client ID Metadata Documents at the authorization server", () => {
   beforeAll(async () => {
     host = startCimdHost();
     t = await startProvisionedServer(RESOURCE, {
-      oauth: { cimd: { allowLoopback: true, caFile: host.caFile, timeoutMs: 500 } },
+      oauth: { cimd: { allowLoopback: true, caFile: host.caFile, timeoutMs: FETCH_TIMEOUT_MS } },
     });
   });
   afterAll(async () => {
@@ -215,11 +220,17 @@ describe("Client ID Metadata Documents at the authorization server", () => {
     expect(await refusal(big)).toContain("too_large");
     const moved = host.serve("/moved.json", () => Response.redirect(`${host.origin}/client.json`, 302));
     expect(await refusal(moved)).toContain("redirect");
+    // Answers only once the server has given up on it, whatever the machine's speed.
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
     const slow = host.serve("/slow.json", async () => {
-      await Bun.sleep(1500);
+      await answered;
       return Response.json(document(`${host.origin}/slow.json`));
     });
     expect(await refusal(slow)).toContain("timeout");
+    answer();
     const html = host.serve(
       "/page.json",
       () => new Response("<html></html>", { headers: { "content-type": "text/html" } }),

@@ -33,7 +33,8 @@ describe("rotating the agent token ends what the old token set up", () => {
   let clientId: string;
   let refreshToken: string;
 
-  const clientCredentials = async () => {
+  /** A client-credentials request with an assertion signed by `key` (the thief's, unless told otherwise). */
+  const clientCredentials = async (key = thiefKey) => {
     const now = Math.floor(t.clock.now() / 1000);
     const assertion = await new SignJWT({ jti: crypto.randomUUID() })
       .setProtectedHeader({ alg: "ES256" })
@@ -42,7 +43,7 @@ describe("rotating the agent token ends what the old token set up", () => {
       .setAudience(t.issuer)
       .setIssuedAt(now)
       .setExpirationTime(now + 60)
-      .sign(thiefKey);
+      .sign(key);
     return tokenRequest(t.url, {
       grant_type: "client_credentials",
       client_assertion_type: ASSERTION_TYPE,
@@ -106,8 +107,8 @@ describe("rotating the agent token ends what the old token set up", () => {
       json: { keys: [await exportJWK(pair.publicKey)] },
     });
     expect(put.status).toBe(200);
-    thiefKey = pair.privateKey;
-    expect((await clientCredentials()).status).toBe(200);
+    // Its own key, not the thief's: the other tests still hold the thief's key.
+    expect((await clientCredentials(pair.privateKey)).status).toBe(200);
     const grant = await approveWithPkce(t.url, t.agent.agentToken, { clientId, resource: RESOURCE });
     const exchanged = await exchangeCode(t.url, { ...grant, clientId });
     const refreshed = await tokenRequest(t.url, {
