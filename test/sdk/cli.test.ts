@@ -5,8 +5,10 @@ import { createProgressBar, formatProgress } from "../../sdk/cli/progress.ts";
 import { SiteClient } from "../../sdk/site/client.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
+import { siteClientsClosedAfterEach } from "./helpers/site-clients.ts";
 
 const lime = serverForFile();
+const closedAfterTest = siteClientsClosedAfterEach();
 
 function captured(env: Record<string, string> = {}, isTTY = false) {
   const out: string[] = [];
@@ -23,7 +25,7 @@ const agentEnv = () => ({ LIME_API_BASE: lime.server.url, LIME_AGENT_TOKEN: lime
 
 describe("lime CLI against a real server", () => {
   test("login <request-id> approves the request and prints the approval as JSON", async () => {
-    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    const site = closedAfterTest(new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken }));
     const { requestId } = await site.createLoginRequest();
     const waiting = site.waitForLogin(requestId, { timeout: 10_000 });
     const c = captured(agentEnv());
@@ -38,7 +40,7 @@ describe("lime CLI against a real server", () => {
   });
 
   test("a second login of the same request is refused: exit 1 with the server's code on stderr", async () => {
-    const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken });
+    const site = closedAfterTest(new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken }));
     const { requestId } = await site.createLoginRequest();
     expect(await runCli(["login", requestId], captured(agentEnv()).io)).toBe(EXIT.ok);
     const c = captured(agentEnv());

@@ -11,13 +11,17 @@ import { LimeApiError } from "../../sdk/errors.ts";
 import { SiteClient } from "../../sdk/site/client.ts";
 import type { LoginOutcome } from "../../sdk/site/login-events.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
+import { siteClientsClosedAfterEach } from "./helpers/site-clients.ts";
 import { until } from "./helpers/until.ts";
 
 const lime = serverForFile();
+const closedAfterTest = siteClientsClosedAfterEach();
 
 function clients(siteOptions: Partial<ConstructorParameters<typeof SiteClient>[0]> = {}) {
   const agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken });
-  const site = new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken, ...siteOptions });
+  const site = closedAfterTest(
+    new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken, ...siteOptions }),
+  );
   return { agent, site };
 }
 

@@ -5,7 +5,7 @@
  * verify, clock skew inside and beyond tolerance, a flood of unknown kids.
  * Only the transport is tampered with (helpers/faulty-fetch.ts).
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { PassportContext } from "../../core/passport/index.ts";
 import { AgentClient } from "../../sdk/agent/client.ts";
 import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
@@ -13,6 +13,7 @@ import type { LoginOutcome } from "../../sdk/site/login-events.ts";
 import { type FaultyFetch, faultyFetch } from "./helpers/faulty-fetch.ts";
 import { tokenWithKid } from "./helpers/issuer.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
+import { siteClientsClosedAfterEach } from "./helpers/site-clients.ts";
 import { until } from "./helpers/until.ts";
 
 // Every test gets its own owner, site and agent (serverForFile), so no test sees another's login events.
@@ -25,14 +26,7 @@ function agent(): AgentClient {
 
 const JWKS_PATH = "/.well-known/jwks.json";
 
-/** The running test's site clients, closed after it even when it fails halfway. */
-const openSites = new Set<SiteClient>();
-
-afterEach(async () => {
-  const sites = [...openSites];
-  openSites.clear();
-  await Promise.all(sites.map((site) => site.close()));
-});
+const closedAfterTest = siteClientsClosedAfterEach();
 
 function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {}): SiteClient {
   const site = new SiteClient({
@@ -43,8 +37,7 @@ function siteWith(faulty: FaultyFetch, options: Partial<SiteClientOptions> = {})
     ...options,
     events: { pollIntervalMs: 200, reconnectBaseMs: 50, reconnectMaxMs: 500, ...options.events },
   });
-  openSites.add(site);
-  return site;
+  return closedAfterTest(site);
 }
 
 /** A site whose unknown-kid refetches wait 30 s on a clock only `passCooldown()` moves. */
