@@ -130,7 +130,6 @@ describe("event stream faults", () => {
   test("stop() closes the stream and rejects a pending wait with SDK_STOPPED", async () => {
     const site = siteWith(faultyFetch());
     const created = await site.createLoginRequest();
-    // Handled from the start: close() rejects it before close() itself resolves.
     // Handled from the start: close() rejects it before close() itself resolves, and a rejection
     // nobody handles yet while close() awaits the stream is reported as unhandled.
     const waiting = site.waitForLogin(created.requestId).catch((error: unknown) => error);
