@@ -119,6 +119,17 @@ describe("signBindingPassport", () => {
   });
 });
 
+describe("signBindingPassport on what is not a JSON object", () => {
+  test("claims that JSON cannot carry (a BigInt, a cycle) or that are not an object: PASSPORT_INVALID_CLAIM", async () => {
+    const { key } = await setup();
+    const cyclic: Record<string, unknown> = bindingClaims();
+    cyclic.self = cyclic;
+    for (const bad of [{ ...bindingClaims(), big: 1n }, cyclic, null, [bindingClaims()], "claims"]) {
+      expect(await code(() => signBindingPassport(bad as never, key))).toBe("PASSPORT_INVALID_CLAIM");
+    }
+  });
+});
+
 describe("verifyBindingPassport", () => {
   test("returns the binding context", async () => {
     const { key, jwks } = await setup();
