@@ -9,8 +9,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
+import { browserAvailable, launchChromium } from "../support/browser.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 import {
   authorizationPath,
@@ -23,11 +23,8 @@ import {
 } from "./helpers.ts";
 
 const RESOURCE = "https://tools.example/mcp";
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// Without a browser the suite is skipped locally; under CI (which installs one) it must run.
-const available = existsSync(executablePath) || Boolean(process.env.CI);
 
-describe.skipIf(!available)("consent in headless Chromium", () => {
+describe.skipIf(!browserAvailable)("consent in headless Chromium", () => {
   let t: ProvisionedServer;
   let browser: Browser;
   let callbacks: URL[];
@@ -63,11 +60,7 @@ describe.skipIf(!available)("consent in headless Chromium", () => {
       client_name: "Browser test client",
       redirect_uris: [redirectUri],
     });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   }, SLOW_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await browser?.close();

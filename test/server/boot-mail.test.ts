@@ -5,79 +5,20 @@
  */
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { type MainProcess, startMainProcess } from "../support/main-process.ts";
 import { SmtpInbox, verificationCodeIn } from "./fixtures/smtp-inbox.ts";
 
-const BUN = process.execPath;
-const MAIN = join(import.meta.dir, "../../server/main.ts");
 const SMTP_PASSWORD = "boot-test-smtp-secret";
 
-interface Running {
-  url: string;
-  /** Everything the server logged so far, one JSON object per line. */
-  log(): string;
-  /** Resolves with the log once `predicate` holds for it (the pipe may lag behind an HTTP answer). */
-  waitForLog(predicate: (log: string) => boolean): Promise<string>;
-  stop(): Promise<void>;
-}
-
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Starts main.ts and resolves once it logs its port; the log keeps being collected. */
-async function startMain(env: Record<string, string>): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), "lime-boot-mail-"));
-  const child = Bun.spawn([BUN, MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      LIME_LOG_LEVEL: "info",
-      PORT: "0",
-      DATABASE_PATH: join(dir, "lime.sqlite"),
-      ...env,
-    },
-    stderr: "pipe",
-    stdout: "pipe",
-  });
-  let log = "";
-  let portSeen: (port: number) => void = () => {};
-  const port = new Promise<number>((resolve) => {
-    portSeen = resolve;
-  });
-  const pump = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      log += decoder.decode(chunk, { stream: true });
-      const match = /"message":"LIME identity server listening","port":(\d+)/.exec(log);
-      if (match) portSeen(Number(match[1]));
-    }
-    portSeen(0);
-  })();
-  const running: Running = {
-    url: `http://127.0.0.1:${await port}`,
-    log: () => log,
-    async waitForLog(predicate) {
-      const deadline = Date.now() + 15_000;
-      while (!predicate(log)) {
-        if (Date.now() > deadline) throw new Error(`the log never matched:\n${log}`);
-        await Bun.sleep(20);
-      }
-      return log;
-    },
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-      await pump;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  cleanups.push(() => running.stop());
-  if (running.url.endsWith(":0")) throw new Error(`main.ts did not start:\n${log}`);
-  return running;
+async function startMain(env: Record<string, string>): Promise<MainProcess> {
+  const main = await startMainProcess(env);
+  cleanups.push(() => main.stop());
+  return main;
 }
 
 async function register(base: string, email: string): Promise<number> {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startMainProcess } from "../support/main-process.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 
 const BUN = process.execPath;
@@ -44,34 +45,17 @@ describe("server/main.ts", () => {
     "with no configuration beyond a port and a database path it serves, warning about the development KEK (0600)",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "lime-boot-"));
-      const child = Bun.spawn([BUN, MAIN], {
-        env: baseEnv({ PORT: "0", DATABASE_PATH: join(dir, "db", "lime.sqlite") }),
-        stderr: "pipe",
-        stdout: "pipe",
-      });
+      const main = await startMainProcess({ DATABASE_PATH: join(dir, "db", "lime.sqlite") });
       try {
-        const reader = child.stderr.getReader();
-        let log = "";
-        let port = 0;
-        const deadline = Date.now() + 20_000;
-        while (port === 0 && Date.now() < deadline) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          log += new TextDecoder().decode(value);
-          const match = /"message":"LIME identity server listening","port":(\d+)/.exec(log);
-          if (match) port = Number(match[1]);
-        }
-        expect(port).toBeGreaterThan(0);
-        expect(log).toContain("LIME_KEY_ENCRYPTION_KEY is not set");
+        expect(main.log()).toContain("LIME_KEY_ENCRYPTION_KEY is not set");
         const kek = join(dir, "db", "lime-dev-kek.b64url");
         expect(statSync(kek).mode & 0o777).toBe(0o600);
-        const health = await fetch(`http://127.0.0.1:${port}/health`);
+        const health = await fetch(`${main.url}/health`);
         expect(await health.json()).toEqual({ ok: true, data: { status: "ok" } });
-        const jwks = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
+        const jwks = await fetch(`${main.url}/.well-known/jwks.json`);
         expect(((await jwks.json()) as { keys: unknown[] }).keys).toHaveLength(2);
       } finally {
-        child.kill("SIGTERM");
-        await child.exited;
+        await main.stop();
         rmSync(dir, { recursive: true, force: true });
       }
     },

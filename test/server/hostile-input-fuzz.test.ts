@@ -14,12 +14,9 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startTestServer } from "../../server/testing.ts";
+import { type MainProcess, startMainProcess } from "../support/main-process.ts";
 
-const MAIN = join(import.meta.dir, "../../server/main.ts");
 const BOUND_MS = 200;
 const DEPTHS = [10, 100, 1000, 30_000, 100_000];
 const ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef0123456789";
@@ -29,50 +26,6 @@ const HAND_PARSED_FIELDS: Record<string, string[]> = {
   "POST /api/v1/modules/oauth/register": ["redirect_uris", "client_name", "grant_types", "jwks", "scope"],
   "POST /api/v1/modules/oauth/token": ["domain", "grant_type", "resource", "code", "refresh_token"],
 };
-
-interface RunningServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startMain(env: Record<string, string>): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), "lime-fuzz-"));
-  const child = Bun.spawn([process.execPath, MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      PORT: "0",
-      DATABASE_PATH: join(dir, "lime.sqlite"),
-      ADMIN_TOKEN,
-      LIME_LOG_LEVEL: "info",
-      ...env,
-    },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  const reader = child.stderr.getReader();
-  let log = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server/main.ts exited before listening:\n${log}`);
-    log += new TextDecoder().decode(value);
-    const match = /"message":"LIME identity server listening","port":(\d+)/.exec(log);
-    if (match) port = Number(match[1]);
-  }
-  // Keep draining the log so the child never blocks on a full pipe.
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) {}
-  })();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 interface FuzzTarget {
   method: string;
@@ -161,7 +114,7 @@ async function timed(url: string, init: RequestInit): Promise<Answer> {
 }
 
 /** The hostile request and a `/health` probe sent right behind it; best of three when either is slow. */
-async function probe(server: RunningServer, target: FuzzTarget, body: string) {
+async function probe(server: MainProcess, target: FuzzTarget, body: string) {
   let last: { hostile: Answer; health: Answer } | null = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     const hostile = timed(server.url + target.path, {
@@ -213,9 +166,9 @@ beforeAll(async () => {
 
 for (const mode of modes) {
   describe(`hostile nesting on every route, ${mode.name}`, () => {
-    let server: RunningServer;
+    let server: MainProcess;
     beforeAll(async () => {
-      server = await startMain(mode.env);
+      server = await startMainProcess({ ADMIN_TOKEN, ...mode.env });
     }, 30_000);
     afterAll(async () => {
       await server.stop();

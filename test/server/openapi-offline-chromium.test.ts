@@ -7,26 +7,19 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../../server/testing.ts";
+import { browserAvailable, launchChromium } from "../support/browser.ts";
 
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// Without a browser the suite is skipped locally; under CI (which installs one) it must run.
-const available = existsSync(executablePath) || Boolean(process.env.CI);
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-describe.skipIf(!available)("/openapi offline, in headless Chromium", () => {
+describe.skipIf(!browserAvailable)("/openapi offline, in headless Chromium", () => {
   let t: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
     t = await startTestServer();
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -12,7 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { createBindingSite } from "../../examples/lib/binding-site-handler.ts";
 import { SiteClient } from "../../sdk/index.ts";
 import { FakeClock, startTestServer, type TestServer } from "../../server/testing.ts";
-import { axeAtBothWidths, browserAvailable, freshContext, launchChromium } from "./browser.ts";
+import { axeAtBothWidths, browserAvailable, freshContext, launchChromium } from "../support/browser.ts";
 
 const PASSWORD = "correct horse battery staple";
 

@@ -13,7 +13,13 @@ import {
   registerClient,
   startProvisionedServer,
 } from "../oauth/helpers.ts";
-import { axeAtBothWidths, browserAvailable, fitsViewport, freshContext, launchChromium } from "./browser.ts";
+import {
+  axeAtBothWidths,
+  browserAvailable,
+  fitsViewport,
+  freshContext,
+  launchChromium,
+} from "../support/browser.ts";
 
 const RESOURCE = "https://tools.example/mcp";
 

@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import type { TestServer } from "../../server/testing.ts";
 import { resetLinkIn, type SmtpInbox, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
-import { axeAtBothWidths, browserAvailable, fitsViewport, freshContext, launchChromium } from "./browser.ts";
+import {
+  axeAtBothWidths,
+  browserAvailable,
+  fitsViewport,
+  freshContext,
+  launchChromium,
+} from "../support/browser.ts";
 import { startServerWithInbox } from "./mail-server.ts";
 
 describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () => {

@@ -11,11 +11,10 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
 import { createBindingSite } from "../../examples/lib/binding-site-handler.ts";
 import { SiteClient } from "../../sdk/index.ts";
 import { resetLinkIn, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
-import { freshContext, launchChromium, seriousAxeFindings } from "./browser.ts";
+import { freshContext, launchChromium, seriousAxeFindings } from "../support/browser.ts";
 import { startServerWithInbox } from "./mail-server.ts";
 
 const OUT = join(import.meta.dir, "..", "..", "docs", "portal");

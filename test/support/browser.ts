@@ -1,7 +1,8 @@
 /**
- * What the browser tests of the pages share: headless Chromium (Debian's,
- * driven by playwright-core), a fresh context per test, and an axe-core
- * check of the page as it is, at a phone's width and at a desktop's.
+ * What the browser tests share: headless Chromium (Debian's, driven by
+ * playwright-core, with the flags this machine needs), a fresh context per
+ * test, and an axe-core check of the page as it is, at a phone's width and
+ * at a desktop's.
  */
 
 import { existsSync, readFileSync } from "node:fs";
