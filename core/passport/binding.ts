@@ -15,7 +15,15 @@
 import { PassportError } from "../errors.ts";
 import { isPlainObject } from "../keys/rsa-jwk.ts";
 import type { SigningKey } from "../keys/signing-key.ts";
-import { checkJwtClaims, type JwtClaims, MAX_ID_LENGTH, MAX_KYC_LEVEL } from "./claims.ts";
+import {
+  checkJwtClaims,
+  invalid,
+  isIntegerIn,
+  type JwtClaims,
+  MAX_ID_LENGTH,
+  MAX_KYC_LEVEL,
+  missing,
+} from "./claims.ts";
 import { signJwt } from "./sign.ts";
 import { type JwksInput, type VerifyJwtOptions, verifyJwt } from "./verify.ts";
 
@@ -80,14 +88,6 @@ export interface VerifyBindingPassportOptions extends Omit<VerifyJwtOptions, "au
   siteId?: string;
 }
 
-function missing(name: string): PassportError {
-  return new PassportError("PASSPORT_MISSING_CLAIM", `the "${name}" claim is required`);
-}
-
-function invalid(name: string, why: string): PassportError {
-  return new PassportError("PASSPORT_INVALID_CLAIM", `the "${name}" claim ${why}`);
-}
-
 function requireId(claims: Record<string, unknown>, name: string): string {
   const value = claims[name];
   if (value === undefined) throw missing(name);
@@ -116,7 +116,7 @@ export function checkBindingClaims(claims: Record<string, unknown>): BindingPass
   requireId(claims, "site_id");
   const kyc = claims.user_kyc_level;
   if (kyc === undefined) throw missing("user_kyc_level");
-  if (typeof kyc !== "number" || !Number.isInteger(kyc) || kyc < 0 || kyc > MAX_KYC_LEVEL) {
+  if (!isIntegerIn(kyc, 0, MAX_KYC_LEVEL)) {
     throw invalid("user_kyc_level", `must be an integer from 0 to ${MAX_KYC_LEVEL}`);
   }
   const reputation = claims.agent_reputation;

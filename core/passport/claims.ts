@@ -88,11 +88,13 @@ export interface PassportContext {
   claims: PassportClaims;
 }
 
-function missing(name: string): PassportError {
+/** PASSPORT_MISSING_CLAIM naming the claim; shared by every claim profile. */
+export function missing(name: string): PassportError {
   return new PassportError("PASSPORT_MISSING_CLAIM", `the "${name}" claim is required`);
 }
 
-function invalid(name: string, why: string): PassportError {
+/** PASSPORT_INVALID_CLAIM naming the claim and the rule it broke. */
+export function invalid(name: string, why: string): PassportError {
   return new PassportError("PASSPORT_INVALID_CLAIM", `the "${name}" claim ${why}`);
 }
 
@@ -109,7 +111,7 @@ function optionalId(claims: Record<string, unknown>, name: string): string | und
   return claims[name] === undefined ? undefined : requireId(claims, name);
 }
 
-function isIntegerIn(value: unknown, min: number, max: number): value is number {
+export function isIntegerIn(value: unknown, min: number, max: number): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
 }
 

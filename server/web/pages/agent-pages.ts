@@ -21,7 +21,6 @@ import {
   type FieldErrors,
   field,
   notice,
-  secretOnce,
   statusLabel,
   table,
   when,
@@ -31,6 +30,7 @@ import { renderPage } from "../layout.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
+import { secretShownOncePage } from "./secret-page.ts";
 
 export interface AgentPageDeps {
   config: Pick<ServerConfig, "trustProxy">;
@@ -173,13 +173,13 @@ ${actionButton(`/agents/${agent.id}/token`, "Rotate token", owner.csrfToken, { v
             { displayName: input.display_name, description: input.description },
             ip(request),
           );
-          return renderPage({
+          return secretShownOncePage(owner, {
             title: `${agent.displayName} is created`,
-            owner: shellOwner(owner),
-            current: "agents",
-            body: html`<h1>${agent.displayName} is created</h1>
-${secretOnce("Agent token", token, "agent-token")}
-<p>Give it to the agent (for example as <code>LIME_AGENT_TOKEN</code>), then <a href="/agents/${agent.id}">continue to ${agent.displayName}</a>.</p>`,
+            section: "agents",
+            label: "Agent token",
+            secret: token,
+            id: "agent-token",
+            next: html`Give it to the agent (for example as <code>LIME_AGENT_TOKEN</code>), then <a href="/agents/${agent.id}">continue to ${agent.displayName}</a>.`,
           });
         } catch (error) {
           if (error instanceof DomainError && error.code === "VALIDATION_FAILED") {
@@ -201,13 +201,13 @@ ${secretOnce("Agent token", token, "agent-token")}
         const agent = await ownedAgent(owner, params.id);
         if (agent?.status !== "ACTIVE") return notFoundPage(owner);
         const { token } = await rotateAgentToken(deps.agents, owner.user, agent.id, ip(request));
-        return renderPage({
+        return secretShownOncePage(owner, {
           title: `New token for ${agent.displayName}`,
-          owner: shellOwner(owner),
-          current: "agents",
-          body: html`<h1>New token for ${agent.displayName}</h1>
-${secretOnce("Agent token", token, "agent-token")}
-<p>The old token no longer works. <a href="/agents/${agent.id}">Continue to ${agent.displayName}</a>.</p>`,
+          section: "agents",
+          label: "Agent token",
+          secret: token,
+          id: "agent-token",
+          next: html`The old token no longer works. <a href="/agents/${agent.id}">Continue to ${agent.displayName}</a>.`,
         });
       }),
     )

@@ -11,21 +11,13 @@ import { OAuthEnvelopeError } from "../../modules/oauth/errors.ts";
 import { deleteResource, type ResourceDeps, registerResource } from "../../modules/oauth/resources.ts";
 import { ResourceBody } from "../../modules/oauth/schemas.ts";
 import type { ResourceRecord } from "../../modules/oauth/store.ts";
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  field,
-  notice,
-  secretOnce,
-  table,
-  when,
-} from "../components.ts";
+import { csrfField, errorSummary, type FieldErrors, field, notice, table, when } from "../components.ts";
 import { html } from "../html.ts";
 import { renderPage } from "../layout.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
+import { secretShownOncePage } from "./secret-page.ts";
 
 export interface ResourcePageDeps {
   config: Pick<ServerConfig, "trustProxy">;
@@ -109,13 +101,13 @@ ${resources.length === 0 ? html`<p>You have registered no MCP servers.</p>` : ta
             { resource: input.resource, displayName: input.display_name, scopes },
             ip(request),
           );
-          return renderPage({
+          return secretShownOncePage(owner, {
             title: `${record.displayName} is registered`,
-            owner: shellOwner(owner),
-            current: "resources",
-            body: html`<h1>${record.displayName} is registered</h1>
-${secretOnce("Introspection token", introspectionToken, "introspection-token")}
-<p>Your MCP server uses it only to ask <code>/api/v1/modules/oauth/introspect</code> whether a token was revoked; local verification needs no secret. <a href="/resources">Back to your MCP servers</a>.</p>`,
+            section: "resources",
+            label: "Introspection token",
+            secret: introspectionToken,
+            id: "introspection-token",
+            next: html`Your MCP server uses it only to ask <code>/api/v1/modules/oauth/introspect</code> whether a token was revoked; local verification needs no secret. <a href="/resources">Back to your MCP servers</a>.`,
           });
         } catch (error) {
           if (error instanceof OAuthEnvelopeError) {

@@ -27,7 +27,6 @@ import {
   type FieldErrors,
   field,
   notice,
-  secretOnce,
   statusLabel,
   table,
   when,
@@ -39,6 +38,7 @@ import { redirectTo } from "../navigation.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
+import { secretShownOncePage } from "./secret-page.ts";
 
 export interface SitePageDeps {
   config: Pick<ServerConfig, "trustProxy" | "defaultPowDifficulty">;
@@ -223,13 +223,13 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     });
 
   const tokenPage = (owner: PageOwner, site: SiteRecord, token: string, heading: string) =>
-    renderPage({
+    secretShownOncePage(owner, {
       title: heading,
-      owner: shellOwner(owner),
-      current: "sites",
-      body: html`<h1>${heading}</h1>
-${secretOnce("Site token", token, "site-token")}
-<p>Put it in your site's configuration (for example <code>LIME_SITE_TOKEN</code>), then <a href="/sites/${site.id}">continue to ${site.displayName}</a>.</p>`,
+      section: "sites",
+      label: "Site token",
+      secret: token,
+      id: "site-token",
+      next: html`Put it in your site's configuration (for example <code>LIME_SITE_TOKEN</code>), then <a href="/sites/${site.id}">continue to ${site.displayName}</a>.`,
     });
 
   return new Elysia({ detail: { hide: true } })
