@@ -44,7 +44,8 @@ export interface AxeFinding {
  * inline or foreign script) stays in force while it runs.
  */
 export async function seriousAxeFindings(page: Page): Promise<AxeFinding[]> {
-  await page.evaluate(axeSource);
+  // Once per document: parsing axe costs about as much as running it.
+  if (await page.evaluate(() => !("axe" in window))) await page.evaluate(axeSource);
   const results = (await page.evaluate(
     `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`,
   )) as { violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] };
