@@ -8,10 +8,9 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { createSqliteStores } from "../../../server/infrastructure/sqlite/stores.ts";
-import { bindingRequest, site, user } from "./conformance.ts";
+import { agent, bindingRequest, site, user } from "./conformance.ts";
 
 const WORKERS = 4;
 const REQUESTS = 40;
@@ -28,20 +27,7 @@ test("completions and denials raced by four connections in parallel threads: eac
     const record = site(owner.id);
     await stores.sites.create(record);
     const agentId = crypto.randomUUID();
-    await stores.agents.create({
-      id: agentId,
-      ownerId: owner.id,
-      displayName: "bot",
-      description: null,
-      avatarUrl: null,
-      tokenHash: crypto.randomUUID(),
-      status: "ACTIVE",
-      reputation: 0,
-      history: EMPTY_HISTORY,
-      createdAt: 0,
-      updatedAt: 0,
-      revokedAt: null,
-    });
+    await stores.agents.create(agent(owner.id, { id: agentId }));
     const now = Date.now();
     const ids: string[] = [];
     for (let i = 0; i < REQUESTS; i++) {

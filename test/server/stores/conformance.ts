@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { type AgentStore, EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
+import { type AgentRecord, type AgentStore, EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import type { KeyStore, StoredSigningKey } from "../../../server/core/keys/store.ts";
 import type { AuditStore } from "../../../server/foundation/audit/store.ts";
 import type { KycStore } from "../../../server/foundation/kyc/store.ts";
@@ -595,32 +595,37 @@ export function siteStoreConformance(name: string, factory: Factory<SiteStore>):
   });
 }
 
+export function agent(ownerId: string, overrides: Partial<AgentRecord> = {}): AgentRecord {
+  return {
+    id: crypto.randomUUID(),
+    ownerId,
+    displayName: "bot",
+    description: null,
+    avatarUrl: null,
+    tokenHash: crypto.randomUUID(),
+    status: "ACTIVE",
+    reputation: 0,
+    history: EMPTY_HISTORY,
+    createdAt: T0,
+    updatedAt: T0,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
 export function agentStoreConformance(name: string, factory: Factory<AgentStore>): void {
   describe(`AgentStore conformance: ${name}`, () => {
     test("revocation is one-way and owner-scoped; a revoked agent cannot be rotated", async () => {
       await using(factory, async ({ store, addOwner }) => {
         const owner = await addOwner();
         const stranger = await addOwner();
-        const agent = {
-          id: crypto.randomUUID(),
-          ownerId: owner,
-          displayName: "bot",
-          description: null,
-          avatarUrl: null,
-          tokenHash: "h",
-          status: "ACTIVE" as const,
-          reputation: 0,
-          history: EMPTY_HISTORY,
-          createdAt: T0,
-          updatedAt: T0,
-          revokedAt: null,
-        };
-        await store.create(agent);
-        expect(await store.revoke(agent.id, stranger, T0)).toBeNull();
-        expect((await store.rotateToken(agent.id, owner, "h2", T0))?.tokenHash).toBe("h2");
-        expect((await store.revoke(agent.id, owner, T0 + 5))?.status).toBe("REVOKED");
-        expect(await store.revoke(agent.id, owner, T0 + 6)).toBeNull();
-        expect(await store.rotateToken(agent.id, owner, "h3", T0)).toBeNull();
+        const record = agent(owner, { tokenHash: "h" });
+        await store.create(record);
+        expect(await store.revoke(record.id, stranger, T0)).toBeNull();
+        expect((await store.rotateToken(record.id, owner, "h2", T0))?.tokenHash).toBe("h2");
+        expect((await store.revoke(record.id, owner, T0 + 5))?.status).toBe("REVOKED");
+        expect(await store.revoke(record.id, owner, T0 + 6)).toBeNull();
+        expect(await store.rotateToken(record.id, owner, "h3", T0)).toBeNull();
         expect((await store.findByTokenHash("h2"))?.revokedAt).toBe(T0 + 5);
       });
     });

@@ -3,13 +3,13 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EMPTY_HISTORY } from "../../../server/core/agents/store.ts";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import { createMemoryRateLimitStore } from "../../../server/infrastructure/memory/rate-limit-store.ts";
 import { migrate, openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { MIGRATIONS } from "../../../server/infrastructure/sqlite/migrations.ts";
 import { createSqliteStores, type Stores } from "../../../server/infrastructure/sqlite/stores.ts";
 import {
+  agent,
   agentLoginStoreConformance,
   agentStoreConformance,
   auditStoreConformance,
@@ -96,20 +96,7 @@ bindingStoreConformance("sqlite", async () => {
     store: stores.bindings,
     async addAgent(ownerId) {
       const id = crypto.randomUUID();
-      await stores.agents.create({
-        id,
-        ownerId,
-        displayName: "bot",
-        description: null,
-        avatarUrl: null,
-        tokenHash: crypto.randomUUID(),
-        status: "ACTIVE",
-        reputation: 0,
-        history: EMPTY_HISTORY,
-        createdAt: 0,
-        updatedAt: 0,
-        revokedAt: null,
-      });
+      await stores.agents.create(agent(ownerId, { id }));
       return id;
     },
   } satisfies BindingFixture;
