@@ -29,6 +29,7 @@ import { html, type SafeHtml } from "../html.ts";
 import { renderPage } from "../layout.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
+import { findOwned, notFoundPage } from "./owned.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
 import { secretShownOncePage } from "./secret-page.ts";
 
@@ -40,8 +41,9 @@ export interface AgentPageDeps {
   guard: PortalGuard;
 }
 
+const NOT_FOUND = { noun: "Agent", section: "agents", listHref: "/agents", listName: "your agents" } as const;
+
 const RECENT_LOGINS = 20;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface AgentForm {
   display_name: string;
@@ -96,20 +98,8 @@ ${agents.length === 0 ? html`<p>You have no agents yet.</p>` : table("Your agent
     });
   };
 
-  const ownedAgent = async (owner: PageOwner, id: string) => {
-    if (!UUID.test(id)) return null;
-    const agent = await deps.agents.agents.findById(id);
-    return agent !== null && agent.ownerId === owner.user.id ? agent : null;
-  };
-
-  const notFoundPage = (owner: PageOwner) =>
-    renderPage({
-      title: "Agent not found",
-      owner: shellOwner(owner),
-      current: "agents",
-      status: 404,
-      body: html`<h1>Agent not found</h1><p>No such agent in your account. <a href="/agents">See your agents</a>.</p>`,
-    });
+  const ownedAgent = (owner: PageOwner, id: string) =>
+    findOwned(owner, id, (id) => deps.agents.agents.findById(id));
 
   const agentPage = async (owner: PageOwner, agent: AgentRecord, message?: string) => {
     const logins = await deps.loginRequests.recentForAgent(agent.id, RECENT_LOGINS);
@@ -193,13 +183,13 @@ ${actionButton(`/agents/${agent.id}/token`, "Rotate token", owner.csrfToken, { v
     .get("/agents/:id", ({ request, params }) =>
       guard.view(request, async (owner) => {
         const agent = await ownedAgent(owner, params.id);
-        return agent ? agentPage(owner, agent) : notFoundPage(owner);
+        return agent ? agentPage(owner, agent) : notFoundPage(owner, NOT_FOUND);
       }),
     )
     .post("/agents/:id/token", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const agent = await ownedAgent(owner, params.id);
-        if (agent?.status !== "ACTIVE") return notFoundPage(owner);
+        if (agent?.status !== "ACTIVE") return notFoundPage(owner, NOT_FOUND);
         const { token } = await rotateAgentToken(deps.agents, owner.user, agent.id, ip(request));
         return secretShownOncePage(owner, {
           title: `New token for ${agent.displayName}`,
@@ -214,7 +204,7 @@ ${actionButton(`/agents/${agent.id}/token`, "Rotate token", owner.csrfToken, { v
     .get("/agents/:id/revoke", ({ request, params }) =>
       guard.view(request, async (owner) => {
         const agent = await ownedAgent(owner, params.id);
-        if (agent?.status !== "ACTIVE") return notFoundPage(owner);
+        if (agent?.status !== "ACTIVE") return notFoundPage(owner, NOT_FOUND);
         return renderPage({
           title: `Revoke ${agent.displayName}`,
           owner: shellOwner(owner),
@@ -233,7 +223,7 @@ ${actionButton(`/agents/${agent.id}/token`, "Rotate token", owner.csrfToken, { v
     .post("/agents/:id/revoke", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const agent = await ownedAgent(owner, params.id);
-        if (agent?.status !== "ACTIVE") return notFoundPage(owner);
+        if (agent?.status !== "ACTIVE") return notFoundPage(owner, NOT_FOUND);
         await revokeAgent(deps.agents, owner.user, agent.id, ip(request));
         const revoked = (await deps.agents.agents.findById(agent.id))!;
         return agentPage(owner, revoked, "The agent is revoked.");

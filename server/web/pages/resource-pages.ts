@@ -16,6 +16,7 @@ import { html } from "../html.ts";
 import { renderPage } from "../layout.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
+import { isRecordId } from "./owned.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
 import { secretShownOncePage } from "./secret-page.ts";
 
@@ -36,8 +37,6 @@ const RESOURCE_MESSAGES = {
   display_name: "Enter a name of 1 to 128 characters",
   scopes: "Enter scopes as words separated by spaces, like mcp:tools mcp:read",
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function resourcePages(deps: ResourcePageDeps) {
   const { guard, config } = deps;
@@ -120,7 +119,7 @@ ${resources.length === 0 ? html`<p>You have registered no MCP servers.</p>` : ta
     )
     .post("/resources/:id/delete", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
-        if (!UUID.test(params.id))
+        if (!isRecordId(params.id))
           return listPage(owner, empty, { status: 404, message: "No such MCP server." });
         try {
           await deleteResource(deps.resources, owner.user, params.id, ip(request));

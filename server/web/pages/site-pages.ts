@@ -37,6 +37,7 @@ import { renderPage } from "../layout.ts";
 import { redirectTo } from "../navigation.ts";
 import type { PageOwner } from "../session.ts";
 import { fieldErrors, hasErrors } from "../validate.ts";
+import { findOwned, notFoundPage } from "./owned.ts";
 import { type PortalGuard, shellOwner } from "./portal-guard.ts";
 import { secretShownOncePage } from "./secret-page.ts";
 
@@ -47,8 +48,9 @@ export interface SitePageDeps {
   guard: PortalGuard;
 }
 
+const NOT_FOUND = { noun: "Site", section: "sites", listHref: "/sites", listName: "your sites" } as const;
+
 const RECENT_REQUESTS = 20;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface SiteForm {
   display_name: string;
@@ -206,21 +208,8 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     });
   };
 
-  /** The owner's site, or null for an unknown id or another owner's site (both "not found"). */
-  const ownedSite = async (owner: PageOwner, id: string) => {
-    if (!UUID.test(id)) return null;
-    const site = await deps.sites.sites.findById(id);
-    return site !== null && site.ownerId === owner.user.id ? site : null;
-  };
-
-  const notFoundPage = (owner: PageOwner) =>
-    renderPage({
-      title: "Site not found",
-      owner: shellOwner(owner),
-      current: "sites",
-      status: 404,
-      body: html`<h1>Site not found</h1><p>No such site in your account. <a href="/sites">See your sites</a>.</p>`,
-    });
+  const ownedSite = (owner: PageOwner, id: string) =>
+    findOwned(owner, id, (id) => deps.sites.sites.findById(id));
 
   const tokenPage = (owner: PageOwner, site: SiteRecord, token: string, heading: string) =>
     secretShownOncePage(owner, {
@@ -260,13 +249,13 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .get("/sites/:id", ({ request, params }) =>
       guard.view(request, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        return site ? sitePage(owner, site) : notFoundPage(owner);
+        return site ? sitePage(owner, site) : notFoundPage(owner, NOT_FOUND);
       }),
     )
     .post("/sites/:id", ({ request, params, body }) =>
       guard.act(request, body, async (owner, form) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         const values = readSiteForm(form);
         const input = asSiteBody(values);
         const errors = fieldErrors(RegisterSiteBody, input, SITE_MESSAGES);
@@ -290,7 +279,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .post("/sites/:id/token", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         const { token } = await rotateSiteToken(deps.sites, owner.user, site.id, ip(request));
         return tokenPage(owner, site, token, `New token for ${site.displayName}`);
       }),
@@ -298,7 +287,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .post("/sites/:id/suspend", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         const updated = await setSiteStatus(deps.sites, owner.user, site.id, "SUSPENDED", ip(request));
         return sitePage(owner, updated, { message: "The site is suspended." });
       }),
@@ -306,7 +295,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .post("/sites/:id/reactivate", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         const updated = await setSiteStatus(deps.sites, owner.user, site.id, "ACTIVE", ip(request));
         return sitePage(owner, updated, { message: "The site is active again." });
       }),
@@ -314,7 +303,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .get("/sites/:id/delete", ({ request, params }) =>
       guard.view(request, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         return renderPage({
           title: `Delete ${site.displayName}`,
           owner: shellOwner(owner),
@@ -333,7 +322,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     .post("/sites/:id/delete", ({ request, params, body }) =>
       guard.act(request, body, async (owner) => {
         const site = await ownedSite(owner, params.id);
-        if (!site) return notFoundPage(owner);
+        if (!site) return notFoundPage(owner, NOT_FOUND);
         await deleteSite(deps.sites, owner.user, site.id, ip(request));
         return redirectTo("/sites");
       }),
