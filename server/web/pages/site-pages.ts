@@ -111,13 +111,14 @@ function outcome(request: LoginRequestRecord): SafeHtml {
   }
 }
 
-export function loginRequestRows(requests: readonly LoginRequestRecord[], agentNames: Map<string, string>) {
+/** Agents are shown by id: they may be another owner's, and the id is what the site's passports carry. */
+function loginRequestRows(requests: readonly LoginRequestRecord[]) {
   return requests.map(
     (request) => html`<tr>
   <td><code>${request.id}</code></td>
   <td>${when(request.createdAt)}</td>
   <td>${outcome(request)}</td>
-  <td>${request.approvedAgentId === null ? "none" : (agentNames.get(request.approvedAgentId) ?? html`<code>${request.approvedAgentId}</code>`)}</td>
+  <td>${request.approvedAgentId === null ? "none" : html`<code>${request.approvedAgentId}</code>`}</td>
   <td>${when(request.approvedAt)}</td>
 </tr>`,
   );
@@ -187,7 +188,7 @@ ${sites.length === 0 ? html`<p>You have no sites yet.</p>` : table("Your sites",
 <p>The site sends its token in <code>X-Site-Token</code>. Rotating it stops the old one at once, and streams opened with it end.</p>
 ${actionButton(`/sites/${site.id}/token`, "Rotate token", owner.csrfToken, { variant: "secondary" })}
 <h2>Recent login requests</h2>
-${requests.length === 0 ? html`<p>No login requests yet.</p>` : table(`Latest ${RECENT_REQUESTS} login requests of ${site.displayName}`, ["Request", "Created", "Outcome", "Agent", "Approved"], loginRequestRows(requests, new Map()))}
+${requests.length === 0 ? html`<p>No login requests yet.</p>` : table(`Latest ${RECENT_REQUESTS} login requests of ${site.displayName}`, ["Request", "Created", "Outcome", "Agent", "Approved"], loginRequestRows(requests))}
 <h2>Settings</h2>
 <form method="post" action="/sites/${site.id}" novalidate>
   ${csrfField(owner.csrfToken)}
