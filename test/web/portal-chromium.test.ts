@@ -115,6 +115,8 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
     const firstToken = (await page.locator("#site-token").textContent())!.trim();
     expect(firstToken).toMatch(/^lime_site_[A-Za-z0-9_-]{43}$/);
     await page.getByRole("button", { name: "Copy" }).click();
+    // The click returns before the page's async clipboard write settles; wait for its status line.
+    await page.locator("#copy-status", { hasText: /copied|Selected/ }).waitFor({ timeout: 5_000 });
     expect(await page.locator("#copy-status").textContent()).toContain("copied");
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(firstToken);
     await check(page);
