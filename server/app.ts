@@ -21,6 +21,7 @@ import { agentRoutes } from "./core/agents/routes.ts";
 import { keyRoutes } from "./core/keys/routes.ts";
 import { openKeyRing } from "./core/keys/service.ts";
 import { passportRoutes } from "./core/passports/routes.ts";
+import { type FleetLease, soleInstanceLease } from "./fleet-lease.ts";
 import { auditRoutes } from "./foundation/audit/routes.ts";
 import { createAuditRecorder } from "./foundation/audit/service.ts";
 import { kycRoutes } from "./foundation/kyc/routes.ts";
@@ -32,8 +33,9 @@ import { errorBoundary } from "./http/error-boundary.ts";
 import { openapiReference } from "./http/openapi-reference.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import type { RateLimitStore } from "./http/rate-limit-store.ts";
+import { routeRecorder } from "./http/route-template.ts";
 import { listenHttp, type Transport } from "./http/transport.ts";
-import { createKeyEncryption } from "./infrastructure/crypto/key-encryption.ts";
+import { createKeyEncryptionRing } from "./infrastructure/crypto/key-encryption.ts";
 import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
 import { createLogMailer, type Mailer } from "./infrastructure/mailer.ts";
 import { createMemoryOutcomeFanout } from "./infrastructure/memory/outcome-fanout.ts";
@@ -49,26 +51,56 @@ import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/d
 import { browserFlowOnIssuerHost } from "./modules/oauth/issuer-host.ts";
 import { oauthFormParser } from "./modules/oauth/params.ts";
 import { oauthRoutes } from "./modules/oauth/routes.ts";
+import { createObservability } from "./observability/observability.ts";
+import type { DatabasePoolSupplier } from "./observability/prometheus.ts";
+import type { ReadinessCheck } from "./observability/readiness.ts";
 import { renderErrorPage } from "./web/error-page.ts";
 import { webFormParser } from "./web/forms.ts";
 import { webPages } from "./web/pages/index.ts";
 
 export interface AppDeps {
   config: ServerConfig;
-  /** An open, migrated database (`openDatabase`). The caller owns it and closes it after `stop()`. */
-  db: Database;
+  /**
+   * An open, migrated SQLite database (`openDatabase`); the caller owns it and
+   * closes it after `stop()`. Without it, `stores` must hold every store
+   * (PostgreSQL: `openStorage` in server/infrastructure/open-stores.ts).
+   */
+  db?: Database;
   /** 32 bytes that seal the private signing keys at rest. */
   keyEncryptionKey: Uint8Array;
+  /** The KEK being retired during a KEK rotation: opens signing keys, never seals (docs/key-encryption.md). */
+  previousKeyEncryptionKey?: Uint8Array;
   clock?: Clock;
   mailer?: Mailer;
   kycVerifier?: KycVerifier;
   logger?: Logger;
   /** Replace individual stores (another backend); the rest come from `db`. */
   stores?: Partial<Stores>;
+  /**
+   * Who runs the once-per-fleet maintenance (expiry sweeps, purges, scheduled
+   * rotation); default: this instance alone. Every instance still reloads the
+   * signing keys at each tick, so all serve the same JWKS within one interval.
+   */
+  lease?: FleetLease;
+  /** More periodic work for the lease holder (the storage's own purges). */
+  maintainStorage?: (now: number) => Promise<void>;
   rateLimitStore?: RateLimitStore;
   fanout?: OutcomeFanout;
+  /** More `/ready` checks (PostgreSQL, Redis); one named "database" replaces the SQLite `SELECT 1`. */
+  readiness?: ReadinessCheck[];
+  /** How long each readiness check may take (default 2 s). */
+  readinessTimeoutMs?: number;
+  /** The database pool's use, for `lime_database_pool_connections_*`; absent for SQLite. */
+  databasePool?: DatabasePoolSupplier;
   /** Run expiry, rotation and purges on a timer (default true; tests with a frozen clock call `maintain()`). */
   startMaintenance?: boolean;
+}
+
+export interface ListeningAt {
+  url: string;
+  port: number;
+  /** The operations listener serving `/metrics` and `/ready` (`METRICS_PORT`), or null. */
+  metricsUrl: string | null;
 }
 
 export interface LimeServer {
@@ -76,24 +108,55 @@ export interface LimeServer {
   context: AppContext;
   /** Expire overdue login and binding requests, rotate keys when due, purge what has lapsed. */
   maintain(): Promise<void>;
-  /** Starts listening (port 0 picks a free port) through the HTTP transport (server/http/transport.ts). */
-  listen(port?: number, hostname?: string): Promise<{ url: string; port: number }>;
-  /** Stops timers, closes event streams and the listener. Does not close the database. */
+  /**
+   * Starts listening (port 0 picks a free port) through the HTTP transport (server/http/transport.ts),
+   * and the operations listener when `METRICS_PORT` is set (`metricsUrl`; null otherwise).
+   */
+  listen(port?: number, hostname?: string): Promise<ListeningAt>;
+  /** Stops timers, closes event streams and the listeners. Does not close the database. */
   stop(): Promise<void>;
 }
+
+/** The SQLite stores of `deps.db` with `deps.stores` laid over them, or `deps.stores` alone when complete. */
+function resolveStores(deps: AppDeps): Stores {
+  if (deps.db) return { ...createSqliteStores(deps.db), ...deps.stores };
+  const given = deps.stores ?? {};
+  const missing = STORE_NAMES.filter((name) => given[name] === undefined);
+  if (missing.length > 0) {
+    throw new Error(`createApp: without db, stores must hold every store (missing: ${missing.join(", ")})`);
+  }
+  return given as Stores;
+}
+
+const STORE_NAMES: ReadonlyArray<keyof Stores> = [
+  "users",
+  "emailCodes",
+  "passwordResets",
+  "sessions",
+  "kyc",
+  "sites",
+  "agents",
+  "agentReputation",
+  "keys",
+  "agentLogin",
+  "audit",
+  "oauth",
+  "bindings",
+];
 
 export async function createApp(deps: AppDeps): Promise<LimeServer> {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createJsonLogger();
-  const stores: Stores = { ...createSqliteStores(deps.db), ...deps.stores };
+  const stores = resolveStores(deps);
+  const lease = deps.lease ?? soleInstanceLease;
   const audit = createAuditRecorder(stores.audit, clock);
   const fanout =
     deps.fanout ??
     createMemoryOutcomeFanout((error, event) =>
       logger.error("an outcome listener failed", { site_id: event.siteId, error: String(error) }),
     );
-  const encryption = await createKeyEncryption(deps.keyEncryptionKey);
+  const encryption = await createKeyEncryptionRing(deps.keyEncryptionKey, deps.previousKeyEncryptionKey);
   const keyRing = await openKeyRing({
     clock,
     keys: stores.keys,
@@ -102,7 +165,20 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     audit,
     lifetimes: config.lifetimes,
   });
-  const passports = { clock, keyRing, issuer: config.publicUrl, lifetimes: config.lifetimes, audit };
+  const observability = createObservability({
+    config,
+    logger,
+    clock,
+    keyRing,
+    keys: stores.keys,
+    db: deps.db,
+    readiness: deps.readiness,
+    readinessTimeoutMs: deps.readinessTimeoutMs,
+    databasePool: deps.databasePool,
+    openStreams: () => context.eventStreams.openCount(),
+  });
+  const { metrics } = observability;
+  const passports = { clock, keyRing, issuer: config.publicUrl, lifetimes: config.lifetimes, audit, metrics };
   const users = {
     config,
     clock,
@@ -123,6 +199,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     reputation: stores.agentReputation,
     audit,
     lifetimes: config.lifetimes,
+    metrics,
   };
   const bindings: BindingDeps = {
     clock,
@@ -145,12 +222,14 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     users,
     audit,
     logger,
+    metrics,
   });
 
   const context: AppContext = {
     config,
     clock,
     logger,
+    metrics,
     users,
     sessions: { clock, sessions: stores.sessions, users: stores.users },
     kyc: {
@@ -181,6 +260,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
   };
 
   const app = new Elysia()
+    // First: it notes each request's route template, and must see errors before the boundary answers them.
+    .use(routeRecorder())
     // Before the boundary: OAuth endpoints take form bodies, which the boundary's JSON-only parser refuses.
     .use(oauthFormParser(OAUTH_PREFIX, config.maxBodyBytes))
     .use(webFormParser(config.maxBodyBytes))
@@ -222,6 +303,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     // page; production serves only the JSON (docs/decisions/openapi-reference-ui.md).
     .use(config.production ? new Elysia() : openapiReference("/openapi"))
     .get("/health", () => ({ ok: true, data: { status: "ok" } }), { detail: { summary: "Liveness" } })
+    .use(observability.routes)
     .use(userRoutes(context))
     .use(kycRoutes(context))
     .use(siteRoutes(context))
@@ -239,6 +321,12 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     maintaining ??= (async () => {
       try {
         const now = clock.now();
+        // The lease outlives a few missed ticks, so a busy leader keeps it; a dead one loses it within 5.
+        const leader = await lease.acquire(now, config.maintenanceIntervalMs * 5);
+        if (!leader) {
+          await keyRing.refresh();
+          return;
+        }
         await expireDueRequests(agentLogin);
         await sweepBindings(bindings);
         await refreshDueReputations(stores.agentReputation, now);
@@ -250,6 +338,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         await stores.sessions.deleteExpired(now);
         await stores.passwordResets.deleteExpired(now, PASSWORD_RESET_PURGE_BATCH);
         await purgeOAuthState(oauth);
+        await deps.maintainStorage?.(now);
       } catch (error) {
         logger.error("maintenance failed", { error: String(error) });
       } finally {
@@ -269,7 +358,9 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     context,
     maintain,
     async listen(port = config.port, hostname = config.hostname) {
-      transport = await listenHttp((request) => app.handle(request), {
+      // Request ids, HTTP metrics and the access log sit between the transport and Elysia.
+      const handle = observability.observe((request) => app.handle(request));
+      transport = await listenHttp(handle, {
         port,
         hostname,
         headersTimeoutMs: config.http.headersTimeoutMs,
@@ -278,15 +369,17 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         maxHeaderBytes: config.http.maxHeaderBytes,
         logger,
       });
+      const metricsUrl = await observability.listen();
       const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
       const shown = host.includes(":") ? `[${host}]` : host;
-      return { url: `http://${shown}:${transport.port}`, port: transport.port };
+      return { url: `http://${shown}:${transport.port}`, port: transport.port, metricsUrl };
     },
     async stop() {
       clearInterval(timer);
       context.eventStreams.closeAll();
       await transport?.close();
       transport = null;
+      await observability.close();
       await maintaining;
     },
   };

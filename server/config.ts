@@ -136,11 +136,29 @@ export interface HttpLimits {
   maxHeaderBytes: number;
 }
 
+/** `/metrics` and the operations listener (docs/decisions/operations-endpoints.md). */
+export interface MetricsConfig {
+  /** `METRICS_TOKEN`: Bearer token `/metrics` asks for; `null` keeps `/metrics` off the public port. */
+  token: string | null;
+  /** `METRICS_PORT`: a second listener serving only `/metrics` and `/ready`; `null` for none, 0 picks a free port. */
+  port: number | null;
+  /** `METRICS_HOST`: the interface of that listener, loopback by default. */
+  host: string;
+}
+
 export interface ServerConfig {
   port: number;
   /** The interface to listen on: loopback unless HOST says otherwise. */
   hostname: string;
+  /** The SQLite file (`DATABASE_PATH`); unused when `databaseUrl` is set. */
   databasePath: string;
+  /**
+   * `DATABASE_URL`: every durable store on PostgreSQL, for a fleet on several
+   * hosts; `null` keeps the embedded SQLite file. See docs/deploy.md.
+   */
+  databaseUrl: string | null;
+  /** Connections per instance in the PostgreSQL pool (`DATABASE_POOL_SIZE`). */
+  databasePoolSize: number;
   /** The issuer (`iss`) and the base of every absolute URL; no trailing slash. */
   publicUrl: string;
   /** `null` turns the admin API off. */
@@ -149,6 +167,11 @@ export interface ServerConfig {
   production: boolean;
   /** 32 bytes, or `null` when unset (development only: `main.ts` then uses a generated file). */
   keyEncryptionKey: Uint8Array | null;
+  /**
+   * The KEK being retired (`LIME_KEY_ENCRYPTION_KEY_PREVIOUS`): still accepted to open
+   * signing keys, never used to seal. Set only during a KEK rotation (docs/key-encryption.md).
+   */
+  previousKeyEncryptionKey: Uint8Array | null;
   /** Read the client address from `X-Forwarded-For` (only behind a proxy you control). */
   trustProxy: boolean;
   /**
@@ -167,6 +190,9 @@ export interface ServerConfig {
   rateLimits: RateLimits;
   passwordHashing: PasswordHashing;
   oauth: OAuthConfig;
+  metrics: MetricsConfig;
+  /** One JSON line per request on the log (`ACCESS_LOG`, default on). */
+  accessLog: boolean;
 }
 
 /** The production argon2id cost (OWASP: m=19 MiB, t=2 is the floor; we use 64 MiB). */
@@ -243,6 +269,40 @@ function keyEncryptionKey(env: Env, production: boolean): Uint8Array | null {
     );
   }
   return new Uint8Array(Buffer.from(raw, "base64url"));
+}
+
+/** The KEK being retired; it only opens keys, so it needs a current KEK to seal under. */
+function previousKeyEncryptionKey(env: Env, current: Uint8Array | null): Uint8Array | null {
+  const name = "LIME_KEY_ENCRYPTION_KEY_PREVIOUS";
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return null;
+  if (!/^[A-Za-z0-9_-]{43}$/.test(raw)) {
+    throw new ConfigError(name, "must be exactly 32 bytes encoded as unpadded base64url");
+  }
+  if (current === null) throw new ConfigError(name, "needs LIME_KEY_ENCRYPTION_KEY (the new key) to be set");
+  const previous = new Uint8Array(Buffer.from(raw, "base64url"));
+  if (Buffer.from(previous).equals(Buffer.from(current))) {
+    throw new ConfigError(name, "must differ from LIME_KEY_ENCRYPTION_KEY");
+  }
+  return previous;
+}
+
+/** Checked here so a typo stops the boot; the value is never echoed, since it may carry a password. */
+function databaseUrl(env: Env): string | null {
+  const raw = env.DATABASE_URL?.trim();
+  if (raw === undefined || raw === "") return null;
+  const problem = "must be postgres://[user[:password]@]host[:port]/database[?sslmode=…]";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("DATABASE_URL", problem);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
+    throw new ConfigError("DATABASE_URL", problem);
+  if (url.hostname === "" || url.pathname.length < 2 || url.hash !== "")
+    throw new ConfigError("DATABASE_URL", problem);
+  return raw;
 }
 
 /** Checked here so a typo stops the boot; the value is never echoed, since it may carry a password. */
@@ -353,6 +413,33 @@ function adminToken(env: Env): string | null {
 }
 
 /**
+ * Metrics are operational detail (traffic, key age, pool use): kept off the
+ * public port unless a token guards them, and a separate listener off
+ * loopback must have the token too, since nothing else would guard it.
+ */
+function metricsConfig(env: Env, port: number): MetricsConfig {
+  const rawToken = env.METRICS_TOKEN;
+  let token: string | null = null;
+  if (rawToken !== undefined && rawToken !== "") {
+    if (rawToken.length < 32 || rawToken.length > 512 || /\s/.test(rawToken)) {
+      throw new ConfigError("METRICS_TOKEN", "must be 32 to 512 characters without whitespace");
+    }
+    token = rawToken;
+  }
+  const rawPort = env.METRICS_PORT?.trim();
+  const metricsPort =
+    rawPort === undefined || rawPort === "" ? null : integer(env, "METRICS_PORT", 0, 0, 65535);
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError("METRICS_PORT", "must differ from PORT");
+  }
+  const host = env.METRICS_HOST?.trim() || "127.0.0.1";
+  if (metricsPort !== null && token === null && host !== "::1" && !isLoopbackHost(host)) {
+    throw new ConfigError("METRICS_HOST", "a metrics listener off loopback needs METRICS_TOKEN");
+  }
+  return { token, port: metricsPort, host };
+}
+
+/**
  * Parses the environment into a `ServerConfig`.
  * Throws `ConfigError` naming the first invalid variable.
  */
@@ -375,16 +462,27 @@ export function loadConfig(env: Env): ServerConfig {
     // The next key must be visible to caches well before it signs anything.
     throw new ConfigError("KEY_ROTATION_INTERVAL_SECONDS", "must exceed twice JWKS_MAX_AGE_SECONDS");
   }
+  const postgresUrl = databaseUrl(env);
+  if (postgresUrl !== null && keyEncryptionKey(env, production) === null) {
+    // The development KEK is a file beside the SQLite database: on a fleet each host would make its own.
+    throw new ConfigError(
+      "LIME_KEY_ENCRYPTION_KEY",
+      "is required with DATABASE_URL: every instance must open the signing keys with the same key",
+    );
+  }
   return {
     port,
     // A first run on a laptop must not be reachable from the network; containers set HOST=0.0.0.0.
     hostname: env.HOST?.trim() || "127.0.0.1",
     databasePath,
+    databaseUrl: postgresUrl,
+    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
     publicUrl: issuer,
     adminToken: adminToken(env),
     emailVerification: onOff(env, "EMAIL_VERIFICATION", true),
     production,
     keyEncryptionKey: keyEncryptionKey(env, production),
+    previousKeyEncryptionKey: previousKeyEncryptionKey(env, keyEncryptionKey(env, production)),
     trustProxy: onOff(env, "TRUST_PROXY", false),
     redisUrl: redisUrl(env),
     mail: { smtp: smtpSettings(env), from: mailFrom(env, issuer) },
@@ -416,6 +514,8 @@ export function loadConfig(env: Env): ServerConfig {
     },
     passwordHashing: PRODUCTION_PASSWORD_HASHING,
     oauth: oauthConfig(env, production, passportSeconds),
+    metrics: metricsConfig(env, port),
+    accessLog: onOff(env, "ACCESS_LOG", true),
   };
 }
 

@@ -19,11 +19,14 @@ import type { EventStreams } from "./modules/agent-login/event-stream.ts";
 import type { AgentLoginDeps } from "./modules/agent-login/service.ts";
 import type { BindingDeps } from "./modules/bindings/service.ts";
 import type { OAuthDeps } from "./modules/oauth/deps.ts";
+import type { Metrics } from "./observability/metrics.ts";
 
 export interface AppContext {
   config: ServerConfig;
   clock: Clock;
   logger: Logger;
+  /** What the services count (login requests, refused nonces, passports); `noopMetrics` where none is wanted. */
+  metrics: Metrics;
   users: UserDeps;
   sessions: SessionDeps;
   kyc: KycDeps;

@@ -59,7 +59,10 @@ export type DomainErrorCode =
   | "SITE_ORIGIN_REQUIRED"
   | "BINDING_NOT_FOUND"
   | "BINDING_EXPIRED"
-  | "BINDING_ALREADY_DECIDED";
+  | "METRICS_TOKEN_INVALID"
+  | "NOT_READY"
+  | "BINDING_ALREADY_DECIDED"
+  | "SERVICE_UNAVAILABLE";
 
 export type ErrorDetail = Record<string, string | number | boolean | null>;
 
@@ -84,5 +87,21 @@ export class RateLimitedError extends DomainError {
     super("RATE_LIMIT_EXCEEDED", message, { retry_after_seconds: seconds });
     this.retryAfterSeconds = seconds;
     this.name = "RateLimitedError";
+  }
+}
+
+/**
+ * A dependency the request needs (the database) is unreachable for now: the
+ * request was fine and nothing was written, so the client retries after
+ * `Retry-After` (RFC 9110 §15.6.4).
+ */
+export class ServiceUnavailableError extends DomainError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds = 5, message = "The service is temporarily unavailable; retry later.") {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super("SERVICE_UNAVAILABLE", message, { retry_after_seconds: seconds });
+    this.retryAfterSeconds = seconds;
+    this.name = "ServiceUnavailableError";
   }
 }

@@ -9,24 +9,27 @@ import { loadDevelopmentKek } from "./infrastructure/crypto/development-kek.ts";
 import { createJsonLogger } from "./infrastructure/logger.ts";
 import { createSmtpMailer } from "./infrastructure/mail/smtp-mailer.ts";
 import { createLogMailer } from "./infrastructure/mailer.ts";
+import { openStorage } from "./infrastructure/open-stores.ts";
+import { redactDatabaseUrl } from "./infrastructure/postgres/connection.ts";
 import { redactRedisUrl } from "./infrastructure/redis/connection.ts";
 import { openRedisSharedState } from "./infrastructure/redis/shared-state.ts";
-import { createSqliteAgentLoginStore } from "./infrastructure/sqlite/agent-login-store.ts";
-import { openDatabase } from "./infrastructure/sqlite/database.ts";
 
 const logger = createJsonLogger();
 
 try {
   const config = loadConfig(process.env);
-  const db = openDatabase(config.databasePath);
+  // DATABASE_URL: PostgreSQL, and no SQLite file anywhere; otherwise the SQLite file at DATABASE_PATH.
+  const storage = await openStorage(config, logger);
+  // loadConfig demands LIME_KEY_ENCRYPTION_KEY with DATABASE_URL, so the development file is SQLite's alone.
   const keyEncryptionKey = config.keyEncryptionKey ?? loadDevelopmentKek(config.databasePath, logger);
-  // With REDIS_URL, rate limits and outcome fan-out are shared with the other instances; the fan-out reads
-  // outcomes back from the same SQL store the app uses (docs/decisions/server-redis.md).
-  const agentLogin = createSqliteAgentLoginStore(db);
-  const shared =
+  // Rate limits and outcome fan-out are shared with the other instances through Redis when REDIS_URL is
+  // set, else through PostgreSQL; the fan-out reads outcomes back from the same SQL store the app uses
+  // (docs/decisions/server-redis.md, docs/decisions/server-postgres.md). On SQLite alone they stay in memory.
+  const redis =
     config.redisUrl === null
       ? null
-      : await openRedisSharedState({ url: config.redisUrl, logger, agentLogin });
+      : await openRedisSharedState({ url: config.redisUrl, logger, agentLogin: storage.stores.agentLogin });
+  const shared = redis ?? (await storage.openSharedState());
   // Without SMTP_URL codes and reset links go to this log: right for a laptop, wrong for real owners.
   const mailer =
     config.mail.smtp === null
@@ -37,21 +40,40 @@ try {
   }
   const server = await createApp({
     config,
-    db,
+    ...(storage.db && { db: storage.db }),
+    stores: storage.stores,
+    lease: storage.lease,
+    maintainStorage: storage.maintain,
     keyEncryptionKey,
+    previousKeyEncryptionKey: config.previousKeyEncryptionKey ?? undefined,
     logger,
     mailer,
-    ...(shared && { stores: { agentLogin }, rateLimitStore: shared.rateLimitStore, fanout: shared.fanout }),
+    ...(shared && { rateLimitStore: shared.rateLimitStore, fanout: shared.fanout }),
+    // Readiness: the database answers (either backend), Redis answers when configured; keys are checked by createApp.
+    readiness: [
+      { name: "database", check: storage.ping },
+      ...(redis ? [{ name: "redis", check: redis.ping }] : []),
+    ],
+    ...(storage.poolUse && { databasePool: storage.poolUse }),
   });
-  const { port } = await server.listen();
+  const { port, metricsUrl } = await server.listen();
   logger.info("LIME identity server listening", {
     port,
+    metrics: metricsUrl ?? (config.metrics.token === null ? "off" : "/metrics (token)"),
     host: config.hostname,
     issuer: config.publicUrl,
-    database: config.databasePath,
+    database:
+      config.databaseUrl === null
+        ? `sqlite ${config.databasePath}`
+        : `postgres ${redactDatabaseUrl(config.databaseUrl)}`,
     email_verification: config.emailVerification ? "on" : "off",
     admin_api: config.adminToken === null ? "off" : "on",
-    shared_state: config.redisUrl === null ? "memory (one instance)" : redactRedisUrl(config.redisUrl),
+    shared_state:
+      config.redisUrl !== null
+        ? redactRedisUrl(config.redisUrl)
+        : config.databaseUrl !== null
+          ? "postgres (LISTEN/NOTIFY, counters table)"
+          : "memory (one instance)",
     // Host, port and TLS mode only: SMTP_URL may carry a password.
     mail:
       config.mail.smtp === null
@@ -61,8 +83,8 @@ try {
   const shutdown = async (signal: string) => {
     logger.info("shutting down", { signal });
     await server.stop();
-    await shared?.close();
-    db.close();
+    await redis?.close();
+    await storage.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));

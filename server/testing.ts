@@ -19,6 +19,7 @@ import type { Clock } from "./clock.ts";
 import { loadConfig, type ServerConfig } from "./config.ts";
 import { createJsonLogger, type Logger } from "./infrastructure/logger.ts";
 import type { Mailer, PasswordResetMail } from "./infrastructure/mailer.ts";
+import { openStorage } from "./infrastructure/open-stores.ts";
 import { openDatabase } from "./infrastructure/sqlite/database.ts";
 
 /** A clock that moves only when told to. Starts at the real time so tokens also verify with default clocks. */
@@ -126,6 +127,8 @@ export interface Provisioned {
 
 export interface TestServer {
   url: string;
+  /** The operations listener (`config.metrics.port` set; 0 picks a free port), or null. */
+  metricsUrl: string | null;
   server: LimeServer;
   db: Database;
   clock: Clock;
@@ -171,6 +174,60 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The test server's storage: the SQLite file by default; with
+ * `LIME_TEST_POSTGRES_URL` set (and no `databasePath` asked for), a fresh
+ * PostgreSQL schema in that database per server, dropped at `stop()`, so the
+ * same tests can be run against PostgreSQL (docs/decisions/server-postgres.md).
+ */
+async function openTestBackend(
+  options: TestServerOptions,
+  config: ServerConfig,
+  databasePath: string,
+  logger: Logger,
+  clock: Clock,
+) {
+  const postgresUrl = options.databasePath ? undefined : process.env.LIME_TEST_POSTGRES_URL;
+  if (!postgresUrl) {
+    let db = openDatabase(databasePath);
+    return {
+      deps: () => ({ db }),
+      db: () => db,
+      async reopen() {
+        db.close();
+        db = openDatabase(databasePath);
+      },
+      async close() {
+        db.close();
+      },
+    };
+  }
+  const schema = `test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const admin = new Bun.SQL(postgresUrl, { max: 1 });
+  await admin.unsafe(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const open = () => openStorage({ ...config, databaseUrl: postgresUrl }, logger, { clock, schema });
+  let storage = await open();
+  return {
+    deps: () => ({ stores: storage.stores, lease: storage.lease, maintainStorage: storage.maintain }),
+    db: (): Database => {
+      throw new Error(
+        "this test server runs on PostgreSQL (LIME_TEST_POSTGRES_URL): it has no SQLite handle",
+      );
+    },
+    async reopen() {
+      await storage.close();
+      storage = await open();
+    },
+    async close() {
+      await storage.close();
+      const drop = new Bun.SQL(postgresUrl, { max: 1 });
+      await drop.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      await drop.close();
+    },
+  };
+}
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const temporaryDir = options.databasePath ? null : mkdtempSync(join(tmpdir(), "lime-server-"));
   const databasePath = options.databasePath ?? join(temporaryDir!, "lime.sqlite");
@@ -181,29 +238,39 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const port = options.port ?? (options.publicUrlIsOwnUrl ? await freePort() : 0);
   const ownUrl = options.publicUrlIsOwnUrl ? { publicUrl: `http://127.0.0.1:${port}` } : {};
   const config = testConfig({ ...ownUrl, ...options.config });
-  const open = (db: Database) =>
-    createApp({
+  const backend = await openTestBackend(options, config, databasePath, logger, clock);
+  const open = () => {
+    const storage = backend.deps();
+    return createApp({
       config,
-      db,
+      ...storage,
       keyEncryptionKey,
       clock,
       mailer,
       logger,
       startMaintenance: false,
       ...options.extra,
+      // A test that replaces one store keeps the backend's others.
+      ...(options.extra?.stores &&
+        "stores" in storage && { stores: { ...storage.stores, ...options.extra.stores } }),
     });
-  let db = openDatabase(databasePath);
-  let server = await open(db);
-  const { url, port: boundPort } = await server.listen(port, "127.0.0.1");
+  };
+  let server = await open();
+  const listening = await server.listen(port, "127.0.0.1");
+  const { url, port: boundPort } = listening;
+  let metricsUrl = listening.metricsUrl;
   let counter = 0;
 
   const test: TestServer = {
     url,
+    get metricsUrl() {
+      return metricsUrl;
+    },
     get server() {
       return server;
     },
     get db() {
-      return db;
+      return backend.db();
     },
     clock,
     mailer,
@@ -264,14 +331,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async restart() {
       await server.stop();
-      db.close();
-      db = openDatabase(databasePath);
-      server = await open(db);
-      await server.listen(boundPort, "127.0.0.1");
+      await backend.reopen();
+      server = await open();
+      ({ metricsUrl } = await server.listen(boundPort, "127.0.0.1"));
     },
     async stop() {
       await server.stop();
-      db.close();
+      await backend.close();
       if (temporaryDir) rmSync(temporaryDir, { recursive: true, force: true });
     },
   };

@@ -9,8 +9,15 @@
  */
 
 import { Elysia, type ValidationError } from "elysia";
-import { DomainError, type DomainErrorCode, type ErrorDetail, RateLimitedError } from "../errors.ts";
+import {
+  DomainError,
+  type DomainErrorCode,
+  type ErrorDetail,
+  RateLimitedError,
+  ServiceUnavailableError,
+} from "../errors.ts";
 import type { Logger } from "../infrastructure/logger.ts";
+import { isDatabaseUnavailable } from "../infrastructure/postgres/connection.ts";
 import { MAX_JSON_DEPTH, parseBoundedJson, payloadTooLarge, readBodyText } from "./body.ts";
 import { failure } from "./envelope.ts";
 
@@ -64,7 +71,12 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   SITE_ORIGIN_REQUIRED: 409,
   BINDING_NOT_FOUND: 404,
   BINDING_EXPIRED: 410,
+  METRICS_TOKEN_INVALID: 401,
+  // A readiness check failed (server/observability/readiness.ts); the process itself is alive.
+  NOT_READY: 503,
   BINDING_ALREADY_DECIDED: 409,
+  // The database is unreachable for now; nothing was written (each step is one transaction).
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /** RFC 6750 §3: a Bearer-protected resource names its scheme on 401. */
@@ -73,6 +85,7 @@ const BEARER_CHALLENGE: Partial<Record<DomainErrorCode, string>> = {
   SESSION_INVALID: 'Bearer realm="lime", error="invalid_token"',
   ADMIN_TOKEN_MISSING: 'Bearer realm="lime-admin"',
   ADMIN_TOKEN_INVALID: 'Bearer realm="lime-admin", error="invalid_token"',
+  METRICS_TOKEN_INVALID: 'Bearer realm="lime-metrics"',
 };
 
 export function errorResponse(error: DomainError): Response {
@@ -82,10 +95,12 @@ export function errorResponse(error: DomainError): Response {
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   };
-  if (error instanceof RateLimitedError) headers["retry-after"] = String(error.retryAfterSeconds);
+  if (error instanceof RateLimitedError || error instanceof ServiceUnavailableError) {
+    headers["retry-after"] = String(error.retryAfterSeconds);
+  }
   const challenge = BEARER_CHALLENGE[error.code];
   if (challenge) headers["www-authenticate"] = challenge;
-  const detail = status >= 500 ? {} : error.detail;
+  const detail = status >= 500 && !(error instanceof ServiceUnavailableError) ? {} : error.detail;
   return new Response(JSON.stringify(failure(error.code, error.message, detail)), { status, headers });
 }
 
@@ -107,6 +122,20 @@ function validationDetail(error: ValidationError): ErrorDetail {
   };
 }
 
+/** Long enough for a database restart or failover; short enough that clients come back promptly. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+let lastOutageReport = 0;
+
+/** An outage fails every request; one log line per 10 s says so without flooding the log. */
+function reportOutage(logger: Logger, error: unknown): void {
+  const now = Date.now();
+  if (now - lastOutageReport < 10_000) return;
+  lastOutageReport = now;
+  logger.warn("database unreachable: answering 503", {
+    error: error instanceof Error ? error.message : String(error),
+  });
+}
+
 export function toDomainError(code: string, error: unknown, logger: Logger): DomainError {
   if (error instanceof DomainError) return error;
   // Elysia wraps whatever a parse hook throws, ours included, in a ParseError.
@@ -124,6 +153,13 @@ export function toDomainError(code: string, error: unknown, logger: Logger): Dom
     case "NOT_FOUND":
       return new DomainError("NOT_FOUND", "No such route.");
     default:
+      if (isDatabaseUnavailable(error)) {
+        reportOutage(logger, error);
+        return new ServiceUnavailableError(
+          DATABASE_RETRY_AFTER_SECONDS,
+          "The database is unreachable; retry later.",
+        );
+      }
       logger.error("unhandled error", {
         code,
         error:

@@ -27,6 +27,7 @@ import type { Logger } from "../infrastructure/logger.ts";
 import { recordPeerAddress } from "./client-address.ts";
 import { failure } from "./envelope.ts";
 import { STATUS_BY_CODE } from "./error-boundary.ts";
+import { REQUEST_ID_HEADER } from "./request-id.ts";
 
 export interface TransportOptions {
   port: number;
@@ -78,6 +79,8 @@ function answerProtocolError(error: Error & { code?: string }, socket: Socket): 
   const body = JSON.stringify(failure(code, message));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
+      // A fresh id, as every other answer has one: the request's own could not be read (request-id.ts).
+      `${REQUEST_ID_HEADER}: ${crypto.randomUUID()}\r\n` +
       "content-type: application/json; charset=utf-8\r\n" +
       "cache-control: no-store\r\n" +
       "x-content-type-options: nosniff\r\n" +

@@ -79,3 +79,45 @@ describe("configuration", () => {
     expect(config.production).toBe(true);
   });
 });
+
+describe("LIME_KEY_ENCRYPTION_KEY_PREVIOUS (the KEK being retired during a KEK rotation)", () => {
+  const NEW = Buffer.alloc(32, 8).toString("base64url");
+
+  test("unset: no previous key; set beside a different current key: decoded to 32 bytes", () => {
+    expect(loadConfig({ LIME_KEY_ENCRYPTION_KEY: NEW }).previousKeyEncryptionKey).toBeNull();
+    expect(loadConfig({}).previousKeyEncryptionKey).toBeNull();
+    const config = loadConfig({
+      NODE_ENV: "production",
+      PUBLIC_URL: "https://id.example",
+      LIME_KEY_ENCRYPTION_KEY: NEW,
+      LIME_KEY_ENCRYPTION_KEY_PREVIOUS: ` ${KEK} `,
+    });
+    expect(config.keyEncryptionKey).toEqual(new Uint8Array(32).fill(8));
+    expect(config.previousKeyEncryptionKey).toEqual(new Uint8Array(32).fill(7));
+  });
+
+  test.each([
+    [
+      "not base64url of 32 bytes",
+      { LIME_KEY_ENCRYPTION_KEY: NEW, LIME_KEY_ENCRYPTION_KEY_PREVIOUS: "short" },
+    ],
+    [
+      "padded base64",
+      {
+        LIME_KEY_ENCRYPTION_KEY: NEW,
+        LIME_KEY_ENCRYPTION_KEY_PREVIOUS: Buffer.alloc(32, 7).toString("base64"),
+      },
+    ],
+    ["the same as the current key", { LIME_KEY_ENCRYPTION_KEY: KEK, LIME_KEY_ENCRYPTION_KEY_PREVIOUS: KEK }],
+    ["without a current key", { LIME_KEY_ENCRYPTION_KEY_PREVIOUS: KEK }],
+  ])("%s is refused with a message naming LIME_KEY_ENCRYPTION_KEY_PREVIOUS", (_, env) => {
+    const error = refusal(env);
+    expect(error.variable).toBe("LIME_KEY_ENCRYPTION_KEY_PREVIOUS");
+    expect(error.message).toStartWith("LIME_KEY_ENCRYPTION_KEY_PREVIOUS:");
+  });
+
+  test("the value is never echoed in the refusal", () => {
+    const error = refusal({ LIME_KEY_ENCRYPTION_KEY: KEK, LIME_KEY_ENCRYPTION_KEY_PREVIOUS: KEK });
+    expect(error.message).not.toContain(KEK);
+  });
+});

@@ -67,6 +67,12 @@ export interface KeyRing {
   ): Promise<RotationResult>;
   /** Scheduled rotation when due, removal of expired retired keys, and reload of changes made elsewhere. */
   maintain(): Promise<void>;
+  /**
+   * Only the reload: what an instance that does not hold the maintenance
+   * lease runs at each tick, so it signs with the key the fleet rotated to
+   * and serves the same JWKS within one maintenance interval.
+   */
+  refresh(): Promise<void>;
 }
 
 async function sealKey(
@@ -198,6 +204,9 @@ export async function openKeyRing(deps: KeyRingDeps): Promise<KeyRing> {
       const activatedAt = currentRecord!.activatedAt ?? currentRecord!.createdAt;
       if (now >= activatedAt + deps.lifetimes.keyRotationMs) await ring.rotate("scheduled");
       await deps.keys.deleteRemovable(now);
+      await load(await deps.keys.list());
+    },
+    async refresh() {
       await load(await deps.keys.list());
     },
   };

@@ -33,4 +33,15 @@ export interface KeyStore {
     now: number;
   }): Promise<boolean>;
   deleteRemovable(now: number): Promise<number>;
+  /**
+   * Replaces a key's sealed private JWK with one sealed under another KEK, only
+   * while the row still holds `expectedCiphertext` (a compare-and-swap, so two
+   * re-seal runs, or a re-seal racing a rotation, never lose a key); `false` otherwise.
+   */
+  reseal(input: {
+    kid: string;
+    expectedCiphertext: Uint8Array;
+    sealedPrivateJwk: Uint8Array;
+    iv: Uint8Array;
+  }): Promise<boolean>;
 }

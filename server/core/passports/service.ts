@@ -14,6 +14,7 @@ import type { Clock } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
 import type { AuditEntry, AuditRecorder } from "../../foundation/audit/service.ts";
+import type { Metrics, PassportKind } from "../../observability/metrics.ts";
 import type { AuthenticatedAgent } from "../agents/service.ts";
 import type { KeyRing } from "../keys/service.ts";
 
@@ -23,6 +24,8 @@ export interface PassportDeps {
   issuer: string;
   lifetimes: Pick<Lifetimes, "siteLoginPassportMs" | "passportMs">;
   audit: AuditRecorder;
+  /** Counts signed passports by kind; none when absent. */
+  metrics?: Pick<Metrics, "passportIssued">;
 }
 
 export interface IssuedPassport {
@@ -40,6 +43,7 @@ async function issue(
   audience: string,
   lifetimeMs: number,
   extra: Pick<PassportClaims, "request_id" | "site_id">,
+  kind: PassportKind,
 ): Promise<IssuedPassport> {
   const iat = Math.floor(deps.clock.now() / 1000);
   const exp = iat + Math.floor(lifetimeMs / 1000);
@@ -63,6 +67,7 @@ async function issue(
     ...extra,
   };
   const jwt = await signPassport(claims, deps.keyRing.current());
+  deps.metrics?.passportIssued(kind);
   return { jwt, jti, audience, issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }
 
@@ -72,10 +77,14 @@ export async function issueSiteLoginPassport(
   agent: AuthenticatedAgent,
   binding: { requestId: string; siteId: string },
 ): Promise<IssuedPassport> {
-  return issue(deps, agent, SITE_LOGIN_AUDIENCE, deps.lifetimes.siteLoginPassportMs, {
-    request_id: binding.requestId,
-    site_id: binding.siteId,
-  });
+  return issue(
+    deps,
+    agent,
+    SITE_LOGIN_AUDIENCE,
+    deps.lifetimes.siteLoginPassportMs,
+    { request_id: binding.requestId, site_id: binding.siteId },
+    "site_login",
+  );
 }
 
 /**
@@ -98,7 +107,7 @@ export async function issueSelfServicePassport(
   if (isReservedAudience(audience)) {
     throw new DomainError("AUDIENCE_RESERVED", "This audience is reserved.", { field: "audience" });
   }
-  const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {});
+  const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {}, "self_service");
   await deps.audit(passportIssued(agent, passport, "self_service", ip));
   return passport;
 }

@@ -6,6 +6,11 @@
  * authenticated data, so a ciphertext copied onto another row does not
  * decrypt. A fresh 96-bit random IV per encryption; keys are written rarely
  * (once per rotation), far below GCM's random-IV limit of 2^32 messages.
+ *
+ * Rotating the KEK itself (docs/key-encryption.md) uses a ring of two: seal
+ * under the current KEK, open with the current one and fall back to the
+ * previous one, so every instance keeps working while the stored keys are
+ * re-sealed (`server/operations/reseal-signing-keys.ts`).
  */
 
 export interface SealedSecret {
@@ -51,6 +56,34 @@ export async function createKeyEncryption(kek: Uint8Array): Promise<KeyEncryptio
         new Uint8Array(sealed.ciphertext),
       );
       return new Uint8Array(plaintext);
+    },
+  };
+}
+
+/**
+ * The KEK ring of a changeover: seals under `current` only, opens with
+ * `current` and, when that fails, with `previous`. Without `previous` it is
+ * exactly `createKeyEncryption(current)`.
+ */
+export async function createKeyEncryptionRing(
+  current: Uint8Array,
+  previous?: Uint8Array | null,
+): Promise<KeyEncryption> {
+  const primary = await createKeyEncryption(current);
+  if (previous === undefined || previous === null) return primary;
+  if (Buffer.from(previous).equals(Buffer.from(current))) {
+    throw new RangeError("createKeyEncryptionRing: the previous kek must differ from the current one");
+  }
+  const fallback = await createKeyEncryption(previous);
+  return {
+    seal: (plaintext, context) => primary.seal(plaintext, context),
+    async open(sealed, context) {
+      try {
+        return await primary.open(sealed, context);
+      } catch {
+        // The previous KEK's failure is the one reported: neither key opens it.
+        return await fallback.open(sealed, context);
+      }
     },
   };
 }

@@ -3,7 +3,7 @@ import type { RateLimitStore } from "../../http/rate-limit-store.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import type { Logger } from "../logger.ts";
 import { createMemoryRateLimitStore } from "../memory/rate-limit-store.ts";
-import { closeRedis, connectRedis, type RedisClient } from "./connection.ts";
+import { closeRedis, connectRedis, type RedisClient, replyWithin } from "./connection.ts";
 import { createRedisOutcomeFanout, type RedisOutcomeFanout } from "./outcome-fanout.ts";
 import { createRedisRateLimitStore } from "./rate-limit-store.ts";
 
@@ -23,6 +23,8 @@ export interface RedisSharedStateOptions {
 export interface RedisSharedState {
   rateLimitStore: RateLimitStore;
   fanout: RedisOutcomeFanout;
+  /** Throws unless Redis answers a PING within a second (readiness). */
+  ping(): Promise<void>;
   /** Unsubscribes and closes both connections; call after the server has stopped. */
   close(): Promise<void>;
 }
@@ -69,6 +71,9 @@ export async function openRedisSharedState(options: RedisSharedStateOptions): Pr
     return {
       rateLimitStore,
       fanout,
+      async ping() {
+        await replyWithin(commands.ping(), 1000);
+      },
       async close() {
         await fanout.close();
         await Promise.all(opened.map(closeRedis));

@@ -38,15 +38,22 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   return db;
 }
 
-/** Applies every migration above the recorded version, each in its own transaction. */
+/**
+ * Applies every migration missing from `schema_migrations`, each in its own
+ * transaction. Missing, not "above the highest recorded": a migration merged
+ * with a lower number after a higher one ran is still applied.
+ */
 export function migrate(db: Database, migrations: readonly Migration[]): void {
   db.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
   );
-  const row = db
-    .query<{ version: number | null }, []>("SELECT MAX(version) AS version FROM schema_migrations")
-    .get();
-  const current = row?.version ?? 0;
+  const applied = new Set(
+    db
+      .query<{ version: number }, []>("SELECT version FROM schema_migrations")
+      .all()
+      .map((r) => r.version),
+  );
+  const current = Math.max(0, ...applied);
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   if (current > latest) {
     throw new Error(
@@ -54,9 +61,14 @@ export function migrate(db: Database, migrations: readonly Migration[]): void {
     );
   }
   const record = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  const recorded = db.query<{ version: number }, [number]>(
+    "SELECT version FROM schema_migrations WHERE version = ?",
+  );
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (migration.version <= current) continue;
+    if (applied.has(migration.version)) continue;
     db.transaction(() => {
+      // Another process sharing the file may have applied it since the read above; the write lock is ours now.
+      if (recorded.get(migration.version)) return;
       db.exec(migration.sql);
       record.run(migration.version, migration.name, Date.now());
     }).immediate();

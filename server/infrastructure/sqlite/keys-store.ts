@@ -42,6 +42,10 @@ export function createSqliteKeyStore(db: Database): KeyStore {
     "UPDATE signing_keys SET status = 'CURRENT', activated_at = ? WHERE status = 'NEXT'",
   );
   const removable = db.query("DELETE FROM signing_keys WHERE status = 'RETIRED' AND remove_after <= ?");
+  // BLOB equality compares bytes; the new IV travels with the new ciphertext.
+  const reseal = db.query(
+    "UPDATE signing_keys SET sealed_private_jwk = ?, iv = ? WHERE kid = ? AND sealed_private_jwk = ?",
+  );
 
   const put = (k: StoredSigningKey) =>
     insert.run(
@@ -84,6 +88,9 @@ export function createSqliteKeyStore(db: Database): KeyStore {
     },
     async deleteRemovable(now) {
       return removable.run(now).changes;
+    },
+    async reseal({ kid, expectedCiphertext, sealedPrivateJwk, iv }) {
+      return reseal.run(sealedPrivateJwk, iv, kid, expectedCiphertext).changes === 1;
     },
   };
 }

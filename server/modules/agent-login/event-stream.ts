@@ -28,7 +28,8 @@
  * site SDK logs (`_sse.py`: `{"type": "error", "code", "message"}`), as one
  * `data:` line without `id:`, so it never moves the client's Last-Event-ID:
  * SITE_TOKEN_INVALID (token rotated away, site deleted), SITE_SUSPENDED,
- * SSE_SLOW_CONSUMER, SERVER_SHUTDOWN, INTERNAL_ERROR (the re-check failed).
+ * SSE_SLOW_CONSUMER, SERVER_SHUTDOWN, SERVICE_UNAVAILABLE (the database is away),
+ * INTERNAL_ERROR (the re-check failed otherwise).
  * A slow consumer's frame waits behind what it has not read; its stream
  * keeps its place in the caps until the client has read to the end or gone,
  * so a client that never reads holds one capped slot and at most
@@ -39,6 +40,7 @@ import type { Clock } from "../../clock.ts";
 import { RateLimitedError } from "../../errors.ts";
 import type { SiteRecord } from "../../foundation/sites/store.ts";
 import type { Logger } from "../../infrastructure/logger.ts";
+import { isDatabaseUnavailable } from "../../infrastructure/postgres/connection.ts";
 import { outcomePayload } from "./service.ts";
 import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
@@ -81,6 +83,10 @@ export const SLOW_CONSUMER: StreamEnd = {
 export const SHUTTING_DOWN: StreamEnd = {
   code: "SERVER_SHUTDOWN",
   message: "The server is shutting down; reconnect.",
+};
+const DATABASE_AWAY: StreamEnd = {
+  code: "SERVICE_UNAVAILABLE",
+  message: "The database is unreachable; reconnect to receive what was missed.",
 };
 const RECHECK_FAILED: StreamEnd = {
   code: "INTERNAL_ERROR",
@@ -282,10 +288,15 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
           try {
             problem = await stillAuthorized();
           } catch (error) {
-            deps.logger.error("could not re-check a stream's site token", {
-              site_id: site.id,
-              error: String(error),
-            });
+            if (isDatabaseUnavailable(error)) {
+              // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
+              problem = DATABASE_AWAY;
+            } else {
+              deps.logger.error("could not re-check a stream's site token", {
+                site_id: site.id,
+                error: String(error),
+              });
+            }
           }
           if (problem === null) emit();
           else endWith(problem);

@@ -25,6 +25,7 @@ import { DomainError, type DomainErrorCode } from "../../errors.ts";
 import type { AuditRecorder } from "../../foundation/audit/service.ts";
 import { assertSiteActive } from "../../foundation/sites/service.ts";
 import type { SiteRecord, SiteStore } from "../../foundation/sites/store.ts";
+import type { Metrics } from "../../observability/metrics.ts";
 import type { AgentLoginStore, LoginRequestRecord, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
 export interface AgentLoginDeps {
@@ -37,6 +38,8 @@ export interface AgentLoginDeps {
   reputation: ReputationStore;
   audit: AuditRecorder;
   lifetimes: Pick<Lifetimes, "loginRequestMs" | "eventRetentionMs">;
+  /** Counts created, approved and expired requests and refused nonces; none when absent. */
+  metrics?: Metrics;
 }
 
 /**
@@ -103,6 +106,7 @@ export async function createLoginRequest(
     deliveredAt: null,
   };
   await deps.store.create(request);
+  deps.metrics?.loginRequestCreated();
   await deps.audit({
     ownerId: site.ownerId,
     actorType: "site",
@@ -119,6 +123,7 @@ export async function createLoginRequest(
 export async function expireDueRequests(deps: AgentLoginDeps): Promise<number> {
   const now = deps.clock.now();
   const events = await deps.store.expireDue(now, now + deps.lifetimes.eventRetentionMs);
+  deps.metrics?.loginRequestsExpired(events.length);
   for (const event of events) deps.fanout.publish(event);
   return events.length;
 }
@@ -206,6 +211,7 @@ export async function approveLoginRequest(
     assertSiteActive(site);
     await assertApprovable(deps, found.request);
     if (!verify(found.request.powChallenge, found.request.powDifficulty, powNonce)) {
+      deps.metrics?.powFailed("agent_login");
       throw new DomainError("INVALID_POW", "The proof-of-work nonce does not meet the difficulty.");
     }
     // Signing before the consume keeps the approval and its passport one atomic write;
@@ -230,6 +236,7 @@ export async function approveLoginRequest(
       throw expired();
     }
     deps.fanout.publish(approved.event);
+    deps.metrics?.loginRequestApproved();
     await deps.reputation.recordLogin(agent.agent.id, site.id, deps.clock.now());
     for (const ownerId of new Set([agent.owner.id, site.ownerId])) {
       await deps.audit({

@@ -25,7 +25,7 @@ export interface BindingPassportSubject {
 }
 
 export async function issueBindingPassport(
-  deps: Pick<PassportDeps, "clock" | "keyRing" | "issuer">,
+  deps: Pick<PassportDeps, "clock" | "keyRing" | "issuer" | "metrics">,
   { bindingId, siteId, agent, owner }: BindingPassportSubject,
 ): Promise<IssuedPassport> {
   const iat = Math.floor(deps.clock.now() / 1000);
@@ -50,6 +50,7 @@ export async function issueBindingPassport(
     },
     deps.keyRing.current(),
   );
+  deps.metrics?.passportIssued("binding");
   return { jwt, jti, audience: BINDING_AUDIENCE, issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }
 

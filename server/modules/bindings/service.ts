@@ -29,7 +29,7 @@ export interface BindingDeps {
   store: BindingStore;
   sites: SiteStore;
   agents: AgentStore;
-  passports: Pick<PassportDeps, "clock" | "keyRing" | "issuer">;
+  passports: Pick<PassportDeps, "clock" | "keyRing" | "issuer" | "metrics">;
   audit: AuditRecorder;
   /** The server's public URL (config.publicUrl): the base of `connect_url`. */
   publicUrl: string;

@@ -266,6 +266,7 @@ export async function approveAsAgent(
     solved = false;
   }
   if (!solved) {
+    deps.metrics?.powFailed("oauth");
     await deps.audit({
       ownerId: owner.id,
       actorType: "agent",

@@ -12,6 +12,7 @@ import type { AuditRecorder } from "../../foundation/audit/service.ts";
 import type { SessionDeps } from "../../foundation/sessions/service.ts";
 import type { UserDeps } from "../../foundation/users/service.ts";
 import type { Logger } from "../../infrastructure/logger.ts";
+import type { Metrics } from "../../observability/metrics.ts";
 import { CimdResolver } from "./cimd.ts";
 import type { OAuthStores } from "./store.ts";
 
@@ -30,6 +31,8 @@ export interface OAuthDeps {
   users: UserDeps;
   audit: AuditRecorder;
   logger: Logger;
+  /** Counts refused proof-of-work nonces; none when absent. */
+  metrics?: Pick<Metrics, "powFailed">;
 }
 
 /** Path prefix of every OAuth route; form bodies are accepted only under it. */

@@ -300,6 +300,55 @@ export function keyStoreConformance(name: string, factory: Factory<KeyStore>): v
         expect(stored!.iv).toEqual(current.iv);
       });
     });
+
+    test("reseal is compare-and-swap on the sealed bytes: once per observed ciphertext, unknown kid false", async () => {
+      await using(factory, async ({ store }) => {
+        await store.bootstrap(key("a", "CURRENT"), key("b", "NEXT"));
+        const stale = new Uint8Array([1, 2, 3]);
+        const first = { sealedPrivateJwk: new Uint8Array([9, 8, 7, 6]), iv: new Uint8Array(12).fill(5) };
+        expect(await store.reseal({ kid: "a", expectedCiphertext: stale, ...first })).toBe(true);
+        const second = { sealedPrivateJwk: new Uint8Array([4, 4]), iv: new Uint8Array(12).fill(6) };
+        expect(await store.reseal({ kid: "a", expectedCiphertext: stale, ...second })).toBe(false);
+        expect(await store.reseal({ kid: "zz", expectedCiphertext: stale, ...second })).toBe(false);
+        const byKid = Object.fromEntries((await store.list()).map((k) => [k.kid, k]));
+        expect(byKid.a?.sealedPrivateJwk).toEqual(first.sealedPrivateJwk);
+        expect(byKid.a?.iv).toEqual(first.iv);
+        expect(byKid.a?.status).toBe("CURRENT");
+        expect(byKid.b?.sealedPrivateJwk).toEqual(stale);
+        expect(byKid.b?.iv).toEqual(new Uint8Array(12));
+        expect(Object.keys(byKid).sort()).toEqual(["a", "b"]);
+        // A prefix of the stored bytes is not a match.
+        expect(
+          await store.reseal({ kid: "a", expectedCiphertext: new Uint8Array([9, 8, 7]), ...second }),
+        ).toBe(false);
+        expect(await store.reseal({ kid: "a", expectedCiphertext: first.sealedPrivateJwk, ...second })).toBe(
+          true,
+        );
+        expect((await store.list()).find((k) => k.kid === "a")?.sealedPrivateJwk).toEqual(
+          second.sealedPrivateJwk,
+        );
+      });
+    });
+
+    test("concurrent reseals of one row with the same expected bytes: exactly one wins", async () => {
+      await using(factory, async ({ store }) => {
+        await store.bootstrap(key("a", "CURRENT"), key("b", "NEXT"));
+        const attempts = [1, 2, 3, 4].map((n) =>
+          store.reseal({
+            kid: "b",
+            expectedCiphertext: new Uint8Array([1, 2, 3]),
+            sealedPrivateJwk: new Uint8Array([n, n, n]),
+            iv: new Uint8Array(12).fill(n),
+          }),
+        );
+        const results = await Promise.all(attempts);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true) + 1;
+        const stored = (await store.list()).find((k) => k.kid === "b")!;
+        expect(stored.sealedPrivateJwk).toEqual(new Uint8Array([winner, winner, winner]));
+        expect(stored.iv).toEqual(new Uint8Array(12).fill(winner));
+      });
+    });
   });
 }
 

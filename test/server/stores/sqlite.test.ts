@@ -131,6 +131,18 @@ describe("SQLite database and migrations", () => {
     }
   });
 
+  test("a migration merged with a lower number after a higher one ran is still applied, once", () => {
+    const db = openDatabase(":memory:");
+    const later = { version: 1001, name: "later", sql: "CREATE TABLE probe_later (x INTEGER)" };
+    const gap = { version: 1000, name: "merged late", sql: "CREATE TABLE probe_gap (x INTEGER)" };
+    migrate(db, [...MIGRATIONS, later]);
+    migrate(db, [...MIGRATIONS, gap, later]);
+    migrate(db, [...MIGRATIONS, gap, later]);
+    expect(versions(db).slice(-2)).toEqual([1000, 1001]);
+    expect(db.query("SELECT name FROM sqlite_master WHERE name = 'probe_gap'").get()).not.toBeNull();
+    db.close();
+  });
+
   test("a later migration applies on top; a database newer than the code is refused", () => {
     const db = openDatabase(":memory:");
     const next = [...MIGRATIONS, { version: 999, name: "test", sql: "CREATE TABLE probe (x INTEGER)" }];
