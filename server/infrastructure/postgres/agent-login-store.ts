@@ -28,82 +28,16 @@
  * lock waits for nothing else but other advisory locks taken in that order.
  */
 
-import type {
-  AgentLoginStore,
-  LoginRequestRecord,
-  LoginRequestStatus,
-  OutcomeEvent,
-  OutcomeType,
-} from "../../modules/agent-login/store.ts";
+import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
+import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
+import { millis } from "../sql-rows/millis.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
 
 /** The advisory-lock namespace of outcome ids ("LOUT"); the second key is `hashtext(site_id)`. */
 const OUTCOME_LOCK_NAMESPACE = 0x4c4f5554;
 
 /** Rows one purge statement touches, so a large backlog never makes one long transaction. */
 const PURGE_BATCH = 1000;
-
-interface RequestRow {
-  id: string;
-  site_id: string;
-  status: string;
-  pow_challenge: string;
-  pow_difficulty: number;
-  redirect_url: string | null;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-  approved_agent_id: string | null;
-  approved_at: BigintColumn | null;
-  passport_jwt: string | null;
-  passport_expires_at: BigintColumn | null;
-  delivered_at: BigintColumn | null;
-}
-
-interface OutcomeRow {
-  /** BIGINT IDENTITY: arrives as a string, like the times. */
-  id: BigintColumn;
-  site_id: string;
-  login_request_id: string;
-  type: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-  delivered_at: BigintColumn | null;
-  passport_jwt: string | null;
-  redirect_url: string | null;
-}
-
-function toRequest(row: RequestRow): LoginRequestRecord {
-  return {
-    id: row.id,
-    siteId: row.site_id,
-    status: row.status as LoginRequestStatus,
-    powChallenge: row.pow_challenge,
-    powDifficulty: row.pow_difficulty,
-    redirectUrl: row.redirect_url,
-    createdAt: millis(row.created_at),
-    expiresAt: millis(row.expires_at),
-    approvedAgentId: row.approved_agent_id,
-    approvedAt: millisOrNull(row.approved_at),
-    passportJwt: row.passport_jwt,
-    passportExpiresAt: millisOrNull(row.passport_expires_at),
-    deliveredAt: millisOrNull(row.delivered_at),
-  };
-}
-
-function toOutcome(row: OutcomeRow): OutcomeEvent {
-  return {
-    id: Number(row.id),
-    siteId: row.site_id,
-    loginRequestId: row.login_request_id,
-    type: row.type as OutcomeType,
-    createdAt: millis(row.created_at),
-    expiresAt: millis(row.expires_at),
-    deliveredAt: millisOrNull(row.delivered_at),
-    passportJwt: row.type === "approved" ? row.passport_jwt : null,
-    redirectUrl: row.redirect_url,
-  };
-}
 
 /** Runs a bounded statement until it touches fewer rows than a batch. */
 async function inBatches(step: () => Promise<number>): Promise<void> {

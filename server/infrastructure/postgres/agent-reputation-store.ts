@@ -1,7 +1,7 @@
 import type { ReputationStore } from "../../core/agents/reputation.ts";
-import { type AgentRow, toAgent } from "./agents-store.ts";
+import { type AgentRow, toAgent } from "../sql-rows/agents.ts";
+import { type BigintColumn, millis } from "../sql-rows/millis.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis } from "./millis.ts";
 
 /**
  * The reputation counters on the agents row. Every write is one short

@@ -1,37 +1,6 @@
-import type { AuditActorType, AuditEventRecord, AuditStore } from "../../foundation/audit/store.ts";
+import type { AuditStore } from "../../foundation/audit/store.ts";
+import { type AuditRow, toAuditPage } from "../sql-rows/audit.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis } from "./millis.ts";
-
-interface AuditRow {
-  seq: BigintColumn;
-  id: string;
-  occurred_at: BigintColumn;
-  owner_id: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  outcome: string;
-  target_type: string | null;
-  target_id: string | null;
-  reason: string | null;
-  ip: string | null;
-}
-
-function toEvent(row: AuditRow): AuditEventRecord {
-  return {
-    id: row.id,
-    occurredAt: millis(row.occurred_at),
-    ownerId: row.owner_id,
-    actorType: row.actor_type as AuditActorType,
-    actorId: row.actor_id,
-    action: row.action,
-    outcome: row.outcome === "failure" ? "failure" : "success",
-    targetType: row.target_type,
-    targetId: row.target_id,
-    reason: row.reason,
-    ip: row.ip,
-  };
-}
 
 export function createPostgresAuditStore(sql: Sql): AuditStore {
   return {
@@ -52,9 +21,7 @@ export function createPostgresAuditStore(sql: Sql): AuditStore {
                       ORDER BY seq DESC LIMIT ${limit + 1}`
           : await sql`SELECT * FROM audit_events WHERE owner_id = ${ownerId} AND seq < ${cursor}
                       ORDER BY seq DESC LIMIT ${limit + 1}`;
-      const more = rows.length > limit;
-      const kept = more ? rows.slice(0, limit) : rows;
-      return { events: kept.map(toEvent), nextCursor: more ? Number(kept[kept.length - 1]!.seq) : null };
+      return toAuditPage(rows, limit);
     },
   };
 }

@@ -18,42 +18,9 @@
  * compares text) whatever locale the database was created with.
  */
 
-import type {
-  BindingCursor,
-  BindingRecord,
-  BindingStatus,
-  BindingStore,
-} from "../../modules/bindings/store.ts";
+import type { BindingRecord, BindingStore } from "../../modules/bindings/store.ts";
+import { type BindingRow, toBinding, toBindingPage } from "../sql-rows/bindings.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
-
-interface BindingRow {
-  id: string;
-  site_id: string;
-  redirect_uri: string;
-  status: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-  agent_id: string | null;
-  owner_id: string | null;
-  decided_at: BigintColumn | null;
-  revoked_at: BigintColumn | null;
-}
-
-function toBinding(row: BindingRow): BindingRecord {
-  return {
-    id: row.id,
-    siteId: row.site_id,
-    redirectUri: row.redirect_uri,
-    status: row.status as BindingStatus,
-    createdAt: millis(row.created_at),
-    expiresAt: millis(row.expires_at),
-    agentId: row.agent_id,
-    ownerId: row.owner_id,
-    decidedAt: millisOrNull(row.decided_at),
-    revokedAt: millisOrNull(row.revoked_at),
-  };
-}
 
 /** Oldest expiry first, ties by id in byte order: the order the sweep locked them in. */
 function byExpiry(a: BindingRecord, b: BindingRecord): number {
@@ -124,11 +91,7 @@ export function createPostgresBindingStore(sql: Sql): BindingStore {
                 AND (decided_at < ${before.decidedAt}
                      OR (decided_at = ${before.decidedAt} AND id COLLATE "C" < ${before.id}::text))
               ORDER BY decided_at DESC, id COLLATE "C" DESC LIMIT ${limit + 1}`;
-      const bindings = rows.slice(0, limit).map(toBinding);
-      const last = bindings.at(-1);
-      const nextCursor: BindingCursor | null =
-        rows.length > limit && last ? { decidedAt: last.decidedAt!, id: last.id } : null;
-      return { bindings, nextCursor };
+      return toBindingPage(rows, limit);
     },
 
     async purgeFinished(expiredBefore, limit) {

@@ -1,33 +1,6 @@
-import type { KeyStore, SigningKeyStatus, StoredSigningKey } from "../../core/keys/store.ts";
+import type { KeyStore, StoredSigningKey } from "../../core/keys/store.ts";
+import { type KeyRow, toKey } from "../sql-rows/keys.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
-
-interface KeyRow {
-  kid: string;
-  status: string;
-  public_jwk: string;
-  sealed_private_jwk: Uint8Array;
-  iv: Uint8Array;
-  created_at: BigintColumn;
-  activated_at: BigintColumn | null;
-  retired_at: BigintColumn | null;
-  remove_after: BigintColumn | null;
-}
-
-function toKey(row: KeyRow): StoredSigningKey {
-  return {
-    kid: row.kid,
-    status: row.status as SigningKeyStatus,
-    publicJwk: row.public_jwk,
-    // BYTEA arrives as a Buffer; callers compare and decrypt plain Uint8Arrays.
-    sealedPrivateJwk: new Uint8Array(row.sealed_private_jwk),
-    iv: new Uint8Array(row.iv),
-    createdAt: millis(row.created_at),
-    activatedAt: millisOrNull(row.activated_at),
-    retiredAt: millisOrNull(row.retired_at),
-    removeAfter: millisOrNull(row.remove_after),
-  };
-}
 
 /** Inserts one key; `tx` is the transaction it belongs to. */
 async function put(tx: Sql, k: StoredSigningKey): Promise<void> {

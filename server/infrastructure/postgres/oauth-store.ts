@@ -16,24 +16,30 @@
  * compares, whatever locale the database was created with.
  */
 
-import type { ClientMetadata } from "../../modules/oauth/registration.ts";
 import type {
-  AccessTokenRecord,
-  AuthorizationCodeRecord,
-  AuthorizationRequestRecord,
-  GrantRecord,
   OAuthClientStore,
   OAuthFlowStore,
   OAuthStores,
   OAuthTokenStore,
-  RefreshTokenRecord,
-  RegisteredClientRecord,
-  ResourceRecord,
   ResourceStore,
-  SubjectType,
 } from "../../modules/oauth/store.ts";
+import {
+  type AccessRow,
+  type ClientRow,
+  type CodeRow,
+  type GrantRow,
+  type RefreshRow,
+  type RequestRow,
+  type ResourceRow,
+  toAccess,
+  toClient,
+  toCode,
+  toGrant,
+  toRefresh,
+  toRequest,
+  toResource,
+} from "../sql-rows/oauth.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
 
 /** Rows one purge statement deletes, so a large backlog never makes one long transaction. */
 const PURGE_BATCH = 1000;
@@ -48,24 +54,6 @@ const PURGE_BATCH = 1000;
 async function inBatches(step: () => Promise<number>): Promise<void> {
   while ((await step()) === PURGE_BATCH) {}
 }
-
-interface ClientRow {
-  client_id: string;
-  kind: string;
-  agent_id: string | null;
-  metadata: string;
-  created_at: BigintColumn;
-  updated_at: BigintColumn;
-}
-
-const toClient = (row: ClientRow): RegisteredClientRecord => ({
-  clientId: row.client_id,
-  kind: row.kind as RegisteredClientRecord["kind"],
-  agentId: row.agent_id,
-  metadata: JSON.parse(row.metadata) as ClientMetadata,
-  createdAt: millis(row.created_at),
-  updatedAt: millis(row.updated_at),
-});
 
 function createClientStore(sql: Sql): OAuthClientStore {
   return {
@@ -88,28 +76,6 @@ function createClientStore(sql: Sql): OAuthClientStore {
     },
   };
 }
-
-interface ResourceRow {
-  id: string;
-  resource: string;
-  host: string;
-  owner_id: string;
-  display_name: string;
-  scopes: string;
-  introspection_token_hash: string;
-  created_at: BigintColumn;
-}
-
-const toResource = (row: ResourceRow): ResourceRecord => ({
-  id: row.id,
-  resource: row.resource,
-  host: row.host,
-  ownerId: row.owner_id,
-  displayName: row.display_name,
-  scopes: JSON.parse(row.scopes) as string[],
-  introspectionTokenHash: row.introspection_token_hash,
-  createdAt: millis(row.created_at),
-});
 
 function createResourceStore(sql: Sql): ResourceStore {
   return {
@@ -158,72 +124,6 @@ function createResourceStore(sql: Sql): ResourceStore {
     },
   };
 }
-
-interface RequestRow {
-  id: string;
-  client_id: string;
-  redirect_uri: string;
-  state: string | null;
-  code_challenge: string;
-  resource: string;
-  scopes: string;
-  pow_challenge: string;
-  pow_difficulty: number;
-  agent_id: string | null;
-  session_id: string | null;
-  csrf_hash: string | null;
-  status: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-}
-
-const toRequest = (row: RequestRow): AuthorizationRequestRecord => ({
-  id: row.id,
-  clientId: row.client_id,
-  redirectUri: row.redirect_uri,
-  state: row.state,
-  codeChallenge: row.code_challenge,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  powChallenge: row.pow_challenge,
-  powDifficulty: row.pow_difficulty,
-  agentId: row.agent_id,
-  sessionId: row.session_id,
-  csrfHash: row.csrf_hash,
-  status: row.status as AuthorizationRequestRecord["status"],
-  createdAt: millis(row.created_at),
-  expiresAt: millis(row.expires_at),
-});
-
-interface CodeRow {
-  code_hash: string;
-  grant_id: string;
-  client_id: string;
-  redirect_uri: string;
-  code_challenge: string;
-  resource: string;
-  scopes: string;
-  subject_type: string;
-  subject_id: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-  consumed_at: BigintColumn | null;
-}
-
-const toCode = (row: CodeRow): AuthorizationCodeRecord => ({
-  codeHash: row.code_hash,
-  grantId: row.grant_id,
-  clientId: row.client_id,
-  redirectUri: row.redirect_uri,
-  codeChallenge: row.code_challenge,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  createdAt: millis(row.created_at),
-  expiresAt: millis(row.expires_at),
-  consumedAt: millisOrNull(row.consumed_at),
-});
 
 function createFlowStore(sql: Sql): OAuthFlowStore {
   return {
@@ -286,72 +186,6 @@ function createFlowStore(sql: Sql): OAuthFlowStore {
     },
   };
 }
-
-interface GrantRow {
-  id: string;
-  client_id: string;
-  subject_type: string;
-  subject_id: string;
-  resource: string;
-  scopes: string;
-  created_at: BigintColumn;
-  revoked_at: BigintColumn | null;
-  revoked_reason: string | null;
-}
-
-const toGrant = (row: GrantRow): GrantRecord => ({
-  id: row.id,
-  clientId: row.client_id,
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  createdAt: millis(row.created_at),
-  revokedAt: millisOrNull(row.revoked_at),
-  revokedReason: row.revoked_reason,
-});
-
-interface RefreshRow {
-  token_hash: string;
-  grant_id: string;
-  status: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-}
-
-const toRefresh = (row: RefreshRow): RefreshTokenRecord => ({
-  tokenHash: row.token_hash,
-  grantId: row.grant_id,
-  status: row.status as RefreshTokenRecord["status"],
-  createdAt: millis(row.created_at),
-  expiresAt: millis(row.expires_at),
-});
-
-interface AccessRow {
-  jti: string;
-  grant_id: string | null;
-  client_id: string;
-  subject_type: string;
-  subject_id: string;
-  audience: string;
-  scopes: string;
-  issued_at: BigintColumn;
-  expires_at: BigintColumn;
-  revoked_at: BigintColumn | null;
-}
-
-const toAccess = (row: AccessRow): AccessTokenRecord => ({
-  jti: row.jti,
-  grantId: row.grant_id,
-  clientId: row.client_id,
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  audience: JSON.parse(row.audience) as string[],
-  scopes: JSON.parse(row.scopes) as string[],
-  issuedAt: millis(row.issued_at),
-  expiresAt: millis(row.expires_at),
-  revokedAt: millisOrNull(row.revoked_at),
-});
 
 function createTokenStore(sql: Sql): OAuthTokenStore {
   return {

@@ -1,32 +1,11 @@
 import type {
-  PasswordResetRecord,
   PasswordResetStore,
   RedeemedPasswordReset,
 } from "../../foundation/users/password-reset-store.ts";
 import { hashesEqual } from "../crypto/secrets.ts";
+import { type ResetRow, toReset } from "../sql-rows/password-reset.ts";
+import { toUser, type UserRow } from "../sql-rows/users.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
-import { toUser, type UserRow } from "./users-store.ts";
-
-interface ResetRow {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-  used_at: BigintColumn | null;
-}
-
-function toReset(row: ResetRow): PasswordResetRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    tokenHash: row.token_hash,
-    createdAt: millis(row.created_at),
-    expiresAt: millis(row.expires_at),
-    usedAt: millisOrNull(row.used_at),
-  };
-}
 
 /** Thrown inside the redeem transaction to roll it back: redeem then changes nothing. */
 class Refused extends Error {}

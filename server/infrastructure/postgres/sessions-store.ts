@@ -1,15 +1,6 @@
-import type { SessionRecord, SessionStore } from "../../foundation/sessions/store.ts";
+import type { SessionStore } from "../../foundation/sessions/store.ts";
+import { type SessionRow, toSession } from "../sql-rows/sessions.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis } from "./millis.ts";
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  csrf_hash: string;
-  created_at: BigintColumn;
-  expires_at: BigintColumn;
-}
 
 export function createPostgresSessionStore(sql: Sql): SessionStore {
   return {
@@ -19,15 +10,7 @@ export function createPostgresSessionStore(sql: Sql): SessionStore {
     },
     async findByTokenHash(tokenHash) {
       const [row]: SessionRow[] = await sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
-      if (!row) return null;
-      return {
-        id: row.id,
-        userId: row.user_id,
-        tokenHash: row.token_hash,
-        csrfHash: row.csrf_hash,
-        createdAt: millis(row.created_at),
-        expiresAt: millis(row.expires_at),
-      } satisfies SessionRecord;
+      return row ? toSession(row) : null;
     },
     async delete(id) {
       await sql`DELETE FROM sessions WHERE id = ${id}`;

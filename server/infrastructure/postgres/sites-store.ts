@@ -1,33 +1,7 @@
-import type { SiteRecord, SiteStatus, SiteStore } from "../../foundation/sites/store.ts";
+import type { SiteStore } from "../../foundation/sites/store.ts";
+import { type SiteRow, toSite } from "../sql-rows/sites.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis } from "./millis.ts";
 import { ownedTokenRowLookups } from "./owned-token-rows.ts";
-
-interface SiteRow {
-  id: string;
-  owner_id: string;
-  display_name: string;
-  origin: string | null;
-  token_hash: string;
-  pow_difficulty: number;
-  status: string;
-  created_at: BigintColumn;
-  updated_at: BigintColumn;
-}
-
-function toSite(row: SiteRow): SiteRecord {
-  return {
-    id: row.id,
-    ownerId: row.owner_id,
-    displayName: row.display_name,
-    origin: row.origin,
-    tokenHash: row.token_hash,
-    powDifficulty: row.pow_difficulty,
-    status: row.status as SiteStatus,
-    createdAt: millis(row.created_at),
-    updatedAt: millis(row.updated_at),
-  };
-}
 
 export function createPostgresSiteStore(sql: Sql): SiteStore {
   const one = (rows: SiteRow[]) => (rows[0] ? toSite(rows[0]) : null);

@@ -1,34 +1,7 @@
-import type {
-  EmailCodeOutcome,
-  EmailCodeStore,
-  KycLevel,
-  UserRecord,
-  UserStore,
-} from "../../foundation/users/store.ts";
+import type { EmailCodeOutcome, EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
+import { type BigintColumn, millis } from "../sql-rows/millis.ts";
+import { toUser, type UserRow } from "../sql-rows/users.ts";
 import type { Sql } from "./connection.ts";
-import { type BigintColumn, millis, millisOrNull } from "./millis.ts";
-
-export interface UserRow {
-  id: string;
-  email: string;
-  password_hash: string;
-  email_verified_at: BigintColumn | null;
-  kyc_level: number;
-  created_at: BigintColumn;
-  updated_at: BigintColumn;
-}
-
-export function toUser(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    emailVerifiedAt: millisOrNull(row.email_verified_at),
-    kycLevel: row.kyc_level as KycLevel,
-    createdAt: millis(row.created_at),
-    updatedAt: millis(row.updated_at),
-  };
-}
 
 export function createPostgresUserStore(sql: Sql): UserStore {
   const one = (rows: UserRow[]) => (rows[0] ? toUser(rows[0]) : null);

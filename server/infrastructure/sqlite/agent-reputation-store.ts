@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { ReputationStore } from "../../core/agents/reputation.ts";
-import { type AgentRow, toAgent } from "./agents-store.ts";
+import { type AgentRow, toAgent } from "../sql-rows/agents.ts";
 
 /**
  * The reputation counters on the agents row. Every write is one short

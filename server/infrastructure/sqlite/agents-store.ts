@@ -1,49 +1,7 @@
 import type { Database } from "bun:sqlite";
-import type { AgentRecord, AgentStatus, AgentStore } from "../../core/agents/store.ts";
+import type { AgentStore } from "../../core/agents/store.ts";
+import { type AgentRow, toAgent } from "../sql-rows/agents.ts";
 import { ownedTokenRowLookups } from "./owned-token-rows.ts";
-
-export interface AgentRow {
-  id: string;
-  owner_id: string;
-  display_name: string;
-  description: string | null;
-  avatar_url: string | null;
-  token_hash: string;
-  status: string;
-  reputation: number;
-  successful_logins: number;
-  distinct_sites: number;
-  recent_rejections: number;
-  rejections_counted_at: number;
-  reputation_computed_at: number | null;
-  created_at: number;
-  updated_at: number;
-  revoked_at: number | null;
-}
-
-export function toAgent(row: AgentRow): AgentRecord {
-  return {
-    id: row.id,
-    ownerId: row.owner_id,
-    displayName: row.display_name,
-    description: row.description,
-    avatarUrl: row.avatar_url,
-    tokenHash: row.token_hash,
-    status: row.status as AgentStatus,
-    // The column is REAL (migration 1); the score is an integer 0–100 wherever it is read.
-    reputation: Math.round(row.reputation),
-    history: {
-      successfulLogins: row.successful_logins,
-      distinctSites: row.distinct_sites,
-      recentRejections: row.recent_rejections,
-      rejectionsCountedAt: row.rejections_counted_at,
-      reputationComputedAt: row.reputation_computed_at,
-    },
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 export function createSqliteAgentStore(db: Database): AgentStore {
   const insert = db.query(

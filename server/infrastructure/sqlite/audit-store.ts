@@ -1,36 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { AuditActorType, AuditEventRecord, AuditStore } from "../../foundation/audit/store.ts";
-
-interface AuditRow {
-  seq: number;
-  id: string;
-  occurred_at: number;
-  owner_id: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  outcome: string;
-  target_type: string | null;
-  target_id: string | null;
-  reason: string | null;
-  ip: string | null;
-}
-
-function toEvent(row: AuditRow): AuditEventRecord {
-  return {
-    id: row.id,
-    occurredAt: row.occurred_at,
-    ownerId: row.owner_id,
-    actorType: row.actor_type as AuditActorType,
-    actorId: row.actor_id,
-    action: row.action,
-    outcome: row.outcome === "failure" ? "failure" : "success",
-    targetType: row.target_type,
-    targetId: row.target_id,
-    reason: row.reason,
-    ip: row.ip,
-  };
-}
+import type { AuditStore } from "../../foundation/audit/store.ts";
+import { type AuditRow, toAuditPage } from "../sql-rows/audit.ts";
 
 export function createSqliteAuditStore(db: Database): AuditStore {
   const insert = db.query(
@@ -58,10 +28,7 @@ export function createSqliteAuditStore(db: Database): AuditStore {
       );
     },
     async listByOwner(ownerId, limit, before) {
-      const rows = page.all(ownerId, before ?? Number.MAX_SAFE_INTEGER, limit + 1);
-      const more = rows.length > limit;
-      const kept = more ? rows.slice(0, limit) : rows;
-      return { events: kept.map(toEvent), nextCursor: more ? kept[kept.length - 1]!.seq : null };
+      return toAuditPage(page.all(ownerId, before ?? Number.MAX_SAFE_INTEGER, limit + 1), limit);
     },
   };
 }

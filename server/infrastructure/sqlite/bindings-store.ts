@@ -1,38 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type {
-  BindingCursor,
-  BindingRecord,
-  BindingStatus,
-  BindingStore,
-} from "../../modules/bindings/store.ts";
-
-interface BindingRow {
-  id: string;
-  site_id: string;
-  redirect_uri: string;
-  status: string;
-  created_at: number;
-  expires_at: number;
-  agent_id: string | null;
-  owner_id: string | null;
-  decided_at: number | null;
-  revoked_at: number | null;
-}
-
-function toBinding(row: BindingRow): BindingRecord {
-  return {
-    id: row.id,
-    siteId: row.site_id,
-    redirectUri: row.redirect_uri,
-    status: row.status as BindingStatus,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    agentId: row.agent_id,
-    ownerId: row.owner_id,
-    decidedAt: row.decided_at,
-    revokedAt: row.revoked_at,
-  };
-}
+import type { BindingStore } from "../../modules/bindings/store.ts";
+import { type BindingRow, toBinding, toBindingPage } from "../sql-rows/bindings.ts";
 
 export function createSqliteBindingStore(db: Database): BindingStore {
   const insert = db.query(
@@ -123,11 +91,7 @@ export function createSqliteBindingStore(db: Database): BindingStore {
         before === null
           ? firstPage.all(ownerId, limit + 1)
           : pageBefore.all(ownerId, before.decidedAt, before.id, limit + 1);
-      const bindings = rows.slice(0, limit).map(toBinding);
-      const last = bindings.at(-1);
-      const nextCursor: BindingCursor | null =
-        rows.length > limit && last ? { decidedAt: last.decidedAt!, id: last.id } : null;
-      return { bindings, nextCursor };
+      return toBindingPage(rows, limit);
     },
     async purgeFinished(expiredBefore, limit) {
       return purge.all(expiredBefore, limit).length;

@@ -1,31 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { KeyStore, SigningKeyStatus, StoredSigningKey } from "../../core/keys/store.ts";
-
-interface KeyRow {
-  kid: string;
-  status: string;
-  public_jwk: string;
-  sealed_private_jwk: Uint8Array;
-  iv: Uint8Array;
-  created_at: number;
-  activated_at: number | null;
-  retired_at: number | null;
-  remove_after: number | null;
-}
-
-function toKey(row: KeyRow): StoredSigningKey {
-  return {
-    kid: row.kid,
-    status: row.status as SigningKeyStatus,
-    publicJwk: row.public_jwk,
-    sealedPrivateJwk: new Uint8Array(row.sealed_private_jwk),
-    iv: new Uint8Array(row.iv),
-    createdAt: row.created_at,
-    activatedAt: row.activated_at,
-    retiredAt: row.retired_at,
-    removeAfter: row.remove_after,
-  };
-}
+import type { KeyStore, StoredSigningKey } from "../../core/keys/store.ts";
+import { type KeyRow, toKey } from "../sql-rows/keys.ts";
 
 export function createSqliteKeyStore(db: Database): KeyStore {
   const all = db.query<KeyRow, []>("SELECT * FROM signing_keys ORDER BY created_at, kid");

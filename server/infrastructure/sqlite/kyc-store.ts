@@ -1,28 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { KycStore, KycSubmissionRecord, KycSubmissionStatus } from "../../foundation/kyc/store.ts";
-import type { KycLevel } from "../../foundation/users/store.ts";
-
-interface KycRow {
-  id: string;
-  user_id: string;
-  requested_level: number;
-  status: string;
-  created_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-}
-
-function toSubmission(row: KycRow): KycSubmissionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    requestedLevel: row.requested_level as KycLevel,
-    status: row.status as KycSubmissionStatus,
-    createdAt: row.created_at,
-    decidedAt: row.decided_at,
-    decidedBy: row.decided_by,
-  };
-}
+import type { KycStore } from "../../foundation/kyc/store.ts";
+import { type KycRow, toSubmission } from "../sql-rows/kyc.ts";
 
 export function createSqliteKycStore(db: Database): KycStore {
   // The partial unique index allows one PENDING submission per owner.

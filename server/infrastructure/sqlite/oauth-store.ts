@@ -6,40 +6,29 @@
  */
 
 import type { Database } from "bun:sqlite";
-import type { ClientMetadata } from "../../modules/oauth/registration.ts";
 import type {
-  AccessTokenRecord,
-  AuthorizationCodeRecord,
-  AuthorizationRequestRecord,
-  GrantRecord,
   OAuthClientStore,
   OAuthFlowStore,
   OAuthStores,
   OAuthTokenStore,
-  RefreshTokenRecord,
-  RegisteredClientRecord,
-  ResourceRecord,
   ResourceStore,
-  SubjectType,
 } from "../../modules/oauth/store.ts";
-
-interface ClientRow {
-  client_id: string;
-  kind: string;
-  agent_id: string | null;
-  metadata: string;
-  created_at: number;
-  updated_at: number;
-}
-
-const toClient = (row: ClientRow): RegisteredClientRecord => ({
-  clientId: row.client_id,
-  kind: row.kind as RegisteredClientRecord["kind"],
-  agentId: row.agent_id,
-  metadata: JSON.parse(row.metadata) as ClientMetadata,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
+import {
+  type AccessRow,
+  type ClientRow,
+  type CodeRow,
+  type GrantRow,
+  type RefreshRow,
+  type RequestRow,
+  type ResourceRow,
+  toAccess,
+  toClient,
+  toCode,
+  toGrant,
+  toRefresh,
+  toRequest,
+  toResource,
+} from "../sql-rows/oauth.ts";
 
 function createClientStore(db: Database): OAuthClientStore {
   const insert = db.query(
@@ -64,28 +53,6 @@ function createClientStore(db: Database): OAuthClientStore {
     },
   };
 }
-
-interface ResourceRow {
-  id: string;
-  resource: string;
-  host: string;
-  owner_id: string;
-  display_name: string;
-  scopes: string;
-  introspection_token_hash: string;
-  created_at: number;
-}
-
-const toResource = (row: ResourceRow): ResourceRecord => ({
-  id: row.id,
-  resource: row.resource,
-  host: row.host,
-  ownerId: row.owner_id,
-  displayName: row.display_name,
-  scopes: JSON.parse(row.scopes) as string[],
-  introspectionTokenHash: row.introspection_token_hash,
-  createdAt: row.created_at,
-});
 
 function createResourceStore(db: Database): ResourceStore {
   const insert = db.query(
@@ -145,72 +112,6 @@ function createResourceStore(db: Database): ResourceStore {
     },
   };
 }
-
-interface RequestRow {
-  id: string;
-  client_id: string;
-  redirect_uri: string;
-  state: string | null;
-  code_challenge: string;
-  resource: string;
-  scopes: string;
-  pow_challenge: string;
-  pow_difficulty: number;
-  agent_id: string | null;
-  session_id: string | null;
-  csrf_hash: string | null;
-  status: string;
-  created_at: number;
-  expires_at: number;
-}
-
-const toRequest = (row: RequestRow): AuthorizationRequestRecord => ({
-  id: row.id,
-  clientId: row.client_id,
-  redirectUri: row.redirect_uri,
-  state: row.state,
-  codeChallenge: row.code_challenge,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  powChallenge: row.pow_challenge,
-  powDifficulty: row.pow_difficulty,
-  agentId: row.agent_id,
-  sessionId: row.session_id,
-  csrfHash: row.csrf_hash,
-  status: row.status as AuthorizationRequestRecord["status"],
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-});
-
-interface CodeRow {
-  code_hash: string;
-  grant_id: string;
-  client_id: string;
-  redirect_uri: string;
-  code_challenge: string;
-  resource: string;
-  scopes: string;
-  subject_type: string;
-  subject_id: string;
-  created_at: number;
-  expires_at: number;
-  consumed_at: number | null;
-}
-
-const toCode = (row: CodeRow): AuthorizationCodeRecord => ({
-  codeHash: row.code_hash,
-  grantId: row.grant_id,
-  clientId: row.client_id,
-  redirectUri: row.redirect_uri,
-  codeChallenge: row.code_challenge,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  consumedAt: row.consumed_at,
-});
 
 function createFlowStore(db: Database): OAuthFlowStore {
   const insertRequest = db.query(
@@ -298,72 +199,6 @@ function createFlowStore(db: Database): OAuthFlowStore {
     },
   };
 }
-
-interface GrantRow {
-  id: string;
-  client_id: string;
-  subject_type: string;
-  subject_id: string;
-  resource: string;
-  scopes: string;
-  created_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-}
-
-const toGrant = (row: GrantRow): GrantRecord => ({
-  id: row.id,
-  clientId: row.client_id,
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-  revokedReason: row.revoked_reason,
-});
-
-interface RefreshRow {
-  token_hash: string;
-  grant_id: string;
-  status: string;
-  created_at: number;
-  expires_at: number;
-}
-
-const toRefresh = (row: RefreshRow): RefreshTokenRecord => ({
-  tokenHash: row.token_hash,
-  grantId: row.grant_id,
-  status: row.status as RefreshTokenRecord["status"],
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-});
-
-interface AccessRow {
-  jti: string;
-  grant_id: string | null;
-  client_id: string;
-  subject_type: string;
-  subject_id: string;
-  audience: string;
-  scopes: string;
-  issued_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-const toAccess = (row: AccessRow): AccessTokenRecord => ({
-  jti: row.jti,
-  grantId: row.grant_id,
-  clientId: row.client_id,
-  subjectType: row.subject_type as SubjectType,
-  subjectId: row.subject_id,
-  audience: JSON.parse(row.audience) as string[],
-  scopes: JSON.parse(row.scopes) as string[],
-  issuedAt: row.issued_at,
-  expiresAt: row.expires_at,
-  revokedAt: row.revoked_at,
-});
 
 function createTokenStore(db: Database): OAuthTokenStore {
   const insertGrant = db.query(

@@ -5,27 +5,8 @@ import type {
   RedeemedPasswordReset,
 } from "../../foundation/users/password-reset-store.ts";
 import { hashesEqual } from "../crypto/secrets.ts";
-import { toUser, type UserRow } from "./users-store.ts";
-
-interface ResetRow {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-function toReset(row: ResetRow): PasswordResetRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    tokenHash: row.token_hash,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    usedAt: row.used_at,
-  };
-}
+import { type ResetRow, toReset } from "../sql-rows/password-reset.ts";
+import { toUser, type UserRow } from "../sql-rows/users.ts";
 
 /** Thrown inside the redeem transaction to roll it back: redeem then changes nothing. */
 class Refused extends Error {}

@@ -1,14 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { SessionRecord, SessionStore } from "../../foundation/sessions/store.ts";
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  token_hash: string;
-  csrf_hash: string;
-  created_at: number;
-  expires_at: number;
-}
+import type { SessionStore } from "../../foundation/sessions/store.ts";
+import { type SessionRow, toSession } from "../sql-rows/sessions.ts";
 
 export function createSqliteSessionStore(db: Database): SessionStore {
   const insert = db.query(
@@ -23,15 +15,7 @@ export function createSqliteSessionStore(db: Database): SessionStore {
     },
     async findByTokenHash(tokenHash) {
       const row = byHash.get(tokenHash);
-      if (!row) return null;
-      return {
-        id: row.id,
-        userId: row.user_id,
-        tokenHash: row.token_hash,
-        csrfHash: row.csrf_hash,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      } satisfies SessionRecord;
+      return row ? toSession(row) : null;
     },
     async delete(id) {
       remove.run(id);

@@ -1,32 +1,7 @@
 import type { Database } from "bun:sqlite";
-import type { SiteRecord, SiteStatus, SiteStore } from "../../foundation/sites/store.ts";
+import type { SiteStore } from "../../foundation/sites/store.ts";
+import { type SiteRow, toSite } from "../sql-rows/sites.ts";
 import { ownedTokenRowLookups } from "./owned-token-rows.ts";
-
-interface SiteRow {
-  id: string;
-  owner_id: string;
-  display_name: string;
-  origin: string | null;
-  token_hash: string;
-  pow_difficulty: number;
-  status: string;
-  created_at: number;
-  updated_at: number;
-}
-
-function toSite(row: SiteRow): SiteRecord {
-  return {
-    id: row.id,
-    ownerId: row.owner_id,
-    displayName: row.display_name,
-    origin: row.origin,
-    tokenHash: row.token_hash,
-    powDifficulty: row.pow_difficulty,
-    status: row.status as SiteStatus,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
 
 export function createSqliteSiteStore(db: Database): SiteStore {
   const insert = db.query(

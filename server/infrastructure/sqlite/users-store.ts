@@ -1,33 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type {
-  EmailCodeOutcome,
-  EmailCodeStore,
-  KycLevel,
-  UserRecord,
-  UserStore,
-} from "../../foundation/users/store.ts";
-
-export interface UserRow {
-  id: string;
-  email: string;
-  password_hash: string;
-  email_verified_at: number | null;
-  kyc_level: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export function toUser(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    emailVerifiedAt: row.email_verified_at,
-    kycLevel: row.kyc_level as KycLevel,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+import type { EmailCodeOutcome, EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
+import { toUser, type UserRow } from "../sql-rows/users.ts";
 
 export function createSqliteUserStore(db: Database): UserStore {
   const insert = db.query(
