@@ -149,15 +149,18 @@ describeWithPostgres("PostgreSQL coordination", (postgres) => {
     expect(log.entries.filter((e) => e.message.includes("per instance"))).toHaveLength(1);
   });
 
-  const fanoutOn = async (fresh: FreshSchema, log = logger) => {
-    const listener = pool(fresh, 1);
+  const fanoutOn = async (
+    fresh: FreshSchema,
+    log = logger,
+    channel = `c_${crypto.randomUUID().replaceAll("-", "")}`,
+  ) => {
     const fanout = await createPostgresOutcomeFanout({
       sql: fresh.sql,
-      listener,
+      listener: pool(fresh, 1),
       events: sqliteStores.agentLogin,
       clock,
       logger: log,
-      channel: `c_${crypto.randomUUID().replaceAll("-", "")}`,
+      channel,
     });
     closers.push(fanout.close);
     return fanout;
@@ -168,19 +171,7 @@ describeWithPostgres("PostgreSQL coordination", (postgres) => {
   test("fan-out: an outcome published on B reaches a subscriber on A, read back whole from the store", async () => {
     const fresh = await schema();
     const channel = `c_${crypto.randomUUID().replaceAll("-", "")}`;
-    const make = async () => {
-      const fanout = await createPostgresOutcomeFanout({
-        sql: fresh.sql,
-        listener: pool(fresh, 1),
-        events: sqliteStores.agentLogin,
-        clock,
-        logger,
-        channel,
-      });
-      closers.push(fanout.close);
-      return fanout;
-    };
-    const [a, b] = [await make(), await make()];
+    const [a, b] = [await fanoutOn(fresh, logger, channel), await fanoutOn(fresh, logger, channel)];
     const event = await approvedOutcome(sqliteStores, clock);
     const seen = collect(a, event.siteId);
     b.publish(event);
@@ -195,15 +186,7 @@ describeWithPostgres("PostgreSQL coordination", (postgres) => {
     const heard: string[] = [];
     const spy = pool(fresh, 1);
     await spy.listen(channel, (payload) => heard.push(payload));
-    const fanout = await createPostgresOutcomeFanout({
-      sql: fresh.sql,
-      listener: pool(fresh, 1),
-      events: sqliteStores.agentLogin,
-      clock,
-      logger,
-      channel,
-    });
-    closers.push(fanout.close);
+    const fanout = await fanoutOn(fresh, logger, channel);
     const event = await approvedOutcome(sqliteStores, clock);
     fanout.publish(event);
     const deadline = Date.now() + 15_000;
@@ -222,15 +205,7 @@ describeWithPostgres("PostgreSQL coordination", (postgres) => {
     const fresh = await schema();
     const log = capturingLogger();
     const channel = `c_${crypto.randomUUID().replaceAll("-", "")}`;
-    const fanout = await createPostgresOutcomeFanout({
-      sql: fresh.sql,
-      listener: pool(fresh, 1),
-      events: sqliteStores.agentLogin,
-      clock,
-      logger: log,
-      channel,
-    });
-    closers.push(fanout.close);
+    const fanout = await fanoutOn(fresh, log, channel);
     const event = await approvedOutcome(sqliteStores, clock);
     const seen = collect(fanout, event.siteId);
     const forge = (payload: unknown) =>

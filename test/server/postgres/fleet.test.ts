@@ -112,6 +112,22 @@ function fleetSuite(variant: "postgres" | "postgres+redis") {
         ...(redis && { redisUrl: redis.url }),
       });
 
+    /** The site's SDK through the balancer, as a site behind a load balancer runs it, collecting outcomes. */
+    const siteBehindBalancer = async (owner: Owner) => {
+      const received: LoginOutcome[] = [];
+      const site = new SiteClient({
+        baseUrl: balancer.url,
+        siteToken: owner.siteToken,
+        siteId: owner.siteId,
+        events: { reconnectBaseMs: 100, reconnectMaxMs: 1000 },
+      });
+      const subscription = site.onLogin((outcome) => {
+        received.push(outcome);
+      });
+      await until("the stream to open", async () => (site.events.connected ? true : null));
+      return { received, subscription };
+    };
+
     beforeAll(async () => {
       if (variant === "postgres+redis") redis = await startRedisServer();
       databaseUrl = await postgres().createDatabase();
@@ -220,18 +236,8 @@ function fleetSuite(variant: "postgres" | "postgres+redis") {
       "an instance killed with -9 while holding the stream: the site SDK reconnects through the balancer and gets every outcome",
       async () => {
         const owner = await provision(balancer.url);
-        const received: LoginOutcome[] = [];
-        const site = new SiteClient({
-          baseUrl: balancer.url,
-          siteToken: owner.siteToken,
-          siteId: owner.siteId,
-          events: { reconnectBaseMs: 100, reconnectMaxMs: 500 },
-        });
-        const subscription = site.onLogin((outcome) => {
-          received.push(outcome);
-        });
+        const { received, subscription } = await siteBehindBalancer(owner);
         try {
-          await until("the stream to open", async () => (site.events.connected ? true : null));
           const holder = instances.find((i) => i.name === balancer.routed.at(-1)) ?? instances[0]!;
           const ids: string[] = [];
           const loginOnce = async () => {
@@ -267,21 +273,11 @@ function fleetSuite(variant: "postgres" | "postgres+redis") {
       "PostgreSQL stopped and restarted mid-flow: 503 with Retry-After meanwhile, no approval lost or doubled, recovery without restart",
       async () => {
         const owner = await provision(balancer.url);
-        const received: LoginOutcome[] = [];
-        const site = new SiteClient({
-          baseUrl: balancer.url,
-          siteToken: owner.siteToken,
-          siteId: owner.siteId,
-          events: { reconnectBaseMs: 100, reconnectMaxMs: 1000 },
-        });
-        const subscription = site.onLogin((outcome) => {
-          received.push(outcome);
-        });
+        const { received, subscription } = await siteBehindBalancer(owner);
         const raw = await SseClient.connect(`${instances[0]!.url}/api/v1/modules/agent-login/events`, {
           "x-site-token": owner.siteToken,
         });
         try {
-          await until("the stream to open", async () => (site.events.connected ? true : null));
           const before = await createRequest(instances[1]!.url, owner);
           const beforeNonce = await nonceFor(instances[2]!.url, before);
           const pending = await createRequest(instances[1]!.url, owner);
