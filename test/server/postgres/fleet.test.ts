@@ -326,6 +326,39 @@ function fleetSuite(variant: "postgres" | "postgres+redis") {
       },
       FLEET_TIMEOUT_MS,
     );
+
+    if (variant === "postgres+redis") {
+      test(
+        "Redis killed mid-flow: logins go on across instances, and every outcome reaches the site",
+        async () => {
+          const owner = await provision(balancer.url);
+          const { received, subscription } = await siteBehindBalancer(owner);
+          try {
+            await redis!.kill();
+            const ids: string[] = [];
+            for (const [i, instance] of instances.entries()) {
+              const id = await createRequest(instance.url, owner);
+              ids.push(id);
+              const other = instances[(i + 1) % instances.length]!;
+              expect((await approve(other.url, owner, id, await nonceFor(other.url, id))).status).toBe(200);
+            }
+            await redis!.start();
+            await until(
+              "every outcome at the site",
+              async () => (ids.every((id) => received.some((o) => o.requestId === id)) ? true : null),
+              45_000,
+            );
+            await Bun.sleep(500);
+            for (const id of ids) {
+              expect(received.filter((o) => o.requestId === id).map((o) => o.type)).toEqual(["approved"]);
+            }
+          } finally {
+            await subscription.stop();
+          }
+        },
+        FLEET_TIMEOUT_MS,
+      );
+    }
   });
 }
 
