@@ -476,7 +476,7 @@ export function loadConfig(env: Env): ServerConfig {
     hostname: env.HOST?.trim() || "127.0.0.1",
     databasePath,
     databaseUrl: postgresUrl,
-    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 16, 1, 500),
+    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 8, 1, 500),
     publicUrl: issuer,
     adminToken: adminToken(env),
     emailVerification: onOff(env, "EMAIL_VERIFICATION", true),

@@ -48,7 +48,7 @@ export function redactDatabaseUrl(url: string): string {
 /** Creates the pool and waits until the database answers, or throws naming DATABASE_URL. */
 export async function connectPostgres(options: PostgresOptions): Promise<Sql> {
   const sql = new Bun.SQL(options.url, {
-    max: options.max ?? 16,
+    max: options.max ?? 8,
     connectionTimeout: Math.ceil((options.connectTimeoutMs ?? 5000) / 1000),
     idleTimeout: 60,
     // Connections are recycled now and then, so a pool never pins one backend for days.
