@@ -113,8 +113,13 @@ export interface LimeServer {
    * and the operations listener when `METRICS_PORT` is set (`metricsUrl`; null otherwise).
    */
   listen(port?: number, hostname?: string): Promise<ListeningAt>;
-  /** Stops timers, closes event streams and the listeners. Does not close the database. */
-  stop(): Promise<void>;
+  /**
+   * Stops timers, closes event streams and the listeners. Does not close the
+   * database. `graceMs` gives responses in flight, and each event stream's
+   * SERVER_SHUTDOWN frame, that long to reach their clients (main.ts on
+   * SIGTERM); by default connections are cut at once.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** The SQLite stores of `deps.db` with `deps.stores` laid over them, or `deps.stores` alone when complete. */
@@ -374,10 +379,10 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       const shown = host.includes(":") ? `[${host}]` : host;
       return { url: `http://${shown}:${transport.port}`, port: transport.port, metricsUrl };
     },
-    async stop() {
+    async stop(options = {}) {
       clearInterval(timer);
       context.eventStreams.closeAll();
-      await transport?.close();
+      await transport?.close(options.graceMs);
       transport = null;
       await observability.close();
       await maintaining;

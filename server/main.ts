@@ -52,7 +52,8 @@ try {
     // Readiness: the database answers (either backend), Redis answers when configured; keys are checked by createApp.
     readiness: [
       { name: "database", check: storage.ping },
-      ...(redis ? [{ name: "redis", check: redis.ping }] : []),
+      // Without Redis the instance degrades (counters in memory, fan-out catches up), so it stays ready.
+      ...(redis ? [{ name: "redis", check: redis.ping, required: false }] : []),
     ],
     ...(storage.poolUse && { databasePool: storage.poolUse }),
   });
@@ -82,7 +83,8 @@ try {
   });
   const shutdown = async (signal: string) => {
     logger.info("shutting down", { signal });
-    await server.stop();
+    // Streams get their SERVER_SHUTDOWN frame and requests in flight finish, for up to 5 s.
+    await server.stop({ graceMs: 5000 });
     await redis?.close();
     await storage.close();
     process.exit(0);

@@ -44,8 +44,12 @@ export interface TransportOptions {
 
 export interface Transport {
   port: number;
-  /** Stops accepting, ends every connection (open event streams included) and resolves when closed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting and resolves once every connection is closed. With
+   * `graceMs`, responses in flight (an event stream's last frame among them)
+   * get that long to finish before the rest are cut; without it, at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export type RequestHandler = (request: Request) => Response | Promise<Response>;
@@ -318,10 +322,20 @@ export async function listenHttp(handle: RequestHandler, options: TransportOptio
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   return {
     port,
-    close: () =>
+    close: (graceMs = 0) =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        if (graceMs <= 0) {
+          server.closeAllConnections();
+          return;
+        }
+        server.closeIdleConnections();
+        // Connections that finish their response meanwhile are closed as they go idle.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        setTimeout(() => {
+          clearInterval(idle);
+          server.closeAllConnections();
+        }, graceMs);
       }),
   };
 }

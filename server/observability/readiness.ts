@@ -9,6 +9,9 @@
  * earlier probe is joined, not started again, so a probe every second
  * against a dead database does not pile up connections.
  *
+ * A check that is not `required` (Redis) reports its failure without making
+ * the instance unready: 200 with `status: "degraded"`.
+ *
  * The answer names the failing checks, never their error (it may hold a host
  * name or a connection string); the error goes to the log.
  *
@@ -25,6 +28,14 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves when the dependency answers; rejects (or throws) when it does not. */
   check(): Promise<void>;
+  /**
+   * `false` for a dependency the instance degrades without (Redis: counters
+   * fall back to memory, fan-out catches up): its failure is reported under
+   * `degraded` with a 200, since a balancer that took every instance out of
+   * rotation while Redis is down would turn a degradation into an outage.
+   * Default true.
+   */
+  required?: boolean;
 }
 
 /** How long one check may take before it counts as failed. */
@@ -90,9 +101,11 @@ export function createReadiness(
       checks.forEach((check, i) => {
         results[check.name] = outcomes[i]!;
       });
-      const failing = checks.filter((_, i) => outcomes[i] !== "ok");
+      const failing = checks.filter((check, i) => outcomes[i] !== "ok" && check.required !== false);
       if (failing.length === 0) {
-        return new Response(JSON.stringify(ok({ status: "ready", checks: results })), { headers: HEADERS });
+        const degraded = checks.filter((_, i) => outcomes[i] !== "ok").map((check) => check.name);
+        const data = { status: degraded.length === 0 ? "ready" : "degraded", checks: results, degraded };
+        return new Response(JSON.stringify(ok(data)), { headers: HEADERS });
       }
       const reasons = failing.map((check) => `${check.name} ${results[check.name]!.replace("_", " ")}`);
       const body = failure("NOT_READY", `Not ready: ${reasons.join("; ")}.`, {

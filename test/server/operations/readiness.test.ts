@@ -24,7 +24,23 @@ describe("/ready", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
         ok: true,
-        data: { status: "ready", checks: { database: "ok", signing_keys: "ok" } },
+        data: { status: "ready", checks: { database: "ok", signing_keys: "ok" }, degraded: [] },
+      });
+    });
+  });
+
+  test("a failing check that is not required (Redis) leaves it ready: 200, status degraded, named", async () => {
+    const readiness = [{ ...failing("redis", "connect ECONNREFUSED"), required: false }];
+    await withTestServer({ extra: { readiness } }, async (t) => {
+      const response = await fetch(`${t.url}/ready`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        ok: true,
+        data: {
+          status: "degraded",
+          checks: { database: "ok", signing_keys: "ok", redis: "failed" },
+          degraded: ["redis"],
+        },
       });
     });
   });

@@ -335,6 +335,13 @@ function fleetSuite(variant: "postgres" | "postgres+redis") {
           const { received, subscription } = await siteBehindBalancer(owner);
           try {
             await redis!.kill();
+            // Still ready (the instances serve without Redis), and saying what is missing.
+            for (const instance of instances) {
+              await until(`${instance.name} to report Redis degraded`, async () => {
+                const ready = await api(instance.url, "/ready");
+                return ready.status === 200 && ready.body.data.degraded.includes("redis") ? true : null;
+              });
+            }
             const ids: string[] = [];
             for (const [i, instance] of instances.entries()) {
               const id = await createRequest(instance.url, owner);

@@ -123,6 +123,15 @@ describe("an open event stream is re-authorized before every write", () => {
     await stream.close();
   });
 
+  test("stopping the server with a grace delivers the SERVER_SHUTDOWN frame before the connection closes", async () => {
+    const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
+    await stream.waitFor((events) => events.some((e) => e.data.type === "keepalive"));
+    await t.server.stop({ graceMs: 2000 });
+    const events = await stream.waitFor((all) => all.some((e) => e.data.type === "error"));
+    expect(events.at(-1)!.data.code).toBe("SERVER_SHUTDOWN");
+    await stream.close();
+  });
+
   test("a stream whose credential still holds keeps its keepalives and outcomes", async () => {
     const stream = await SseClient.connect(t.url + EVENTS, { "x-site-token": p.siteToken });
     const id = await approvedLogin(p.siteToken);
