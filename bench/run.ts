@@ -34,6 +34,7 @@ function plan(): SectionPlan[] {
       run: async (o) => (await import("./passport-verify.ts")).runPassportVerifyBench(o),
     },
     { name: "server", run: async (o) => (await import("./server.ts")).runServerBench(o) },
+    { name: "backends", run: async (o) => (await import("./backends.ts")).runBackendsBench(o) },
     { name: "verify-budget", run: async (o) => (await import("./verify-budget.ts")).runVerifyBudgetBench(o) },
   ];
   return only ? sections.filter((s) => only.split(",").includes(s.name)) : sections;

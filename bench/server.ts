@@ -12,7 +12,7 @@
  *
  * Run alone: `bun bench/server.ts [--short]`.
  */
-import { solve } from "../core/index.ts";
+import { complete, loginFlow, openSiteStream, ownCpuMicros, rate, rsaSigner } from "./lib/flows.ts";
 import { bestRate, interleavedRounds } from "./lib/rounds.ts";
 import type { BenchOptions, BenchSection } from "./lib/types.ts";
 
@@ -66,117 +66,6 @@ async function startServerProcess(): Promise<ServerProcess> {
   };
 }
 
-/** One SSE consumer for a site; resolves the waiter of each approved request as its event arrives. */
-function openSiteStream(url: string, siteToken: string) {
-  const waiters = new Map<string, () => void>();
-  const controller = new AbortController();
-  const ready = (async () => {
-    const response = await fetch(`${url}/api/v1/modules/agent-login/events`, {
-      headers: { "x-site-token": siteToken, accept: "text/event-stream" },
-      signal: controller.signal,
-    });
-    if (!response.ok || !response.body) throw new Error(`event stream refused: ${response.status}`);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    (async () => {
-      let pending = "";
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        pending += value;
-        let end = pending.indexOf("\n");
-        while (end >= 0) {
-          const line = pending.slice(0, end);
-          pending = pending.slice(end + 1);
-          if (line.startsWith("data:")) {
-            const event = JSON.parse(line.slice(5)) as { type: string; login_request_id?: string };
-            if (event.type === "approved" && event.login_request_id) {
-              waiters.get(event.login_request_id)?.();
-              waiters.delete(event.login_request_id);
-            }
-          }
-          end = pending.indexOf("\n");
-        }
-      }
-    })();
-  })();
-  return {
-    ready,
-    delivered: (requestId: string) => new Promise<void>((resolve) => waiters.set(requestId, resolve)),
-    close: () => controller.abort(),
-  };
-}
-
-async function expectOk(response: Response, what: string): Promise<Record<string, unknown>> {
-  const body = (await response.json()) as { ok: boolean; data?: Record<string, unknown>; error?: unknown };
-  if (!body.ok) throw new Error(`${what} failed: ${JSON.stringify(body.error)}`);
-  return body.data!;
-}
-
-async function loginFlow(
-  url: string,
-  siteToken: string,
-  agentToken: string,
-  stream: ReturnType<typeof openSiteStream>,
-) {
-  const created = await expectOk(
-    await fetch(`${url}/api/v1/modules/agent-login/requests`, {
-      method: "POST",
-      headers: { "x-site-token": siteToken, "content-type": "application/json" },
-      body: "{}",
-    }),
-    "create",
-  );
-  const requestId = created.login_request_id as string;
-  const delivered = stream.delivered(requestId);
-  const challenge = await expectOk(await fetch(`${url}/api/v1/auth/requests/${requestId}`), "challenge");
-  const { nonce } = await solve(challenge.pow_challenge as string, challenge.pow_difficulty as number);
-  await expectOk(
-    await fetch(`${url}/api/v1/modules/agent-login/requests/${requestId}/approve`, {
-      method: "POST",
-      headers: { "x-agent-token": agentToken, "content-type": "application/json" },
-      body: JSON.stringify({ pow_nonce: nonce }),
-    }),
-    "approve",
-  );
-  await delivered;
-}
-
-interface Completions {
-  completed: number;
-  elapsedMs: number;
-}
-
-/** Runs `task` with `concurrency` loops until `durationMs` passes; counts the completions. */
-async function complete(
-  durationMs: number,
-  concurrency: number,
-  task: () => Promise<void>,
-): Promise<Completions> {
-  let completed = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await task();
-        completed++;
-      }
-    }),
-  );
-  return { completed, elapsedMs: performance.now() - started };
-}
-
-/** Runs `task` with `concurrency` loops until `durationMs` passes; returns completions per second. */
-async function rate(durationMs: number, concurrency: number, task: () => Promise<void>): Promise<number> {
-  const { completed, elapsedMs } = await complete(durationMs, concurrency, task);
-  return completed / (elapsedMs / 1000);
-}
-
-function ownCpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-}
-
 interface SliceRates {
   perSecond: number;
   /**
@@ -200,24 +89,6 @@ async function slice(
   const { completed, elapsedMs } = await complete(durationMs, concurrency, task);
   const cpuSeconds = ((await cpu()) - before) / 1e6;
   return { perSecond: completed / (elapsedMs / 1000), perCpuSecond: completed / cpuSeconds };
-}
-
-/** An RSA-2048 signature over a passport-sized input with a fresh key, as the server makes one per login. */
-async function rsaSigner(): Promise<() => Promise<void>> {
-  const { privateKey } = await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    false,
-    ["sign", "verify"],
-  );
-  const input = new TextEncoder().encode("x".repeat(700));
-  return async () => {
-    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, input);
-  };
 }
 
 export async function runServerBench(opts: BenchOptions): Promise<BenchSection> {
