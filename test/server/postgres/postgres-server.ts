@@ -19,13 +19,12 @@
  * is a failure.
  */
 
-import { afterAll, beforeAll, describe, test } from "bun:test";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "../../../server/testing.ts";
+import { describeWithPrivateServer, startOnFreePort } from "../../support/private-server.ts";
 
 function findBinDir(): string | null {
   const initdb = Bun.which("initdb");
@@ -148,18 +147,14 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     running = child;
   };
 
-  // A free port can be taken between the probe and the bind; try a few.
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
+  try {
+    port = await startOnFreePort(async (candidate) => {
+      port = candidate;
       await spawn();
-      break;
-    } catch (error) {
-      if (attempt >= 2) {
-        rmSync(dir, { recursive: true, force: true });
-        throw error;
-      }
-    }
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
 
   const kill = async () => {
@@ -243,32 +238,15 @@ const gidOf = (name: string) => idOf("-g", name);
  * failing instead under CI.
  */
 export function describeWithPostgres(title: string, body: (postgres: () => PostgresServer) => void): void {
-  if (!postgresAvailable) {
-    if (process.env.CI) {
-      test(`${title}: PostgreSQL is required under CI`, () => {
-        throw new Error("initdb/postgres not found; .ci/run installs them (apt-get install -y postgresql)");
-      });
-      return;
-    }
-    console.warn(`[postgres] ${title}: skipped, PostgreSQL is not installed (apt-get install -y postgresql)`);
-    describe.skip(title, () =>
-      body(() => {
-        throw new Error("unreachable");
-      }),
-    );
-    return;
-  }
-  describe(title, () => {
-    let server: PostgresServer | undefined;
-    beforeAll(async () => {
-      server = await startPostgresServer();
-    }, 60_000);
-    afterAll(async () => {
-      await server?.stop();
-    });
-    body(() => {
-      if (!server) throw new Error("PostgreSQL did not start");
-      return server;
-    });
-  });
+  describeWithPrivateServer(
+    title,
+    {
+      name: "PostgreSQL",
+      available: postgresAvailable,
+      install: "apt-get install -y postgresql",
+      start: startPostgresServer,
+      startTimeoutMs: 60_000,
+    },
+    body,
+  );
 }

@@ -7,13 +7,12 @@
  * a failure.
  */
 
-import { afterAll, beforeAll, describe, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "../../../server/testing.ts";
+import { describeWithPrivateServer, startOnFreePort } from "../../support/private-server.ts";
 
 export const redisServerPath = Bun.which("redis-server");
 
@@ -88,18 +87,14 @@ export async function startRedisServer(): Promise<RedisServer> {
     running = child;
   };
 
-  // A free port can be taken between the probe and the bind; try a few.
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
-    try {
+  try {
+    port = await startOnFreePort(async (candidate) => {
+      port = candidate;
       await spawn();
-      break;
-    } catch (error) {
-      if (attempt >= 2) {
-        rmSync(dir, { recursive: true, force: true });
-        throw error;
-      }
-    }
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
 
   const kill = async () => {
@@ -128,34 +123,14 @@ export async function startRedisServer(): Promise<RedisServer> {
  * failing instead under CI.
  */
 export function describeWithRedis(title: string, body: (redis: () => RedisServer) => void): void {
-  if (!redisServerPath) {
-    if (process.env.CI) {
-      test(`${title}: redis-server is required under CI`, () => {
-        throw new Error(
-          "redis-server not found on PATH; .ci/run installs it (apt-get install -y redis-server)",
-        );
-      });
-      return;
-    }
-    console.warn(`[redis] ${title}: skipped, no redis-server on PATH (apt-get install -y redis-server)`);
-    describe.skip(title, () =>
-      body(() => {
-        throw new Error("unreachable");
-      }),
-    );
-    return;
-  }
-  describe(title, () => {
-    let server: RedisServer | undefined;
-    beforeAll(async () => {
-      server = await startRedisServer();
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
-    body(() => {
-      if (!server) throw new Error("redis-server did not start");
-      return server;
-    });
-  });
+  describeWithPrivateServer(
+    title,
+    {
+      name: "redis-server",
+      available: redisServerPath !== null,
+      install: "apt-get install -y redis-server",
+      start: startRedisServer,
+    },
+    body,
+  );
 }

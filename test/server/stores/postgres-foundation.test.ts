@@ -24,8 +24,6 @@ import {
   createPostgresEmailCodeStore,
   createPostgresUserStore,
 } from "../../../server/infrastructure/postgres/users-store.ts";
-import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
-import { createSqliteStores } from "../../../server/infrastructure/sqlite/stores.ts";
 import { describeWithPostgres, type PostgresServer } from "../postgres/postgres-server.ts";
 import {
   agent,
@@ -36,12 +34,11 @@ import {
   kycStoreConformance,
   passwordResetStoreConformance,
   sessionStoreConformance,
-  site,
   siteStoreConformance,
-  user,
   userStoreConformance,
 } from "./conformance.ts";
 import { freshSchema, insertOwner, insertSite, postgresFactory } from "./postgres-fixture.ts";
+import { sqliteFactory } from "./sqlite-fixture.ts";
 
 const T0 = 1_800_000_000_000;
 
@@ -165,27 +162,10 @@ function reputationStoreBehaviour(name: string, factory: Factory<ReputationFixtu
   });
 }
 
-reputationStoreBehaviour("sqlite", async () => {
-  const db = openDatabase(":memory:");
-  const stores = createSqliteStores(db);
-  const addOwner = async () => {
-    const owner = user();
-    await stores.users.create(owner);
-    return owner.id;
-  };
-  return {
-    store: { reputation: stores.agentReputation, agents: stores.agents },
-    addOwner,
-    async addSite(ownerId) {
-      const record = site(ownerId ?? (await addOwner()));
-      await stores.sites.create(record);
-      return record.id;
-    },
-    async close() {
-      db.close();
-    },
-  };
-});
+reputationStoreBehaviour(
+  "sqlite",
+  sqliteFactory((stores) => ({ reputation: stores.agentReputation, agents: stores.agents })),
+);
 
 function key(kid: string, status: StoredSigningKey["status"], createdAt = T0): StoredSigningKey {
   return {

@@ -7,7 +7,6 @@ import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory
 import { createMemoryRateLimitStore } from "../../../server/infrastructure/memory/rate-limit-store.ts";
 import { migrate, openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { MIGRATIONS } from "../../../server/infrastructure/sqlite/migrations.ts";
-import { createSqliteStores, type Stores } from "../../../server/infrastructure/sqlite/stores.ts";
 import {
   agent,
   agentLoginStoreConformance,
@@ -15,81 +14,60 @@ import {
   auditStoreConformance,
   type BindingFixture,
   bindingStoreConformance,
-  type Factory,
   keyStoreConformance,
   kycStoreConformance,
   outcomeFanoutConformance,
   passwordResetStoreConformance,
   rateLimitStoreConformance,
   sessionStoreConformance,
-  site,
   siteStoreConformance,
-  user,
   userStoreConformance,
 } from "./conformance.ts";
-
-function sqlite<S>(pick: (stores: Stores) => S): Factory<S> {
-  return async () => {
-    const db = openDatabase(":memory:");
-    const stores = createSqliteStores(db);
-    const addOwner = async () => {
-      const owner = user();
-      await stores.users.create(owner);
-      return owner.id;
-    };
-    return {
-      store: pick(stores),
-      addOwner,
-      async addSite(ownerId) {
-        const record = site(ownerId ?? (await addOwner()));
-        await stores.sites.create(record);
-        return record.id;
-      },
-      async close() {
-        db.close();
-      },
-    };
-  };
-}
+import { sqliteFactory } from "./sqlite-fixture.ts";
 
 agentLoginStoreConformance(
   "sqlite",
-  sqlite((s) => s.agentLogin),
+  sqliteFactory((s) => s.agentLogin),
 );
 keyStoreConformance(
   "sqlite",
-  sqlite((s) => s.keys),
+  sqliteFactory((s) => s.keys),
 );
 userStoreConformance(
   "sqlite",
-  sqlite((s) => ({ users: s.users, codes: s.emailCodes })),
+  sqliteFactory((s) => ({ users: s.users, codes: s.emailCodes })),
 );
 passwordResetStoreConformance(
   "sqlite",
-  sqlite((s) => ({ resets: s.passwordResets, users: s.users, codes: s.emailCodes, sessions: s.sessions })),
+  sqliteFactory((s) => ({
+    resets: s.passwordResets,
+    users: s.users,
+    codes: s.emailCodes,
+    sessions: s.sessions,
+  })),
 );
 sessionStoreConformance(
   "sqlite",
-  sqlite((s) => s.sessions),
+  sqliteFactory((s) => s.sessions),
 );
 siteStoreConformance(
   "sqlite",
-  sqlite((s) => s.sites),
+  sqliteFactory((s) => s.sites),
 );
 agentStoreConformance(
   "sqlite",
-  sqlite((s) => s.agents),
+  sqliteFactory((s) => s.agents),
 );
 kycStoreConformance(
   "sqlite",
-  sqlite((s) => s.kyc),
+  sqliteFactory((s) => s.kyc),
 );
 auditStoreConformance(
   "sqlite",
-  sqlite((s) => s.audit),
+  sqliteFactory((s) => s.audit),
 );
 bindingStoreConformance("sqlite", async () => {
-  const fixture = await sqlite((s) => s)();
+  const fixture = await sqliteFactory((s) => s)();
   const stores = fixture.store;
   return {
     ...fixture,
