@@ -25,6 +25,7 @@ export interface FleetInstance {
   logs: string[];
   /** Whether the process is still running. */
   readonly alive: boolean;
+  /** Ends the process and removes its working directory. */
   kill(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Files the instance left in its working directory. */
   filesWritten(): string[];
@@ -129,6 +130,7 @@ export async function startInstance(name: string, env: FleetEnv, timeoutMs = 30_
     async kill(signal = "SIGKILL") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await child.exited;
+      rmSync(cwd, { recursive: true, force: true });
     },
     filesWritten: () => readdirSync(cwd, { recursive: true }).map(String),
   };
