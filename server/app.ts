@@ -364,8 +364,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     maintain,
     async listen(port = config.port, hostname = config.hostname) {
       // Request ids, HTTP metrics and the access log sit between the transport and Elysia.
-      const handle = observability.observe((request) => app.handle(request));
-      transport = await listenHttp(handle, {
+      const observed = observability.observe((request) => app.handle(request));
+      transport = await listenHttp(observed.handle, {
         port,
         hostname,
         headersTimeoutMs: config.http.headersTimeoutMs,
@@ -373,6 +373,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
         maxHeaderBytes: config.http.maxHeaderBytes,
         logger,
+        onAnswer: observed.answered,
       });
       const metricsUrl = await observability.listen();
       const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;

@@ -1,8 +1,10 @@
 /**
- * Wraps the app's request handler, between the transport and Elysia: gives
- * every request an id (request-id.ts) and returns it in `X-Request-Id`,
- * counts it in the HTTP metrics, and writes one access-log line when its
- * response is handed to the transport.
+ * Between the transport and Elysia: gives every request an id
+ * (request-id.ts) and returns it in `X-Request-Id`; then, told by the
+ * transport what it sent (status and body size, which the transport knows
+ * because it measures every body for `Content-Length`), counts the request in
+ * the HTTP metrics and writes one access-log line. The body is never read
+ * here: the transport reads it once.
  *
  * The line holds the method, the route template (never the URL: a query can
  * carry a code or a token), the status, the duration, the body size, the
@@ -15,7 +17,8 @@
  * `lime_event_streams_open` shows how many are open.
  *
  * @example
- * listenHttp(observeRequests((request) => app.handle(request), { logger, metrics, enabled: true, trustProxy: false }), ...);
+ * const observed = observeRequests((request) => app.handle(request), { logger, metrics, enabled: true, trustProxy: false });
+ * listenHttp(observed.handle, { ..., onAnswer: observed.answered });
  */
 
 import type { Logger } from "../infrastructure/logger.ts";
@@ -35,20 +38,9 @@ export interface AccessLogOptions {
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Statuses whose response may not have a body (Fetch: "null body status"). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-
 /** The method as a label: the transport accepts some thirty, most of which no route answers. */
 export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : "OTHER";
-}
-
-function isEventStream(response: Response): boolean {
-  return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
-}
-
-function init(response: Response): ResponseInit {
-  return { status: response.status, statusText: response.statusText, headers: response.headers };
 }
 
 /** Sets a header, on a copy when the response's headers are immutable (`Response.redirect`). */
@@ -57,52 +49,39 @@ function withHeader(response: Response, name: string, value: string): Response {
     response.headers.set(name, value);
     return response;
   } catch {
-    const copy = new Response(response.body, init(response));
+    const copy = new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
     copy.headers.set(name, value);
     return copy;
   }
 }
 
-interface Answered {
-  response: Response;
-  /** Body bytes sent; null for an event stream, which is still going. */
-  bytes: number | null;
+export interface ObservedRequests {
+  /** The app's handler, each answer carrying its request's id. */
+  handle: RequestHandler;
+  /**
+   * The transport's report (`TransportOptions.onAnswer`): the status and body
+   * bytes it sent, or `null` bytes for an event stream, which is still going.
+   */
+  answered(request: Request, status: number, bytes: number | null): void;
 }
 
-/**
- * The response with its id, and its size. The transport reads every body
- * but an event stream whole before writing it, so reading it here first
- * costs one copy; an event stream is passed through untouched, since its
- * source counts on being read one chunk per write (transport.ts).
- */
-async function answer(response: Response, requestId: string, method: string): Promise<Answered> {
-  if (response.body === null || isEventStream(response)) {
-    return {
-      response: withHeader(response, REQUEST_ID_HEADER, requestId),
-      bytes: response.body === null ? 0 : null,
-    };
-  }
-  const payload = new Uint8Array(await response.arrayBuffer());
-  const copy = new Response(NULL_BODY_STATUSES.has(response.status) ? null : payload, init(response));
-  copy.headers.set(REQUEST_ID_HEADER, requestId);
-  return { response: copy, bytes: method === "HEAD" ? 0 : payload.byteLength };
-}
-
-export function observeRequests(handle: RequestHandler, options: AccessLogOptions): RequestHandler {
-  const record = (
-    request: Request,
-    requestId: string,
-    started: number,
-    status: number,
-    bytes: number | null,
-  ) => {
-    const seconds = (performance.now() - started) / 1000;
+export function observeRequests(handle: RequestHandler, options: AccessLogOptions): ObservedRequests {
+  const pending = new WeakMap<Request, { requestId: string; started: number }>();
+  const record = (request: Request, status: number, bytes: number | null) => {
+    const seen = pending.get(request);
+    if (seen === undefined) return;
+    pending.delete(request);
+    const seconds = (performance.now() - seen.started) / 1000;
     const method = methodLabel(request.method);
     const route = routeTemplateOf(request);
     options.metrics.httpRequest({ method, route, status, seconds });
     if (!options.enabled) return;
     options.logger.info("request", {
-      request_id: requestId,
+      request_id: seen.requestId,
       method,
       route,
       status,
@@ -111,18 +90,18 @@ export function observeRequests(handle: RequestHandler, options: AccessLogOption
       client: clientAddress(request, options.trustProxy),
     });
   };
-  return async (request) => {
-    const started = performance.now();
-    const requestId = requestIdFor(request);
-    let answered: Answered;
-    try {
-      answered = await answer(await handle(request), requestId, request.method);
-    } catch (error) {
-      // The transport answers 500 for a handler that throws (transport.ts); the line still gets written.
-      record(request, requestId, started, 500, 0);
-      throw error;
-    }
-    record(request, requestId, started, answered.response.status, answered.bytes);
-    return answered.response;
+  return {
+    async handle(request) {
+      const requestId = requestIdFor(request);
+      pending.set(request, { requestId, started: performance.now() });
+      try {
+        return withHeader(await handle(request), REQUEST_ID_HEADER, requestId);
+      } catch (error) {
+        // The transport answers 500 for a handler that throws (transport.ts); the line still gets written.
+        record(request, 500, 0);
+        throw error;
+      }
+    },
+    answered: record,
   };
 }

@@ -40,6 +40,12 @@ export interface TransportOptions {
   keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
   logger: Logger;
+  /**
+   * Told what was sent for each request the handler answered: the status and
+   * the body's bytes (0 without a body or for HEAD), or `null` for an event
+   * stream, still going (the access log: server/http/access-log.ts).
+   */
+  onAnswer?(request: Request, status: number, bytes: number | null): void;
 }
 
 export interface Transport {
@@ -235,7 +241,12 @@ function isEventStream(response: Response): boolean {
   return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
 }
 
-async function send(incoming: IncomingMessage, outgoing: ServerResponse, response: Response): Promise<void> {
+async function send(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  response: Response,
+  report: (status: number, bytes: number | null) => void,
+): Promise<void> {
   const headers: string[] = [];
   for (const [name, value] of response.headers) {
     if (name !== "set-cookie") headers.push(name, value);
@@ -248,6 +259,7 @@ async function send(incoming: IncomingMessage, outgoing: ServerResponse, respons
       ? null
       : new Uint8Array(await response.arrayBuffer());
   if (payload !== null) headers.push("content-length", String(payload.byteLength));
+  report(response.status, streamed ? null : (payload?.byteLength ?? 0));
   if (!incoming.complete) {
     headers.push("connection", "close");
     lingerAfterAnswer(incoming);
@@ -293,7 +305,9 @@ export async function listenHttp(handle: RequestHandler, options: TransportOptio
       recordPeerAddress(request, incoming.socket.remoteAddress ?? "unknown");
       void (async () => {
         try {
-          await send(incoming, outgoing, await handle(request));
+          await send(incoming, outgoing, await handle(request), (status, bytes) =>
+            options.onAnswer?.(request, status, bytes),
+          );
         } catch (error) {
           // The app answers its own errors; reaching here means the transport itself failed.
           options.logger.error("could not answer a request", { error: String(error) });

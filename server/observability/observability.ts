@@ -7,7 +7,8 @@
  * @example
  * const observability = createObservability({ config, logger, clock, keyRing, keys: stores.keys, db, openStreams });
  * app.use(observability.routes);
- * listenHttp(observability.observe((request) => app.handle(request)), ...);
+ * const observed = observability.observe((request) => app.handle(request));
+ * listenHttp(observed.handle, { ..., onAnswer: observed.answered });
  * const metricsUrl = await observability.listen();
  * await observability.close();
  */
@@ -17,7 +18,7 @@ import type { Clock } from "../clock.ts";
 import type { ServerConfig } from "../config.ts";
 import type { KeyRing } from "../core/keys/service.ts";
 import type { KeyStore } from "../core/keys/store.ts";
-import { observeRequests } from "../http/access-log.ts";
+import { type ObservedRequests, observeRequests } from "../http/access-log.ts";
 import { listenHttp, type RequestHandler, type Transport } from "../http/transport.ts";
 import type { Logger } from "../infrastructure/logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -49,7 +50,7 @@ export interface Observability {
   /** `/ready` and `/metrics` on the public app. */
   routes: ReturnType<typeof observabilityRoutes>;
   /** The request handler with request ids, HTTP metrics and the access log around it. */
-  observe(handle: RequestHandler): RequestHandler;
+  observe(handle: RequestHandler): ObservedRequests;
   /** Starts the operations listener when `METRICS_PORT` is set: its URL, or null. */
   listen(): Promise<string | null>;
   close(): Promise<void>;
