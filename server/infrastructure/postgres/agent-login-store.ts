@@ -32,17 +32,10 @@ import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
 import { millis } from "../sql-rows/millis.ts";
 import type { Sql } from "./connection.ts";
+import { deleteLapsed, inBatches, PURGE_BATCH } from "./purge.ts";
 
 /** The advisory-lock namespace of outcome ids ("LOUT"); the second key is `hashtext(site_id)`. */
 const OUTCOME_LOCK_NAMESPACE = 0x4c4f5554;
-
-/** Rows one purge statement touches, so a large backlog never makes one long transaction. */
-const PURGE_BATCH = 1000;
-
-/** Runs a bounded statement until it touches fewer rows than a batch. */
-async function inBatches(step: () => Promise<number>): Promise<void> {
-  while ((await step()) === PURGE_BATCH) {}
-}
 
 export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
   return {
@@ -191,13 +184,7 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
       // and `= ANY(ARRAY(…))` makes the change itself a primary-key lookup rather than a join the
       // planner may turn into a scan of the table. Events go first, so a request whose events
       // lapsed goes in the same purge, as in SQLite.
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM login_outcomes
-          WHERE id = ANY(ARRAY(SELECT id FROM login_outcomes WHERE expires_at <= ${now}
-                               ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
+      await deleteLapsed(sql, ["login_outcomes", "id"], now);
       await inBatches(async () => {
         const result = await sql`
           UPDATE login_requests SET passport_jwt = NULL

@@ -40,20 +40,7 @@ import {
   toResource,
 } from "../sql-rows/oauth.ts";
 import type { Sql } from "./connection.ts";
-
-/** Rows one purge statement deletes, so a large backlog never makes one long transaction. */
-const PURGE_BATCH = 1000;
-
-/**
- * Runs a bounded delete until it removes fewer rows than a batch. Each batch
- * takes its keys from a walk of the table's expiry index, and `= ANY(ARRAY(…))`
- * makes the delete itself a key lookup (a composite key: the row's ctid, read
- * and used within one statement) rather than a join the planner may turn into
- * a scan of the table.
- */
-async function inBatches(step: () => Promise<number>): Promise<void> {
-  while ((await step()) === PURGE_BATCH) {}
-}
+import { deleteLapsed, PURGE_BATCH } from "./purge.ts";
 
 function createClientStore(sql: Sql): OAuthClientStore {
   return {
@@ -168,21 +155,9 @@ function createFlowStore(sql: Sql): OAuthFlowStore {
       return seen ? { code: toCode(seen), firstUse: false } : null;
     },
     async purge(now) {
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM oauth_authorization_requests
-          WHERE id = ANY(ARRAY(SELECT id FROM oauth_authorization_requests WHERE expires_at <= ${now}
-                               ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
+      await deleteLapsed(sql, ["oauth_authorization_requests", "id"], now);
       // Used codes are kept until they expire, so a replay inside their lifetime is still recognised.
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM oauth_codes
-          WHERE code_hash = ANY(ARRAY(SELECT code_hash FROM oauth_codes WHERE expires_at <= ${now}
-                                      ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
+      await deleteLapsed(sql, ["oauth_codes", "code_hash"], now);
     },
   };
 }
@@ -258,27 +233,9 @@ function createTokenStore(sql: Sql): OAuthTokenStore {
       });
     },
     async purge(now) {
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM oauth_access_tokens
-          WHERE jti = ANY(ARRAY(SELECT jti FROM oauth_access_tokens WHERE expires_at <= ${now}
-                                ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM oauth_assertion_ids
-          WHERE ctid = ANY(ARRAY(SELECT ctid FROM oauth_assertion_ids WHERE expires_at <= ${now}
-                                 ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
-      await inBatches(async () => {
-        const result = await sql`
-          DELETE FROM oauth_refresh_tokens
-          WHERE token_hash = ANY(ARRAY(SELECT token_hash FROM oauth_refresh_tokens WHERE expires_at <= ${now}
-                                       ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
-        return result.count;
-      });
+      await deleteLapsed(sql, ["oauth_access_tokens", "jti"], now);
+      await deleteLapsed(sql, ["oauth_assertion_ids", "ctid"], now);
+      await deleteLapsed(sql, ["oauth_refresh_tokens", "token_hash"], now);
       // A grant with nothing left under it is history; one day of slack keeps fresh grants mid-exchange.
       await purgeEmptyGrants(sql, now - 86_400_000);
     },
