@@ -2,7 +2,7 @@ import type { Clock } from "../../../server/clock.ts";
 import type { LogFields, Logger, LogLevel } from "../../../server/infrastructure/logger.ts";
 import type { Stores } from "../../../server/infrastructure/sqlite/stores.ts";
 import type { OutcomeEvent, OutcomeFanout } from "../../../server/modules/agent-login/store.ts";
-import { site, user } from "../stores/conformance.ts";
+import { loginRequest, site, user } from "../stores/conformance.ts";
 
 export interface CapturingLogger extends Logger {
   entries: Array<{ level: LogLevel; message: string; fields?: LogFields }>;
@@ -25,21 +25,15 @@ export async function approvedOutcome(stores: Stores, clock: Clock): Promise<Out
   await stores.sites.create(record);
   const now = clock.now();
   const id = crypto.randomUUID();
-  await stores.agentLogin.create({
-    id,
-    siteId: record.id,
-    status: "PENDING",
-    powChallenge: "ab".repeat(32),
-    powDifficulty: 8,
-    redirectUrl: "https://shop.example/done",
-    createdAt: now,
-    expiresAt: now + 300_000,
-    approvedAgentId: null,
-    approvedAt: null,
-    passportJwt: null,
-    passportExpiresAt: null,
-    deliveredAt: null,
-  });
+  await stores.agentLogin.create(
+    loginRequest(record.id, {
+      id,
+      powDifficulty: 8,
+      redirectUrl: "https://shop.example/done",
+      createdAt: now,
+      expiresAt: now + 300_000,
+    }),
+  );
   const approved = await stores.agentLogin.approve({
     id,
     agentId: crypto.randomUUID(),

@@ -74,7 +74,10 @@ export function site(ownerId: string, overrides: Partial<SiteRecord> = {}): Site
   };
 }
 
-function loginRequest(siteId: string, overrides: Partial<LoginRequestRecord> = {}): LoginRequestRecord {
+export function loginRequest(
+  siteId: string,
+  overrides: Partial<LoginRequestRecord> = {},
+): LoginRequestRecord {
   return {
     id: crypto.randomUUID(),
     siteId,

@@ -21,6 +21,7 @@ import {
   type BindingFixture,
   bindingRequest,
   bindingStoreConformance,
+  loginRequest as pendingRequest,
 } from "./conformance.ts";
 import { type OAuthFixture, oauthStoreConformance } from "./oauth-conformance.ts";
 import { freshSchema, insertOwner, insertSite, postgresFactory } from "./postgres-fixture.ts";
@@ -62,23 +63,9 @@ async function racingPools(server: PostgresServer) {
   };
 }
 
+/** A pending login request of `siteId` created at `now`. */
 function loginRequest(siteId: string, now: number, overrides: Partial<LoginRequestRecord> = {}) {
-  return {
-    id: crypto.randomUUID(),
-    siteId,
-    status: "PENDING",
-    powChallenge: "ab".repeat(32),
-    powDifficulty: 15,
-    redirectUrl: null,
-    createdAt: now,
-    expiresAt: now + 300_000,
-    approvedAgentId: null,
-    approvedAt: null,
-    passportJwt: null,
-    passportExpiresAt: null,
-    deliveredAt: null,
-    ...overrides,
-  } satisfies LoginRequestRecord;
+  return pendingRequest(siteId, { createdAt: now, expiresAt: now + 300_000, ...overrides });
 }
 
 describeWithPostgres("PostgreSQL module stores", (postgres) => {
