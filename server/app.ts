@@ -11,8 +11,7 @@
  */
 
 import type { Database } from "bun:sqlite";
-import { openapi } from "@elysiajs/openapi";
-import { Elysia } from "elysia";
+import { type AnyElysia, Elysia } from "elysia";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ServerConfig } from "./config.ts";
 import type { AppContext } from "./context.ts";
@@ -29,7 +28,9 @@ import { type KycVerifier, manualKycVerifier } from "./foundation/kyc/verifier.t
 import { siteRoutes } from "./foundation/sites/routes.ts";
 import { PASSWORD_RESET_PURGE_BATCH } from "./foundation/users/password-reset.ts";
 import { userRoutes } from "./foundation/users/routes.ts";
+import { SECURITY_SCHEMES } from "./http/contract.ts";
 import { errorBoundary } from "./http/error-boundary.ts";
+import { openapiDocumentRoute } from "./http/openapi-document.ts";
 import { openapiReference } from "./http/openapi-reference.ts";
 import { createRateLimiter } from "./http/rate-limit.ts";
 import type { RateLimitStore } from "./http/rate-limit-store.ts";
@@ -123,6 +124,26 @@ export interface LimeServer {
 }
 
 /** The SQLite stores of `deps.db` with `deps.stores` laid over them, or `deps.stores` alone when complete. */
+/** The description's head; its paths come from the routes (server/http/openapi-document.ts). */
+const API_DOCUMENTATION = {
+  info: {
+    title: "LIME identity server",
+    version: "1",
+    description:
+      "Owners, agents, sites, RS256 passports, JWKS and the headless agent login. " +
+      "Wire-compatible with LIME's published SDKs; see docs/api.md.",
+  },
+  tags: [
+    { name: "foundation", description: "Owners, sessions, KYC, sites, audit" },
+    { name: "core", description: "Agents, passports, JWKS" },
+    { name: "agent-login", description: "Headless agent login with PoW and SSE" },
+    { name: "bindings", description: "Agent Binding: a site asks for one of its user's agents" },
+    { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
+    { name: "oauth", description: "MCP OAuth 2.1 authorization server; see docs/mcp-oauth.md" },
+  ],
+  securitySchemes: SECURITY_SCHEMES,
+};
+
 function resolveStores(deps: AppDeps): Stores {
   if (deps.db) return { ...createSqliteStores(deps.db), ...deps.stores };
   const given = deps.stores ?? {};
@@ -264,6 +285,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     bindings,
   };
 
+  // The description route reads the finished app (set below) on its first request.
+  let documented: AnyElysia | undefined;
   const app = new Elysia()
     // First: it notes each request's route template, and must see errors before the boundary answers them.
     .use(routeRecorder())
@@ -278,32 +301,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         `${OAUTH_PREFIX}/authorize/consent`,
       ]),
     )
-    .use(
-      openapi({
-        path: "/openapi",
-        // The plugin's own page loads its UI from a CDN; ours (below) serves a pinned copy.
-        provider: null,
-        // The JWKS paths end in ".json"; the plugin would otherwise skip them as static files.
-        exclude: { staticFile: false },
-        documentation: {
-          info: {
-            title: "LIME identity server",
-            version: "1",
-            description:
-              "Owners, agents, sites, RS256 passports, JWKS and the headless agent login. " +
-              "Wire-compatible with LIME's published SDKs; see docs/api.md.",
-          },
-          tags: [
-            { name: "foundation", description: "Owners, sessions, KYC, sites, audit" },
-            { name: "core", description: "Agents, passports, JWKS" },
-            { name: "agent-login", description: "Headless agent login with PoW and SSE" },
-            { name: "bindings", description: "Agent Binding: a site asks for one of its user's agents" },
-            { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
-            { name: "oauth", description: "MCP OAuth 2.1 authorization server; see docs/mcp-oauth.md" },
-          ],
-        },
-      }),
-    )
+    // Built from the routes' own models once all are registered (server/http/contract.ts).
+    .use(openapiDocumentRoute("/openapi/json", () => documented!, API_DOCUMENTATION))
     // The reference page runs a third-party bundle on the origin of owners' sessions and the consent
     // page; production serves only the JSON (docs/decisions/openapi-reference-ui.md).
     .use(config.production ? new Elysia() : openapiReference("/openapi"))
@@ -320,6 +319,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(bindingRoutes(context))
     .use(oauthRoutes(context))
     .use(webPages(context));
+  documented = app;
 
   let maintaining: Promise<void> | null = null;
   const maintain = () => {

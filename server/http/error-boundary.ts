@@ -143,6 +143,8 @@ export function toDomainError(code: string, error: unknown, logger: Logger): Dom
   if (code === "PARSE" && cause instanceof DomainError) return cause;
   switch (code) {
     case "VALIDATION":
+      // An answer that does not match its declared model is our bug, not the client's (server/http/contract.ts).
+      if ((error as ValidationError).type === "response") return internalError(logger, code, error);
       return new DomainError(
         "VALIDATION_FAILED",
         "The request does not match the expected schema.",
@@ -160,13 +162,16 @@ export function toDomainError(code: string, error: unknown, logger: Logger): Dom
           "The database is unreachable; retry later.",
         );
       }
-      logger.error("unhandled error", {
-        code,
-        error:
-          error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
-      });
-      return new DomainError("INTERNAL_ERROR", "Internal error.");
+      return internalError(logger, code, error);
   }
+}
+
+function internalError(logger: Logger, code: string, error: unknown): DomainError {
+  logger.error("unhandled error", {
+    code,
+    error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : error,
+  });
+  return new DomainError("INTERNAL_ERROR", "Internal error.");
 }
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

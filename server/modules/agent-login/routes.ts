@@ -3,10 +3,12 @@ import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
 import { authenticateSite, siteCredentialProblem } from "../../foundation/sites/service.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
+import { answers, INPUT_FAILURES, SITE_TOKEN } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
 import {
   AgentTokenHeaders,
   ApproveBody,
+  CreatedLoginRequest,
   CreateLoginRequestBody,
   EventStreamHeaders,
   LoginRequestParams,
@@ -46,7 +48,15 @@ export function agentLoginRoutes(ctx: AppContext) {
       {
         body: CreateLoginRequestBody,
         headers: SiteTokenHeaders,
-        detail: { summary: "Step 1 (site): open a login request" },
+        response: answers(201, CreatedLoginRequest, [
+          ...INPUT_FAILURES,
+          "SITE_TOKEN_MISSING",
+          "SITE_TOKEN_INVALID",
+          "SITE_SUSPENDED",
+          "REDIRECT_URL_NOT_ALLOWED",
+          "RATE_LIMIT_EXCEEDED",
+        ]),
+        detail: { summary: "Step 1 (site): open a login request", security: SITE_TOKEN },
       },
     )
     .get(

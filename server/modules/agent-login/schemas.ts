@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { JsonInteger } from "../../http/schema-types.ts";
 
 export const LoginRequestParams = t.Object({ id: t.String({ format: "uuid" }) });
 
@@ -15,4 +16,21 @@ export const AgentTokenHeaders = t.Object({ "x-agent-token": t.Optional(t.String
 export const EventStreamHeaders = t.Object({
   "x-site-token": t.Optional(t.String()),
   "last-event-id": t.Optional(t.String()),
+});
+
+const IsoTime = t.String({ format: "date-time" });
+export const LoginStatus = t.Union([
+  t.Literal("PENDING"),
+  t.Literal("APPROVED"),
+  t.Literal("DELIVERED"),
+  t.Literal("EXPIRED"),
+]);
+
+export const CreatedLoginRequest = t.Object({
+  login_request_id: t.String({ format: "uuid" }),
+  site_id: t.String(),
+  status: LoginStatus,
+  expires_at: IsoTime,
+  created_at: IsoTime,
+  pow_difficulty: JsonInteger({ minimum: 1 }),
 });
