@@ -92,6 +92,23 @@ export function answers<T extends TSchema>(
   return { [status]: options.raw ? data : Envelope(data), ...failures(codes) } as Record<number, TSchema>;
 }
 
+/**
+ * The same error envelopes as OpenAPI response objects, for routes whose
+ * success is not a JSON model Elysia can check (event streams, redirects,
+ * pages, raw `Response`s): pass them in `detail.responses` beside the
+ * hand-described success.
+ */
+export function failureResponses(codes: readonly DomainErrorCode[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [status, schema] of Object.entries(failures(codes))) {
+    out[status] = {
+      description: schema.description ?? "Error",
+      content: { "application/json": { schema } },
+    };
+  }
+  return out;
+}
+
 /** OpenAPI security requirements (the schemes are declared in `SECURITY_SCHEMES`). */
 export const SITE_TOKEN = [{ siteToken: [] }];
 export const AGENT_TOKEN = [{ agentToken: [] }];

@@ -1,4 +1,4 @@
-import { t } from "elysia";
+import { type TSchema, t } from "elysia";
 
 /**
  * A JSON integer, strictly. Elysia's `t.Integer` also accepts numeric strings
@@ -6,4 +6,12 @@ import { t } from "elysia";
  */
 export function JsonInteger(options: { minimum?: number; maximum?: number } = {}) {
   return t.Number({ ...options, multipleOf: 1 });
+}
+
+/** An instant as the API writes it: ISO 8601 in UTC, e.g. `2026-12-02T19:00:00.000Z`. */
+export const IsoTime = t.String({ format: "date-time" });
+
+/** `schema` or JSON `null`. */
+export function Nullable<T extends TSchema>(schema: T) {
+  return t.Union([schema, t.Null()]);
 }

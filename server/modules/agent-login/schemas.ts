@@ -1,5 +1,5 @@
 import { t } from "elysia";
-import { JsonInteger } from "../../http/schema-types.ts";
+import { IsoTime, JsonInteger } from "../../http/schema-types.ts";
 
 export const LoginRequestParams = t.Object({ id: t.String({ format: "uuid" }) });
 
@@ -18,7 +18,6 @@ export const EventStreamHeaders = t.Object({
   "last-event-id": t.Optional(t.String()),
 });
 
-const IsoTime = t.String({ format: "date-time" });
 export const LoginStatus = t.Union([
   t.Literal("PENDING"),
   t.Literal("APPROVED"),
