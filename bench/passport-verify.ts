@@ -18,9 +18,9 @@
  * Standalone: `./node_modules/.bin/bun bench/passport-verify.ts [--short] [--json]`.
  */
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { createJwks, createLocalJwks, generateSigningKey } from "@lime-ts/core/keys";
+import { signPassport, verifyPassport } from "@lime-ts/core/passport";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { createJwks, createLocalJwks, generateSigningKey } from "../core/keys/index.ts";
-import { signPassport, verifyPassport } from "../core/passport/index.ts";
 import { bestLatency } from "./lib/rounds.ts";
 import { formatSection } from "./lib/table.ts";
 import type { BenchGate, BenchOptions, BenchRow, BenchSection } from "./lib/types.ts";

@@ -20,10 +20,10 @@
  */
 import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { solve } from "@lime-ts/core/pow";
 import { createSHA256 } from "hash-wasm";
 import { compileKernel, defaultRuntime } from "../core/pow/backend.ts";
 import { difficultyMasks } from "../core/pow/form.ts";
-import { solve } from "../core/pow/index.ts";
 import { createJsSearcher } from "../core/pow/js-search.ts";
 import { KERNEL_LAYOUT, type KernelExports } from "../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../core/pow/kernel/modules.ts";

@@ -30,9 +30,9 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassportVerifier } from "@lime-ts/sdk";
 import { HttpClient } from "../sdk/internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../sdk/internal/loopback.ts";
-import { PassportVerifier } from "../sdk/site/verifier.ts";
 import { startSdkTestServer } from "../test/sdk/helpers/server.ts";
 import {
   asciiHistogram,

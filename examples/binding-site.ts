@@ -16,7 +16,7 @@
  * connect URL someone forwarded to another person comes back in that
  * person's browser, whose session did not start it, and is refused.
  */
-import { SiteClient } from "../sdk/index.ts";
+import { SiteClient } from "@lime-ts/sdk";
 import { createBindingSite } from "./lib/binding-site-handler.ts";
 import { flag, limeEnv } from "./lib/lime-env.ts";
 

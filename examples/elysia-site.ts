@@ -10,9 +10,10 @@
  * verified agent. API: every route after `.use(agentPassport(...))` needs
  * `Authorization: AgentPassport <jwt>` with this site's origin as audience.
  */
+
+import { SiteClient } from "@lime-ts/sdk";
+import { agentPassport } from "@lime-ts/sdk/elysia";
 import { Elysia } from "elysia";
-import { agentPassport } from "../sdk/elysia.ts";
-import { SiteClient } from "../sdk/index.ts";
 import { runDemoAgent } from "./lib/demo-agent.ts";
 import { flag, limeEnv } from "./lib/lime-env.ts";
 

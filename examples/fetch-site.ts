@@ -9,7 +9,7 @@
  *   LIME_API_BASE=... LIME_SITE_TOKEN=... LIME_AGENT_TOKEN=... \
  *     deno run --allow-net --allow-env --allow-read examples/fetch-site.ts --once
  */
-import { type PassportContext, SiteClient, withAgentPassport } from "../sdk/index.ts";
+import { type PassportContext, SiteClient, withAgentPassport } from "@lime-ts/sdk";
 import { runDemoAgent } from "./lib/demo-agent.ts";
 import { flag, limeEnv } from "./lib/lime-env.ts";
 

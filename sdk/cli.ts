@@ -1,4 +1,4 @@
-#!/usr/bin/env bun
+#!/usr/bin/env node
 /**
  * `lime`: the command line for agents and operators (see sdk/cli/commands.ts
  * for the commands and exit codes).

@@ -16,8 +16,9 @@
  *   .get("/me", ({ passport }) => ({ agent: passport.agentId, kyc: passport.ownerKycLevel }))
  *   .listen(3000);
  */
+
+import type { PassportContext } from "@lime-ts/core/passport";
 import { Elysia } from "elysia";
-import type { PassportContext } from "../core/passport/index.ts";
 import {
   createPassportGuard,
   isGuardError,

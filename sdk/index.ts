@@ -26,7 +26,7 @@ export {
   PassportError,
   type PassportErrorCode,
   SITE_LOGIN_AUDIENCE,
-} from "../core/index.ts";
+} from "@lime-ts/core";
 export {
   AgentClient,
   type AgentClientOptions,

@@ -7,7 +7,7 @@
  * the agent fetches its challenge, solves the proof of work, approves, and
  * the outcome arrives on the site's Server-Sent Events stream.
  */
-import { solve } from "../../core/index.ts";
+import { solve } from "@lime-ts/core";
 
 const LOGIN_REQUESTS = "/api/v1/modules/agent-login/requests";
 export const EVENTS_PATH = "/api/v1/modules/agent-login/events";

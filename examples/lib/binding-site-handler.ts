@@ -6,7 +6,7 @@
  * connect URL someone forwarded to another person comes back in that
  * person's browser, whose session did not start it, and is refused.
  */
-import type { SiteClient } from "../../sdk/index.ts";
+import type { SiteClient } from "@lime-ts/sdk";
 
 interface BoundAgent {
   agentId: string;

@@ -5,7 +5,7 @@
  *   GET  /login/:id      -> the verified agent      (the site waits for the approval)
  *   GET  /api/whoami     -> the passport's agent    (needs Authorization: AgentPassport)
  */
-import { AgentClient } from "../../sdk/index.ts";
+import { AgentClient } from "@lime-ts/sdk";
 
 export async function runDemoAgent(siteUrl: string, limeBaseUrl: string, agentToken: string): Promise<void> {
   const agent = new AgentClient({ baseUrl: limeBaseUrl, agentToken });

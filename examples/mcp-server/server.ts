@@ -12,9 +12,9 @@
  * // PRM at http://localhost:3001/.well-known/oauth-protected-resource/mcp, MCP at http://localhost:3001/mcp
  */
 
+import { createMcpResourceGuard, type McpResourceGuardOptions } from "@lime-ts/sdk/mcp-server";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { createMcpResourceGuard, type McpResourceGuardOptions } from "../../sdk/mcp/index.ts";
 
 /** The scope the example's tools require; register the resource with it. */
 export const EXAMPLE_SCOPE = "mcp:tools";

@@ -4,7 +4,7 @@
  * self-service passports presented to sites (`Authorization: AgentPassport
  * <jwt>`, see `sdk/scheme.ts`), and MCP access tokens.
  */
-import { solve } from "../../core/pow/index.ts";
+import { solve } from "@lime-ts/core/pow";
 import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";

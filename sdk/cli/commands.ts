@@ -13,8 +13,8 @@
  * could not be reached or answered off-protocol or with a 5xx; 4
  * configuration missing or malformed; 130 interrupted.
  */
-import { PassportError } from "../../core/errors.ts";
-import { createChallenge, MAX_POW_DIFFICULTY, solve } from "../../core/pow/index.ts";
+import { PassportError } from "@lime-ts/core/errors";
+import { createChallenge, MAX_POW_DIFFICULTY, solve } from "@lime-ts/core/pow";
 import { AgentClient } from "../agent/client.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import type { FetchLike } from "../internal/http.ts";

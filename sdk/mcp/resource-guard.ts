@@ -33,8 +33,8 @@
  * auth.caller.subject; auth.caller.scopes;
  */
 
-import { type JwtClaims, verifyJwt } from "../../core/index.ts";
-import type { LocalJwks } from "../../core/keys/index.ts";
+import { type JwtClaims, verifyJwt } from "@lime-ts/core";
+import type { LocalJwks } from "@lime-ts/core/keys";
 import type { FetchLike } from "../internal/http.ts";
 import { requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache } from "../site/jwks-cache.ts";

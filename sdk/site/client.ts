@@ -14,12 +14,12 @@
  * `verifyPassport(jwt, { requestId })` for a request of this site, it is
  * known without being configured.
  */
-import { PassportError } from "../../core/errors.ts";
+import { PassportError } from "@lime-ts/core/errors";
 import {
   type BindingPassportContext,
   type PassportContext,
   SITE_LOGIN_AUDIENCE,
-} from "../../core/passport/index.ts";
+} from "@lime-ts/core/passport";
 import { LimeApiError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";

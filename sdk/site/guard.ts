@@ -11,7 +11,7 @@
  * `error="invalid_token"` when they were refused. The description names the
  * core's stable code, never the token.
  */
-import type { PassportContext } from "../../core/passport/index.ts";
+import type { PassportContext } from "@lime-ts/core/passport";
 import { LimeSdkError } from "../errors.ts";
 import { PASSPORT_AUTH_SCHEME } from "../scheme.ts";
 import { PassportVerifier, type PassportVerifierOptions } from "./verifier.ts";

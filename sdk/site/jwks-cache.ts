@@ -26,7 +26,7 @@
  * `createLocalJwks` refuses (malformed, private members, weak keys) never
  * replaces a good one.
  */
-import { createLocalJwks, type LocalJwks } from "../../core/keys/index.ts";
+import { createLocalJwks, type LocalJwks } from "@lime-ts/core/keys";
 import { LimeSdkError } from "../errors.ts";
 import { readTextLimited } from "../internal/body.ts";
 import { type FetchLike, globalFetch } from "../internal/http.ts";

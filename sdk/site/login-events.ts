@@ -32,7 +32,7 @@
  * consumer as above, any other (SITE_SUSPENDED, SSE_SLOW_CONSUMER,
  * SERVER_SHUTDOWN, ...) reconnects with the usual backoff.
  */
-import type { PassportContext } from "../../core/passport/index.ts";
+import type { PassportContext } from "@lime-ts/core/passport";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
 import { apiErrorFromResponse } from "../internal/http.ts";
 import { abortError, linkSignals, sleep } from "../internal/signals.ts";

@@ -14,13 +14,13 @@
  * loopback) unless `allowInsecureTransport`: whoever can replace the key
  * set in transit can forge every passport this verifier accepts.
  */
-import type { LocalJwks } from "../../core/keys/index.ts";
+import type { LocalJwks } from "@lime-ts/core/keys";
 import {
   type BindingPassportContext,
   type PassportContext,
   verifyBindingPassport,
   verifyPassport,
-} from "../../core/passport/index.ts";
+} from "@lime-ts/core/passport";
 import type { FetchLike } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";

@@ -110,12 +110,13 @@ export function failureResponses(codes: readonly DomainErrorCode[]): Record<stri
 }
 
 /** OpenAPI security requirements (the schemes are declared in `SECURITY_SCHEMES`). */
-export const SITE_TOKEN = [{ siteToken: [] }];
-export const AGENT_TOKEN = [{ agentToken: [] }];
+type SecurityRequirements = Array<Record<string, string[]>>;
+export const SITE_TOKEN: SecurityRequirements = [{ siteToken: [] }];
+export const AGENT_TOKEN: SecurityRequirements = [{ agentToken: [] }];
 /** A Bearer session token, or the portal's session cookie (with `X-CSRF-Token` on writes). */
-export const OWNER_SESSION = [{ ownerBearer: [] }, { ownerCookie: [] }];
-export const ADMIN = [{ adminToken: [] }];
-export const PUBLIC: Array<Record<string, string[]>> = [];
+export const OWNER_SESSION: SecurityRequirements = [{ ownerBearer: [] }, { ownerCookie: [] }];
+export const ADMIN: SecurityRequirements = [{ adminToken: [] }];
+export const PUBLIC: SecurityRequirements = [];
 
 export const SECURITY_SCHEMES = {
   siteToken: {

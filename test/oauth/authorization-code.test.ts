@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { verify } from "../../core/pow/index.ts";
+import { verify } from "@lime-ts/core/pow";
 import {
   approveWithPkce,
   authorizationPath,

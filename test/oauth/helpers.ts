@@ -10,8 +10,8 @@ import type { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as pow from "@lime-ts/core/pow";
 import { sha256 } from "@noble/hashes/sha2.js";
-import * as pow from "../../core/pow/index.ts";
 import {
   EXAMPLE_SCOPE,
   type RunningMcpServer,

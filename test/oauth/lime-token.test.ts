@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AgentClient } from "@lime-ts/sdk";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
-import { AgentClient } from "../../sdk/agent/client.ts";
 import { loadConfig } from "../../server/config.ts";
 import {
   authorizationPath,

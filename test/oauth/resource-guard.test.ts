@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { signJwt } from "@lime-ts/core/passport";
+import { createMcpResourceGuard } from "@lime-ts/sdk/mcp-server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { signJwt } from "../../core/passport/index.ts";
 import { EXAMPLE_SCOPE, type RunningMcpServer } from "../../examples/mcp-server/server.ts";
-import { createMcpResourceGuard } from "../../sdk/mcp/index.ts";
 import { call, type ProvisionedServer, registerResource, startWithExampleMcp } from "./helpers.ts";
 
 /** The official MCP client, with a fixed Bearer token on every request. */

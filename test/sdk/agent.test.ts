@@ -5,10 +5,8 @@
  * real server are in e2e.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { AgentClient } from "../../sdk/agent/client.ts";
+import { AgentClient, LimeApiError, SiteClient } from "@lime-ts/sdk";
 import { mcpDomain } from "../../sdk/agent/mcp-domain.ts";
-import { LimeApiError } from "../../sdk/errors.ts";
-import { SiteClient } from "../../sdk/site/client.ts";
 
 interface Seen {
   method: string;

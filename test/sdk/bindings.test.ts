@@ -5,9 +5,8 @@
  * `verifyPassport`.
  */
 import { describe, expect, test } from "bun:test";
-import { PassportError } from "../../core/errors.ts";
-import { LimeApiError, LimeSdkError } from "../../sdk/errors.ts";
-import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
+import { PassportError } from "@lime-ts/core/errors";
+import { LimeApiError, LimeSdkError, SiteClient, type SiteClientOptions } from "@lime-ts/sdk";
 import type { Provisioned } from "../../server/testing.ts";
 import { callbackParams, decline, pickAgent, setSiteOrigin } from "../support/bindings.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";

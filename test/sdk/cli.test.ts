@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { verify } from "../../core/pow/index.ts";
+import { verify } from "@lime-ts/core/pow";
+import { SiteClient } from "@lime-ts/sdk";
 import { type CliIo, EXIT, runCli } from "../../sdk/cli/commands.ts";
 import { createProgressBar, formatProgress } from "../../sdk/cli/progress.ts";
-import { SiteClient } from "../../sdk/site/client.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../support/slow-test.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
 import { siteClientsClosedAfterEach } from "./helpers/site-clients.ts";

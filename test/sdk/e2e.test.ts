@@ -4,12 +4,10 @@
  * site SDK, and the site gets a verified PassportContext.
  */
 import { describe, expect, test } from "bun:test";
+import type { LoginOutcome } from "@lime-ts/sdk";
+import { AgentClient, LimeApiError, SiteClient } from "@lime-ts/sdk";
+import { agentPassport } from "@lime-ts/sdk/elysia";
 import { Elysia } from "elysia";
-import { AgentClient } from "../../sdk/agent/client.ts";
-import { agentPassport } from "../../sdk/elysia.ts";
-import { LimeApiError } from "../../sdk/errors.ts";
-import { SiteClient } from "../../sdk/site/client.ts";
-import type { LoginOutcome } from "../../sdk/site/login-events.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
 import { siteClientsClosedAfterEach } from "./helpers/site-clients.ts";
 import { until } from "./helpers/until.ts";

@@ -6,10 +6,9 @@
  * Only the transport is tampered with (helpers/faulty-fetch.ts).
  */
 import { describe, expect, test } from "bun:test";
-import type { PassportContext } from "../../core/passport/index.ts";
-import { AgentClient } from "../../sdk/agent/client.ts";
-import { SiteClient, type SiteClientOptions } from "../../sdk/site/client.ts";
-import type { LoginOutcome } from "../../sdk/site/login-events.ts";
+import type { PassportContext } from "@lime-ts/core/passport";
+import type { LoginOutcome } from "@lime-ts/sdk";
+import { AgentClient, SiteClient, type SiteClientOptions } from "@lime-ts/sdk";
 import { type FaultyFetch, faultyFetch } from "./helpers/faulty-fetch.ts";
 import { tokenWithKid } from "./helpers/issuer.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";

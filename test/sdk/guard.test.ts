@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import type { FetchLike } from "@lime-ts/sdk";
+import { agentPassport } from "@lime-ts/sdk/elysia";
 import { Elysia } from "elysia";
-import { agentPassport } from "../../sdk/elysia.ts";
-import type { FetchLike } from "../../sdk/internal/http.ts";
 import {
   challengeHeader,
   createPassportGuard,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LimeApiError, LimeSdkError } from "../../sdk/errors.ts";
+import { LimeApiError, LimeSdkError } from "@lime-ts/sdk";
 import { HttpClient, normalizeBaseUrl } from "../../sdk/internal/http.ts";
 import {
   backoffDelay,

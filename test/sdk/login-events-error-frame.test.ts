@@ -5,8 +5,7 @@
  * credential); a shutdown is reported and the consumer reconnects.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { LimeApiError } from "../../sdk/errors.ts";
-import { SiteClient } from "../../sdk/site/client.ts";
+import { LimeApiError, SiteClient } from "@lime-ts/sdk";
 import { type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
 import { until } from "./helpers/until.ts";
 

@@ -6,10 +6,9 @@
  * can meet, handler failures.
  */
 import { describe, expect, test } from "bun:test";
-import { LimeApiError, LimeSdkError } from "../../sdk/errors.ts";
+import type { LoginRequestState } from "@lime-ts/sdk";
+import { LimeApiError, LimeSdkError, PassportVerifier } from "@lime-ts/sdk";
 import { LoginEventConsumer, type LoginEventsDeps, type LoginOutcome } from "../../sdk/site/login-events.ts";
-import { PassportVerifier } from "../../sdk/site/verifier.ts";
-import type { LoginRequestState } from "../../sdk/site/wire.ts";
 import { createTestIssuer, ISSUER, sign } from "./helpers/issuer.ts";
 import { until } from "./helpers/until.ts";
 

@@ -6,10 +6,10 @@
  * and server are the real SDK.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AgentClient } from "@lime-ts/sdk";
+import { callMcpTool, connectMcp, mcpFetch } from "@lime-ts/sdk/mcp";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { AgentClient } from "../../sdk/agent/client.ts";
-import { callMcpTool, connectMcp, mcpFetch } from "../../sdk/mcp.ts";
 
 const issued: string[] = [];
 const valid = new Set<string>();

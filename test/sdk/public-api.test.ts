@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import * as elysiaEntry from "../../sdk/elysia.ts";
-import * as sdk from "../../sdk/index.ts";
-import * as mcpEntry from "../../sdk/mcp.ts";
+import * as sdk from "@lime-ts/sdk";
+import * as elysiaEntry from "@lime-ts/sdk/elysia";
+import * as mcpEntry from "@lime-ts/sdk/mcp";
 
 test("sdk/index.ts exports exactly the documented runtime values", () => {
   expect(Object.keys(sdk).sort()).toEqual(

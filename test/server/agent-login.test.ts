@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { verifyPassport } from "../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
 import {
   api,

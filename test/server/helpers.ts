@@ -1,6 +1,6 @@
 /** HTTP and SSE helpers shared by the server integration tests. */
 
-import * as pow from "../../core/pow/index.ts";
+import * as pow from "@lime-ts/core/pow";
 import {
   type Provisioned,
   startTestServer,

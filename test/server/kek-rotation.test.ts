@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { verifyPassport } from "../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import { createApp } from "../../server/app.ts";
 import { loadConfig } from "../../server/config.ts";
 import type { KeyStore, StoredSigningKey } from "../../server/core/keys/store.ts";

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { verifyPassport } from "../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import { createApp } from "../../server/app.ts";
 import { silentLogger } from "../../server/infrastructure/logger.ts";
 import { openDatabase } from "../../server/infrastructure/sqlite/database.ts";

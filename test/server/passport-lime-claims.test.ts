@@ -6,7 +6,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { verifyPassport } from "../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import type { Provisioned, TestServer } from "../../server/testing.ts";
 import { api, solvePow, startProvisioned } from "./helpers.ts";
 

@@ -8,9 +8,9 @@
  */
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { SiteClient } from "@lime-ts/sdk";
 import type { Browser, Page } from "playwright-core";
 import { createBindingSite } from "../../examples/lib/binding-site-handler.ts";
-import { SiteClient } from "../../sdk/index.ts";
 import { FakeClock, startTestServer, type TestServer } from "../../server/testing.ts";
 import { axeAtBothWidths, browserAvailable, freshContext, launchChromium } from "../support/browser.ts";
 

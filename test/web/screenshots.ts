@@ -11,8 +11,8 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SiteClient } from "@lime-ts/sdk";
 import { createBindingSite } from "../../examples/lib/binding-site-handler.ts";
-import { SiteClient } from "../../sdk/index.ts";
 import { resetLinkIn, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
 import { freshContext, launchChromium, seriousAxeFindings } from "../support/browser.ts";
 import { startServerWithInbox } from "./mail-server.ts";

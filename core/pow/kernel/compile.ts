@@ -55,7 +55,7 @@ export async function buildKernelModule(): Promise<string> {
     lines.push(`/** SHA-256 of the WAT text of the ${name} module. */`);
     lines.push(`export const ${constant}_WAT_SHA256 = "${await sha256Hex(text)}";`);
     lines.push(`/** The ${name} module (${bytes.length} bytes), base64. */`);
-    lines.push(`export const ${constant}_WASM = "${toBase64(bytes)}";`);
+    lines.push(`export const ${constant}_WASM: string = "${toBase64(bytes)}";`);
     lines.push("");
   }
   return lines.join("\n");

@@ -18,7 +18,7 @@ import {
   type JsonWebKeySet,
   type PublicJwk,
   type SigningKey,
-} from "../../../core/keys/index.ts";
+} from "@lime-ts/core/keys";
 import type { Clock } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
 import type { AuditRecorder } from "../../foundation/audit/service.ts";

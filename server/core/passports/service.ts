@@ -9,7 +9,7 @@ import {
   type PassportClaims,
   SITE_LOGIN_AUDIENCE,
   signPassport,
-} from "../../../core/passport/index.ts";
+} from "@lime-ts/core/passport";
 import type { Clock } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
 import { DomainError } from "../../errors.ts";

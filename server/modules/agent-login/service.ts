@@ -10,7 +10,7 @@
  * see LOGIN_REQUEST_ALREADY_APPROVED.
  */
 
-import { createChallenge, POW_ALGORITHM, verify } from "../../../core/pow/index.ts";
+import { createChallenge, POW_ALGORITHM, verify } from "@lime-ts/core/pow";
 import { type Clock, isoTime } from "../../clock.ts";
 import type { Lifetimes } from "../../config.ts";
 import { type ReputationStore, recordApprovalRejected } from "../../core/agents/reputation.ts";

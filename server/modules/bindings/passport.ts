@@ -11,7 +11,7 @@ import {
   BINDING_MAX_LIFETIME_SECONDS,
   BINDING_PASSPORT_VERSION,
   signBindingPassport,
-} from "../../../core/passport/index.ts";
+} from "@lime-ts/core/passport";
 import type { AgentRecord } from "../../core/agents/store.ts";
 import type { IssuedPassport, PassportDeps } from "../../core/passports/service.ts";
 import type { AuditEntry } from "../../foundation/audit/service.ts";

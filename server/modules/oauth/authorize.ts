@@ -19,7 +19,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createChallenge, POW_ALGORITHM, verify as verifyPow } from "../../../core/pow/index.ts";
+import { createChallenge, POW_ALGORITHM, verify as verifyPow } from "@lime-ts/core/pow";
 import { isoTime } from "../../clock.ts";
 import type { AuthenticatedAgent } from "../../core/agents/service.ts";
 import { ownerAction } from "../../foundation/audit/service.ts";

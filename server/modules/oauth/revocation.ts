@@ -21,8 +21,8 @@
  * token expires, which `accessTokenMs` (default 300 s) bounds.
  */
 
-import { decodeBase64url } from "../../../core/encoding/base64url.ts";
-import { type JwtClaims, verifyJwt } from "../../../core/passport/index.ts";
+import { decodeBase64url } from "@lime-ts/core/encoding";
+import { type JwtClaims, verifyJwt } from "@lime-ts/core/passport";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import type { OAuthClient } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";

@@ -21,7 +21,7 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ACCESS_TOKEN_TYP, signJwt } from "../../../core/passport/index.ts";
+import { ACCESS_TOKEN_TYP, signJwt } from "@lime-ts/core/passport";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { type OAuthClient, setUpWithCurrentAgentToken } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";

@@ -3,7 +3,7 @@
 // only at the first token, as a 401 nobody could explain), unless the
 // development opt-out is set.
 import { describe, expect, test } from "bun:test";
-import { createMcpResourceGuard } from "../../../sdk/mcp/index.ts";
+import { createMcpResourceGuard } from "@lime-ts/sdk/mcp-server";
 
 const resource = "https://tools.example/mcp";
 

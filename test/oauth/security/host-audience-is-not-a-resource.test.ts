@@ -13,7 +13,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createMcpResourceGuard } from "../../../sdk/mcp/index.ts";
+import { createMcpResourceGuard } from "@lime-ts/sdk/mcp-server";
 import {
   approveWithPkce,
   call,

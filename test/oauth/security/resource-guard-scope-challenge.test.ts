@@ -11,7 +11,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { createMcpResourceGuard } from "../../../sdk/mcp/index.ts";
+import { createMcpResourceGuard } from "@lime-ts/sdk/mcp-server";
 
 describe("per-request scopes in the Bearer challenge", () => {
   const guard = createMcpResourceGuard({

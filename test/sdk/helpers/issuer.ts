@@ -4,8 +4,8 @@
  * requests, answer 304, go down, or redirect. Only the transport is fake;
  * every signature is real.
  */
-import { createJwks, generateSigningKey, type SigningKey } from "../../../core/keys/index.ts";
-import { type PassportClaims, signPassport } from "../../../core/passport/index.ts";
+import { createJwks, generateSigningKey, type SigningKey } from "@lime-ts/core/keys";
+import { type PassportClaims, signPassport } from "@lime-ts/core/passport";
 
 export const ISSUER = "https://issuer.test";
 export const JWKS_URL = `${ISSUER}/.well-known/jwks.json`;

@@ -5,7 +5,7 @@
  * rejecting waits) during the tests after it.
  */
 import { afterEach } from "bun:test";
-import type { SiteClient } from "../../../sdk/site/client.ts";
+import type { SiteClient } from "@lime-ts/sdk";
 
 /** Registers the afterEach hook; the function it returns hands back each site it is given, to be closed. */
 export function siteClientsClosedAfterEach(): <T extends SiteClient>(site: T) => T {

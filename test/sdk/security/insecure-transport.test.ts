@@ -10,15 +10,18 @@
  * in the verification bench). `AgentClient.fetch` follows the same option.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import type { FetchLike } from "@lime-ts/sdk";
+import {
+  AgentClient,
+  createPassportGuard,
+  PassportVerifier,
+  SiteClient,
+  withAgentPassport,
+} from "@lime-ts/sdk";
+import { agentPassport } from "@lime-ts/sdk/elysia";
 import { runVerifyBudget } from "../../../bench/verify-budget.ts";
-import { AgentClient } from "../../../sdk/agent/client.ts";
 import { type CliIo, EXIT, runCli } from "../../../sdk/cli/commands.ts";
-import { agentPassport } from "../../../sdk/elysia.ts";
-import type { FetchLike } from "../../../sdk/internal/http.ts";
-import { SiteClient } from "../../../sdk/site/client.ts";
-import { createPassportGuard, withAgentPassport } from "../../../sdk/site/guard.ts";
 import { JwksCache } from "../../../sdk/site/jwks-cache.ts";
-import { PassportVerifier } from "../../../sdk/site/verifier.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { createTestIssuer, JWKS_URL, sign } from "../helpers/issuer.ts";
 

@@ -7,7 +7,7 @@
  * (default 1 h), then not until the issuer answers again.
  */
 import { expect, test } from "bun:test";
-import { PassportVerifier } from "../../../sdk/site/verifier.ts";
+import { PassportVerifier } from "@lime-ts/sdk";
 import { createTestIssuer, ISSUER, sign } from "../helpers/issuer.ts";
 
 const AUDIENCE = "https://shop.test";

@@ -7,8 +7,8 @@
  * MCP helper now refuses it too, loopback excepted.
  */
 import { expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import { mcpFetch } from "../../../sdk/mcp.ts";
+import { AgentClient } from "@lime-ts/sdk";
+import { mcpFetch } from "@lime-ts/sdk/mcp";
 
 function agentWithTokens(issued: string[]) {
   return new AgentClient({

@@ -8,8 +8,7 @@
  * before it is sent anywhere.
  */
 import { expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import { LimeSdkError } from "../../../sdk/errors.ts";
+import { AgentClient, LimeSdkError } from "@lime-ts/sdk";
 import { createTestIssuer, sign } from "../helpers/issuer.ts";
 
 async function agentOfIssuerThatIssues(aud: string | string[]) {

@@ -8,8 +8,7 @@
  * path. Such ids are now refused before any request.
  */
 import { expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import { SiteClient } from "../../../sdk/site/client.ts";
+import { AgentClient, SiteClient } from "@lime-ts/sdk";
 
 for (const id of [".", ".."]) {
   test(`request id ${JSON.stringify(id)} is refused without a request`, async () => {

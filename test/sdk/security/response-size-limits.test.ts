@@ -7,9 +7,7 @@
  * cancelled unread.
  */
 import { describe, expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import { LimeSdkError } from "../../../sdk/errors.ts";
-import { PassportVerifier } from "../../../sdk/site/verifier.ts";
+import { AgentClient, LimeSdkError, PassportVerifier } from "@lime-ts/sdk";
 
 const CHUNK = 64 * 1024;
 const TOTAL = 16 * 1024 * 1024;

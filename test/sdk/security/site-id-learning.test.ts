@@ -9,8 +9,7 @@
  * is this site's.
  */
 import { expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import { SiteClient } from "../../../sdk/site/client.ts";
+import { AgentClient, SiteClient } from "@lime-ts/sdk";
 import { serverForFile } from "../helpers/server-for-file.ts";
 
 const lime = serverForFile();

@@ -7,7 +7,7 @@
  * are not short printable ASCII are now ignored; the last good one is sent.
  */
 import { expect, test } from "bun:test";
-import { SiteClient } from "../../../sdk/site/client.ts";
+import { SiteClient } from "@lime-ts/sdk";
 import { until } from "../helpers/until.ts";
 
 function eventStream(text: string, close: boolean): Response {

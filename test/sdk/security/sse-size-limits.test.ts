@@ -8,7 +8,7 @@
  * with SDK_INVALID_RESPONSE, and the consumer reconnects.
  */
 import { describe, expect, test } from "bun:test";
-import { LimeSdkError } from "../../../sdk/errors.ts";
+import { LimeSdkError } from "@lime-ts/sdk";
 import { EventStreamParser, readEventStream } from "../../../sdk/internal/sse.ts";
 import { LoginEventConsumer } from "../../../sdk/site/login-events.ts";
 import { until } from "../helpers/until.ts";

@@ -8,9 +8,8 @@
  * option, never the value.
  */
 import { describe, expect, test } from "bun:test";
-import { AgentClient } from "../../../sdk/agent/client.ts";
-import type { FetchLike } from "../../../sdk/internal/http.ts";
-import { SiteClient } from "../../../sdk/site/client.ts";
+import type { FetchLike } from "@lime-ts/sdk";
+import { AgentClient, SiteClient } from "@lime-ts/sdk";
 
 const SECRET = "lime_agent_s3cr3t-value";
 

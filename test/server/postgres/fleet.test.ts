@@ -9,8 +9,8 @@
  */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { verifyPassport } from "../../../core/passport/index.ts";
-import { type LoginOutcome, SiteClient } from "../../../sdk/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
+import { type LoginOutcome, SiteClient } from "@lime-ts/sdk";
 import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { api, SseClient, solvePow } from "../helpers.ts";
 import { type RedisServer, redisServerPath, startRedisServer } from "../redis/redis-server.ts";

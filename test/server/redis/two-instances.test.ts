@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { verifyPassport } from "../../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import { closeRedis, connectRedis } from "../../../server/infrastructure/redis/connection.ts";
 import {
   openRedisSharedState,

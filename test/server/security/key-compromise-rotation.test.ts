@@ -7,7 +7,7 @@
  */
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { verifyPassport } from "../../../core/passport/index.ts";
+import { verifyPassport } from "@lime-ts/core/passport";
 import { FakeClock, type Provisioned, type TestServer } from "../../../server/testing.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
 import { api, startProvisioned } from "../helpers.ts";
