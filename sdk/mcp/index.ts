@@ -5,7 +5,7 @@
  * docs/mcp-oauth.md, "For MCP server authors".
  *
  * @example
- * import { createMcpResourceGuard } from "lime-ts/sdk/mcp/index.ts";
+ * import { createMcpResourceGuard } from "@lime-ts/sdk/mcp-server";
  * const guard = createMcpResourceGuard({ resource: "https://tools.example/mcp", issuer: "https://lime.example" });
  */
 export {
