@@ -306,7 +306,6 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     // The reference page runs a third-party bundle on the origin of owners' sessions and the consent
     // page; production serves only the JSON (docs/decisions/openapi-reference-ui.md).
     .use(config.production ? new Elysia() : openapiReference("/openapi"))
-    .get("/health", () => ({ ok: true, data: { status: "ok" } }), { detail: { summary: "Liveness" } })
     .use(observability.routes)
     .use(userRoutes(context))
     .use(kycRoutes(context))

@@ -43,13 +43,15 @@ export function ErrorEnvelope(codes: readonly DomainErrorCode[]) {
 }
 
 /**
- * Failures any route can answer, whatever it does: the transport's bounds,
+ * Failures any route can answer, whatever it does: the transport's bounds
+ * (a declared body over the limit is refused before routing, GET included),
  * a database outage, and a bug. Routes add their own codes.
  */
 export const TRANSPORT_FAILURES: readonly DomainErrorCode[] = [
   "MALFORMED_REQUEST",
   "HEADERS_TOO_LARGE",
   "REQUEST_TIMEOUT",
+  "PAYLOAD_TOO_LARGE",
   "INTERNAL_ERROR",
   "SERVICE_UNAVAILABLE",
 ];
@@ -60,6 +62,33 @@ export const INPUT_FAILURES: readonly DomainErrorCode[] = [
   "MALFORMED_BODY",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
+];
+
+/** What `requireOwner` refuses on a read: no session, or a dead one. */
+export const OWNER_READ_FAILURES: readonly DomainErrorCode[] = ["AUTHENTICATION_REQUIRED", "SESSION_INVALID"];
+/** On a write a cookie session also needs its CSRF token. */
+export const OWNER_WRITE_FAILURES: readonly DomainErrorCode[] = [
+  ...OWNER_READ_FAILURES,
+  "CSRF_TOKEN_MISSING",
+  "CSRF_TOKEN_INVALID",
+];
+/** What `requireAdmin` refuses; NOT_FOUND while no ADMIN_TOKEN is configured. */
+export const ADMIN_FAILURES: readonly DomainErrorCode[] = [
+  "NOT_FOUND",
+  "ADMIN_TOKEN_MISSING",
+  "ADMIN_TOKEN_INVALID",
+];
+/** What `authenticateSite` refuses (the `X-Site-Token` check). */
+export const SITE_TOKEN_FAILURES: readonly DomainErrorCode[] = [
+  "SITE_TOKEN_MISSING",
+  "SITE_TOKEN_INVALID",
+  "SITE_SUSPENDED",
+];
+/** What `authenticateAgent` refuses (the `X-Agent-Token` check). */
+export const AGENT_TOKEN_FAILURES: readonly DomainErrorCode[] = [
+  "MISSING_AGENT_TOKEN",
+  "INVALID_AGENT_TOKEN",
+  "AGENT_REVOKED",
 ];
 
 /** Error envelopes keyed by status, each listing the codes the error boundary answers with it. */
@@ -147,5 +176,11 @@ export const SECURITY_SCHEMES = {
     type: "http",
     scheme: "bearer",
     description: "The operator's `ADMIN_TOKEN`. Without it configured the admin API answers 404.",
+  },
+  resourceServerToken: {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "A registered MCP server's `introspection_token` (`lime_rs_…`), shown once when the resource is registered.",
   },
 } as const;

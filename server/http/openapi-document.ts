@@ -8,6 +8,9 @@
  *   documents a body only for the parsers it recognises by name; so each
  *   body is described here from the route's own model, as JSON, optional
  *   when the model is.
+ * - Literal unions. The generator writes every union of literals as
+ *   `{type: "string", enum}`, numbers and booleans included; the type is
+ *   set here from the values.
  * - `x-lime-*` hints routes leave for this builder are removed.
  *
  * The document is prepared on the first request and served as the same
@@ -36,6 +39,31 @@ function bodyOf(schema: unknown): { schema: Json; required: boolean } {
   return { schema: JSON.parse(JSON.stringify(schema)) as Json, required };
 }
 
+/** The JSON type of an enum's values, or undefined when they mix types. */
+function enumType(values: unknown[]): string | undefined {
+  if (values.every((value) => typeof value === "string")) return "string";
+  if (values.every((value) => Number.isInteger(value))) return "integer";
+  if (values.every((value) => typeof value === "number")) return "number";
+  if (values.every((value) => typeof value === "boolean")) return "boolean";
+  return undefined;
+}
+
+/** Gives every `enum` the type of its values, throughout the document. */
+function typeEnums(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) typeEnums(item);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const record = node as Json;
+  if (Array.isArray(record.enum) && record.type === "string") {
+    const type = enumType(record.enum);
+    if (type === undefined) delete record.type;
+    else record.type = type;
+  }
+  for (const value of Object.values(record)) typeEnums(value);
+}
+
 function openapiPath(path: string): string {
   return path.replace(/:([^/]+)/g, "{$1}");
 }
@@ -59,6 +87,7 @@ export function buildOpenApiDocument(app: AnyElysia, options: DocumentOptions): 
     }
     for (const key of Object.keys(operation)) if (key.startsWith("x-lime-")) delete operation[key];
   }
+  typeEnums(paths);
   return {
     openapi: "3.1.1",
     info: options.info,

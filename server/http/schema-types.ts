@@ -8,7 +8,7 @@ export function JsonInteger(options: { minimum?: number; maximum?: number } = {}
   return t.Number({ ...options, multipleOf: 1 });
 }
 
-/** An instant as the API writes it: ISO 8601 in UTC, e.g. `2026-12-02T19:00:00.000Z`. */
+/** An instant as the API writes it: ISO 8601 in UTC to the second, e.g. `2026-12-02T19:00:00Z`. */
 export const IsoTime = t.String({ format: "date-time" });
 
 /** `schema` or JSON `null`. */

@@ -1,13 +1,10 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { requireAdmin, requireOwner } from "../../http/auth.ts";
+import { ADMIN, ADMIN_FAILURES, answers, OWNER_READ_FAILURES, OWNER_SESSION } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
+import { AuditPage, AuditQuery } from "./schemas.ts";
 import { presentAuditEvent } from "./service.ts";
-
-const AuditQuery = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 200 })),
-  before: t.Optional(t.Integer({ minimum: 1 })),
-});
 
 export function auditRoutes(ctx: AppContext) {
   return new Elysia()
@@ -20,7 +17,13 @@ export function auditRoutes(ctx: AppContext) {
       },
       {
         query: AuditQuery,
-        detail: { summary: "The owner's security events, newest first", tags: ["foundation"] },
+        response: answers(200, AuditPage, ["VALIDATION_FAILED", ...OWNER_READ_FAILURES]),
+        detail: {
+          summary: "The owner's security events, newest first",
+          operationId: "listOwnerAuditEvents",
+          security: OWNER_SESSION,
+          tags: ["foundation"],
+        },
       },
     )
     .get(
@@ -32,7 +35,14 @@ export function auditRoutes(ctx: AppContext) {
       },
       {
         query: AuditQuery,
-        detail: { summary: "System events (key rotation), newest first", tags: ["admin"] },
+        response: answers(200, AuditPage, ["VALIDATION_FAILED", ...ADMIN_FAILURES]),
+        detail: {
+          summary: "System events (key rotation), newest first",
+          description: "Events that belong to no owner, such as signing-key rotations.",
+          operationId: "listSystemAuditEvents",
+          security: ADMIN,
+          tags: ["admin"],
+        },
       },
     );
 }

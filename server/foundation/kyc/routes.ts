@@ -1,16 +1,29 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { requireAdmin, requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  ADMIN,
+  ADMIN_FAILURES,
+  answers,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
-import { JsonInteger } from "../../http/schema-types.ts";
 import { presentUser } from "../users/routes.ts";
+import { UserView } from "../users/schemas.ts";
 import type { KycLevel } from "../users/store.ts";
+import {
+  KycDecisionBody,
+  KycSubmissionBody,
+  KycSubmissionView,
+  OwnerKycStatus,
+  PendingKycSubmissions,
+  UserIdParams,
+} from "./schemas.ts";
 import { decideKyc, presentSubmission, submitKyc } from "./service.ts";
-
-const UserIdParams = t.Object({ id: t.String({ format: "uuid" }) });
-const KycDecisionBody = t.Object({ level: JsonInteger({ minimum: 0, maximum: 2 }) });
-const KycSubmissionBody = t.Optional(t.Object({ level: t.Optional(t.Literal(2)) }));
 
 export function kycRoutes(ctx: AppContext) {
   const { config } = ctx;
@@ -23,7 +36,24 @@ export function kycRoutes(ctx: AppContext) {
         set.status = 201;
         return ok(presentSubmission(submission));
       },
-      { body: KycSubmissionBody, detail: { summary: "Ask for KYC level 2 (identity verified)" } },
+      {
+        body: KycSubmissionBody,
+        response: answers(201, KycSubmissionView, [
+          ...INPUT_FAILURES,
+          ...OWNER_WRITE_FAILURES,
+          "KYC_LEVEL_ALREADY_GRANTED",
+          "EMAIL_NOT_VERIFIED",
+          "KYC_SUBMISSION_PENDING",
+        ]),
+        detail: {
+          summary: "Ask for KYC level 2 (identity verified)",
+          description:
+            "The submission waits for an operator (or is decided at once by a configured verifier). " +
+            "With email verification on, the email must be verified first.",
+          operationId: "submitKyc",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .get(
       "/api/v1/foundation/kyc/submissions",
@@ -32,7 +62,14 @@ export function kycRoutes(ctx: AppContext) {
         const submissions = await ctx.kyc.kyc.listByUser(user.id);
         return ok({ kyc_level: user.kycLevel, submissions: submissions.map(presentSubmission) });
       },
-      { detail: { summary: "The owner's KYC level and submissions" } },
+      {
+        response: answers(200, OwnerKycStatus, OWNER_READ_FAILURES),
+        detail: {
+          summary: "The owner's KYC level and submissions",
+          operationId: "getKycStatus",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .get(
       "/api/v1/admin/kyc/submissions",
@@ -41,7 +78,16 @@ export function kycRoutes(ctx: AppContext) {
         const pending = await ctx.kyc.kyc.listPending(100);
         return ok({ submissions: pending.map(presentSubmission) });
       },
-      { detail: { summary: "Pending KYC submissions (operator)", tags: ["admin"] } },
+      {
+        response: answers(200, PendingKycSubmissions, ADMIN_FAILURES),
+        detail: {
+          summary: "Pending KYC submissions (operator)",
+          description: "Oldest first, at most 100.",
+          operationId: "listPendingKycSubmissions",
+          security: ADMIN,
+          tags: ["admin"],
+        },
+      },
     )
     .post(
       "/api/v1/admin/users/:id/kyc",
@@ -54,7 +100,15 @@ export function kycRoutes(ctx: AppContext) {
       {
         params: UserIdParams,
         body: KycDecisionBody,
-        detail: { summary: "Set an owner's KYC level (operator)", tags: ["admin"] },
+        response: answers(200, UserView, [...INPUT_FAILURES, ...ADMIN_FAILURES, "USER_NOT_FOUND"]),
+        detail: {
+          summary: "Set an owner's KYC level (operator)",
+          description:
+            "Pending submissions of the owner close as APPROVED (level 2) or REJECTED (lower levels).",
+          operationId: "setOwnerKycLevel",
+          security: ADMIN,
+          tags: ["admin"],
+        },
       },
     );
 }

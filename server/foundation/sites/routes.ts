@@ -1,9 +1,25 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
+import type { DomainErrorCode } from "../../errors.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  answers,
+  failureResponses,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
-import { RegisterSiteBody, UpdateSiteBody } from "./schemas.ts";
+import {
+  RegisterSiteBody,
+  SiteList,
+  SiteParams,
+  SiteView,
+  SiteWithToken,
+  UpdateSiteBody,
+} from "./schemas.ts";
 import {
   deleteSite,
   presentSite,
@@ -13,7 +29,12 @@ import {
   updateSite,
 } from "./service.ts";
 
-const SiteParams = t.Object({ site_id: t.String({ format: "uuid" }) });
+/** A write on one of the owner's sites: POST bodies are parsed (and refused) even where none is expected. */
+const SITE_WRITE_FAILURES: readonly DomainErrorCode[] = [
+  ...INPUT_FAILURES,
+  ...OWNER_WRITE_FAILURES,
+  "SITE_NOT_FOUND",
+];
 
 export function siteRoutes(ctx: AppContext) {
   const { config } = ctx;
@@ -33,7 +54,18 @@ export function siteRoutes(ctx: AppContext) {
         set.status = 201;
         return ok({ ...presentSite(site), site_token: token });
       },
-      { body: RegisterSiteBody, detail: { summary: "Register a site; the site_token is shown only here" } },
+      {
+        body: RegisterSiteBody,
+        response: answers(201, SiteWithToken, [...INPUT_FAILURES, ...OWNER_WRITE_FAILURES]),
+        detail: {
+          summary: "Register a site; the site_token is shown only here",
+          description:
+            "`pow_difficulty` defaults to the server's DEFAULT_POW_DIFFICULTY. An origin that is not a bare http(s) " +
+            "origin, or a blank name, is VALIDATION_FAILED.",
+          operationId: "registerSite",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .get(
       "",
@@ -41,7 +73,10 @@ export function siteRoutes(ctx: AppContext) {
         const { user } = await requireOwner(ctx, request);
         return ok({ sites: (await ctx.sites.sites.listByOwner(user.id)).map(presentSite) });
       },
-      { detail: { summary: "The owner's sites" } },
+      {
+        response: answers(200, SiteList, OWNER_READ_FAILURES),
+        detail: { summary: "The owner's sites", operationId: "listSites", security: OWNER_SESSION },
+      },
     )
     .patch(
       "/:site_id",
@@ -59,7 +94,13 @@ export function siteRoutes(ctx: AppContext) {
       {
         params: SiteParams,
         body: UpdateSiteBody,
-        detail: { summary: "Change name, origin or PoW difficulty" },
+        response: answers(200, SiteView, SITE_WRITE_FAILURES),
+        detail: {
+          summary: "Change name, origin or PoW difficulty",
+          description: "Fields left out stay as they are; `origin: null` removes the origin.",
+          operationId: "updateSite",
+          security: OWNER_SESSION,
+        },
       },
     )
     .post(
@@ -69,7 +110,15 @@ export function siteRoutes(ctx: AppContext) {
         const { site, token } = await rotateSiteToken(ctx.sites, user, params.site_id, ipOf(request));
         return ok({ ...presentSite(site), site_token: token });
       },
-      { params: SiteParams, detail: { summary: "Rotate the site token (the old one stops at once)" } },
+      {
+        params: SiteParams,
+        response: answers(200, SiteWithToken, SITE_WRITE_FAILURES),
+        detail: {
+          summary: "Rotate the site token (the old one stops at once)",
+          operationId: "rotateSiteToken",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .post(
       "/:site_id/suspend",
@@ -79,7 +128,15 @@ export function siteRoutes(ctx: AppContext) {
           presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "SUSPENDED", ipOf(request))),
         );
       },
-      { params: SiteParams, detail: { summary: "Suspend the site (SITE_SUSPENDED until reactivated)" } },
+      {
+        params: SiteParams,
+        response: answers(200, SiteView, SITE_WRITE_FAILURES),
+        detail: {
+          summary: "Suspend the site (SITE_SUSPENDED until reactivated)",
+          operationId: "suspendSite",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .post(
       "/:site_id/reactivate",
@@ -87,7 +144,11 @@ export function siteRoutes(ctx: AppContext) {
         const { user } = await requireOwner(ctx, request);
         return ok(presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "ACTIVE", ipOf(request))));
       },
-      { params: SiteParams, detail: { summary: "Lift a suspension" } },
+      {
+        params: SiteParams,
+        response: answers(200, SiteView, SITE_WRITE_FAILURES),
+        detail: { summary: "Lift a suspension", operationId: "reactivateSite", security: OWNER_SESSION },
+      },
     )
     .delete(
       "/:site_id",
@@ -97,6 +158,19 @@ export function siteRoutes(ctx: AppContext) {
         set.status = 204;
         return null;
       },
-      { params: SiteParams, detail: { summary: "Delete the site with its login requests" } },
+      {
+        params: SiteParams,
+        // No `response`: a 204 has no body to check, and the generator cannot describe an empty answer.
+        detail: {
+          summary: "Delete the site with its login requests",
+          operationId: "deleteSite",
+          security: OWNER_SESSION,
+          responses: {
+            204: { description: "Deleted, with its login requests and their outcomes." },
+            // A DELETE's body is not read, so only the path parameter is validated.
+            ...failureResponses(["VALIDATION_FAILED", ...OWNER_WRITE_FAILURES, "SITE_NOT_FOUND"]),
+          },
+        },
+      },
     );
 }

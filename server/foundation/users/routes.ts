@@ -3,6 +3,14 @@ import { isoTime } from "../../clock.ts";
 import type { AppContext } from "../../context.ts";
 import { CSRF_COOKIE, requireOwner, SESSION_COOKIE } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  answers,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+  PUBLIC,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
 import {
   limitLogin,
@@ -14,11 +22,16 @@ import {
 } from "./limits.ts";
 import { requestPasswordReset, resetPassword } from "./password-reset.ts";
 import {
+  Accepted,
   ForgotPasswordBody,
+  LoggedOut,
   LoginBody,
+  OwnerSession,
   RegisterBody,
+  RegisteredUser,
   ResendBody,
   ResetPasswordBody,
+  UserView,
   VerifyEmailBody,
 } from "./schemas.ts";
 import { login, logout, registerUser, resendVerificationCode, verifyEmail } from "./service.ts";
@@ -63,7 +76,24 @@ export function userRoutes(ctx: AppContext) {
         set.status = 201;
         return ok({ ...presentUser(user), verification_required: config.emailVerification });
       },
-      { body: RegisterBody, detail: { summary: "Register an owner account" } },
+      {
+        body: RegisterBody,
+        response: answers(201, RegisteredUser, [
+          ...INPUT_FAILURES,
+          "RATE_LIMIT_EXCEEDED",
+          "EMAIL_ALREADY_REGISTERED",
+          "EMAIL_DELIVERY_FAILED",
+        ]),
+        detail: {
+          summary: "Register an owner account",
+          description:
+            "With email verification on, a 6-digit code is mailed before the account is written: " +
+            "when the mail server cannot take it, the answer is 503 EMAIL_DELIVERY_FAILED and no account exists. " +
+            "`turnstile_token` is accepted and ignored.",
+          operationId: "registerOwner",
+          security: PUBLIC,
+        },
+      },
     )
     .post(
       "/register/verify",
@@ -72,7 +102,25 @@ export function userRoutes(ctx: AppContext) {
         await limitVerification(limits, ip, body.email);
         return ok(presentUser(await verifyEmail(ctx.users, body, ip)));
       },
-      { body: VerifyEmailBody, detail: { summary: "Confirm the email with the code that was sent" } },
+      {
+        body: VerifyEmailBody,
+        response: answers(200, UserView, [
+          ...INPUT_FAILURES,
+          "RATE_LIMIT_EXCEEDED",
+          "VERIFICATION_CODE_INVALID",
+          "VERIFICATION_CODE_EXPIRED",
+          "VERIFICATION_ATTEMPTS_EXCEEDED",
+          "EMAIL_ALREADY_VERIFIED",
+        ]),
+        detail: {
+          summary: "Confirm the email with the code that was sent",
+          description:
+            "Raises the KYC level to 1. An unknown address is VERIFICATION_CODE_INVALID, like a wrong code; " +
+            "five wrong codes spend the code (VERIFICATION_ATTEMPTS_EXCEEDED).",
+          operationId: "verifyOwnerEmail",
+          security: PUBLIC,
+        },
+      },
     )
     .post(
       "/register/resend",
@@ -83,7 +131,17 @@ export function userRoutes(ctx: AppContext) {
         set.status = 202;
         return ok({ accepted: true });
       },
-      { body: ResendBody, detail: { summary: "Send a new verification code if the account awaits one" } },
+      {
+        body: ResendBody,
+        response: answers(202, Accepted, [...INPUT_FAILURES, "RATE_LIMIT_EXCEEDED"]),
+        detail: {
+          summary: "Send a new verification code if the account awaits one",
+          description:
+            "Answers 202 whether or not the account exists or the mail went out; the code mailed earlier keeps working until a new one is sent.",
+          operationId: "resendVerificationCode",
+          security: PUBLIC,
+        },
+      },
     )
     .post(
       "/password/forgot",
@@ -96,7 +154,14 @@ export function userRoutes(ctx: AppContext) {
       },
       {
         body: ForgotPasswordBody,
-        detail: { summary: "Mail a password-reset link if an account has this address (202 either way)" },
+        response: answers(202, Accepted, [...INPUT_FAILURES, "RATE_LIMIT_EXCEEDED"]),
+        detail: {
+          summary: "Mail a password-reset link if an account has this address (202 either way)",
+          description:
+            "The link carries a `lime_reset_…` token for `POST …/password/reset`; a new request voids the earlier link.",
+          operationId: "requestPasswordReset",
+          security: PUBLIC,
+        },
       },
     )
     .post(
@@ -111,7 +176,19 @@ export function userRoutes(ctx: AppContext) {
       },
       {
         body: ResetPasswordBody,
-        detail: { summary: "Set a new password with the token from the reset mail; closes every session" },
+        response: answers(200, UserView, [
+          ...INPUT_FAILURES,
+          "RATE_LIMIT_EXCEEDED",
+          "PASSWORD_RESET_TOKEN_INVALID",
+          "PASSWORD_RESET_TOKEN_EXPIRED",
+        ]),
+        detail: {
+          summary: "Set a new password with the token from the reset mail; closes every session",
+          description:
+            "Also marks the email verified. Every session of the owner is closed and the session cookies are cleared.",
+          operationId: "resetPassword",
+          security: PUBLIC,
+        },
       },
     )
     .post(
@@ -145,7 +222,23 @@ export function userRoutes(ctx: AppContext) {
           user: presentUser(opened.user),
         });
       },
-      { body: LoginBody, detail: { summary: "Open a session (cookie + Bearer session_token)" } },
+      {
+        body: LoginBody,
+        response: answers(200, OwnerSession, [
+          ...INPUT_FAILURES,
+          "RATE_LIMIT_EXCEEDED",
+          "INVALID_CREDENTIALS",
+          "EMAIL_NOT_VERIFIED",
+        ]),
+        detail: {
+          summary: "Open a session (cookie + Bearer session_token)",
+          description:
+            "Sets the `lime_session` (HttpOnly) and `lime_csrf` cookies and returns the same session as a Bearer token. " +
+            "An unknown email and a wrong password are one answer, INVALID_CREDENTIALS.",
+          operationId: "loginOwner",
+          security: PUBLIC,
+        },
+      },
     )
     .post(
       "/logout",
@@ -155,7 +248,15 @@ export function userRoutes(ctx: AppContext) {
         clearSessionCookies(cookie, secure);
         return ok({ logged_out: true });
       },
-      { detail: { summary: "Close the current session" } },
+      {
+        response: answers(200, LoggedOut, [...INPUT_FAILURES, ...OWNER_WRITE_FAILURES]),
+        detail: {
+          summary: "Close the current session",
+          description: "Clears the session cookies.",
+          operationId: "logoutOwner",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .get(
       "/me",
@@ -163,6 +264,9 @@ export function userRoutes(ctx: AppContext) {
         const { user } = await requireOwner(ctx, request);
         return ok(presentUser(user));
       },
-      { detail: { summary: "The logged-in owner" } },
+      {
+        response: answers(200, UserView, OWNER_READ_FAILURES),
+        detail: { summary: "The logged-in owner", operationId: "getCurrentOwner", security: OWNER_SESSION },
+      },
     );
 }
