@@ -1,9 +1,26 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  AGENT_TOKEN,
+  AGENT_TOKEN_FAILURES,
+  answers,
+  failureResponses,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
-import { RegisterAgentBody } from "./schemas.ts";
+import {
+  AgentList,
+  AgentParams,
+  AgentProfile,
+  AgentTokenHeaders,
+  AgentWithToken,
+  RegisterAgentBody,
+} from "./schemas.ts";
 import {
   authenticateAgent,
   presentAgent,
@@ -12,9 +29,6 @@ import {
   revokeAgent,
   rotateAgentToken,
 } from "./service.ts";
-
-const AgentParams = t.Object({ agent_id: t.String({ format: "uuid" }) });
-const AgentTokenHeaders = t.Object({ "x-agent-token": t.Optional(t.String()) });
 
 export function agentRoutes(ctx: AppContext) {
   const { config } = ctx;
@@ -34,7 +48,14 @@ export function agentRoutes(ctx: AppContext) {
       },
       {
         body: RegisterAgentBody,
-        detail: { summary: "Register an agent; the agent_token is shown only here" },
+        response: answers(201, AgentWithToken, [...INPUT_FAILURES, ...OWNER_WRITE_FAILURES]),
+        detail: {
+          summary: "Register an agent; the agent_token is shown only here",
+          description:
+            "`avatar_url` must be an absolute https URL; a blank `display_name` is VALIDATION_FAILED.",
+          operationId: "registerAgent",
+          security: OWNER_SESSION,
+        },
       },
     )
     .get(
@@ -45,7 +66,15 @@ export function agentRoutes(ctx: AppContext) {
         const agents = await ctx.agents.agents.listByOwner(user.id);
         return ok({ agents: agents.map((agent) => presentAgent(agent, now)) });
       },
-      { detail: { summary: "The owner's agents" } },
+      {
+        response: answers(200, AgentList, OWNER_READ_FAILURES),
+        detail: {
+          summary: "The owner's agents",
+          description: "Revoked agents stay listed, with `status: REVOKED` and `revoked_at`.",
+          operationId: "listAgents",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .get(
       "/me/profile",
@@ -57,7 +86,15 @@ export function agentRoutes(ctx: AppContext) {
         );
         return ok(presentAgentProfile(agent));
       },
-      { headers: AgentTokenHeaders, detail: { summary: "The calling agent's profile (X-Agent-Token)" } },
+      {
+        headers: AgentTokenHeaders,
+        response: answers(200, AgentProfile, AGENT_TOKEN_FAILURES),
+        detail: {
+          summary: "The calling agent's profile (X-Agent-Token)",
+          operationId: "getAgentProfile",
+          security: AGENT_TOKEN,
+        },
+      },
     )
     .post(
       "/:agent_id/token",
@@ -71,7 +108,21 @@ export function agentRoutes(ctx: AppContext) {
         );
         return ok({ ...presentAgent(agent, ctx.clock.now()), agent_token: token });
       },
-      { params: AgentParams, detail: { summary: "Rotate the agent token (the old one stops at once)" } },
+      {
+        params: AgentParams,
+        response: answers(200, AgentWithToken, [
+          ...INPUT_FAILURES,
+          ...OWNER_WRITE_FAILURES,
+          "AGENT_NOT_FOUND",
+        ]),
+        detail: {
+          summary: "Rotate the agent token (the old one stops at once)",
+          description:
+            "Only an ACTIVE agent of the caller's; any other id is AGENT_NOT_FOUND. Takes no body.",
+          operationId: "rotateAgentToken",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .delete(
       "/:agent_id",
@@ -81,6 +132,20 @@ export function agentRoutes(ctx: AppContext) {
         set.status = 204;
         return null;
       },
-      { params: AgentParams, detail: { summary: "Revoke the agent; its token fails at once" } },
+      {
+        params: AgentParams,
+        // A 204 has no body for Elysia to check: the answer is described by hand.
+        detail: {
+          summary: "Revoke the agent; its token fails at once",
+          description:
+            "From the next request on, its token is refused with AGENT_REVOKED. Only an ACTIVE agent of the caller's; any other id (an already revoked one too) is AGENT_NOT_FOUND.",
+          operationId: "revokeAgent",
+          security: OWNER_SESSION,
+          responses: {
+            204: { description: "Revoked; no body." },
+            ...failureResponses(["VALIDATION_FAILED", ...OWNER_WRITE_FAILURES, "AGENT_NOT_FOUND"]),
+          },
+        },
+      },
     );
 }

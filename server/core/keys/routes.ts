@@ -6,11 +6,20 @@
  * before it signs, with a strong ETag for cheap revalidation (304).
  */
 
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { requireAdmin } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  ADMIN,
+  ADMIN_FAILURES,
+  answers,
+  failureResponses,
+  INPUT_FAILURES,
+  PUBLIC,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
+import { JwksDocument, KeyRotationView, RotateKeysBody } from "./schemas.ts";
 
 /** RFC 9110 §13.1.2: `If-None-Match` is a list of entity tags or `*`; weak tags compare weakly. */
 function matches(ifNoneMatch: string | null, etag: string): boolean {
@@ -37,11 +46,51 @@ export function keyRoutes(ctx: AppContext) {
       headers: { ...headers, "content-type": "application/json; charset=utf-8" },
     });
   };
-  const detail = { summary: "JSON Web Key Set (RFC 7517) with the LIME envelope members", tags: ["core"] };
+  // The handler answers a prepared `Response` (its bytes carry the ETag), which Elysia does not check
+  // against a model: the answers are described here, from the same document model.
+  const cacheHeaders = {
+    "Cache-Control": {
+      description: "`public, max-age=JWKS_MAX_AGE_SECONDS` (300).",
+      schema: { type: "string" },
+    },
+    ETag: { description: "A strong validator over the document.", schema: { type: "string" } },
+  } as const;
+  const jwksDetail = (operationId: string, description: string) => ({
+    summary: "JSON Web Key Set (RFC 7517) with the LIME envelope members",
+    description,
+    operationId,
+    tags: ["core"],
+    security: PUBLIC,
+    parameters: [
+      {
+        name: "if-none-match",
+        in: "header",
+        required: false,
+        description:
+          "An ETag from an earlier answer (or a list of them, or `*`): 304 when the set is unchanged.",
+        schema: { type: "string" },
+      } as const,
+    ],
+    responses: {
+      200: {
+        description:
+          "The key set: RFC 7517 `keys` at the top level, and the same keys in the LIME envelope members `ok` and `data.keys`.",
+        headers: cacheHeaders,
+        content: { "application/json": { schema: JwksDocument } },
+      },
+      304: { description: "Not modified: the set matches `If-None-Match`. No body.", headers: cacheHeaders },
+      ...failureResponses([]),
+    },
+  });
+  const detail = jwksDetail(
+    "getJwks",
+    "The keys passports are verified with. Each key is exactly `{kty, n, e, kid, alg, use}`; verifiers cache it as `Cache-Control` says and revalidate with `If-None-Match`.",
+  );
+  const coreDetail = jwksDetail("getCoreJwks", "The same document as `GET /.well-known/jwks.json`.");
 
   return new Elysia()
     .get("/.well-known/jwks.json", serveJwks, { detail })
-    .get("/api/v1/core/.well-known/jwks.json", serveJwks, { detail })
+    .get("/api/v1/core/.well-known/jwks.json", serveJwks, { detail: coreDetail })
     .post(
       "/api/v1/admin/keys/rotate",
       async ({ request, body }) => {
@@ -56,11 +105,16 @@ export function keyRoutes(ctx: AppContext) {
         });
       },
       {
-        body: t.Optional(t.Object({ revoke_current: t.Optional(t.Boolean()) })),
+        body: RotateKeysBody,
+        response: answers(200, KeyRotationView, [...INPUT_FAILURES, ...ADMIN_FAILURES]),
         detail: {
           summary:
             "Rotate the signing keys now (operator); revoke_current drops the old key from the JWKS at once",
+          description:
+            "CURRENT → RETIRED, NEXT → CURRENT, a fresh NEXT. Answers 404 NOT_FOUND while `ADMIN_TOKEN` is not configured.",
+          operationId: "rotateSigningKeys",
           tags: ["admin"],
+          security: ADMIN,
         },
       },
     );

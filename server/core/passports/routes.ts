@@ -1,14 +1,12 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { isoTime } from "../../clock.ts";
 import type { AppContext } from "../../context.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import { AGENT_TOKEN, AGENT_TOKEN_FAILURES, answers, INPUT_FAILURES } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
 import { authenticateAgent } from "../agents/service.ts";
+import { IssuedPassportView, PassportBody, PassportHeaders } from "./schemas.ts";
 import { issueSelfServicePassport } from "./service.ts";
-
-const PassportBody = t.Optional(
-  t.Object({ audience: t.Optional(t.String({ minLength: 1, maxLength: 256, pattern: "^[\\x21-\\x7e]+$" })) }),
-);
 
 export function passportRoutes(ctx: AppContext) {
   const { config } = ctx;
@@ -22,7 +20,7 @@ export function passportRoutes(ctx: AppContext) {
       set.status = 201;
       return ok({
         passport: passport.jwt,
-        token_type: "passport+jwt",
+        token_type: "passport+jwt" as const,
         audience: passport.audience,
         jti: passport.jti,
         issued_at: isoTime(passport.issuedAt),
@@ -31,8 +29,20 @@ export function passportRoutes(ctx: AppContext) {
     },
     {
       body: PassportBody,
-      headers: t.Object({ "x-agent-token": t.Optional(t.String()) }),
-      detail: { summary: "Issue a self-service passport for the calling agent (X-Agent-Token)" },
+      headers: PassportHeaders,
+      response: answers(201, IssuedPassportView, [
+        ...INPUT_FAILURES,
+        ...AGENT_TOKEN_FAILURES,
+        "RATE_LIMIT_EXCEEDED",
+        "AUDIENCE_RESERVED",
+      ]),
+      detail: {
+        summary: "Issue a self-service passport for the calling agent (X-Agent-Token)",
+        description:
+          "A passport the agent carries to any site, valid `PASSPORT_TTL_SECONDS` (900). Rate limited per agent.",
+        operationId: "issuePassport",
+        security: AGENT_TOKEN,
+      },
     },
   );
 }

@@ -9,8 +9,26 @@ import type { AppContext } from "../../context.ts";
 import { authenticateSite } from "../../foundation/sites/service.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  answers,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+  SITE_TOKEN,
+  SITE_TOKEN_FAILURES,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
-import { BindingParams, CreateBindingRequestBody, OwnerBindingsQuery, SiteTokenHeaders } from "./schemas.ts";
+import {
+  BindingParams,
+  CreateBindingRequestBody,
+  CreatedBindingRequest,
+  OwnerBindingPage,
+  OwnerBindingsQuery,
+  OwnerBindingView,
+  SiteBindingView,
+  SiteTokenHeaders,
+} from "./schemas.ts";
 import {
   createBindingRequest,
   formatCursor,
@@ -45,7 +63,20 @@ export function bindingRoutes(ctx: AppContext) {
       {
         body: CreateBindingRequestBody,
         headers: SiteTokenHeaders,
-        detail: { summary: "Site: ask for one of the user's agents; send the browser to connect_url" },
+        response: answers(201, CreatedBindingRequest, [
+          ...INPUT_FAILURES,
+          ...SITE_TOKEN_FAILURES,
+          "RATE_LIMIT_EXCEEDED",
+          "SITE_ORIGIN_REQUIRED",
+          "REDIRECT_URI_NOT_ALLOWED",
+        ]),
+        detail: {
+          summary: "Site: ask for one of the user's agents; send the browser to connect_url",
+          description:
+            "A PENDING request living `BINDING_REQUEST_TTL_SECONDS` (600). The browser comes back to `redirect_uri?passport=<JWT>&binding_id=<id>` or `redirect_uri?error=access_denied&binding_id=<id>`. A site without a registered origin gets SITE_ORIGIN_REQUIRED; a `redirect_uri` breaking a rule, REDIRECT_URI_NOT_ALLOWED with `detail.reason`.",
+          operationId: "createBindingRequest",
+          security: SITE_TOKEN,
+        },
       },
     )
     .get(
@@ -57,7 +88,18 @@ export function bindingRoutes(ctx: AppContext) {
       {
         params: BindingParams,
         headers: SiteTokenHeaders,
-        detail: { summary: "Site: the status of its binding request (REVOKED once the owner ends it)" },
+        response: answers(200, SiteBindingView, [
+          "VALIDATION_FAILED",
+          ...SITE_TOKEN_FAILURES,
+          "BINDING_NOT_FOUND",
+        ]),
+        detail: {
+          summary: "Site: the status of its binding request (REVOKED once the owner ends it)",
+          description:
+            "PENDING past its expiry reads EXPIRED; a COMPLETED binding whose agent was revoked reads REVOKED (`revocation_reason: agent_revoked`). Another site's request is BINDING_NOT_FOUND.",
+          operationId: "getBindingRequest",
+          security: SITE_TOKEN,
+        },
       },
     )
     .get(
@@ -73,7 +115,16 @@ export function bindingRoutes(ctx: AppContext) {
           next_cursor: page.nextCursor === null ? null : formatCursor(page.nextCursor),
         });
       },
-      { query: OwnerBindingsQuery, detail: { summary: "Owner: the bindings of their agents, newest first" } },
+      {
+        query: OwnerBindingsQuery,
+        response: answers(200, OwnerBindingPage, ["VALIDATION_FAILED", ...OWNER_READ_FAILURES]),
+        detail: {
+          summary: "Owner: the bindings of their agents, newest first",
+          description: "Completed and revoked bindings only, by completion time; page with `next_cursor`.",
+          operationId: "listBindings",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .post(
       "/api/v1/modules/bindings/:id/revoke",
@@ -81,6 +132,20 @@ export function bindingRoutes(ctx: AppContext) {
         const { user } = await requireOwner(ctx, request);
         return ok(presentForOwner(await revokeBinding(ctx.bindings, user, params.id, ipOf(request))));
       },
-      { params: BindingParams, detail: { summary: "Owner: end a binding; its site sees REVOKED" } },
+      {
+        params: BindingParams,
+        response: answers(200, OwnerBindingView, [
+          ...INPUT_FAILURES,
+          ...OWNER_WRITE_FAILURES,
+          "BINDING_NOT_FOUND",
+        ]),
+        detail: {
+          summary: "Owner: end a binding; its site sees REVOKED",
+          description:
+            "Revoking a revoked binding again answers the same. Anything that is not the caller's completed binding is BINDING_NOT_FOUND. Takes no body.",
+          operationId: "revokeBinding",
+          security: OWNER_SESSION,
+        },
+      },
     );
 }
