@@ -26,11 +26,18 @@ import { ownerAction } from "../../foundation/audit/service.ts";
 import type { OwnerPrincipal } from "../../foundation/sessions/service.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { findClient, type OAuthClient } from "./clients.ts";
+import {
+  type AuthorizationParam,
+  CODE_CHALLENGE_METHODS,
+  REFUSED_AUTHORIZATION_PARAMS,
+  RESPONSE_TYPES,
+} from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
 import { parseScope } from "./registration.ts";
 import { grantScopes, lookupResource } from "./resources.ts";
+import type { AgentAuthorizationChallenge } from "./schemas.ts";
 import type { AuthorizationRequestRecord, ResourceRecord, SubjectType } from "./store.ts";
 
 /** The request cannot be answered at the client's redirect URI: show an error page instead. */
@@ -96,7 +103,7 @@ export function redirectWith(
 
 export async function validateAuthorizationRequest(
   deps: OAuthDeps,
-  params: OAuthParams,
+  params: OAuthParams<AuthorizationParam>,
 ): Promise<ValidatedAuthorization> {
   let client: OAuthClient;
   let redirectUri: string | null;
@@ -121,7 +128,7 @@ export async function validateAuthorizationRequest(
   try {
     state = params.one("state");
     const responseType = params.one("response_type");
-    if (responseType !== "code") {
+    if (!RESPONSE_TYPES.some((type) => type === responseType)) {
       throw new OAuthError("unsupported_response_type", 'Only response_type "code" is supported.');
     }
     const codeChallenge = params.one("code_challenge");
@@ -129,13 +136,13 @@ export async function validateAuthorizationRequest(
     if (codeChallenge === null) {
       throw new OAuthError("invalid_request", "PKCE is required: send code_challenge with method S256.");
     }
-    if (method !== "S256") {
+    if (!CODE_CHALLENGE_METHODS.some((accepted) => accepted === method)) {
       throw new OAuthError("invalid_request", "code_challenge_method must be S256 (plain is not accepted).");
     }
     if (!S256_CHALLENGE.test(codeChallenge)) {
       throw new OAuthError("invalid_request", "code_challenge is not a base64url SHA-256 value.");
     }
-    if (params.one("request") !== null || params.one("request_uri") !== null) {
+    if (REFUSED_AUTHORIZATION_PARAMS.some((name) => params.one(name) !== null)) {
       throw new OAuthError("invalid_request", "Request objects are not supported.");
     }
     const resources = params.all("resource");
@@ -178,7 +185,10 @@ export async function createAuthorizationRequest(
   return record;
 }
 
-export function presentAgentChallenge(record: AuthorizationRequestRecord, client: OAuthClient) {
+export function presentAgentChallenge(
+  record: AuthorizationRequestRecord,
+  client: OAuthClient,
+): AgentAuthorizationChallenge {
   return {
     authorization_request_id: record.id,
     pow_challenge: record.powChallenge,

@@ -12,6 +12,7 @@ import { authenticateSessionToken, type OwnerPrincipal } from "../../foundation/
 import { login, normalizeEmail } from "../../foundation/users/service.ts";
 import { CSRF_COOKIE, readCookie, SESSION_COOKIE } from "../../http/auth.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
+import { AGENT_TOKEN, AGENT_TOKEN_FAILURES, Envelope, INPUT_FAILURES, PUBLIC } from "../../http/contract.ts";
 import type { RateLimiter } from "../../http/rate-limit.ts";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import {
@@ -25,8 +26,34 @@ import {
 } from "./authorize.ts";
 import { findClient, type OAuthClient } from "./clients.ts";
 import { renderConsentPage, renderErrorPage, renderLoginPage } from "./consent-page.ts";
+import {
+  AuthorizationErrorQuery,
+  AuthorizationRequestQuery,
+  AuthorizationResponseQuery,
+  ConsentQuery,
+  DecisionForm,
+  type DecisionParam,
+  LoginForm,
+  type LoginParam,
+  type ParamName,
+} from "./contract.ts";
 import { OAUTH_PREFIX, type OAuthDeps, oauthEndpoints } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
+import {
+  describe,
+  envelopeErrors,
+  formBody,
+  OAUTH_RATE_LIMITED,
+  OWNER_COOKIE,
+  oauthAnswer,
+  oauthErrors,
+  optionally,
+  page as pageAnswer,
+  queryParameters,
+  redirect as redirectAnswer,
+  SET_COOKIE,
+} from "./openapi.ts";
+import type { OAuthParams } from "./params.ts";
 import { agentAuthorization } from "./protocol-routes.ts";
 import {
   admitAuthorizationRequest,
@@ -35,6 +62,7 @@ import {
   redirect,
   redirectToClient,
 } from "./route-helpers.ts";
+import { AgentAuthorizationChallenge } from "./schemas.ts";
 
 const LOGIN_COOKIE = "lime_oauth_login";
 const CANNOT_COMPLETE = "This request cannot be completed";
@@ -72,6 +100,13 @@ function fromOurOrigin(request: Request, issuer: string): boolean {
 function clientView(client: OAuthClient) {
   return { clientId: client.clientId, source: client.source, name: client.metadata.client_name };
 }
+
+/** `issuer-host.ts`: with a loopback issuer, a page asked for on another loopback name goes to the issuer's. */
+const ISSUER_HOST_REDIRECT = redirectAnswer(
+  302,
+  "Development only (loopback issuer): the page was asked for on another loopback name of the same port.",
+  "The same path and query on the issuer's host.",
+);
 
 export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRouteDeps) {
   const endpoints = oauthEndpoints(deps.issuer);
@@ -167,6 +202,49 @@ export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRoute
       {
         detail: {
           summary: "Authorization endpoint (OAuth 2.1 §4.1.1): consent page, or an agent's PoW challenge",
+          description:
+            "A browser gets the sign-in page, or with a session the consent page. An agent (X-Agent-Token) " +
+            "gets, in the LIME envelope, the proof-of-work challenge it approves with (`POST` this path). " +
+            "An unknown client or redirect URI is never redirected to; other errors go back to the redirect " +
+            "URI (RFC 6749 §4.1.2.1) with `state` and `iss`. `request` and `request_uri` are refused.",
+          operationId: "authorize",
+          security: optionally(AGENT_TOKEN, OWNER_COOKIE),
+          parameters: queryParameters(AuthorizationRequestQuery),
+          responses: describe(
+            pageAnswer(
+              200,
+              "The sign-in page (no session), or the consent page (a session).",
+              SET_COOKIE("Without a session: `lime_oauth_login`, the sign-in form's token."),
+            ),
+            oauthAnswer(
+              200,
+              Envelope(AgentAuthorizationChallenge),
+              "With X-Agent-Token: the proof-of-work challenge of the pending request.",
+            ),
+            ISSUER_HOST_REDIRECT,
+            redirectAnswer(
+              302,
+              "The request failed after its client and redirect URI were validated (RFC 6749 §4.1.2.1).",
+              "The client's redirect_uri with `error`, `error_description`, `state` and `iss` (RFC 9207).",
+              [
+                AuthorizationErrorQuery([
+                  "invalid_request",
+                  "unsupported_response_type",
+                  "invalid_scope",
+                  "invalid_target",
+                ]),
+              ],
+            ),
+            pageAnswer(
+              400,
+              "Browser: the client or redirect URI is unknown or does not match (never redirected).",
+            ),
+            pageAnswer(403, "Browser: the request belongs to another session."),
+            pageAnswer(429, "Browser: too many authorization requests from this address."),
+            oauthErrors(["invalid_request", "invalid_client"]),
+            OAUTH_RATE_LIMITED,
+            envelopeErrors(AGENT_TOKEN_FAILURES),
+          ),
         },
       },
     )
@@ -175,7 +253,7 @@ export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRoute
       ({ body, request }) =>
         page(async () => {
           const ip = ipOf(request);
-          const params = formParams(body);
+          const params: OAuthParams<LoginParam> = formParams(body);
           if (!fromOurOrigin(request, deps.issuer)) {
             return renderErrorPage("Request refused", "The sign-in form was not sent from this server.", 403);
           }
@@ -215,13 +293,41 @@ export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRoute
           for (const cookie of sessionCookies(opened)) response.headers.append("set-cookie", cookie);
           return response;
         }),
-      { detail: { summary: "Browser flow: the owner signs in from the consent page" } },
+      {
+        detail: {
+          summary: "Browser flow: the owner signs in from the consent page",
+          operationId: "signInToAuthorize",
+          security: PUBLIC,
+          requestBody: formBody(LoginForm),
+          responses: describe(
+            redirectAnswer(
+              303,
+              "Signed in: on to the consent page, with the owner's session cookies.",
+              "`/api/v1/modules/oauth/authorize/consent?authorization_request_id=…` on the issuer.",
+              [],
+              SET_COOKIE(
+                "`lime_session` and `lime_csrf` (as the owner portal's sign-in); `lime_oauth_login` cleared.",
+              ),
+            ),
+            pageAnswer(400, "Not a form, or the authorization request is no longer pending."),
+            pageAnswer(
+              401,
+              "Wrong email or password, or an unverified email: the sign-in page again, saying so.",
+            ),
+            pageAnswer(403, "The form did not come from this server, or its login token does not match."),
+            pageAnswer(429, "Too many sign-in attempts."),
+            envelopeErrors(INPUT_FAILURES),
+          ),
+        },
+      },
     )
     .get(
       `${OAUTH_PREFIX}/authorize/consent`,
       ({ request }) =>
         page(async () => {
-          const requestId = new URL(request.url).searchParams.get("authorization_request_id");
+          const requestId = new URL(request.url).searchParams.get(
+            "authorization_request_id" satisfies ParamName<typeof ConsentQuery>,
+          );
           const pending = await pendingRequest(deps, requestId);
           if (pending === null) {
             return renderErrorPage("Request expired", "This authorization request is no longer pending.");
@@ -230,13 +336,31 @@ export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRoute
           if (owner === null) return await loginPage(pending.id, pending.clientId);
           return await consentPage(pending.id, owner);
         }),
-      { detail: { summary: "Browser flow: the consent page of a pending request" } },
+      {
+        detail: {
+          summary: "Browser flow: the consent page of a pending request",
+          operationId: "showConsentPage",
+          security: optionally(OWNER_COOKIE),
+          parameters: queryParameters(ConsentQuery),
+          responses: describe(
+            pageAnswer(
+              200,
+              "The consent page (a session), or the sign-in page (none).",
+              SET_COOKIE("Without a session: `lime_oauth_login`, the sign-in form's token."),
+            ),
+            ISSUER_HOST_REDIRECT,
+            pageAnswer(400, "The authorization request is no longer pending."),
+            pageAnswer(403, "The request belongs to another session."),
+            envelopeErrors([]),
+          ),
+        },
+      },
     )
     .post(
       `${OAUTH_PREFIX}/authorize/decision`,
       ({ body, request }) =>
         page(async () => {
-          const params = formParams(body);
+          const params: OAuthParams<DecisionParam> = formParams(body);
           if (!fromOurOrigin(request, deps.issuer)) {
             return renderErrorPage("Request refused", "The consent form was not sent from this server.", 403);
           }
@@ -264,6 +388,32 @@ export function browserRoutes({ oauth: deps, rateLimiter, config }: BrowserRoute
           );
           return redirect(location, 303);
         }),
-      { detail: { summary: "Browser flow: the owner approves or denies (CSRF-protected form)" } },
+      {
+        detail: {
+          summary: "Browser flow: the owner approves or denies (CSRF-protected form)",
+          description:
+            "The form token binds the decision to the session and the request (the `X-CSRF-Token` header is " +
+            "not used here); the decision is single use.",
+          operationId: "decideAuthorization",
+          security: OWNER_COOKIE,
+          requestBody: formBody(DecisionForm),
+          responses: describe(
+            redirectAnswer(
+              303,
+              "Decided: back to the client (RFC 6749 §4.1.2), with the code, or `access_denied`.",
+              "The client's redirect_uri with `code`, `state` and `iss`; or `error=access_denied`.",
+              [AuthorizationResponseQuery, AuthorizationErrorQuery(["access_denied"])],
+            ),
+            pageAnswer(400, "Not a form, or no decision."),
+            pageAnswer(401, "The session has ended."),
+            pageAnswer(
+              403,
+              "The form did not come from this server, its token is not this session's, or the request is no " +
+                "longer pending.",
+            ),
+            envelopeErrors(INPUT_FAILURES),
+          ),
+        },
+      },
     );
 }

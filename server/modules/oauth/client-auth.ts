@@ -16,12 +16,11 @@
 
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { findClient, type OAuthClient, setUpWithCurrentAgentToken } from "./clients.ts";
+import { ASSERTION_ALGORITHMS, type ClientAuthParam, JWT_BEARER_ASSERTION } from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { oauthEndpoints } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
-
-export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /** An assertion may not be valid for longer than this (a stolen one is useless soon after). */
 const MAX_ASSERTION_LIFETIME_S = 600;
@@ -29,7 +28,10 @@ const CLOCK_TOLERANCE_S = 30;
 
 const invalidClient = (why: string) => new OAuthError("invalid_client", why);
 
-async function authenticateWithAssertion(deps: OAuthDeps, params: OAuthParams): Promise<OAuthClient> {
+async function authenticateWithAssertion(
+  deps: OAuthDeps,
+  params: OAuthParams<ClientAuthParam>,
+): Promise<OAuthClient> {
   const assertion = params.one("client_assertion");
   if (params.one("client_assertion_type") !== JWT_BEARER_ASSERTION) {
     throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}.`);
@@ -71,7 +73,7 @@ async function authenticateWithAssertion(deps: OAuthDeps, params: OAuthParams): 
       issuer: client.clientId,
       subject: client.clientId,
       audience: [endpoints.issuer, endpoints.token],
-      algorithms: ["RS256", "ES256"],
+      algorithms: [...ASSERTION_ALGORITHMS],
       currentDate: new Date(now),
       clockTolerance: CLOCK_TOLERANCE_S,
       requiredClaims: ["exp", "jti"],
@@ -108,7 +110,7 @@ async function authenticateWithAssertion(deps: OAuthDeps, params: OAuthParams): 
  */
 export async function authenticateClient(
   deps: OAuthDeps,
-  params: OAuthParams,
+  params: OAuthParams<ClientAuthParam>,
   request: Request,
 ): Promise<OAuthClient> {
   if (request.headers.get("authorization") !== null) {

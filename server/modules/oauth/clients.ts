@@ -10,9 +10,11 @@ import type { AuthenticatedAgent } from "../../core/agents/service.ts";
 import type { AgentRecord } from "../../core/agents/store.ts";
 import type { CimdResolver } from "./cimd.ts";
 import { looksLikeClientIdUrl } from "./cimd.ts";
+import type { ClientInformationResponse } from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
 import { type ClientMetadata, parseClientMetadata, presentClientMetadata } from "./registration.ts";
+import type { AgentClientView, AgentJwks, PublicJwk } from "./schemas.ts";
 import type { OAuthClientStore, RegisteredClientRecord } from "./store.ts";
 
 export interface OAuthClient {
@@ -72,7 +74,7 @@ export async function registerClient(
   deps: OAuthDeps,
   body: unknown,
   ip: string,
-): Promise<Record<string, unknown>> {
+): Promise<ClientInformationResponse> {
   const metadata = parseClientMetadata(body, "registration");
   const now = deps.clock.now();
   const record: RegisteredClientRecord = {
@@ -103,7 +105,7 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_AGENT_KEYS = 5;
 
 /** Imports one public JWK as WebCrypto would verify with it, or explains why it is refused. */
-async function checkPublicJwk(jwk: unknown): Promise<JsonWebKey> {
+async function checkPublicJwk(jwk: unknown): Promise<PublicJwk> {
   if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk))
     throw new Error("each key must be a JWK object");
   const key = jwk as Record<string, unknown>;
@@ -168,7 +170,7 @@ export async function registerAgentKeys(
       `Send {"keys": [...]} with 1 to ${MAX_AGENT_KEYS} public keys.`,
     );
   }
-  const checked: JsonWebKey[] = [];
+  const checked: PublicJwk[] = [];
   for (const key of keys) {
     try {
       checked.push(await checkPublicJwk(key));
@@ -218,12 +220,13 @@ export async function registerAgentKeys(
   return record;
 }
 
-export function presentAgentClient(record: RegisteredClientRecord) {
+export function presentAgentClient(record: RegisteredClientRecord): AgentClientView {
   return {
     client_id: record.clientId,
     token_endpoint_auth_method: "private_key_jwt",
     grant_types: record.metadata.grant_types,
-    jwks: record.metadata.jwks,
+    // The keys `registerAgentKeys` stored: each one checked into this shape by `checkPublicJwk`.
+    jwks: record.metadata.jwks as AgentJwks | null,
     updated_at: isoTime(record.updatedAt),
   };
 }

@@ -38,7 +38,8 @@ export type OAuthErrorCode =
   /** RFC 6750 §3.1 (introspection callers) */
   | "invalid_token";
 
-const STATUS: Record<OAuthErrorCode, number> = {
+/** The status each OAuth error is answered with (the OpenAPI description groups codes by it). */
+export const OAUTH_ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_request: 400,
   // RFC 6749 §5.2: 401 when the client tried to authenticate; we always report 401 for it.
   invalid_client: 401,
@@ -79,11 +80,21 @@ export function jsonResponse(body: unknown, status = 200, extra: Record<string, 
   return new Response(JSON.stringify(body), { status, headers: { ...NO_STORE_HEADERS, ...extra } });
 }
 
+/** The `WWW-Authenticate` challenge of the 401 errors (RFC 6749 §5.2, RFC 6750 §3). */
+export const OAUTH_CHALLENGES: Readonly<Partial<Record<OAuthErrorCode, string>>> = {
+  invalid_client: 'Basic realm="lime-oauth"',
+  invalid_token: 'Bearer error="invalid_token"',
+};
+
 export function oauthErrorResponse(error: OAuthError): Response {
   const headers: Record<string, string> = {};
-  if (error.error === "invalid_client") headers["www-authenticate"] = 'Basic realm="lime-oauth"';
-  if (error.error === "invalid_token") headers["www-authenticate"] = 'Bearer error="invalid_token"';
-  return jsonResponse({ error: error.error, error_description: error.message }, STATUS[error.error], headers);
+  const challenge = OAUTH_CHALLENGES[error.error];
+  if (challenge !== undefined) headers["www-authenticate"] = challenge;
+  return jsonResponse(
+    { error: error.error, error_description: error.message },
+    OAUTH_ERROR_STATUS[error.error],
+    headers,
+  );
 }
 
 /**
@@ -118,7 +129,7 @@ export type OAuthEnvelopeCode =
   | "MISSING_POW_NONCE"
   | "INVALID_POW";
 
-const ENVELOPE_STATUS: Record<OAuthEnvelopeCode, number> = {
+export const ENVELOPE_STATUS: Readonly<Record<OAuthEnvelopeCode, number>> = {
   OAUTH_CAPABILITY_DENIED: 403,
   OAUTH_AUTHORIZATION_REQUEST_NOT_FOUND: 404,
   OAUTH_AUTHORIZATION_REQUEST_EXPIRED: 410,

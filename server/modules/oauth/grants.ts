@@ -1,10 +1,12 @@
 /**
  * The token endpoint's grants, by `grant_type` (OAuth 2.1 §3.2.2). The table
- * is keyed by `GrantType`, so a grant type without a handler does not
- * compile, and the metadata announces exactly the grants it holds.
+ * is keyed by `GrantType` (contract.ts `GRANT_TYPES`, which the metadata
+ * announces and the description lists), so a grant type without a handler
+ * does not compile.
  */
 
 import type { OAuthClient } from "./clients.ts";
+import { GRANT_TYPES, type GrantType, type TokenParam } from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
@@ -15,9 +17,11 @@ import {
   type TokenResponse,
 } from "./tokens.ts";
 
-export type GrantType = "authorization_code" | "refresh_token" | "client_credentials";
-
-type Grant = (deps: OAuthDeps, client: OAuthClient, params: OAuthParams) => Promise<TokenResponse>;
+type Grant = (
+  deps: OAuthDeps,
+  client: OAuthClient,
+  params: OAuthParams<TokenParam>,
+) => Promise<TokenResponse>;
 
 const GRANTS: Record<GrantType, Grant> = {
   authorization_code: exchangeAuthorizationCode,
@@ -25,15 +29,12 @@ const GRANTS: Record<GrantType, Grant> = {
   client_credentials: clientCredentialsToken,
 };
 
-/** Every grant type served, in the table's order (RFC 8414 §2 `grant_types_supported`). */
-export const GRANT_TYPES = Object.keys(GRANTS) as GrantType[];
-
 function isGrantType(name: string): name is GrantType {
   return Object.hasOwn(GRANTS, name);
 }
 
 /** The request's `grant_type`, checked before the client is (RFC 6749 §5.2 `unsupported_grant_type`). */
-export function requestedGrantType(params: OAuthParams): GrantType {
+export function requestedGrantType(params: OAuthParams<TokenParam>): GrantType {
   const grantType = params.one("grant_type");
   if (grantType === null) throw new OAuthError("invalid_request", "grant_type is required.");
   if (!isGrantType(grantType)) {
@@ -47,7 +48,7 @@ export async function redeemGrant(
   deps: OAuthDeps,
   client: OAuthClient,
   grantType: GrantType,
-  params: OAuthParams,
+  params: OAuthParams<TokenParam>,
 ): Promise<TokenResponse> {
   if (!client.metadata.grant_types.includes(grantType)) {
     throw new OAuthError("unauthorized_client", `This client is not registered for ${grantType}.`);

@@ -5,21 +5,46 @@
  * headless form: the agent token and the solved proof of work).
  */
 
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { ServerConfig } from "../../config.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
 import { requireOwner } from "../../http/auth.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import {
+  AGENT_TOKEN,
+  AGENT_TOKEN_FAILURES,
+  INPUT_FAILURES,
+  OWNER_READ_FAILURES,
+  OWNER_SESSION,
+  OWNER_WRITE_FAILURES,
+} from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
 import type { RateLimiter } from "../../http/rate-limit.ts";
 import { approveAsAgent } from "./authorize.ts";
 import { presentAgentClient, registerAgentKeys } from "./clients.ts";
+import { AgentApprovalBody, type AgentApprovalParam, AuthorizationResponseQuery } from "./contract.ts";
 import { OAUTH_PREFIX, type OAuthDeps } from "./deps.ts";
 import { envelopeFailure, OAuthError, oauthErrorResponse } from "./errors.ts";
+import {
+  describe,
+  envelopeAnswers,
+  envelopeErrors,
+  formBody,
+  oauthErrors,
+  redirect as redirectAnswer,
+} from "./openapi.ts";
 import { FormBody } from "./params.ts";
 import { deleteResource, presentResource, registerResource } from "./resources.ts";
 import { answeringFailures, redirect } from "./route-helpers.ts";
-import { ResourceBody } from "./schemas.ts";
+import {
+  AgentClientView,
+  AgentJwksBody,
+  AgentTokenHeaders,
+  RegisteredResource,
+  ResourceBody,
+  ResourceList,
+  ResourceParams,
+} from "./schemas.ts";
 
 export interface ManagementRouteDeps {
   oauth: OAuthDeps;
@@ -52,7 +77,7 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           await rateLimiter.enforce("approvals", agent.agent.id, config.rateLimits.approvalsPerMinute);
           const params = body instanceof FormBody ? body.params : null;
           const json = (body ?? {}) as Record<string, unknown>;
-          const read = (name: string) =>
+          const read = (name: AgentApprovalParam) =>
             params !== null
               ? params.one(name)
               : typeof json[name] === "string"
@@ -67,7 +92,36 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           );
           return redirect(location);
         }),
-      { detail: { summary: "Agent self-approval: agent token + solved PoW → redirect with the code" } },
+      {
+        detail: {
+          summary: "Agent self-approval: agent token + solved PoW → redirect with the code",
+          description:
+            "LIME's headless authorization: the agent that fetched the challenge (`GET /authorize` with " +
+            "X-Agent-Token) approves for itself. A wrong nonce leaves the request pending.",
+          operationId: "approveAuthorizationAsAgent",
+          security: AGENT_TOKEN,
+          requestBody: formBody(AgentApprovalBody, AgentApprovalBody),
+          responses: describe(
+            redirectAnswer(
+              302,
+              "Approved: on to the client's redirect URI with the code (RFC 6749 §4.1.2).",
+              "The client's redirect_uri with `code`, `state` and `iss` (RFC 9207).",
+              [AuthorizationResponseQuery],
+            ),
+            oauthErrors(["invalid_request"]),
+            envelopeErrors(
+              [...AGENT_TOKEN_FAILURES, "RATE_LIMIT_EXCEEDED", ...INPUT_FAILURES],
+              [
+                "OAUTH_AUTHORIZATION_REQUEST_NOT_FOUND",
+                "OAUTH_AUTHORIZATION_REQUEST_EXPIRED",
+                "OAUTH_CAPABILITY_DENIED",
+                "MISSING_POW_NONCE",
+                "INVALID_POW",
+              ],
+            ),
+          ),
+        },
+      },
     )
     .post(
       `${OAUTH_PREFIX}/resources`,
@@ -85,8 +139,19 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
         }),
       {
         body: ResourceBody,
+        response: envelopeAnswers(
+          201,
+          RegisteredResource,
+          [...OWNER_WRITE_FAILURES, ...INPUT_FAILURES],
+          ["OAUTH_INVALID_RESOURCE", "OAUTH_RESOURCE_TAKEN"],
+        ),
         detail: {
           summary: "Register an MCP server (protected resource); the introspection_token is shown once",
+          description:
+            "First come: any signed-in owner may register a resource URI nobody registered yet. Tokens are " +
+            "issued only for registered resources, with the scopes declared here.",
+          operationId: "registerOAuthResource",
+          security: OWNER_SESSION,
         },
       },
     )
@@ -97,7 +162,14 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           const { user } = await requireOwner(deps, request);
           return ok({ resources: (await deps.stores.resources.listByOwner(user.id)).map(presentResource) });
         }),
-      { detail: { summary: "The owner's registered MCP servers" } },
+      {
+        response: envelopeAnswers(200, ResourceList, OWNER_READ_FAILURES),
+        detail: {
+          summary: "The owner's registered MCP servers",
+          operationId: "listOAuthResources",
+          security: OWNER_SESSION,
+        },
+      },
     )
     .delete(
       `${OAUTH_PREFIX}/resources/:resource_id`,
@@ -109,8 +181,18 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           return null;
         }),
       {
-        params: t.Object({ resource_id: t.String({ format: "uuid" }) }),
-        detail: { summary: "Remove a registered MCP server" },
+        params: ResourceParams,
+        detail: {
+          summary: "Remove a registered MCP server",
+          description: "Grants for it stop redeeming: their refresh tokens answer `invalid_grant`.",
+          operationId: "deleteOAuthResource",
+          security: OWNER_SESSION,
+          // No `response` map: a 204 has no body to check, and the description gets a proper empty 204.
+          responses: describe(
+            { 204: { description: "Removed." } },
+            envelopeErrors([...OWNER_WRITE_FAILURES, "VALIDATION_FAILED"], ["OAUTH_RESOURCE_NOT_FOUND"]),
+          ),
+        },
       },
     )
     .put(
@@ -122,9 +204,22 @@ export function managementRoutes({ oauth: deps, rateLimiter, config }: Managemen
           return ok(presentAgentClient(await registerAgentKeys(deps, agent, body, ip)));
         }),
       {
-        body: t.Object({ keys: t.Array(t.Record(t.String(), t.Unknown()), { minItems: 1, maxItems: 5 }) }),
-        headers: t.Object({ "x-agent-token": t.Optional(t.String()) }),
-        detail: { summary: "Agent: register public keys for private_key_jwt (client id = agent id)" },
+        body: AgentJwksBody,
+        headers: AgentTokenHeaders,
+        response: envelopeAnswers(
+          200,
+          AgentClientView,
+          [...AGENT_TOKEN_FAILURES, ...INPUT_FAILURES],
+          ["OAUTH_INVALID_JWKS"],
+        ),
+        detail: {
+          summary: "Agent: register public keys for private_key_jwt (client id = agent id)",
+          description:
+            "Replaces the agent's key set: public RSA (≥ 2048 bits, RS256) or EC P-256 (ES256) keys. " +
+            "Rotating the agent token voids them; register them again with the new token.",
+          operationId: "registerAgentKeys",
+          security: AGENT_TOKEN,
+        },
       },
     );
 }

@@ -14,9 +14,17 @@
  * Every capability listed is one the endpoints implement.
  */
 
+import {
+  ASSERTION_ALGORITHMS,
+  type AuthorizationServerMetadata,
+  CLIENT_AUTH_METHODS,
+  CODE_CHALLENGE_METHODS,
+  GRANT_TYPES,
+  type LimeCompatibleMetadata,
+  RESPONSE_TYPES,
+} from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAUTH_PREFIX, oauthEndpoints } from "./deps.ts";
-import { GRANT_TYPES } from "./grants.ts";
 
 export const METADATA_SUFFIX = "/.well-known/oauth-authorization-server";
 
@@ -29,13 +37,13 @@ export function metadataPaths(issuer: string): string[] {
 }
 
 /** The document for LIME's path: RFC 8414 at the top level, LIME's envelope beside it. */
-export function limeCompatibleMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+export function limeCompatibleMetadata(metadata: AuthorizationServerMetadata): LimeCompatibleMetadata {
   return { ...metadata, ok: true, data: metadata };
 }
 
 export function authorizationServerMetadata(
   deps: Pick<OAuthDeps, "issuer" | "cimd">,
-): Record<string, unknown> {
+): AuthorizationServerMetadata {
   const endpoints = oauthEndpoints(deps.issuer);
   return {
     issuer: endpoints.issuer,
@@ -45,14 +53,14 @@ export function authorizationServerMetadata(
     registration_endpoint: endpoints.registration,
     revocation_endpoint: endpoints.revocation,
     introspection_endpoint: endpoints.introspection,
-    response_types_supported: ["code"],
+    response_types_supported: [...RESPONSE_TYPES],
     response_modes_supported: ["query"],
     grant_types_supported: [...GRANT_TYPES],
-    token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
-    token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
-    revocation_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
-    revocation_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256"],
-    code_challenge_methods_supported: ["S256"],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    code_challenge_methods_supported: [...CODE_CHALLENGE_METHODS],
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: deps.cimd !== null,
     access_token_signing_alg_values_supported: ["RS256"],

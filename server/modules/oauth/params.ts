@@ -12,7 +12,12 @@ import { OAuthError } from "./errors.ts";
 /** Longest parameter value read; longer ones are malformed, not truncated. */
 const MAX_VALUE_LENGTH = 8192;
 
-export class OAuthParams {
+/**
+ * The parameters of one request. `Name` is the names its endpoint reads,
+ * taken from the endpoint's model in `contract.ts`: a handler typed with it
+ * cannot read a parameter the OpenAPI description does not name.
+ */
+export class OAuthParams<Name extends string = string> {
   readonly #params: URLSearchParams;
 
   constructor(params: URLSearchParams) {
@@ -20,7 +25,7 @@ export class OAuthParams {
   }
 
   /** The single value of `name`, null when absent or empty; `invalid_request` when repeated or oversized. */
-  one(name: string): string | null {
+  one(name: Name): string | null {
     const values = this.#params.getAll(name);
     if (values.length > 1)
       throw new OAuthError("invalid_request", `The ${name} parameter appears more than once.`);
@@ -32,11 +37,11 @@ export class OAuthParams {
   }
 
   /** Every value of `name` (RFC 8707 lets `resource` repeat). */
-  all(name: string): string[] {
+  all(name: Name): string[] {
     return this.#params.getAll(name).filter((value) => value !== "");
   }
 
-  has(name: string): boolean {
+  has(name: Name): boolean {
     return this.#params.has(name);
   }
 }

@@ -14,13 +14,21 @@
  * const metadata = parseClientMetadata(body, "registration"); // throws OAuthError("invalid_redirect_uri", ...)
  */
 
+import {
+  APPLICATION_TYPES,
+  type ClientMetadataView,
+  type GrantType,
+  REGISTRABLE_AUTH_METHODS,
+  REGISTRABLE_GRANT_TYPES,
+  RESPONSE_TYPES,
+} from "./contract.ts";
 import { OAuthError } from "./errors.ts";
 
 export interface ClientMetadata {
   client_name: string | null;
   redirect_uris: string[];
-  grant_types: string[];
-  response_types: string[];
+  grant_types: GrantType[];
+  response_types: Array<(typeof RESPONSE_TYPES)[number]>;
   token_endpoint_auth_method: "none" | "private_key_jwt";
   scope: string | null;
   client_uri: string | null;
@@ -30,9 +38,15 @@ export interface ClientMetadata {
   contacts: string[];
   software_id: string | null;
   software_version: string | null;
-  application_type: "native" | "web" | null;
+  application_type: (typeof APPLICATION_TYPES)[number] | null;
   /** Public keys of an agent client (private_key_jwt); never taken from a registration request. */
   jwks: { keys: JsonWebKey[] } | null;
+}
+
+/** Metadata as `parseClientMetadata` accepts it: a public client of the authorization code flow. */
+export interface PublicClientMetadata extends ClientMetadata {
+  grant_types: Array<(typeof REGISTRABLE_GRANT_TYPES)[number]>;
+  token_endpoint_auth_method: "none";
 }
 
 /** Largest registration request or metadata document we read (the CIMD draft suggests 5 KB for documents). */
@@ -40,7 +54,6 @@ export const MAX_METADATA_BYTES = 5 * 1024;
 const MAX_REDIRECT_URIS = 10;
 const MAX_URI_LENGTH = 2048;
 const MAX_TEXT_LENGTH = 256;
-const ALLOWED_GRANTS = new Set(["authorization_code", "refresh_token"]);
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
@@ -147,7 +160,7 @@ export type MetadataSource = "registration" | "document";
  * forbidden members the CIMD resolver checks first). Unknown members are
  * ignored (RFC 7591 §2).
  */
-export function parseClientMetadata(raw: unknown, source: MetadataSource): ClientMetadata {
+export function parseClientMetadata(raw: unknown, source: MetadataSource): PublicClientMetadata {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new OAuthError("invalid_client_metadata", "The client metadata must be a JSON object.");
   }
@@ -176,17 +189,18 @@ export function parseClientMetadata(raw: unknown, source: MetadataSource): Clien
     if (problem !== null) throw new OAuthError("invalid_redirect_uri", `Each redirect URI ${problem}.`);
   }
 
-  const grantTypes = stringList(body, "grant_types", ["authorization_code"], 4);
-  for (const grant of grantTypes) {
-    if (!ALLOWED_GRANTS.has(grant)) {
+  const grantTypes = stringList(body, "grant_types", ["authorization_code"], 4).map((grant) => {
+    const allowed = REGISTRABLE_GRANT_TYPES.find((registrable) => registrable === grant);
+    if (allowed === undefined) {
       throw metadataError("grant_types", "may hold only authorization_code and refresh_token");
     }
-  }
+    return allowed;
+  });
   if (!grantTypes.includes("authorization_code")) {
     throw metadataError("grant_types", "must include authorization_code");
   }
-  const responseTypes = stringList(body, "response_types", ["code"], 2);
-  if (responseTypes.length !== 1 || responseTypes[0] !== "code") {
+  const responseTypes = stringList(body, "response_types", [...RESPONSE_TYPES], 2);
+  if (responseTypes.length !== 1 || responseTypes[0] !== RESPONSE_TYPES[0]) {
     throw metadataError("response_types", 'must be ["code"]');
   }
 
@@ -200,7 +214,7 @@ export function parseClientMetadata(raw: unknown, source: MetadataSource): Clien
   }
   if (
     requestedMethod !== undefined &&
-    !["none", "client_secret_basic", "client_secret_post"].includes(requestedMethod)
+    !REGISTRABLE_AUTH_METHODS.some((method) => method === requestedMethod)
   ) {
     throw metadataError(
       "token_endpoint_auth_method",
@@ -224,8 +238,8 @@ export function parseClientMetadata(raw: unknown, source: MetadataSource): Clien
     }
   }
 
-  const applicationType = body.application_type;
-  if (applicationType !== undefined && applicationType !== "native" && applicationType !== "web") {
+  const applicationType = APPLICATION_TYPES.find((type) => type === body.application_type);
+  if (body.application_type !== undefined && applicationType === undefined) {
     throw metadataError("application_type", 'must be "native" or "web"');
   }
 
@@ -233,7 +247,7 @@ export function parseClientMetadata(raw: unknown, source: MetadataSource): Clien
     client_name: optionalText(body, "client_name", 128),
     redirect_uris: [...new Set(redirectUris as string[])],
     grant_types: grantTypes,
-    response_types: responseTypes,
+    response_types: [RESPONSE_TYPES[0]],
     token_endpoint_auth_method: "none",
     scope: registeredScope,
     client_uri: optionalHttpsUri(body, "client_uri"),
@@ -248,27 +262,27 @@ export function parseClientMetadata(raw: unknown, source: MetadataSource): Clien
   };
 }
 
-/** The RFC 7591 §3.2.1 registration response members for stored metadata. */
-export function presentClientMetadata(metadata: ClientMetadata): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+/** Present members only: RFC 7591 §3.2.1 leaves out what was not registered. */
+function present<Name extends string, Value>(name: Name, value: Value | null): { [K in Name]?: Value } {
+  return (value === null ? {} : { [name]: value }) as { [K in Name]?: Value };
+}
+
+/** The RFC 7591 §3.2.1 registration response members for registered metadata. */
+export function presentClientMetadata(metadata: PublicClientMetadata): ClientMetadataView {
+  return {
     redirect_uris: metadata.redirect_uris,
     grant_types: metadata.grant_types,
     response_types: metadata.response_types,
     token_endpoint_auth_method: metadata.token_endpoint_auth_method,
+    ...present("client_name", metadata.client_name),
+    ...present("scope", metadata.scope),
+    ...present("client_uri", metadata.client_uri),
+    ...present("logo_uri", metadata.logo_uri),
+    ...present("tos_uri", metadata.tos_uri),
+    ...present("policy_uri", metadata.policy_uri),
+    ...present("software_id", metadata.software_id),
+    ...present("software_version", metadata.software_version),
+    ...present("application_type", metadata.application_type),
+    ...present("contacts", metadata.contacts.length > 0 ? metadata.contacts : null),
   };
-  for (const field of [
-    "client_name",
-    "scope",
-    "client_uri",
-    "logo_uri",
-    "tos_uri",
-    "policy_uri",
-    "software_id",
-    "software_version",
-    "application_type",
-  ] as const) {
-    if (metadata[field] !== null) out[field] = metadata[field];
-  }
-  if (metadata.contacts.length > 0) out.contacts = metadata.contacts;
-  return out;
 }

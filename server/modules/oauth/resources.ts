@@ -19,6 +19,7 @@ import type { UserRecord } from "../../foundation/users/store.ts";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
 import { isDisplayableText, isLoopbackHost, isScopeToken } from "./registration.ts";
+import type { ResourceView } from "./schemas.ts";
 import type { ResourceRecord, ResourceStore } from "./store.ts";
 
 export interface ResourceDeps {
@@ -173,7 +174,7 @@ export async function deleteResource(
   await deps.audit(ownerAction(owner.id, "oauth.resource_deleted", { type: "oauth_resource", id: id }, ip));
 }
 
-export function presentResource(record: ResourceRecord) {
+export function presentResource(record: ResourceRecord): ResourceView {
   return {
     resource_id: record.id,
     resource: record.resource,

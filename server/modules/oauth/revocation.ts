@@ -25,6 +25,7 @@ import { decodeBase64url } from "@lime-ts/core/encoding";
 import { type JwtClaims, verifyJwt } from "@lime-ts/core/passport";
 import { hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import type { OAuthClient } from "./clients.ts";
+import type { IntrospectionParam, IntrospectionResponse, RevocationParam } from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
@@ -48,7 +49,7 @@ function unverifiedJti(token: string): string | null {
 export async function revokeToken(
   deps: OAuthDeps,
   client: OAuthClient,
-  params: OAuthParams,
+  params: OAuthParams<RevocationParam>,
   ip: string,
 ): Promise<void> {
   const token = params.one("token");
@@ -77,11 +78,6 @@ export async function revokeToken(
   await deps.stores.tokens.revokeAccessToken(jti, now);
 }
 
-export interface IntrospectionResponse {
-  active: boolean;
-  [member: string]: unknown;
-}
-
 /** Authenticates the calling resource server by its introspection credential. */
 export async function authenticateResourceServer(deps: OAuthDeps, request: Request) {
   const header = request.headers.get("authorization");
@@ -103,11 +99,11 @@ export async function authenticateResourceServer(deps: OAuthDeps, request: Reque
 export async function introspectToken(
   deps: OAuthDeps,
   resource: { resource: string; host: string },
-  params: OAuthParams,
+  params: OAuthParams<IntrospectionParam>,
 ): Promise<IntrospectionResponse> {
   const token = params.one("token");
   if (token === null) throw new OAuthError("invalid_request", "The token parameter is required.");
-  const inactive = { active: false };
+  const inactive: IntrospectionResponse = { active: false };
   let claims: JwtClaims;
   try {
     ({ claims } = await verifyJwt(token, deps.keyRing.jwks().document, {
@@ -136,7 +132,8 @@ export async function introspectToken(
     iss: claims.iss,
     sub: claims.sub,
     aud: claims.aud,
-    client_id: claims.client_id,
+    // Every access token this server signs names its client (tokens.ts `mintAccessToken`).
+    client_id: claims.client_id as string,
     ...(typeof claims.scope === "string" ? { scope: claims.scope } : {}),
     iat: claims.iat,
     exp: claims.exp,

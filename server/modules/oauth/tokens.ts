@@ -24,6 +24,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ACCESS_TOKEN_TYP, signJwt } from "@lime-ts/core/passport";
 import { hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { type OAuthClient, setUpWithCurrentAgentToken } from "./clients.ts";
+import type { LimeDomainTokenResponse, TokenParam, TokenResponse } from "./contract.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthEnvelopeError, OAuthError } from "./errors.ts";
 import type { OAuthParams } from "./params.ts";
@@ -40,13 +41,7 @@ import type { GrantRecord, SubjectType } from "./store.ts";
 /** The audience LIME's `lime-mcp-server-sdk` requires (`aud` must contain it). */
 export const LIME_MCP_AUDIENCE = "mcp";
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  scope?: string;
-  refresh_token?: string;
-}
+export type { TokenResponse } from "./contract.ts";
 
 interface AccessTokenInput {
   subjectType: SubjectType;
@@ -209,7 +204,7 @@ export function pkceMatches(verifier: string, challenge: string): boolean {
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** The `resource` of a token request: at most one, and if given it must be `expected` (RFC 8707 §2.2). */
-function checkRequestedResource(params: OAuthParams, expected: string): void {
+function checkRequestedResource(params: OAuthParams<TokenParam>, expected: string): void {
   const requested = params.all("resource");
   if (requested.length === 0) return;
   if (requested.length > 1) throw new OAuthError("invalid_target", "Ask for one resource per token.");
@@ -237,7 +232,7 @@ function tokenResponse(
 export async function exchangeAuthorizationCode(
   deps: OAuthDeps,
   client: OAuthClient,
-  params: OAuthParams,
+  params: OAuthParams<TokenParam>,
 ): Promise<TokenResponse> {
   const code = params.one("code");
   if (code === null) throw new OAuthError("invalid_request", "The code parameter is required.");
@@ -275,7 +270,7 @@ export async function exchangeAuthorizationCode(
 export async function refreshAccessToken(
   deps: OAuthDeps,
   client: OAuthClient,
-  params: OAuthParams,
+  params: OAuthParams<TokenParam>,
 ): Promise<TokenResponse> {
   const presented = params.one("refresh_token");
   if (presented === null) throw new OAuthError("invalid_request", "The refresh_token parameter is required.");
@@ -318,7 +313,7 @@ function narrowScopes(requested: string[], grant: GrantRecord): string[] {
 export async function clientCredentialsToken(
   deps: OAuthDeps,
   client: OAuthClient,
-  params: OAuthParams,
+  params: OAuthParams<TokenParam>,
 ): Promise<TokenResponse> {
   if (client.source !== "agent" || client.agentId === null) {
     throw new OAuthError(
@@ -361,7 +356,7 @@ export async function limeDomainToken(
   deps: OAuthDeps,
   agent: { agentId: string; ownerKycLevel: number },
   domain: string,
-): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number }> {
+): Promise<LimeDomainTokenResponse> {
   if (agent.ownerKycLevel < deps.config.minOwnerKycLevel) {
     throw new OAuthEnvelopeError(
       "OAUTH_CAPABILITY_DENIED",
