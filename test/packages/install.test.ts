@@ -6,7 +6,8 @@
  *   packaged WebAssembly kernel and run docs/sdk.md's ten-line login as written;
  * - a browser bundle built by esbuild from the installed packages does both in
  *   headless Chromium;
- * - `npx lime --help` works under plain Node.
+ * - `npx lime --help` works under plain Node;
+ * - a bundle that imports one function leaves the rest out (sideEffects: false).
  * The packed core must stay within 100 KB.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -213,6 +214,32 @@ describe("the packed packages, installed into an empty project", () => {
       const out = succeeded(await run("npx", ["--no-install", "lime", "--help"], project), "npx lime --help");
       expect(out).toContain("usage: lime <command>");
       expect(out).toContain("verify-login");
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  test(
+    "tree-shakable: a bundle that only verifies proofs of work leaves the kernel and the SDK out",
+    async () => {
+      const entry = join(project, "verify-only.mjs");
+      await writeFile(
+        entry,
+        'import { verify } from "@lime-ts/core";\nconsole.log(verify("00".repeat(32), 1, "1"));\n',
+      );
+      const bundle = join(project, "verify-only.js");
+      await build({
+        entryPoints: [entry],
+        absWorkingDir: project,
+        bundle: true,
+        minify: true,
+        format: "esm",
+        platform: "browser",
+        outfile: bundle,
+        logLevel: "silent",
+      });
+      const text = await readFile(bundle, "utf8");
+      expect(text).not.toContain("AGFzbQ");
+      expect(text.length).toBeLessThan(10_000);
     },
     RUN_TIMEOUT_MS,
   );
