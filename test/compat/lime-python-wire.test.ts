@@ -15,6 +15,7 @@ import { systemClock } from "../../server/clock.ts";
 import { loadConfig } from "../../server/config.ts";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
 import { pickAgent, setSiteOrigin } from "../support/bindings.ts";
+import { withBadSignature } from "../support/tamper.ts";
 import {
   AGENT_AUTH_CODES,
   AgentSdkClient,
@@ -397,12 +398,7 @@ describe("LIME Python SDKs against our server", () => {
         siteSdkVerifyPassport(site, jwt, { expectedRequestId: crypto.randomUUID() }),
         "InvalidPassportError",
       );
-      const [header, payload, signature] = jwt.split(".");
-      const flipped = `${signature!.slice(0, -2)}${signature!.endsWith("AA") ? "BB" : "AA"}`;
-      await expectSdkError(
-        siteSdkVerifyPassport(site, `${header}.${payload}.${flipped}`),
-        "InvalidPassportError",
-      );
+      await expectSdkError(siteSdkVerifyPassport(site, withBadSignature(jwt)), "InvalidPassportError");
       await expectSdkError(
         siteSdkVerifyPassport(site, jwt, { now: Number(claims.exp) }),
         "InvalidPassportError",
@@ -553,10 +549,8 @@ describe("LIME Python SDKs against our server", () => {
           "InvalidPassportError",
         );
         expect(audience.message).toContain("Invalid audience");
-        const [header, payload, signature] = jwt.split(".");
-        const flipped = `${signature!.slice(0, -2)}${signature!.endsWith("AA") ? "BB" : "AA"}`;
         await expectSdkError(
-          siteSdkVerifyBindingPassport(client, `${header}.${payload}.${flipped}`),
+          siteSdkVerifyBindingPassport(client, withBadSignature(jwt)),
           "InvalidPassportError",
         );
         await expectSdkError(

@@ -9,6 +9,7 @@ import { PassportError } from "@lime-ts/core/errors";
 import { LimeApiError, LimeSdkError, SiteClient, type SiteClientOptions } from "@lime-ts/sdk";
 import type { Provisioned } from "../../server/testing.ts";
 import { callbackParams, decline, pickAgent, setSiteOrigin } from "../support/bindings.ts";
+import { withBadSignature } from "../support/tamper.ts";
 import { serverForFile } from "./helpers/server-for-file.ts";
 
 const lime = serverForFile();
@@ -108,8 +109,7 @@ describe("SiteClient: Agent Binding", () => {
     const ids = await provisionWithOrigin();
     const site = siteClient(ids, { siteId: ids.siteId });
     const { passport } = await completed(site, ids);
-    const [h, p, s] = passport.split(".");
-    const flipped = `${h}.${p}.${s!.slice(0, -2)}${s!.endsWith("AA") ? "BB" : "AA"}`;
+    const flipped = withBadSignature(passport);
     expect((await caught(() => site.verifyBindingPassport(flipped))).code).toBe("PASSPORT_BAD_SIGNATURE");
     // 60 s of life plus the default 30 s of clock tolerance.
     const later = siteClient(ids, { siteId: ids.siteId, now: () => Date.now() + 91_000 });
