@@ -4,7 +4,7 @@ import { type TSchema, t } from "elysia";
  * A JSON integer, strictly. Elysia's `t.Integer` also accepts numeric strings
  * ("15") in bodies; the API takes numbers as numbers.
  */
-export function JsonInteger(options: { minimum?: number; maximum?: number } = {}) {
+export function JsonInteger(options: { minimum?: number; maximum?: number; description?: string } = {}) {
   return t.Number({ ...options, multipleOf: 1 });
 }
 

@@ -15,6 +15,9 @@ export type PassportKind = "site_login" | "self_service" | "binding";
 /** Which flow refused a proof-of-work nonce. */
 export type PowFlow = "agent_login" | "oauth";
 
+/** Why a login request's difficulty rose above its site's floor (docs/adaptive-difficulty.md). */
+export type DifficultyRaiseCause = "site_load" | "address_failures";
+
 export interface Metrics {
   loginRequestCreated(): void;
   loginRequestApproved(): void;
@@ -22,6 +25,10 @@ export interface Metrics {
   /** A nonce was checked and did not meet the difficulty. */
   powFailed(flow: PowFlow): void;
   passportIssued(kind: PassportKind): void;
+  /** A login request's challenge was fetched the first time, which fixed its difficulty at `difficulty`. */
+  powChallengeShown(difficulty: number): void;
+  /** A login request's difficulty was raised above what it would have had otherwise. */
+  powDifficultyRaised(cause: DifficultyRaiseCause): void;
 }
 
 /** One answered HTTP request, as the access log sees it (server/http/access-log.ts). */
@@ -43,5 +50,7 @@ export const noopMetrics: Metrics & HttpMetrics = {
   loginRequestsExpired: () => {},
   powFailed: () => {},
   passportIssued: () => {},
+  powChallengeShown: () => {},
+  powDifficultyRaised: () => {},
   httpRequest: () => {},
 };

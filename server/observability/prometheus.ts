@@ -16,7 +16,7 @@
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { HttpMetrics, Metrics, PassportKind, PowFlow } from "./metrics.ts";
+import type { DifficultyRaiseCause, HttpMetrics, Metrics, PassportKind, PowFlow } from "./metrics.ts";
 
 /** A database connection pool's use, when the backend has one (PostgreSQL); SQLite has none. */
 export type DatabasePoolSupplier = () => { inUse: number; max: number };
@@ -38,6 +38,9 @@ export interface PrometheusMetrics {
 
 const PASSPORT_KINDS: readonly PassportKind[] = ["site_login", "self_service", "binding"];
 const POW_FLOWS: readonly PowFlow[] = ["agent_login", "oauth"];
+const RAISE_CAUSES: readonly DifficultyRaiseCause[] = ["site_load", "address_failures"];
+/** One bucket per bit from 8 to 24 (the range sites use), then coarser up to the API's bound. */
+const DIFFICULTY_BUCKETS = [8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 28, 32];
 
 let processRegistry: Registry | null = null;
 
@@ -98,8 +101,21 @@ export function createPrometheusMetrics(sources: PrometheusSources): PrometheusM
     labelNames: ["kind"] as const,
     registers,
   });
+  const challengeDifficulty = new Histogram({
+    name: "lime_pow_challenge_difficulty",
+    help: "Difficulty (bits) of agent-login challenges when first fetched, after adaptive raises.",
+    buckets: DIFFICULTY_BUCKETS,
+    registers,
+  });
+  const difficultyRaises = new Counter({
+    name: "lime_pow_difficulty_raises_total",
+    help: "Agent-login requests whose difficulty was raised above the floor, by cause (site load at opening, the fetching address's failures at first fetch).",
+    labelNames: ["cause"] as const,
+    registers,
+  });
   // Every series exists from the start, so a rate over a fresh process reads 0 rather than nothing.
   for (const flow of POW_FLOWS) powFailures.labels(flow).inc(0);
+  for (const cause of RAISE_CAUSES) difficultyRaises.labels(cause).inc(0);
   for (const kind of PASSPORT_KINDS) passports.labels(kind).inc(0);
 
   new Gauge({
@@ -154,6 +170,8 @@ export function createPrometheusMetrics(sources: PrometheusSources): PrometheusM
       },
       powFailed: (flow) => powFailures.labels(flow).inc(),
       passportIssued: (kind) => passports.labels(kind).inc(),
+      powChallengeShown: (difficulty) => challengeDifficulty.observe(difficulty),
+      powDifficultyRaised: (cause) => difficultyRaises.labels(cause).inc(),
       httpRequest: ({ method, route, status, seconds }) => {
         const labels = { method, route, status: String(status) };
         httpRequests.inc(labels);

@@ -48,11 +48,17 @@ export function siteRoutes(ctx: AppContext) {
         const { site, token } = await registerSite(
           ctx.sites,
           user,
-          { displayName: body.display_name, origin: body.origin ?? null, powDifficulty: body.pow_difficulty },
+          {
+            displayName: body.display_name,
+            origin: body.origin ?? null,
+            powDifficulty: body.pow_difficulty,
+            powDifficultyMax: body.pow_difficulty_max,
+            powSurgePerMinute: body.pow_surge_per_minute,
+          },
           ipOf(request),
         );
         set.status = 201;
-        return ok({ ...presentSite(site), site_token: token });
+        return ok({ ...presentSite(ctx.sites, site), site_token: token });
       },
       {
         body: RegisterSiteBody,
@@ -60,8 +66,9 @@ export function siteRoutes(ctx: AppContext) {
         detail: {
           summary: "Register a site; the site_token is shown only here",
           description:
-            "`pow_difficulty` defaults to the server's DEFAULT_POW_DIFFICULTY. An origin that is not a bare http(s) " +
-            "origin, or a blank name, is VALIDATION_FAILED.",
+            "`pow_difficulty` (the floor) defaults to the server's DEFAULT_POW_DIFFICULTY; `pow_difficulty_max` and " +
+            "`pow_surge_per_minute` shape how it rises under load (docs/adaptive-difficulty.md). An origin that is " +
+            "not a bare http(s) origin, a blank name, or a ceiling below the floor is VALIDATION_FAILED.",
           operationId: "registerSite",
           security: OWNER_SESSION,
         },
@@ -71,7 +78,9 @@ export function siteRoutes(ctx: AppContext) {
       "",
       async ({ request }) => {
         const { user } = await requireOwner(ctx, request);
-        return ok({ sites: (await ctx.sites.sites.listByOwner(user.id)).map(presentSite) });
+        return ok({
+          sites: (await ctx.sites.sites.listByOwner(user.id)).map((site) => presentSite(ctx.sites, site)),
+        });
       },
       {
         response: answers(200, SiteList, OWNER_READ_FAILURES),
@@ -86,18 +95,27 @@ export function siteRoutes(ctx: AppContext) {
           ctx.sites,
           user,
           params.site_id,
-          { displayName: body.display_name, origin: body.origin, powDifficulty: body.pow_difficulty },
+          {
+            displayName: body.display_name,
+            origin: body.origin,
+            powDifficulty: body.pow_difficulty,
+            powDifficultyMax: body.pow_difficulty_max,
+            powSurgePerMinute: body.pow_surge_per_minute,
+          },
           ipOf(request),
         );
-        return ok(presentSite(site));
+        return ok(presentSite(ctx.sites, site));
       },
       {
         params: SiteParams,
         body: UpdateSiteBody,
         response: answers(200, SiteView, SITE_WRITE_FAILURES),
         detail: {
-          summary: "Change name, origin or PoW difficulty",
-          description: "Fields left out stay as they are; `origin: null` removes the origin.",
+          summary: "Change name, origin or PoW difficulty policy",
+          description:
+            "Fields left out stay as they are; `origin: null` removes the origin, and `null` for " +
+            "`pow_difficulty_max` or `pow_surge_per_minute` returns it to the default. A ceiling below the floor " +
+            "is VALIDATION_FAILED; a floor alone raised above the ceiling lifts the ceiling with it.",
           operationId: "updateSite",
           security: OWNER_SESSION,
         },
@@ -108,7 +126,7 @@ export function siteRoutes(ctx: AppContext) {
       async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
         const { site, token } = await rotateSiteToken(ctx.sites, user, params.site_id, ipOf(request));
-        return ok({ ...presentSite(site), site_token: token });
+        return ok({ ...presentSite(ctx.sites, site), site_token: token });
       },
       {
         params: SiteParams,
@@ -125,7 +143,10 @@ export function siteRoutes(ctx: AppContext) {
       async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
         return ok(
-          presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "SUSPENDED", ipOf(request))),
+          presentSite(
+            ctx.sites,
+            await setSiteStatus(ctx.sites, user, params.site_id, "SUSPENDED", ipOf(request)),
+          ),
         );
       },
       {
@@ -142,7 +163,12 @@ export function siteRoutes(ctx: AppContext) {
       "/:site_id/reactivate",
       async ({ params, request }) => {
         const { user } = await requireOwner(ctx, request);
-        return ok(presentSite(await setSiteStatus(ctx.sites, user, params.site_id, "ACTIVE", ipOf(request))));
+        return ok(
+          presentSite(
+            ctx.sites,
+            await setSiteStatus(ctx.sites, user, params.site_id, "ACTIVE", ipOf(request)),
+          ),
+        );
       },
       {
         params: SiteParams,

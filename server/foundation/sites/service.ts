@@ -8,6 +8,7 @@ import { DomainError } from "../../errors.ts";
 import { findByToken, generateToken, hashesEqual, hashSecret } from "../../infrastructure/crypto/secrets.ts";
 import { type AuditRecorder, ownerAction } from "../audit/service.ts";
 import type { UserRecord } from "../users/store.ts";
+import { assignDifficulty, difficultyPolicy } from "./difficulty-policy.ts";
 import type { SitePatch, SiteRecord, SiteStatus, SiteStore } from "./store.ts";
 
 export interface SiteDeps {
@@ -15,6 +16,17 @@ export interface SiteDeps {
   sites: SiteStore;
   audit: AuditRecorder;
   defaultPowDifficulty: number;
+  /** The site's recent login requests per minute, as this instance counts them (adaptive difficulty). */
+  siteLoad(siteId: string): number;
+}
+
+/** The difficulty policy fields of a registration or a change, as the API names them. */
+export interface PolicyInput {
+  powDifficulty?: number;
+  /** null: the default ceiling. */
+  powDifficultyMax?: number | null;
+  /** null: the default surge rate. */
+  powSurgePerMinute?: number | null;
 }
 
 /** `https://shop.example:8443` from any spelling of an http(s) origin; VALIDATION_FAILED otherwise. */
@@ -40,6 +52,19 @@ export function normalizeOrigin(raw: string, field = "origin"): string {
   return url.origin;
 }
 
+/**
+ * An explicit ceiling below the floor it would sit on is refused; a floor
+ * alone raised above a stored ceiling is accepted (LIME's clients set only
+ * the floor) and lifts the ceiling with it (difficulty-policy.ts).
+ */
+function assertCeilingAboveFloor(floor: number, ceiling: number | null | undefined): void {
+  if (ceiling !== null && ceiling !== undefined && ceiling < floor) {
+    throw new DomainError("VALIDATION_FAILED", "pow_difficulty_max must not be below pow_difficulty.", {
+      field: "pow_difficulty_max",
+    });
+  }
+}
+
 function displayName(raw: string): string {
   const name = raw.trim();
   if (name === "") {
@@ -53,10 +78,12 @@ function displayName(raw: string): string {
 export async function registerSite(
   deps: SiteDeps,
   owner: UserRecord,
-  input: { displayName: string; origin?: string | null; powDifficulty?: number },
+  input: { displayName: string; origin?: string | null } & PolicyInput,
   ip: string,
 ): Promise<{ site: SiteRecord; token: string }> {
   const now = deps.clock.now();
+  const powDifficulty = input.powDifficulty ?? deps.defaultPowDifficulty;
+  assertCeilingAboveFloor(powDifficulty, input.powDifficultyMax);
   const token = generateToken("site");
   const site: SiteRecord = {
     id: crypto.randomUUID(),
@@ -64,7 +91,9 @@ export async function registerSite(
     displayName: displayName(input.displayName),
     origin: input.origin === null || input.origin === undefined ? null : normalizeOrigin(input.origin),
     tokenHash: hashSecret(token),
-    powDifficulty: input.powDifficulty ?? deps.defaultPowDifficulty,
+    powDifficulty,
+    powDifficultyMax: input.powDifficultyMax ?? null,
+    powSurgePerMinute: input.powSurgePerMinute ?? null,
     status: "ACTIVE",
     createdAt: now,
     updatedAt: now,
@@ -113,13 +142,21 @@ export async function updateSite(
   deps: SiteDeps,
   owner: UserRecord,
   siteId: string,
-  input: { displayName?: string; origin?: string | null; powDifficulty?: number },
+  input: { displayName?: string; origin?: string | null } & PolicyInput,
   ip: string,
 ): Promise<SiteRecord> {
   const patch: SitePatch = {};
   if (input.displayName !== undefined) patch.displayName = displayName(input.displayName);
   if (input.origin !== undefined) patch.origin = input.origin === null ? null : normalizeOrigin(input.origin);
   if (input.powDifficulty !== undefined) patch.powDifficulty = input.powDifficulty;
+  if (input.powDifficultyMax !== undefined && input.powDifficultyMax !== null) {
+    // The floor it will sit on: the one in this change, or the stored one (an owner's own site, else not found).
+    const current = await deps.sites.findById(siteId);
+    if (!current || current.ownerId !== owner.id) throw notFound();
+    assertCeilingAboveFloor(input.powDifficulty ?? current.powDifficulty, input.powDifficultyMax);
+  }
+  if (input.powDifficultyMax !== undefined) patch.powDifficultyMax = input.powDifficultyMax;
+  if (input.powSurgePerMinute !== undefined) patch.powSurgePerMinute = input.powSurgePerMinute;
   const site = await deps.sites.update(siteId, owner.id, patch, deps.clock.now());
   if (!site) throw notFound();
   await deps.audit(ownerAction(owner.id, "site.updated", { type: "site", id: site.id }, ip));
@@ -174,12 +211,21 @@ export function assertSiteActive(site: SiteRecord): void {
   if (site.status === "SUSPENDED") throw new DomainError("SITE_SUSPENDED", "The site is suspended.");
 }
 
-export function presentSite(site: SiteRecord) {
+/** What a login request of the site opened now would carry (before any address's failures). */
+export function currentDifficulty(deps: Pick<SiteDeps, "siteLoad">, site: SiteRecord): number {
+  return assignDifficulty(difficultyPolicy(site), deps.siteLoad(site.id)).difficulty;
+}
+
+export function presentSite(deps: Pick<SiteDeps, "siteLoad">, site: SiteRecord) {
+  const policy = difficultyPolicy(site);
   return {
     site_id: site.id,
     display_name: site.displayName,
     origin: site.origin,
     pow_difficulty: site.powDifficulty,
+    pow_difficulty_max: policy.ceiling,
+    pow_surge_per_minute: policy.surgePerMinute,
+    pow_difficulty_current: currentDifficulty(deps, site),
     status: site.status,
     created_at: isoTime(site.createdAt),
     updated_at: isoTime(site.updatedAt),

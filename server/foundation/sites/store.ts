@@ -9,7 +9,12 @@ export interface SiteRecord {
   /** The site's web origin (`https://shop.example`), or null. */
   origin: string | null;
   tokenHash: string;
+  /** The floor of the adaptive difficulty, as LIME's clients read and set it. */
   powDifficulty: number;
+  /** The ceiling; null for the default (difficulty-policy.ts `defaultCeiling`). */
+  powDifficultyMax: number | null;
+  /** Login requests per minute before the difficulty rises; null for the default. */
+  powSurgePerMinute: number | null;
   status: SiteStatus;
   createdAt: number;
   updatedAt: number;
@@ -19,6 +24,10 @@ export interface SitePatch {
   displayName?: string;
   origin?: string | null;
   powDifficulty?: number;
+  /** null returns to the default. */
+  powDifficultyMax?: number | null;
+  /** null returns to the default. */
+  powSurgePerMinute?: number | null;
 }
 
 export interface SiteStore {

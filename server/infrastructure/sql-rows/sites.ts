@@ -9,6 +9,8 @@ export interface SiteRow {
   origin: string | null;
   token_hash: string;
   pow_difficulty: number;
+  pow_difficulty_max: number | null;
+  pow_surge_per_minute: number | null;
   status: string;
   created_at: BigintColumn;
   updated_at: BigintColumn;
@@ -22,6 +24,8 @@ export function toSite(row: SiteRow): SiteRecord {
     origin: row.origin,
     tokenHash: row.token_hash,
     powDifficulty: row.pow_difficulty,
+    powDifficultyMax: row.pow_difficulty_max,
+    powSurgePerMinute: row.pow_surge_per_minute,
     status: row.status as SiteStatus,
     createdAt: millis(row.created_at),
     updatedAt: millis(row.updated_at),

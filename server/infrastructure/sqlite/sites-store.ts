@@ -5,8 +5,9 @@ import { ownedTokenRowLookups } from "./owned-token-rows.ts";
 
 export function createSqliteSiteStore(db: Database): SiteStore {
   const insert = db.query(
-    `INSERT INTO sites (id, owner_id, display_name, origin, token_hash, pow_difficulty, status, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sites (id, owner_id, display_name, origin, token_hash, pow_difficulty, pow_difficulty_max,
+       pow_surge_per_minute, status, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const rotate = db.query<SiteRow, [string, number, string, string]>(
     "UPDATE sites SET token_hash = ?, updated_at = ? WHERE id = ? AND owner_id = ? RETURNING *",
@@ -16,12 +17,26 @@ export function createSqliteSiteStore(db: Database): SiteStore {
   );
   const update = db.query<
     SiteRow,
-    [string | null, number, string | null, number | null, number, string, string]
+    [
+      string | null,
+      number,
+      string | null,
+      number | null,
+      number,
+      string,
+      string,
+      number,
+      number | null,
+      number,
+      number | null,
+    ]
   >(
     `UPDATE sites SET
        display_name = COALESCE(?1, display_name),
        origin = CASE WHEN ?2 = 1 THEN ?3 ELSE origin END,
        pow_difficulty = COALESCE(?4, pow_difficulty),
+       pow_difficulty_max = CASE WHEN ?8 = 1 THEN ?9 ELSE pow_difficulty_max END,
+       pow_surge_per_minute = CASE WHEN ?10 = 1 THEN ?11 ELSE pow_surge_per_minute END,
        updated_at = ?5
      WHERE id = ?6 AND owner_id = ?7 RETURNING *`,
   );
@@ -36,6 +51,8 @@ export function createSqliteSiteStore(db: Database): SiteStore {
         s.origin,
         s.tokenHash,
         s.powDifficulty,
+        s.powDifficultyMax,
+        s.powSurgePerMinute,
         s.status,
         s.createdAt,
         s.updatedAt,
@@ -58,6 +75,11 @@ export function createSqliteSiteStore(db: Database): SiteStore {
         at,
         id,
         ownerId,
+        // Like origin, these can be set to null (back to the default), hence the flags.
+        patch.powDifficultyMax === undefined ? 0 : 1,
+        patch.powDifficultyMax ?? null,
+        patch.powSurgePerMinute === undefined ? 0 : 1,
+        patch.powSurgePerMinute ?? null,
       );
       return row ? toSite(row) : null;
     },

@@ -123,7 +123,11 @@ export function agentLoginRoutes(ctx: AppContext) {
           rateLimitKey(clientAddress(request, config.trustProxy)),
           limits.challengeFetchesPerMinute,
         );
-        const { request: loginRequest, site } = await getChallenge(ctx.agentLogin, params.id);
+        const { request: loginRequest, site } = await getChallenge(
+          ctx.agentLogin,
+          params.id,
+          clientAddress(request, config.trustProxy),
+        );
         return ok(presentChallenge(loginRequest, site));
       },
       {

@@ -8,6 +8,12 @@
  * expires_at > now`). A wrong nonce leaves the request PENDING so the agent
  * can retry; when approvals race, exactly one consume succeeds and the others
  * see LOGIN_REQUEST_ALREADY_APPROVED.
+ *
+ * The difficulty adapts (docs/adaptive-difficulty.md): a request is opened at
+ * the site's floor plus a raise for the site's recent rate, and the first
+ * fetch of its challenge raises it once more for the fetching address's
+ * recent failures and fixes it (`showChallenge`); every later fetch and the
+ * approval see that same number.
  */
 
 import { createChallenge, POW_ALGORITHM, verify } from "@lime-ts/core/pow";
@@ -23,9 +29,15 @@ import {
 } from "../../core/passports/service.ts";
 import { DomainError, type DomainErrorCode } from "../../errors.ts";
 import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import {
+  assignDifficulty,
+  difficultyPolicy,
+  raiseForFailures,
+} from "../../foundation/sites/difficulty-policy.ts";
 import { assertSiteActive } from "../../foundation/sites/service.ts";
 import type { SiteRecord, SiteStore } from "../../foundation/sites/store.ts";
 import type { Metrics } from "../../observability/metrics.ts";
+import type { DifficultySignals } from "../adaptive-difficulty/signals.ts";
 import type { AgentLoginStore, LoginRequestRecord, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
 export interface AgentLoginDeps {
@@ -40,6 +52,8 @@ export interface AgentLoginDeps {
   lifetimes: Pick<Lifetimes, "loginRequestMs" | "eventRetentionMs">;
   /** Counts created, approved and expired requests and refused nonces; none when absent. */
   metrics?: Metrics;
+  /** Each site's request rate and each address's failures, which the difficulty rises with. */
+  difficulty: DifficultySignals;
 }
 
 /**
@@ -90,13 +104,16 @@ export async function createLoginRequest(
   ip: string,
 ): Promise<LoginRequestRecord> {
   const now = deps.clock.now();
+  const target = redirectUrl(input.redirectUrl, site);
+  const assigned = assignDifficulty(difficultyPolicy(site), deps.difficulty.loginRequested(site.id, now));
+  if (assigned.raisedBy > 0) deps.metrics?.powDifficultyRaised("site_load");
   const request: LoginRequestRecord = {
     id: crypto.randomUUID(),
     siteId: site.id,
     status: "PENDING",
     powChallenge: createChallenge(),
-    powDifficulty: site.powDifficulty,
-    redirectUrl: redirectUrl(input.redirectUrl, site),
+    powDifficulty: assigned.difficulty,
+    redirectUrl: target,
     createdAt: now,
     expiresAt: now + deps.lifetimes.loginRequestMs,
     approvedAgentId: null,
@@ -104,6 +121,7 @@ export async function createLoginRequest(
     passportJwt: null,
     passportExpiresAt: null,
     deliveredAt: null,
+    challengeShownAt: null,
   };
   await deps.store.create(request);
   deps.metrics?.loginRequestCreated();
@@ -124,7 +142,12 @@ export async function expireDueRequests(deps: AgentLoginDeps): Promise<number> {
   const now = deps.clock.now();
   const events = await deps.store.expireDue(now, now + deps.lifetimes.eventRetentionMs);
   deps.metrics?.loginRequestsExpired(events.length);
-  for (const event of events) deps.fanout.publish(event);
+  for (const event of events) {
+    // A challenge shown and then left to expire counts against the address it was shown to.
+    const shownTo = event.loginRequestId === null ? null : deps.difficulty.takeShownTo(event.loginRequestId);
+    if (shownTo !== null) deps.difficulty.failed(shownTo, now);
+    deps.fanout.publish(event);
+  }
   return events.length;
 }
 
@@ -149,15 +172,40 @@ async function assertApprovable(deps: AgentLoginDeps, request: LoginRequestRecor
   }
 }
 
-/** Step 2: the public challenge for the agent. */
+/**
+ * Step 2: the public challenge for the agent. The first fetch fixes the
+ * difficulty, raised for `ip`'s recent failures; racing first fetches are
+ * settled by the store (one conditional write wins), and the losers answer
+ * the winner's number, so every agent shown the challenge solves the
+ * difficulty its approval is checked against.
+ */
 export async function getChallenge(
   deps: AgentLoginDeps,
   id: string,
+  ip: string,
 ): Promise<{ request: LoginRequestRecord; site: SiteRecord }> {
   const found = await loadWithSite(deps, id);
   assertSiteActive(found.site);
   await assertApprovable(deps, found.request);
-  return found;
+  if (found.request.challengeShownAt !== null) return found;
+  const now = deps.clock.now();
+  const raised = raiseForFailures(
+    difficultyPolicy(found.site),
+    found.request.powDifficulty,
+    deps.difficulty.failures(ip, now),
+  );
+  const shown = await deps.store.showChallenge(id, raised.difficulty, now);
+  if (shown) {
+    if (raised.raisedBy > 0) deps.metrics?.powDifficultyRaised("address_failures");
+    deps.metrics?.powChallengeShown(shown.powDifficulty);
+    deps.difficulty.challengeShown(id, ip, now, shown.expiresAt);
+    return { request: shown, site: found.site };
+  }
+  // Another first fetch won, or the request moved on meanwhile: answer what is stored now.
+  const current = await deps.store.findById(id);
+  if (!current) throw notFound();
+  await assertApprovable(deps, current);
+  return { request: current, site: found.site };
 }
 
 /**
@@ -212,6 +260,7 @@ export async function approveLoginRequest(
     await assertApprovable(deps, found.request);
     if (!verify(found.request.powChallenge, found.request.powDifficulty, powNonce)) {
       deps.metrics?.powFailed("agent_login");
+      deps.difficulty.failed(ip, deps.clock.now());
       throw new DomainError("INVALID_POW", "The proof-of-work nonce does not meet the difficulty.");
     }
     // Signing before the consume keeps the approval and its passport one atomic write;
@@ -236,6 +285,7 @@ export async function approveLoginRequest(
       throw expired();
     }
     deps.fanout.publish(approved.event);
+    deps.difficulty.takeShownTo(id);
     deps.metrics?.loginRequestApproved();
     await deps.reputation.recordLogin(agent.agent.id, site.id, deps.clock.now());
     for (const ownerId of new Set([agent.owner.id, site.ownerId])) {

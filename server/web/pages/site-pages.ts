@@ -1,15 +1,18 @@
 /**
  * The owner's sites: list, add (token shown once), look at one with its
  * recent login requests, change its name, origin and proof-of-work
- * difficulty, rotate its token, suspend, reactivate and delete it. Every
+ * difficulty policy (floor, ceiling, surge rate; the difficulty in effect is
+ * shown beside them: docs/adaptive-difficulty.md), rotate its token, suspend, reactivate and delete it. Every
  * change goes through the services of `/api/v1/foundation/sites`.
  */
 
 import { Elysia } from "elysia";
 import type { ServerConfig } from "../../config.ts";
 import { DomainError } from "../../errors.ts";
+import { DEFAULT_SURGE_PER_MINUTE, difficultyPolicy } from "../../foundation/sites/difficulty-policy.ts";
 import { RegisterSiteBody } from "../../foundation/sites/schemas.ts";
 import {
+  currentDifficulty,
   deleteSite,
   registerSite,
   rotateSiteToken,
@@ -56,22 +59,44 @@ interface SiteForm {
   display_name: string;
   origin: string;
   pow_difficulty: string;
+  pow_difficulty_max: string;
+  pow_surge_per_minute: string;
 }
+
+const EMPTY_FORM: SiteForm = {
+  display_name: "",
+  origin: "",
+  pow_difficulty: "",
+  pow_difficulty_max: "",
+  pow_surge_per_minute: "",
+};
 
 function readSiteForm(form: FormFields): SiteForm {
   return {
     display_name: form.text("display_name"),
     origin: form.text("origin"),
     pow_difficulty: form.text("pow_difficulty"),
+    pow_difficulty_max: form.text("pow_difficulty_max"),
+    pow_surge_per_minute: form.text("pow_surge_per_minute"),
   };
 }
 
-/** The form's values as the API's body: an empty origin is none, the difficulty a number. */
+/** The form's values as the API's body: an empty origin is none, an empty ceiling or surge rate the default. */
 function asSiteBody(values: SiteForm) {
   return {
     display_name: values.display_name,
     origin: values.origin === "" ? null : values.origin,
     pow_difficulty: values.pow_difficulty === "" ? undefined : Number(values.pow_difficulty),
+    pow_difficulty_max: values.pow_difficulty_max === "" ? null : Number(values.pow_difficulty_max),
+    pow_surge_per_minute: values.pow_surge_per_minute === "" ? null : Number(values.pow_surge_per_minute),
+  };
+}
+
+function asPolicyInput(input: ReturnType<typeof asSiteBody>) {
+  return {
+    powDifficulty: input.pow_difficulty,
+    powDifficultyMax: input.pow_difficulty_max,
+    powSurgePerMinute: input.pow_surge_per_minute,
   };
 }
 
@@ -79,6 +104,8 @@ const SITE_MESSAGES = {
   display_name: "Enter a name of 1 to 100 characters",
   origin: "Enter the site's origin, like https://shop.example (scheme, host and port only)",
   pow_difficulty: "Enter a whole number from 1 to 32",
+  pow_difficulty_max: "Enter a whole number from 1 to 32, not below the difficulty, or leave it empty",
+  pow_surge_per_minute: "Enter a whole number of requests from 1 to 1000000, or leave it empty",
 };
 
 /** A service's refusal of one field (VALIDATION_FAILED with `detail.field`), as a form error. */
@@ -91,7 +118,21 @@ function serviceFieldError(error: unknown): FieldErrors | null {
 function siteFields(values: SiteForm, errors: FieldErrors, defaultDifficulty: number): SafeHtml {
   return html`${field({ name: "display_name", label: "Name", value: values.display_name, error: errors.display_name, required: true, hint: "Shown to agents and owners when this site asks for a login." })}
   ${field({ name: "origin", label: "Origin (optional)", type: "url", value: values.origin, error: errors.origin, hint: "Where the site runs, like https://shop.example. Login redirects and agent bindings must return there." })}
-  ${field({ name: "pow_difficulty", label: "Proof-of-work difficulty", type: "number", inputmode: "numeric", min: 1, max: 32, value: values.pow_difficulty === "" ? defaultDifficulty : values.pow_difficulty, error: errors.pow_difficulty, hint: "Leading zero bits an agent must find per login: 15 takes an agent's SDK a few milliseconds; each step doubles the work." })}`;
+  ${field({ name: "pow_difficulty", label: "Proof-of-work difficulty", type: "number", inputmode: "numeric", min: 1, max: 32, value: values.pow_difficulty === "" ? defaultDifficulty : values.pow_difficulty, error: errors.pow_difficulty, hint: "Leading zero bits an agent must find per login when the site is calm: 15 takes an agent's SDK a few milliseconds; each step doubles the work." })}
+  ${field({ name: "pow_difficulty_max", label: "Highest difficulty under load (optional)", type: "number", inputmode: "numeric", min: 1, max: 32, value: values.pow_difficulty_max, error: errors.pow_difficulty_max, hint: "The difficulty rises with a flood of login requests or an address's failed attempts, never above this. Empty: 4 above the difficulty. The same as the difficulty: it never rises." })}
+  ${field({ name: "pow_surge_per_minute", label: "Ordinary login requests per minute (optional)", type: "number", inputmode: "numeric", min: 1, max: 1_000_000, value: values.pow_surge_per_minute, error: errors.pow_surge_per_minute, hint: `Above this rate the difficulty rises one step per doubling. Empty: ${DEFAULT_SURGE_PER_MINUTE}.` })}`;
+}
+
+/** The policy in words, with the difficulty a request opened now would carry. */
+function difficultyFacts(deps: Pick<SiteDeps, "siteLoad">, site: SiteRecord): SafeHtml {
+  const policy = difficultyPolicy(site);
+  const now = currentDifficulty(deps, site);
+  const rises =
+    policy.ceiling === policy.floor
+      ? html`fixed`
+      : html`rises to at most ${policy.ceiling} bits above ${policy.surgePerMinute} login requests a minute`;
+  return html`<dt>Proof-of-work difficulty</dt><dd>${site.powDifficulty} bits when calm; ${rises}</dd>
+  <dt>Difficulty now</dt><dd>${now} bits${now > policy.floor ? html` <span class="muted">(raised by recent load)</span>` : ""}</dd>`;
 }
 
 function siteStatus(site: SiteRecord): SafeHtml {
@@ -167,6 +208,8 @@ ${sites.length === 0 ? html`<p>You have no sites yet.</p>` : table("Your sites",
       display_name: site.displayName,
       origin: site.origin ?? "",
       pow_difficulty: String(site.powDifficulty),
+      pow_difficulty_max: site.powDifficultyMax === null ? "" : String(site.powDifficultyMax),
+      pow_surge_per_minute: site.powSurgePerMinute === null ? "" : String(site.powSurgePerMinute),
     };
     const errors = options.errors ?? {};
     return renderPage({
@@ -181,7 +224,7 @@ ${sites.length === 0 ? html`<p>You have no sites yet.</p>` : table("Your sites",
   <dt>Status</dt><dd>${siteStatus(site)}</dd>
   <dt>Site id</dt><dd><code>${site.id}</code></dd>
   <dt>Origin</dt><dd>${site.origin ?? "none"}</dd>
-  <dt>Proof-of-work difficulty</dt><dd>${site.powDifficulty} bits</dd>
+  ${difficultyFacts(deps.sites, site)}
   <dt>Added</dt><dd>${when(site.createdAt)}</dd>
 </dl>
 <h2>Token</h2>
@@ -223,9 +266,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
     });
 
   return new Elysia({ detail: { hide: true } })
-    .get("/sites", ({ request }) =>
-      guard.view(request, (owner) => listPage(owner, { display_name: "", origin: "", pow_difficulty: "" })),
-    )
+    .get("/sites", ({ request }) => guard.view(request, (owner) => listPage(owner, EMPTY_FORM)))
     .post("/sites", ({ request, body }) =>
       guard.act(request, body, async (owner, form) => {
         const values = readSiteForm(form);
@@ -236,7 +277,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
           const { site, token } = await registerSite(
             deps.sites,
             owner.user,
-            { displayName: input.display_name, origin: input.origin, powDifficulty: input.pow_difficulty },
+            { displayName: input.display_name, origin: input.origin, ...asPolicyInput(input) },
             ip(request),
           );
           return tokenPage(owner, site, token, `${site.displayName} is added`);
@@ -266,7 +307,7 @@ ${actionButton(`/sites/${site.id}/reactivate`, "Reactivate site", owner.csrfToke
             deps.sites,
             owner.user,
             site.id,
-            { displayName: input.display_name, origin: input.origin, powDifficulty: input.pow_difficulty },
+            { displayName: input.display_name, origin: input.origin, ...asPolicyInput(input) },
             ip(request),
           );
           return sitePage(owner, updated, { message: "Changes saved." });

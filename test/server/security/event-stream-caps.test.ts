@@ -32,6 +32,8 @@ function site(ownerId: string): SiteRecord {
     origin: null,
     tokenHash: "0".repeat(64),
     powDifficulty: 8,
+    powDifficultyMax: null,
+    powSurgePerMinute: null,
     status: "ACTIVE",
     createdAt: 0,
     updatedAt: 0,

@@ -52,7 +52,7 @@ async function approvedLogin(base: string, siteToken: string, agentToken: string
   return id;
 }
 
-async function undeliveredIds(t: TestServer, siteId: string): Promise<string[]> {
+async function undeliveredIds(t: TestServer, siteId: string): Promise<Array<string | null>> {
   const events = await t.server.context.agentLogin.store.undeliveredEvents(siteId, t.clock.now());
   return events.map((event) => event.loginRequestId);
 }
@@ -128,6 +128,8 @@ describe("a client that stops reading", () => {
       origin: null,
       tokenHash: "0".repeat(64),
       powDifficulty: 8,
+      powDifficultyMax: null,
+      powSurgePerMinute: null,
       status: "ACTIVE" as const,
       createdAt: 0,
       updatedAt: 0,

@@ -67,6 +67,8 @@ export function site(ownerId: string, overrides: Partial<SiteRecord> = {}): Site
     origin: null,
     tokenHash: crypto.randomUUID(),
     powDifficulty: 15,
+    powDifficultyMax: null,
+    powSurgePerMinute: null,
     status: "ACTIVE",
     createdAt: T0,
     updatedAt: T0,
@@ -92,6 +94,7 @@ export function loginRequest(
     passportJwt: null,
     passportExpiresAt: null,
     deliveredAt: null,
+    challengeShownAt: null,
     ...overrides,
   };
 }
@@ -108,6 +111,45 @@ export function agentLoginStoreConformance(name: string, factory: Factory<AgentL
         await store.create(request);
         expect(await store.findById(request.id)).toEqual(request);
         expect(await store.findById(crypto.randomUUID())).toBeNull();
+      });
+    });
+
+    test("showChallenge: the first fetch raises (never lowers) and fixes the difficulty, once", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const siteId = await addSite();
+        const raised = loginRequest(siteId, { powDifficulty: 15 });
+        await store.create(raised);
+        const shown = await store.showChallenge(raised.id, 17, T0 + 10);
+        expect(shown).toEqual({ ...raised, powDifficulty: 17, challengeShownAt: T0 + 10 });
+        expect(await store.showChallenge(raised.id, 19, T0 + 20)).toBeNull();
+        expect(await store.findById(raised.id)).toEqual(shown);
+
+        const kept = loginRequest(siteId, { powDifficulty: 18 });
+        await store.create(kept);
+        expect((await store.showChallenge(kept.id, 16, T0 + 10))?.powDifficulty).toBe(18);
+
+        const approved = loginRequest(siteId);
+        await store.create(approved);
+        await store.approve(approval(approved.id));
+        expect(await store.showChallenge(approved.id, 20, T0 + 2000)).toBeNull();
+        expect(await store.showChallenge(crypto.randomUUID(), 20, T0)).toBeNull();
+
+        const stored = loginRequest(siteId, { challengeShownAt: T0 + 5 });
+        await store.create(stored);
+        expect(await store.findById(stored.id)).toEqual(stored);
+      });
+    });
+
+    test("showChallenge: of racing first fetches exactly one sets the difficulty", async () => {
+      await using(factory, async ({ store, addSite }) => {
+        const request = loginRequest(await addSite(), { powDifficulty: 15 });
+        await store.create(request);
+        const results = await Promise.all(
+          [16, 17, 18, 19].map((d) => store.showChallenge(request.id, d, T0 + d)),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(await store.findById(request.id)).toEqual(winners[0]!);
       });
     });
 
@@ -642,6 +684,42 @@ export function siteStoreConformance(name: string, factory: Factory<SiteStore>):
         expect((await store.listByOwner(owner)).map((x) => x.id)).toEqual([s.id]);
         expect(await store.delete(s.id, owner)).toBe(true);
         expect(await store.findById(s.id)).toBeNull();
+      });
+    });
+
+    // The adaptive difficulty's policy columns (docs/adaptive-difficulty.md).
+    test("ceiling and surge rate are stored, changed alone, and set back to null (the default)", async () => {
+      await using(factory, async ({ store, addOwner }) => {
+        const owner = await addOwner();
+        const s = site(owner, { powDifficulty: 12, powDifficultyMax: 20, powSurgePerMinute: 600 });
+        await store.create(s);
+        expect(await store.findById(s.id)).toEqual(s);
+        expect(await store.update(s.id, owner, { displayName: "Renamed" }, T0 + 1)).toMatchObject({
+          powDifficulty: 12,
+          powDifficultyMax: 20,
+          powSurgePerMinute: 600,
+        });
+        expect(await store.update(s.id, owner, { powDifficultyMax: 14 }, T0 + 2)).toMatchObject({
+          powDifficulty: 12,
+          powDifficultyMax: 14,
+          powSurgePerMinute: 600,
+        });
+        expect(await store.update(s.id, owner, { powSurgePerMinute: null }, T0 + 3)).toMatchObject({
+          powDifficultyMax: 14,
+          powSurgePerMinute: null,
+        });
+        expect(
+          await store.update(s.id, owner, { powDifficultyMax: null, powSurgePerMinute: 45 }, T0 + 4),
+        ).toMatchObject({
+          powDifficultyMax: null,
+          powSurgePerMinute: 45,
+        });
+        const defaults = site(owner);
+        await store.create(defaults);
+        expect(await store.findByTokenHash(defaults.tokenHash)).toMatchObject({
+          powDifficultyMax: null,
+          powSurgePerMinute: null,
+        });
       });
     });
   });
