@@ -36,6 +36,13 @@ function plan(): SectionPlan[] {
     { name: "server", run: async (o) => (await import("./server.ts")).runServerBench(o) },
     { name: "backends", run: async (o) => (await import("./backends.ts")).runBackendsBench(o) },
     { name: "verify-budget", run: async (o) => (await import("./verify-budget.ts")).runVerifyBudgetBench(o) },
+    // No gates: it draws the curve of docs/adaptive-difficulty.md (bench/out/adaptive-difficulty.svg).
+    {
+      name: "adaptive-difficulty",
+      run: async (o) => (await import("./adaptive-difficulty.ts")).runAdaptiveDifficultyBench(o),
+    },
+    // No gates: revoke → refusal latency by stream and by poll (docs/revocation.md).
+    { name: "revocation", run: async (o) => (await import("./revocation.ts")).runRevocationBench(o) },
   ];
   return only ? sections.filter((s) => only.split(",").includes(s.name)) : sections;
 }

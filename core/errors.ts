@@ -42,7 +42,9 @@ export type PassportErrorCode =
   | "PASSPORT_MISSING_CLAIM"
   | "PASSPORT_INVALID_CLAIM"
   | "PASSPORT_INVALID_OPTION"
-  | "PASSPORT_WRONG_TYPE";
+  | "PASSPORT_WRONG_TYPE"
+  /** The issuer revoked it before its `exp`: agent revoked, agent token rotated, binding revoked (docs/revocation.md). */
+  | "PASSPORT_REVOKED";
 
 /** Codes raised by key generation, import and key-set handling. */
 export type KeyErrorCode =

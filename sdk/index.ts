@@ -59,7 +59,15 @@ export type {
   LoginHandler,
   LoginOutcome,
   LoginSubscription,
+  RevocationHandler,
 } from "./site/login-events.ts";
+export type {
+  RevocationChecker,
+  RevocationEntry,
+  RevocationOptions,
+  RevocationStats,
+  RevocationSubject,
+} from "./site/revocations.ts";
 export {
   createPassportVerifier,
   PassportVerifier,

@@ -42,6 +42,7 @@ import { createLogMailer, type Mailer } from "./infrastructure/mailer.ts";
 import { createMemoryOutcomeFanout } from "./infrastructure/memory/outcome-fanout.ts";
 import { createMemoryRateLimitStore } from "./infrastructure/memory/rate-limit-store.ts";
 import { createSqliteStores, type Stores } from "./infrastructure/sqlite/stores.ts";
+import { createDifficultySignals } from "./modules/adaptive-difficulty/signals.ts";
 import { createEventStreams } from "./modules/agent-login/event-stream.ts";
 import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
 import { expireDueRequests } from "./modules/agent-login/service.ts";
@@ -52,6 +53,9 @@ import { buildOAuthDeps, OAUTH_PREFIX, purgeOAuthState } from "./modules/oauth/d
 import { browserFlowOnIssuerHost } from "./modules/oauth/issuer-host.ts";
 import { oauthFormParser } from "./modules/oauth/params.ts";
 import { oauthRoutes } from "./modules/oauth/routes.ts";
+import { createRevocationList } from "./modules/revocation/list.ts";
+import { revocationRoutes } from "./modules/revocation/routes.ts";
+import { createRevocationHooks } from "./modules/revocation/service.ts";
 import { createObservability } from "./observability/observability.ts";
 import type { DatabasePoolSupplier } from "./observability/prometheus.ts";
 import type { ReadinessCheck } from "./observability/readiness.ts";
@@ -168,6 +172,7 @@ const STORE_NAMES: ReadonlyArray<keyof Stores> = [
   "audit",
   "oauth",
   "bindings",
+  "revocations",
 ];
 
 export async function createApp(deps: AppDeps): Promise<LimeServer> {
@@ -215,7 +220,30 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     mailer: deps.mailer ?? createLogMailer(logger),
     audit,
   };
-  const sites = { clock, sites: stores.sites, audit, defaultPowDifficulty: config.defaultPowDifficulty };
+  // Adaptive difficulty's counters, per instance (docs/decisions/adaptive-difficulty.md).
+  const difficulty = createDifficultySignals();
+  const sites = {
+    clock,
+    sites: stores.sites,
+    audit,
+    defaultPowDifficulty: config.defaultPowDifficulty,
+    siteLoad: (siteId: string) => difficulty.siteLoad(siteId, clock.now()),
+  };
+  const revocationList = createRevocationList({
+    clock,
+    store: stores.revocations,
+    keyRing,
+    issuer: config.publicUrl,
+  });
+  const revocations = createRevocationHooks({
+    clock,
+    store: stores.revocations,
+    outcomes: stores.agentLogin,
+    fanout,
+    logger,
+    lifetimes: config.lifetimes,
+    onRecorded: () => revocationList.invalidate(),
+  });
   const agentLogin = {
     clock,
     store: stores.agentLogin,
@@ -226,6 +254,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     audit,
     lifetimes: config.lifetimes,
     metrics,
+    difficulty,
   };
   const bindings: BindingDeps = {
     clock,
@@ -236,6 +265,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     audit,
     publicUrl: config.publicUrl,
     lifetimes: config.lifetimes,
+    revocations,
   };
 
   const oauth = buildOAuthDeps({
@@ -267,7 +297,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
       emailVerification: config.emailVerification,
     },
     sites,
-    agents: { clock, agents: stores.agents, users: stores.users, audit },
+    agents: { clock, agents: stores.agents, users: stores.users, audit, revocations },
     passports,
     agentLogin,
     keyRing,
@@ -283,6 +313,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     }),
     oauth,
     bindings,
+    revocationList,
   };
 
   // The description route reads the finished app (set below) on its first request.
@@ -316,6 +347,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(keyRoutes(context))
     .use(agentLoginRoutes(context))
     .use(bindingRoutes(context))
+    .use(revocationRoutes(context))
     .use(oauthRoutes(context))
     .use(webPages(context));
   documented = app;
@@ -339,6 +371,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
           now,
           now - config.lifetimes.eventRetentionMs - config.lifetimes.loginRequestMs,
         );
+        await stores.revocations.purge(now);
         await stores.sessions.deleteExpired(now);
         await stores.passwordResets.deleteExpired(now, PASSWORD_RESET_PURGE_BATCH);
         await purgeOAuthState(oauth);

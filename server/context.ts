@@ -19,6 +19,7 @@ import type { EventStreams } from "./modules/agent-login/event-stream.ts";
 import type { AgentLoginDeps } from "./modules/agent-login/service.ts";
 import type { BindingDeps } from "./modules/bindings/service.ts";
 import type { OAuthDeps } from "./modules/oauth/deps.ts";
+import type { RevocationList } from "./modules/revocation/list.ts";
 import type { Metrics } from "./observability/metrics.ts";
 
 export interface AppContext {
@@ -40,4 +41,6 @@ export interface AppContext {
   eventStreams: EventStreams;
   oauth: OAuthDeps;
   bindings: BindingDeps;
+  /** The signed revocation list sites poll (server/modules/revocation). */
+  revocationList: RevocationList;
 }

@@ -32,7 +32,9 @@ import {
   type LoginEventsOptions,
   type LoginHandler,
   type LoginSubscription,
+  type RevocationHandler,
 } from "./login-events.ts";
+import type { RevocationOptions } from "./revocations.ts";
 import { PassportVerifier } from "./verifier.ts";
 import {
   type BindingRequestState,
@@ -70,6 +72,8 @@ export interface SiteClientOptions {
   timeoutMs?: number;
   jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now" | "allowInsecureTransport">;
   events?: LoginEventsOptions;
+  /** Refusing revoked passports: the polled list's options (docs/revocation.md). On by default. */
+  revocation?: RevocationOptions;
   /** Clock in epoch ms; tests move it. */
   now?: () => number;
 }
@@ -113,6 +117,7 @@ export class SiteClient {
       clockToleranceSec: options.clockToleranceSec,
       fetch: this.#fetch,
       jwks: options.jwks,
+      revocation: options.revocation,
       now: this.#now,
     });
     this.#events = new LoginEventConsumer(
@@ -120,6 +125,7 @@ export class SiteClient {
         openStream: (lastEventId, signal) => this.#openStream(lastEventId, signal),
         fetchState: (requestId, signal) => this.getLoginRequest(requestId, { signal }),
         verify: (jwt, requestId) => this.verifyPassport(jwt, { requestId }),
+        revoked: (entry) => this.verifier.revocations?.learn(entry),
         now: this.#now,
         random: Math.random,
       },
@@ -213,6 +219,25 @@ export class SiteClient {
    */
   onLogin(handler: LoginHandler, options: { onError?: (error: Error) => void } = {}): LoginSubscription {
     return this.#events.subscribe(handler, options.onError);
+  }
+
+  /**
+   * Calls `handler` for every `revoked` event of this site's stream (an
+   * agent it has seen revoked or its token rotated, a binding it holds
+   * revoked), after `verifier` has learned it: from then on the verifier
+   * refuses what the event names (PASSPORT_REVOKED). The stream runs while
+   * any subscription (this, `onLogin`, `waitForLogin`) is live, so a site
+   * that wants revocations pushed keeps one; without, the verifier still
+   * learns them from the polled list (docs/revocation.md).
+   *
+   * @example
+   * const sub = site.onRevoked((entry) => { if (entry.kind === "agent") endSessionsOf(entry.agentId) });
+   */
+  onRevoked(
+    handler: RevocationHandler,
+    options: { onError?: (error: Error) => void } = {},
+  ): LoginSubscription {
+    return this.#events.subscribeRevocations(handler, options.onError);
   }
 
   /**

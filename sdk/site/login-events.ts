@@ -7,7 +7,10 @@
  * one leaves. Each outcome is dispatched once, however it arrived:
  * - approved: the passport is verified locally first; a passport that fails
  *   verification is dispatched as `rejected` with the core's error;
- * - expired.
+ * - expired;
+ * - revoked (an agent, an agent's token or a binding; docs/revocation.md):
+ *   handed to the verifier, which refuses what it names from then on, and
+ *   to `onRevoked` handlers.
  *
  * Resilience, because a login must not be lost to a flaky connection:
  * - reconnects forever with capped exponential backoff (equal jitter, so
@@ -37,7 +40,10 @@ import { LimeApiError, LimeSdkError } from "../errors.ts";
 import { apiErrorFromResponse } from "../internal/http.ts";
 import { abortError, linkSignals, sleep } from "../internal/signals.ts";
 import { EventStreamParser, readEventStream } from "../internal/sse.ts";
+import type { RevocationEntry } from "./revocations.ts";
 import { type LoginRequestState, readStreamEvent, type StreamEvent } from "./wire.ts";
+
+export type RevocationHandler = (entry: RevocationEntry) => void | Promise<void>;
 
 export type LoginOutcome =
   | {
@@ -74,6 +80,8 @@ export interface LoginEventsDeps {
   openStream(lastEventId: string | undefined, signal: AbortSignal): Promise<Response>;
   fetchState(requestId: string, signal: AbortSignal): Promise<LoginRequestState>;
   verify(passportJwt: string, requestId: string): Promise<PassportContext>;
+  /** A `revoked` event arrived: the verifier refuses what it names from now on. */
+  revoked?(entry: RevocationEntry): void;
   now: () => number;
   random: () => number;
 }
@@ -102,6 +110,7 @@ export class LoginEventConsumer {
   readonly #pollIntervalMs: number;
   readonly #maxPolledPerRound: number;
   readonly #handlers = new Map<LoginHandler, ((error: Error) => void) | undefined>();
+  readonly #revocationHandlers = new Map<RevocationHandler, ((error: Error) => void) | undefined>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   /** requestId → forget-after (epoch ms). Insertion order is creation order. */
   readonly #tracked = new Map<string, number>();
@@ -146,6 +155,19 @@ export class LoginEventConsumer {
     return {
       stop: async () => {
         this.#handlers.delete(handler);
+        await this.#stopIfIdle();
+      },
+    };
+  }
+
+  /** Calls `handler` with every `revoked` event; keeps the stream open like `subscribe`. */
+  subscribeRevocations(handler: RevocationHandler, onError?: (error: Error) => void): LoginSubscription {
+    if (typeof handler !== "function") throw new TypeError("onRevoked: handler must be a function");
+    this.#revocationHandlers.set(handler, onError);
+    this.#ensureRunning();
+    return {
+      stop: async () => {
+        this.#revocationHandlers.delete(handler);
         await this.#stopIfIdle();
       },
     };
@@ -218,7 +240,9 @@ export class LoginEventConsumer {
   }
 
   async #stopIfIdle(): Promise<void> {
-    if (this.#handlers.size === 0 && this.#waiters.size === 0) await this.stop();
+    if (this.#handlers.size === 0 && this.#revocationHandlers.size === 0 && this.#waiters.size === 0) {
+      await this.stop();
+    }
   }
 
   async #streamLoop(signal: AbortSignal): Promise<void> {
@@ -329,6 +353,19 @@ export class LoginEventConsumer {
       await this.#approved(event.requestId, event.passportJwt, event.redirectUrl, "stream");
     else if (event.type === "expired")
       this.#settle({ type: "expired", requestId: event.requestId, via: "stream" });
+    else if (event.type === "revoked") this.#revoked(event.entry);
+  }
+
+  /** The verifier learns it first, so a passport checked by a handler is already refused. */
+  #revoked(entry: RevocationEntry): void {
+    this.#deps.revoked?.(entry);
+    for (const [handler, onError] of this.#revocationHandlers) {
+      try {
+        Promise.resolve(handler(entry)).catch((error: unknown) => onError?.(error as Error));
+      } catch (error) {
+        onError?.(error as Error);
+      }
+    }
   }
 
   async #approved(
@@ -411,6 +448,7 @@ export class LoginEventConsumer {
 
   #report(error: Error): void {
     for (const onError of this.#handlers.values()) onError?.(error);
+    for (const onError of this.#revocationHandlers.values()) onError?.(error);
   }
 
   /** A dead site token: tell everyone, stop. A later subscription starts afresh. */

@@ -7,7 +7,8 @@
  * What is checked, in the core's fixed order: size, form, `alg` = RS256,
  * `typ` = passport+jwt, `kid` → one key, signature, passport claims,
  * issuer (exact string), audience, lifetime (with `clockToleranceSec`),
- * then `request_id` / `site_id` when the caller names them. LIME's Python
+ * then `request_id` / `site_id` when the caller names them, then the
+ * issuer's revocations (`revocations.ts`: PASSPORT_REVOKED). LIME's Python
  * site SDK skips the issuer check; here it is not optional.
  *
  * The issuer and the JWKS URL must be `https:` (or plain `http:` to
@@ -24,6 +25,7 @@ import {
 import type { FetchLike } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
+import { defaultRevocationUrl, RevocationChecker, type RevocationOptions } from "./revocations.ts";
 
 export interface PassportVerifierOptions {
   /** The issuer every passport must name in `iss`, e.g. "https://lime.example". */
@@ -43,6 +45,13 @@ export interface PassportVerifierOptions {
   fetch?: FetchLike;
   /** Cache tuning (cooldown, TTL bounds, timeout). */
   jwks?: Omit<JwksCacheOptions, "url" | "fetch" | "now" | "allowInsecureTransport">;
+  /**
+   * Refusing passports the issuer revoked before `exp` (PASSPORT_REVOKED):
+   * the signed revocation list, polled every `pollIntervalMs` (30 s) while
+   * the verifier is used. On by default; `{ enabled: false }` turns it off.
+   * See docs/revocation.md.
+   */
+  revocation?: RevocationOptions;
   /** Clock in epoch milliseconds, shared by the cache and the lifetime checks; tests move it. */
   now?: () => number;
 }
@@ -66,6 +75,8 @@ export interface VerifyBindingOptions {
 export class PassportVerifier {
   readonly issuer: string;
   readonly jwks: JwksCache;
+  /** The issuer's revocations (undefined when turned off); `SiteClient` feeds it its stream's `revoked` events. */
+  readonly revocations: RevocationChecker | undefined;
   readonly #audience: string | string[] | undefined;
   readonly #clockToleranceSec: number;
   readonly #now: () => number;
@@ -91,6 +102,20 @@ export class PassportVerifier {
       fetch: options.fetch,
       now: this.#now,
     });
+    const revocation = options.revocation ?? {};
+    this.revocations =
+      revocation.enabled === false
+        ? undefined
+        : new RevocationChecker({
+            ...revocation,
+            url: revocation.url ?? defaultRevocationUrl(issuerUrl?.href ?? this.jwks.url),
+            issuer: options.issuer,
+            jwks: this.jwks,
+            fetch: options.fetch,
+            now: this.#now,
+            allowInsecureTransport: allowInsecure,
+            clockToleranceSec: this.#clockToleranceSec,
+          });
   }
 
   /**
@@ -113,7 +138,9 @@ export class PassportVerifier {
       requestId: options.requestId,
       siteId: options.siteId,
     };
-    return this.#withKeys((jwks) => verifyPassport(token, jwks, verifyOptions));
+    const passport = await this.#withKeys((jwks) => verifyPassport(token, jwks, verifyOptions));
+    await this.revocations?.check({ agentId: passport.agentId, issuedAt: passport.issuedAt });
+    return passport;
   }
 
   /**
@@ -133,7 +160,13 @@ export class PassportVerifier {
       bindingId: options.bindingId,
       siteId: options.siteId,
     };
-    return this.#withKeys((jwks) => verifyBindingPassport(token, jwks, verifyOptions));
+    const binding = await this.#withKeys((jwks) => verifyBindingPassport(token, jwks, verifyOptions));
+    await this.revocations?.check({
+      agentId: binding.agentId,
+      issuedAt: binding.issuedAt,
+      bindingId: binding.bindingId,
+    });
+    return binding;
   }
 
   /** Runs `verify` on the cached key set; an unknown kid earns one refetch (within the cache's cooldown). */

@@ -4,6 +4,7 @@
  */
 import { isRecord } from "../internal/http.ts";
 import { loginRequestFields, optStr, readRecord, str, timestamp } from "../internal/wire.ts";
+import { type RevocationEntry, readRevocationEntry } from "./revocations.ts";
 
 export interface CreatedLoginRequest {
   requestId: string;
@@ -88,6 +89,8 @@ export type StreamEvent =
   | { type: "keepalive" }
   /** The server is about to end the stream and says why (LIME's frame; `_sse.py` logs it). */
   | { type: "error"; code: string; message: string }
+  /** The issuer revoked an agent, an agent's token or a binding (docs/revocation.md). */
+  | { type: "revoked"; entry: RevocationEntry }
   /** A type this SDK does not know yet: ignored, so new server events never break old sites. */
   | { type: "unknown" };
 
@@ -131,6 +134,11 @@ export function readStreamEvent(data: string): StreamEvent | undefined {
         return undefined;
       const redirectUrl = typeof parsed.redirect_url === "string" ? parsed.redirect_url : null;
       return { type: "approved", requestId, passportJwt: jwt, redirectUrl };
+    }
+    case "revoked": {
+      const entry = readRevocationEntry(parsed);
+      // A kind this SDK does not know is not the protocol it speaks: ignored like an unknown type.
+      return entry === undefined ? { type: "unknown" } : { type: "revoked", entry };
     }
     default:
       return { type: "unknown" };

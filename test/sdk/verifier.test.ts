@@ -25,6 +25,8 @@ function verifierFor(
     audience: AUDIENCE,
     fetch: issuer.fetch,
     now: time.now,
+    // These tests count the key set's fetches; the revocation list has its own (revocation-list.test.ts).
+    revocation: { enabled: false },
     ...extra,
   });
 }

@@ -10,6 +10,7 @@ import { DomainError } from "../../errors.ts";
 import { type AuditRecorder, ownerAction } from "../../foundation/audit/service.ts";
 import type { UserRecord, UserStore } from "../../foundation/users/store.ts";
 import { findByToken, generateToken, hashSecret } from "../../infrastructure/crypto/secrets.ts";
+import type { RevocationHooks } from "../../modules/revocation/service.ts";
 import { presentReputation } from "./reputation.ts";
 import { type AgentRecord, type AgentStore, EMPTY_HISTORY } from "./store.ts";
 
@@ -18,6 +19,8 @@ export interface AgentDeps {
   agents: AgentStore;
   users: UserStore;
   audit: AuditRecorder;
+  /** Tells sites of revocations and rotations (server/modules/revocation); absent where nobody listens. */
+  revocations?: Pick<RevocationHooks, "agentRevoked" | "agentTokenRotated">;
 }
 
 function cleanText(raw: string | null | undefined, field: string): string | null {
@@ -83,8 +86,11 @@ export async function rotateAgentToken(
   ip: string,
 ): Promise<{ agent: AgentRecord; token: string }> {
   const token = generateToken("agent");
-  const agent = await deps.agents.rotateToken(agentId, owner.id, hashSecret(token), deps.clock.now());
+  const now = deps.clock.now();
+  const agent = await deps.agents.rotateToken(agentId, owner.id, hashSecret(token), now);
   if (!agent) throw notFound();
+  // After the rotation: should this fail, rotating again records it.
+  await deps.revocations?.agentTokenRotated(agent.id, now);
   await deps.audit(ownerAction(owner.id, "agent.token_rotated", { type: "agent", id: agent.id }, ip));
   return { agent, token };
 }
@@ -95,7 +101,15 @@ export async function revokeAgent(
   agentId: string,
   ip: string,
 ): Promise<void> {
-  const agent = await deps.agents.revoke(agentId, owner.id, deps.clock.now());
+  const now = deps.clock.now();
+  if (deps.revocations) {
+    // Recorded before the agent row changes: once revoked, a retry would be AGENT_NOT_FOUND and the
+    // revocation would never reach the list. Only this owner's active agent gets an entry.
+    const existing = await deps.agents.findById(agentId);
+    if (existing?.ownerId !== owner.id || existing.status !== "ACTIVE") throw notFound();
+    await deps.revocations.agentRevoked(existing.id, now);
+  }
+  const agent = await deps.agents.revoke(agentId, owner.id, now);
   if (!agent) throw notFound();
   await deps.audit(ownerAction(owner.id, "agent.revoked", { type: "agent", id: agent.id }, ip));
 }

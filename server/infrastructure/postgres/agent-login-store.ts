@@ -42,10 +42,20 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
     async create(r) {
       await sql`INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url,
                   created_at, expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at,
-                  delivered_at)
+                  delivered_at, challenge_shown_at)
                 VALUES (${r.id}, ${r.siteId}, ${r.status}, ${r.powChallenge}, ${r.powDifficulty}, ${r.redirectUrl},
                   ${r.createdAt}, ${r.expiresAt}, ${r.approvedAgentId}, ${r.approvedAt}, ${r.passportJwt},
-                  ${r.passportExpiresAt}, ${r.deliveredAt})`;
+                  ${r.passportExpiresAt}, ${r.deliveredAt}, ${r.challengeShownAt})`;
+    },
+
+    async showChallenge(id, difficulty, now) {
+      // The row lock serialises racing first fetches; the loser re-reads the committed row and matches nothing.
+      const [row]: RequestRow[] = await sql`
+        UPDATE login_requests SET pow_difficulty = GREATEST(pow_difficulty, ${difficulty}::integer),
+          challenge_shown_at = ${now}
+        WHERE id = ${id} AND status = 'PENDING' AND challenge_shown_at IS NULL
+        RETURNING *`;
+      return row ? toRequest(row) : null;
     },
 
     async findById(id) {
@@ -130,6 +140,26 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
       });
     },
 
+    async appendRevoked(siteIds, revocation, now, expiresAt) {
+      const sites = [...new Set(siteIds)];
+      if (sites.length === 0) return [];
+      return sql.begin(async (tx) => {
+        // Every site's lock, in ascending key order, before any id is drawn (see the header).
+        await tx`
+          SELECT pg_advisory_xact_lock(${OUTCOME_LOCK_NAMESPACE}::int4, k)
+          FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest(${sites}::text[]) AS s ORDER BY k) AS keys`;
+        const json = JSON.stringify(revocation);
+        const rows: OutcomeRow[] = await tx`
+          INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at, revocation)
+          SELECT s.id, NULL, 'revoked', ${now}, ${expiresAt}, NULL, ${json}
+          FROM unnest(${sites}::text[]) WITH ORDINALITY AS wanted(id, n) JOIN sites s ON s.id = wanted.id
+          ORDER BY wanted.n
+          RETURNING id, site_id, login_request_id, type, created_at, expires_at, delivered_at,
+                    NULL::text AS passport_jwt, NULL::text AS redirect_url, revocation`;
+        return rows.map(toOutcome).sort((a, b) => a.id - b.id);
+      });
+    },
+
     async markDelivered(eventId, now) {
       // One statement, so the event and its request change together.
       await sql`
@@ -144,8 +174,8 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
     async undeliveredEvents(siteId, now) {
       const rows: OutcomeRow[] = await sql`
         SELECT o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
-               r.passport_jwt, r.redirect_url
-        FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+               r.passport_jwt, r.redirect_url, o.revocation
+        FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
         WHERE o.site_id = ${siteId} AND o.delivered_at IS NULL AND o.expires_at > ${now}
         ORDER BY o.id`;
       return rows.map(toOutcome);
@@ -154,8 +184,8 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
     async eventsAfter(siteId, afterId, now) {
       const rows: OutcomeRow[] = await sql`
         SELECT o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
-               r.passport_jwt, r.redirect_url
-        FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+               r.passport_jwt, r.redirect_url, o.revocation
+        FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
         WHERE o.site_id = ${siteId} AND o.id > ${afterId} AND o.expires_at > ${now}
         ORDER BY o.id`;
       return rows.map(toOutcome);

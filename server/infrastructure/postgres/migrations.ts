@@ -342,4 +342,39 @@ CREATE TABLE leases (
 CREATE INDEX oauth_resources_host_bytes ON oauth_resources (host COLLATE "C");
 `,
   },
+  {
+    version: 4,
+    name: "adaptive proof-of-work difficulty: a site's ceiling and surge rate, when a challenge was first shown",
+    sql: `
+-- NULL is the default (docs/adaptive-difficulty.md); pow_difficulty stays the floor.
+ALTER TABLE sites ADD COLUMN pow_difficulty_max INTEGER;
+ALTER TABLE sites ADD COLUMN pow_surge_per_minute INTEGER;
+-- Set by the first challenge fetch, which fixes the request's difficulty for good.
+ALTER TABLE login_requests ADD COLUMN challenge_shown_at BIGINT;
+`,
+  },
+  {
+    version: 5,
+    name: "revocation that reaches sites: revoked events on the site streams, the revocation list",
+    sql: `
+-- A \`revoked\` outcome belongs to no login request; it carries its list entry as JSON.
+ALTER TABLE login_outcomes ALTER COLUMN login_request_id DROP NOT NULL;
+ALTER TABLE login_outcomes DROP CONSTRAINT login_outcomes_type_check;
+ALTER TABLE login_outcomes ADD COLUMN revocation TEXT;
+ALTER TABLE login_outcomes ADD CONSTRAINT login_outcomes_type_check
+  CHECK (type IN ('approved', 'expired', 'revoked'));
+ALTER TABLE login_outcomes ADD CONSTRAINT login_outcomes_revoked_shape
+  CHECK ((type = 'revoked') = (login_request_id IS NULL) AND (type = 'revoked') = (revocation IS NOT NULL));
+
+-- The signed revocation list's entries (docs/decisions/revocation-push.md).
+CREATE TABLE passport_revocations (
+  kind TEXT NOT NULL CHECK (kind IN ('agent', 'agent_token', 'binding')),
+  subject_id TEXT NOT NULL,
+  revoked_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, subject_id)
+);
+CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
+`,
+  },
 ];

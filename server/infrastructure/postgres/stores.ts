@@ -9,6 +9,7 @@ import { createPostgresKeyStore } from "./keys-store.ts";
 import { createPostgresKycStore } from "./kyc-store.ts";
 import { createPostgresOAuthStores } from "./oauth-store.ts";
 import { createPostgresPasswordResetStore } from "./password-reset-store.ts";
+import { createPostgresRevocationStore } from "./revocation-store.ts";
 import { createPostgresSessionStore } from "./sessions-store.ts";
 import { createPostgresSiteStore } from "./sites-store.ts";
 import { createPostgresEmailCodeStore, createPostgresUserStore } from "./users-store.ts";
@@ -29,5 +30,6 @@ export function createPostgresStores(sql: Sql): Stores {
     audit: createPostgresAuditStore(sql),
     oauth: createPostgresOAuthStores(sql),
     bindings: createPostgresBindingStore(sql),
+    revocations: createPostgresRevocationStore(sql),
   };
 }

@@ -2,16 +2,22 @@ import type { Database } from "bun:sqlite";
 import type { AgentLoginStore, OutcomeEvent } from "../../modules/agent-login/store.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
 
+// LEFT JOIN: a `revoked` outcome answers no login request.
 const OUTCOME_COLUMNS = `o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
-  r.passport_jwt, r.redirect_url`;
+  r.passport_jwt, r.redirect_url, o.revocation`;
 
 export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
   const insert = db.query(
     `INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url, created_at,
-       expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at, delivered_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at, delivered_at,
+       challenge_shown_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byId = db.query<RequestRow, [string]>("SELECT * FROM login_requests WHERE id = ?");
+  const showChallenge = db.query<RequestRow, [number, number, string]>(
+    `UPDATE login_requests SET pow_difficulty = MAX(pow_difficulty, ?1), challenge_shown_at = ?2
+     WHERE id = ?3 AND status = 'PENDING' AND challenge_shown_at IS NULL RETURNING *`,
+  );
   const approve = db.query<RequestRow, [string, number, string, number, string, number]>(
     `UPDATE login_requests
      SET status = 'APPROVED', approved_agent_id = ?1, approved_at = ?2, passport_jwt = ?3, passport_expires_at = ?4
@@ -23,11 +29,15 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
      VALUES (?, ?, ?, ?, ?, NULL) RETURNING id`,
   );
   const outcomeById = db.query<OutcomeRow, [number]>(
-    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
      WHERE o.id = ?`,
   );
   const expire = db.query<RequestRow, [number]>(
     "UPDATE login_requests SET status = 'EXPIRED' WHERE status = 'PENDING' AND expires_at <= ? RETURNING *",
+  );
+  const appendRevoked = db.query<{ id: number }, [string, number, number, string]>(
+    `INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at, revocation)
+     SELECT id, NULL, 'revoked', ?2, ?3, NULL, ?4 FROM sites WHERE id = ?1 RETURNING id`,
   );
   const eventDelivered = db.query<{ login_request_id: string }, [number, number]>(
     "UPDATE login_outcomes SET delivered_at = COALESCE(delivered_at, ?) WHERE id = ? RETURNING login_request_id",
@@ -36,11 +46,11 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     "UPDATE login_requests SET status = 'DELIVERED', delivered_at = ? WHERE id = ? AND status = 'APPROVED'",
   );
   const undelivered = db.query<OutcomeRow, [string, number]>(
-    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
      WHERE o.site_id = ? AND o.delivered_at IS NULL AND o.expires_at > ? ORDER BY o.id`,
   );
   const after = db.query<OutcomeRow, [string, number, number]>(
-    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o JOIN login_requests r ON r.id = o.login_request_id
+    `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
      WHERE o.site_id = ? AND o.id > ? AND o.expires_at > ? ORDER BY o.id`,
   );
   const recentOfSite = db.query<RequestRow, [string, number]>(
@@ -54,7 +64,8 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     "UPDATE login_requests SET passport_jwt = NULL WHERE passport_jwt IS NOT NULL AND passport_expires_at <= ?",
   );
   const dropRequests = db.query(
-    "DELETE FROM login_requests WHERE created_at < ? AND id NOT IN (SELECT login_request_id FROM login_outcomes)",
+    `DELETE FROM login_requests WHERE created_at < ?
+     AND id NOT IN (SELECT login_request_id FROM login_outcomes WHERE login_request_id IS NOT NULL)`,
   );
 
   const approveTx = db.transaction(
@@ -73,6 +84,16 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     }
     return events;
   });
+  const revokedTx = db.transaction(
+    (siteIds: readonly string[], revocation: string, now: number, expiresAt: number) => {
+      const events: OutcomeEvent[] = [];
+      for (const siteId of siteIds) {
+        const row = appendRevoked.get(siteId, now, expiresAt, revocation);
+        if (row) events.push(toOutcome(outcomeById.get(row.id)!));
+      }
+      return events;
+    },
+  );
   const deliveredTx = db.transaction((eventId: number, now: number) => {
     const row = eventDelivered.get(now, eventId);
     if (row) requestDelivered.run(now, row.login_request_id);
@@ -99,10 +120,15 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
         r.passportJwt,
         r.passportExpiresAt,
         r.deliveredAt,
+        r.challengeShownAt,
       );
     },
     async findById(id) {
       const row = byId.get(id);
+      return row ? toRequest(row) : null;
+    },
+    async showChallenge(id, difficulty, now) {
+      const row = showChallenge.get(difficulty, now, id);
       return row ? toRequest(row) : null;
     },
     async approve({ id, agentId, passportJwt, passportExpiresAt, now }) {
@@ -110,6 +136,9 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     },
     async expireDue(now, eventExpiresAt) {
       return expireTx.immediate(now, eventExpiresAt);
+    },
+    async appendRevoked(siteIds, revocation, now, expiresAt) {
+      return revokedTx.immediate([...new Set(siteIds)], JSON.stringify(revocation), now, expiresAt);
     },
     async markDelivered(eventId, now) {
       deliveredTx.immediate(eventId, now);

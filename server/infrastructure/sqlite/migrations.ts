@@ -334,4 +334,56 @@ CREATE INDEX login_requests_agent_recent ON login_requests(approved_agent_id, ap
   WHERE approved_agent_id IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: "adaptive proof-of-work difficulty: a site's ceiling and surge rate, when a challenge was first shown",
+    sql: `
+-- NULL is the default (docs/adaptive-difficulty.md); pow_difficulty stays the floor.
+ALTER TABLE sites ADD COLUMN pow_difficulty_max INTEGER;
+ALTER TABLE sites ADD COLUMN pow_surge_per_minute INTEGER;
+-- Set by the first challenge fetch, which fixes the request's difficulty for good.
+ALTER TABLE login_requests ADD COLUMN challenge_shown_at INTEGER;
+`,
+  },
+  {
+    version: 8,
+    name: "revocation that reaches sites: revoked events on the site streams, the revocation list",
+    sql: `
+-- A \`revoked\` outcome belongs to no login request: the request becomes optional, the type
+-- gains 'revoked', and the event carries its list entry as JSON. SQLite changes a CHECK only
+-- by rebuilding the table. Its ids are SSE event ids that clients send back as Last-Event-ID,
+-- so the AUTOINCREMENT sequence is carried over: a purged table must not hand out old ids again.
+CREATE TABLE login_outcomes_v8 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  login_request_id TEXT REFERENCES login_requests(id) ON DELETE CASCADE,
+  type TEXT NOT NULL CHECK (type IN ('approved', 'expired', 'revoked')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  delivered_at INTEGER,
+  revocation TEXT,
+  CHECK ((type = 'revoked') = (login_request_id IS NULL)),
+  CHECK ((type = 'revoked') = (revocation IS NOT NULL))
+);
+INSERT INTO login_outcomes_v8 (id, site_id, login_request_id, type, created_at, expires_at, delivered_at)
+  SELECT id, site_id, login_request_id, type, created_at, expires_at, delivered_at FROM login_outcomes;
+DELETE FROM sqlite_sequence WHERE name = 'login_outcomes_v8';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'login_outcomes_v8', seq FROM sqlite_sequence WHERE name = 'login_outcomes';
+DROP TABLE login_outcomes;
+ALTER TABLE login_outcomes_v8 RENAME TO login_outcomes;
+CREATE INDEX login_outcomes_site ON login_outcomes(site_id, id);
+CREATE INDEX login_outcomes_expires_at ON login_outcomes(expires_at);
+
+-- The signed revocation list's entries (docs/decisions/revocation-push.md): one per agent
+-- revoked, agent token rotated or binding revoked, kept until every passport it covers has expired.
+CREATE TABLE passport_revocations (
+  kind TEXT NOT NULL CHECK (kind IN ('agent', 'agent_token', 'binding')),
+  subject_id TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, subject_id)
+) WITHOUT ROWID;
+CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
+`,
+  },
 ];

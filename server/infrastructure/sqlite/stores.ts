@@ -11,6 +11,7 @@ import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts"
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import type { BindingStore } from "../../modules/bindings/store.ts";
 import type { OAuthStores } from "../../modules/oauth/store.ts";
+import type { RevocationStore } from "../../modules/revocation/store.ts";
 import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
 import { createSqliteReputationStore } from "./agent-reputation-store.ts";
 import { createSqliteAgentStore } from "./agents-store.ts";
@@ -20,6 +21,7 @@ import { createSqliteKeyStore } from "./keys-store.ts";
 import { createSqliteKycStore } from "./kyc-store.ts";
 import { createSqliteOAuthStores } from "./oauth-store.ts";
 import { createSqlitePasswordResetStore } from "./password-reset-store.ts";
+import { createSqliteRevocationStore } from "./revocation-store.ts";
 import { createSqliteSessionStore } from "./sessions-store.ts";
 import { createSqliteSiteStore } from "./sites-store.ts";
 import { createSqliteEmailCodeStore, createSqliteUserStore } from "./users-store.ts";
@@ -39,6 +41,7 @@ export interface Stores {
   audit: AuditStore;
   oauth: OAuthStores;
   bindings: BindingStore;
+  revocations: RevocationStore;
 }
 
 export function createSqliteStores(db: Database): Stores {
@@ -56,5 +59,6 @@ export function createSqliteStores(db: Database): Stores {
     audit: createSqliteAuditStore(db),
     oauth: createSqliteOAuthStores(db),
     bindings: createSqliteBindingStore(db),
+    revocations: createSqliteRevocationStore(db),
   };
 }

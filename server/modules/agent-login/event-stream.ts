@@ -118,6 +118,16 @@ const WRITTEN_WINDOW = 1024;
 const KEEPALIVE = `data: ${JSON.stringify({ type: "keepalive" })}\n\n`;
 const RECONNECT_DELAY = "retry: 3000\n\n";
 
+/**
+ * The `data:` of an outcome. A `revoked` event carries its revocation list
+ * entry (server/modules/revocation/entry.ts); LIME's site SDK ignores a type
+ * it does not know (`_sse.py`), so its sites see nothing new.
+ */
+function eventPayload(event: OutcomeEvent): Record<string, unknown> {
+  if (event.type === "revoked") return { type: "revoked", ...event.revocation };
+  return outcomePayload(event);
+}
+
 function parseLastEventId(raw: string | null): number | null {
   if (raw === null || !/^\d{1,15}$/.test(raw.trim())) return null;
   return Number(raw.trim());
@@ -270,7 +280,7 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
 
       const send = (event: OutcomeEvent) => {
         if (event.id <= seenUpTo || written.has(event.id) || event.expiresAt <= deps.clock.now()) return;
-        if (!write(`id: ${event.id}\ndata: ${JSON.stringify(outcomePayload(event))}\n\n`)) return;
+        if (!write(`id: ${event.id}\ndata: ${JSON.stringify(eventPayload(event))}\n\n`)) return;
         written.add(event.id);
         if (written.size > WRITTEN_WINDOW) {
           const oldest = written.values().next().value!;

@@ -4,6 +4,8 @@
  * when several instances serve the same sites.
  */
 
+import type { RevocationWire } from "../revocation/entry.ts";
+
 export type LoginRequestStatus = "PENDING" | "APPROVED" | "DELIVERED" | "EXPIRED";
 
 export interface LoginRequestRecord {
@@ -21,15 +23,19 @@ export interface LoginRequestRecord {
   passportJwt: string | null;
   passportExpiresAt: number | null;
   deliveredAt: number | null;
+  /** When the challenge was first fetched, which fixed `powDifficulty` for good; null until then. */
+  challengeShownAt: number | null;
 }
 
-export type OutcomeType = "approved" | "expired";
+/** `revoked` tells the site an agent, an agent's token or a binding was revoked (server/modules/revocation). */
+export type OutcomeType = "approved" | "expired" | "revoked";
 
 /** One outcome for a site's event stream; `id` increases monotonically per store. */
 export interface OutcomeEvent {
   id: number;
   siteId: string;
-  loginRequestId: string;
+  /** null for `revoked`, which answers no login request. */
+  loginRequestId: string | null;
   type: OutcomeType;
   createdAt: number;
   /** After this instant the event is neither delivered nor replayed. */
@@ -37,6 +43,8 @@ export interface OutcomeEvent {
   deliveredAt: number | null;
   passportJwt: string | null;
   redirectUrl: string | null;
+  /** `revoked` only: what was revoked, as the event carries it. */
+  revocation?: RevocationWire;
 }
 
 export interface ApproveInput {
@@ -51,6 +59,13 @@ export interface AgentLoginStore {
   create(request: LoginRequestRecord): Promise<void>;
   findById(id: string): Promise<LoginRequestRecord | null>;
   /**
+   * The first challenge fetch, as one conditional write: a PENDING request
+   * never shown before gets `powDifficulty = max(powDifficulty, difficulty)`
+   * and `challengeShownAt = now`. null when it was shown already or is no
+   * longer PENDING, so of racing first fetches exactly one sets the difficulty.
+   */
+  showChallenge(id: string, difficulty: number, now: number): Promise<LoginRequestRecord | null>;
+  /**
    * The single-use step: PENDING and unexpired at `now` → APPROVED, with the
    * `approved` outcome appended in the same transaction. null when another
    * approval won, or the request expired or does not exist.
@@ -58,6 +73,16 @@ export interface AgentLoginStore {
   approve(input: ApproveInput): Promise<{ request: LoginRequestRecord; event: OutcomeEvent } | null>;
   /** Every PENDING request past its expiry → EXPIRED, each with an `expired` outcome kept until `eventExpiresAt`. */
   expireDue(now: number, eventExpiresAt: number): Promise<OutcomeEvent[]>;
+  /**
+   * Appends one `revoked` outcome per site (sites that no longer exist are
+   * skipped), live until `expiresAt`; returns them for the fan-out.
+   */
+  appendRevoked(
+    siteIds: readonly string[],
+    revocation: RevocationWire,
+    now: number,
+    expiresAt: number,
+  ): Promise<OutcomeEvent[]>;
   /** Records that the event reached an open stream; moves its request APPROVED → DELIVERED. */
   markDelivered(eventId: number, now: number): Promise<void>;
   /** Outcomes of the site never written to any stream, still live at `now`, oldest first. */

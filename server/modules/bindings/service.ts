@@ -20,6 +20,7 @@ import type { AuditEntry, AuditRecorder } from "../../foundation/audit/service.t
 import { assertSiteActive } from "../../foundation/sites/service.ts";
 import type { SiteRecord, SiteStatus, SiteStore } from "../../foundation/sites/store.ts";
 import type { UserRecord } from "../../foundation/users/store.ts";
+import type { RevocationHooks } from "../revocation/service.ts";
 import { bindingPassportIssued, issueBindingPassport } from "./passport.ts";
 import { bindingRedirectUrl, checkRedirectUri } from "./redirect-uri.ts";
 import type { BindingCursor, BindingRecord, BindingStatus, BindingStore } from "./store.ts";
@@ -34,6 +35,8 @@ export interface BindingDeps {
   /** The server's public URL (config.publicUrl): the base of `connect_url`. */
   publicUrl: string;
   lifetimes: Pick<Lifetimes, "bindingRequestMs">;
+  /** Tells the site its binding's passports are revoked (server/modules/revocation); absent where nobody listens. */
+  revocations?: Pick<RevocationHooks, "bindingRevoked">;
 }
 
 /** Requests one maintenance pass expires or purges at most: the sweep's work stays bounded. */
@@ -420,6 +423,8 @@ export async function revokeBinding(
   const revoked = await deps.store.revoke(bindingId, owner.id, deps.clock.now());
   const binding = revoked ?? (await deps.store.findById(bindingId));
   if (binding === null || binding.ownerId !== owner.id || binding.status !== "REVOKED") throw notFound();
+  // Pushed once, when it happens; a repeat only records it again, in case the first record failed.
+  await deps.revocations?.bindingRevoked(binding.id, binding.siteId, binding.revokedAt!, revoked !== null);
   const site = await deps.sites.findById(binding.siteId);
   const agent = await deps.agents.findById(binding.agentId!);
   if (revoked) {

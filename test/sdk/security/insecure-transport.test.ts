@@ -273,7 +273,11 @@ describe("PassportVerifier and its JWKS cache", () => {
     });
     const token = await sign(issuer.keys[0]!, { iss: "http://lime.example" });
     expect((await verifier.verify(token)).agentId).toBe("agent-1");
-    expect(fetched).toEqual(["http://lime.example/.well-known/jwks.json"]);
+    // The opt-out covers the revocation list too (docs/revocation.md).
+    expect(fetched).toEqual([
+      "http://lime.example/.well-known/jwks.json",
+      "http://lime.example/api/v1/core/revocations",
+    ]);
   });
 });
 

@@ -43,6 +43,7 @@ test("approvals raced by four connections in parallel threads: exactly one winne
         passportJwt: null,
         passportExpiresAt: null,
         deliveredAt: null,
+        challengeShownAt: null,
       });
     }
 
