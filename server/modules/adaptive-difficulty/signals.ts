@@ -74,7 +74,12 @@ export function createDifficultySignals(options: DifficultySignalOptions = {}): 
       if (shown.size >= maxKeys) {
         // Entries past their expiry that no sweep here took (another instance expired them) go first.
         forgetOverdue(now);
-        if (shown.size >= maxKeys) shown.delete(shown.keys().next().value!);
+        // Then the oldest, down to 90%: a sweep is O(n), so it must buy n/10 cheap inserts, not one.
+        let excess = shown.size - Math.floor(maxKeys * 0.9);
+        for (const id of shown.keys()) {
+          if (excess-- <= 0) break;
+          shown.delete(id);
+        }
       }
       shown.set(requestId, { address, expiresAt });
     },

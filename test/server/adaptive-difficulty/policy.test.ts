@@ -172,4 +172,13 @@ describe("the signals", () => {
     expect(signals.takeShownTo("r3")).toBe("192.0.2.3");
     expect(signals.takeShownTo("r4")).toBe("192.0.2.4");
   });
+
+  test("when nothing is overdue, a full table drops its oldest tenth at once, not one entry per insert", () => {
+    const signals = createDifficultySignals({ maxKeys: 100 });
+    for (let i = 0; i < 100; i++) signals.challengeShown(`r${i}`, "192.0.2.1", T0, T0 + 60_000);
+    signals.challengeShown("r100", "192.0.2.1", T0, T0 + 60_000);
+    // 100 held at the limit; the sweep keeps 90 of them (r10..r99), then r100 joins.
+    for (let i = 0; i < 10; i++) expect(signals.takeShownTo(`r${i}`)).toBeNull();
+    for (let i = 10; i <= 100; i++) expect(signals.takeShownTo(`r${i}`)).toBe("192.0.2.1");
+  });
 });
