@@ -58,7 +58,35 @@ export type KeyErrorCode =
   | "KEY_NOT_EXTRACTABLE"
   | "KEY_INVALID_OPTION";
 
-export type LimeErrorCode = PowErrorCode | PassportErrorCode | KeyErrorCode;
+/**
+ * Codes raised by HTTP message signatures (RFC 9421) and key proofs
+ * (RFC 9449 format). The site SDK raises the policy codes (`INCOMPLETE`,
+ * `KEY_UNKNOWN`, `KEY_NOT_BOUND`, `EXPIRED`, `NOT_YET_VALID`, `REPLAYED`,
+ * `AGENT_UNTRUSTED`); the core raises the others.
+ */
+export type SignatureErrorCode =
+  /** No signature, or none with the tag asked for. */
+  | "SIGNATURE_MISSING"
+  /** `Signature-Input` / `Signature` are not the strict structured fields we accept. */
+  | "SIGNATURE_MALFORMED"
+  /** The signature does not cover the components the verifier requires. */
+  | "SIGNATURE_INCOMPLETE"
+  /** The signature does not verify over this message (or a covered component is absent). */
+  | "SIGNATURE_INVALID"
+  /** An algorithm, derived component or component parameter this library does not implement. */
+  | "SIGNATURE_UNSUPPORTED"
+  /** A header longer than allowed, or more members than allowed. */
+  | "SIGNATURE_TOO_LARGE"
+  | "SIGNATURE_KEY_UNKNOWN"
+  | "SIGNATURE_KEY_NOT_BOUND"
+  | "SIGNATURE_EXPIRED"
+  | "SIGNATURE_NOT_YET_VALID"
+  | "SIGNATURE_REPLAYED"
+  | "SIGNATURE_AGENT_UNTRUSTED"
+  /** A proof of possession (DPoP-format JWS) refused; the message says which check failed. */
+  | "KEY_PROOF_INVALID";
+
+export type LimeErrorCode = PowErrorCode | PassportErrorCode | KeyErrorCode | SignatureErrorCode;
 
 /** Base class: every error the core throws on purpose is a `LimeError`. */
 export class LimeError<C extends LimeErrorCode = LimeErrorCode> extends Error {
@@ -74,6 +102,7 @@ export class LimeError<C extends LimeErrorCode = LimeErrorCode> extends Error {
 export class PowError extends LimeError<PowErrorCode> {}
 export class PassportError extends LimeError<PassportErrorCode> {}
 export class KeyError extends LimeError<KeyErrorCode> {}
+export class SignatureError extends LimeError<SignatureErrorCode> {}
 
 /**
  * True when `value` is a core error, even one thrown by another bundled copy
@@ -84,5 +113,5 @@ export function isLimeError(value: unknown): value is LimeError {
   if (value instanceof LimeError) return true;
   if (!(value instanceof Error)) return false;
   const code: unknown = Reflect.get(value, "code");
-  return typeof code === "string" && /^(POW|PASSPORT|KEY|JWKS)_[A-Z_]+$/.test(code);
+  return typeof code === "string" && /^(POW|PASSPORT|KEY|JWKS|SIGNATURE)_[A-Z_]+$/.test(code);
 }

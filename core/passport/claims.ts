@@ -1,3 +1,4 @@
+import { decodeBase64url } from "../encoding/base64url.ts";
 import { PassportError } from "../errors.ts";
 
 /** Explicit typing of passports (RFC 8725 §3.11), in the JWS `typ` header. */
@@ -66,6 +67,12 @@ export interface PassportClaims extends JwtClaims {
   request_id?: string;
   /** Site login only: the site that created the request. */
   site_id?: string;
+  /**
+   * Key binding (RFC 7800 §3.1, `jkt` as RFC 9449 §6.1 defines it): the
+   * RFC 7638 SHA-256 thumbprint of the agent key the passport is bound to.
+   * A site accepts a bound passport only with a request signed by that key.
+   */
+  cnf?: { jkt: string };
 }
 
 /** What `verifyPassport` hands to the application. Times are NumericDate (seconds since the epoch). */
@@ -84,6 +91,8 @@ export interface PassportContext {
   jwtId: string;
   requestId?: string;
   siteId?: string;
+  /** `cnf.jkt`: the thumbprint of the agent key this passport is bound to, when it is bound. */
+  boundKeyThumbprint?: string;
   /** Every verified claim, as signed. */
   claims: PassportClaims;
 }
@@ -129,6 +138,28 @@ function checkLimeAliases(claims: Record<string, unknown>): void {
   const reputation = claims.agent_reputation;
   if (reputation !== undefined && !isIntegerIn(reputation, 0, MAX_AGENT_REPUTATION)) {
     throw invalid("agent_reputation", `must be an integer from 0 to ${MAX_AGENT_REPUTATION}`);
+  }
+}
+
+/** A SHA-256 thumbprint in base64url: 32 bytes, 43 characters, canonical. */
+const THUMBPRINT_LENGTH = 43;
+
+/**
+ * `cnf` (RFC 7800 §3.1) when present: an object holding exactly `jkt`, the
+ * SHA-256 JWK thumbprint of the key the token is bound to (RFC 9449 §6.1).
+ * Another confirmation method would be one this library cannot check, and a
+ * binding a verifier silently ignored would be no binding, so it is refused.
+ */
+function checkConfirmation(claims: Record<string, unknown>): void {
+  const cnf = claims.cnf;
+  if (cnf === undefined) return;
+  if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf))
+    throw invalid("cnf", "must be an object");
+  const members = Object.keys(cnf);
+  const jkt = (cnf as Record<string, unknown>).jkt;
+  if (members.length !== 1 || typeof jkt !== "string") throw invalid("cnf", 'must hold exactly "jkt"');
+  if (jkt.length !== THUMBPRINT_LENGTH || decodeBase64url(jkt)?.length !== 32) {
+    throw invalid("cnf", '"jkt" must be a SHA-256 thumbprint in canonical base64url (43 characters)');
   }
 }
 
@@ -188,8 +219,9 @@ export function checkJwtClaims(claims: Record<string, unknown>): JwtClaims {
 
 /**
  * The passport profile on top of `readJwtClaims`: owner, KYC level, agent
- * name, claim-set version, LIME's aliases when present; and for the site-login audience, `request_id`,
- * `site_id` and a lifetime of at most 120 s.
+ * name, claim-set version; LIME's aliases and `cnf` when present; and for
+ * the site-login audience, `request_id`, `site_id` and a lifetime of at
+ * most 120 s.
  */
 export function readPassportClaims(claims: Record<string, unknown>): {
   claims: PassportClaims;
@@ -211,6 +243,7 @@ export function readPassportClaims(claims: Record<string, unknown>): {
   if (version === undefined) throw missing("passport_version");
   if (version !== PASSPORT_VERSION) throw invalid("passport_version", `must be ${PASSPORT_VERSION}`);
   checkLimeAliases(claims);
+  checkConfirmation(claims);
   const requestId = optionalId(claims, "request_id");
   const siteId = optionalId(claims, "site_id");
   if (audience.includes(SITE_LOGIN_AUDIENCE)) {

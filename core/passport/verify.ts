@@ -434,5 +434,6 @@ function toContext(claims: PassportClaims, audience: string[]): PassportContext 
   if (claims.agent_reputation !== undefined) context.agentReputation = claims.agent_reputation;
   if (claims.request_id !== undefined) context.requestId = claims.request_id;
   if (claims.site_id !== undefined) context.siteId = claims.site_id;
+  if (claims.cnf !== undefined) context.boundKeyThumbprint = claims.cnf.jkt;
   return context;
 }

@@ -114,7 +114,7 @@ describe("package manifests", () => {
   test("the packages import only themselves, each other and their declared peers; no Bun API", () => {
     const allowed: Record<(typeof PACKAGES)[number], RegExp> = {
       core: /^$/,
-      sdk: /^(@lime-ts\/core(\/[a-z]+)?|elysia|@modelcontextprotocol\/sdk\/.+)$/,
+      sdk: /^(@lime-ts\/core(\/[a-z]+(-[a-z]+)*)?|elysia|@modelcontextprotocol\/sdk\/.+)$/,
     };
     const buildOnly = /pow\/kernel\/(build|compile|sha256-wat)\.ts$/;
     for (const dir of PACKAGES) {

@@ -1,8 +1,22 @@
 /**
  * The portable core suite: the same cases, on the same vectors, in Bun, Node,
- * Deno and Chromium. It imports only `core/index.ts` (the public surface) and
- * JSON vectors, so whatever passes here passes for every runtime's users.
+ * Deno and Chromium. It imports only the public entry points (`core/index.ts`,
+ * `core/http-signatures/index.ts`) and JSON vectors, so whatever passes here
+ * passes for every runtime's users.
  */
+
+import {
+  type AgentKeyPair,
+  createKeyProof,
+  generateAgentKey,
+  parseSignatures,
+  signatureBase,
+  signMessage,
+  signSignatureBase,
+  verifyKeyProof,
+  verifyParsedSignature,
+  verifySignatureBase,
+} from "../../core/http-signatures/index.ts";
 import {
   createJwks,
   createLocalJwks,
@@ -16,6 +30,14 @@ import {
   verify,
   verifyPassport,
 } from "../../core/index.ts";
+import {
+  base64ToBytes,
+  example,
+  rfcEd25519Key,
+  rfcPublicJwk,
+  rfcRequest,
+  rfcResponse,
+} from "../core/http-signatures/fixtures.ts";
 import powVectors from "../core/pow/vectors.json" with { type: "json" };
 import { assert, assertEqual, type PortableCase, rejectsWithCode } from "./harness.ts";
 
@@ -66,8 +88,101 @@ const powCases: PortableCase[] = powVectors.vectors.flatMap((vector) => [
   },
 ]);
 
+/** The bytes inside a `label=:base64:` Signature member. */
+function signatureMemberBytes(member: string): Uint8Array {
+  return base64ToBytes(member.slice(member.indexOf(":") + 1, -1));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** Signs a request as the SDK does (Web Bot Auth components), parses it back and verifies it. */
+async function signedRoundTrip(key: AgentKeyPair): Promise<void> {
+  const message = {
+    method: "POST",
+    url: "https://shop.portable.test/orders?id=7",
+    headers: new Headers({
+      authorization: "AgentPassport a.b.c",
+      "signature-agent": '"https://lime.portable.test/d"',
+    }),
+  };
+  const headers = await signMessage(message, key, {
+    components: ["@method", "@authority", "@path", "@query", "signature-agent", "authorization"],
+    created: NOW,
+    expires: NOW + 60,
+    nonce: "portable-nonce",
+    tag: "web-bot-auth",
+  });
+  message.headers.set("Signature-Input", headers.signatureInput);
+  message.headers.set("Signature", headers.signature);
+  const [parsed] = parseSignatures(message, { tag: "web-bot-auth" });
+  assert(parsed !== undefined, "one signature parsed");
+  assertEqual(parsed.params.keyid, key.kid, "keyid");
+  assert(await verifyParsedSignature(parsed, key.publicJwk), "verifies with its key");
+  const other = await generateAgentKey(key.algorithm === "ed25519" ? "Ed25519" : "P-256");
+  assert(!(await verifyParsedSignature(parsed, other.publicJwk)), "another key does not verify");
+}
+
+const httpSignatureCases: PortableCase[] = [
+  {
+    name: "http-signatures: RFC 9421 B.2.6 signature base and Ed25519 signature reproduced byte for byte",
+    run: async () => {
+      const b26 = example("B.2.6");
+      const message = rfcRequest();
+      assertEqual(signatureBase(message, b26.components, b26.params), b26.base, "signature base");
+      const key = await rfcEd25519Key();
+      const headers = await signMessage(message, key, { components: b26.components, created: 1618884473 });
+      assert(headers.signatureInput.startsWith("sig1=("), "signature input");
+      const [parsed] = parseSignatures(
+        rfcRequest({ "Signature-Input": b26.signatureInput, Signature: b26.signature }),
+      );
+      assert(parsed !== undefined && parsed.base === b26.base, "published headers parse back to the base");
+      assert(await verifyParsedSignature(parsed, key.publicJwk), "published signature verifies");
+      const signature = await signSignatureBase(b26.base, key);
+      assert(sameBytes(signature, signatureMemberBytes(b26.signature)), "Ed25519 signature equals the RFC's");
+    },
+  },
+  {
+    name: "http-signatures: RFC 9421 B.2.4 published ECDSA P-256 signature verifies",
+    run: async () => {
+      const b24 = example("B.2.4");
+      assertEqual(signatureBase(rfcResponse(), b24.components, b24.params), b24.base, "signature base");
+      const jwk = await rfcPublicJwk("test-key-ecc-p256");
+      assert(
+        await verifySignatureBase(b24.base, signatureMemberBytes(b24.signature), jwk),
+        "published signature verifies",
+      );
+    },
+  },
+  {
+    name: "http-signatures: Ed25519 sign, parse and verify round trip",
+    run: async () => signedRoundTrip(await generateAgentKey("Ed25519")),
+  },
+  {
+    name: "http-signatures: ECDSA P-256 sign, parse and verify round trip",
+    run: async () => signedRoundTrip(await generateAgentKey("P-256")),
+  },
+  {
+    name: "http-signatures: a key proof verifies, and a wrong htu is refused with KEY_PROOF_INVALID",
+    run: async () => {
+      const key = await generateAgentKey("P-256");
+      const htu = "https://lime.portable.test/api/v1/core/agents/me/keys";
+      const proof = await createKeyProof(key, { htm: "POST", htu, iat: NOW });
+      const verified = await verifyKeyProof(proof, { htm: "POST", htu, now: NOW });
+      assertEqual(verified.kid, key.kid, "kid");
+      await rejectsWithCode(
+        () => verifyKeyProof(proof, { htm: "POST", htu: "https://lime.portable.test/other", now: NOW }),
+        "KEY_PROOF_INVALID",
+        "htu",
+      );
+    },
+  },
+];
+
 export const portableCases: PortableCase[] = [
   ...powCases,
+  ...httpSignatureCases,
   {
     name: "pow: two workers find the same smallest nonce as one",
     run: async () => {
