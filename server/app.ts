@@ -43,6 +43,11 @@ import { createMemoryOutcomeFanout } from "./infrastructure/memory/outcome-fanou
 import { createMemoryRateLimitStore } from "./infrastructure/memory/rate-limit-store.ts";
 import { createSqliteStores, type Stores } from "./infrastructure/sqlite/stores.ts";
 import { createDifficultySignals } from "./modules/adaptive-difficulty/signals.ts";
+import type { KeyBindingDeps } from "./modules/agent-keys/binding.ts";
+import { directoryRoutes } from "./modules/agent-keys/directory-routes.ts";
+import { createProofReplayCache } from "./modules/agent-keys/replay-cache.ts";
+import { agentKeyRoutes } from "./modules/agent-keys/routes.ts";
+import type { AgentKeyDeps } from "./modules/agent-keys/service.ts";
 import { createEventStreams } from "./modules/agent-login/event-stream.ts";
 import { agentLoginRoutes } from "./modules/agent-login/routes.ts";
 import { expireDueRequests } from "./modules/agent-login/service.ts";
@@ -139,7 +144,7 @@ const API_DOCUMENTATION = {
   },
   tags: [
     { name: "foundation", description: "Owners, sessions, KYC, sites, audit" },
-    { name: "core", description: "Agents, passports, JWKS" },
+    { name: "core", description: "Agents, their signing keys and key directories, passports, JWKS" },
     { name: "agent-login", description: "Headless agent login with PoW and SSE" },
     { name: "bindings", description: "Agent Binding: a site asks for one of its user's agents" },
     { name: "admin", description: "Operator API (Authorization: Bearer ADMIN_TOKEN)" },
@@ -173,6 +178,7 @@ const STORE_NAMES: ReadonlyArray<keyof Stores> = [
   "oauth",
   "bindings",
   "revocations",
+  "agentKeys",
 ];
 
 export async function createApp(deps: AppDeps): Promise<LimeServer> {
@@ -244,6 +250,19 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     lifetimes: config.lifetimes,
     onRecorded: () => revocationList.invalidate(),
   });
+  // Key proofs' jtis, per instance (docs/decisions/agent-keys.md): one cache for every route that reads a proof.
+  const replay = createProofReplayCache();
+  const keyBinding: KeyBindingDeps = { clock, replay, issuer: config.publicUrl, keys: stores.agentKeys };
+  const agentKeys: AgentKeyDeps = {
+    clock,
+    issuer: config.publicUrl,
+    keys: stores.agentKeys,
+    agents: stores.agents,
+    replay,
+    audit,
+    revocations,
+    metrics,
+  };
   const agentLogin = {
     clock,
     store: stores.agentLogin,
@@ -255,6 +274,7 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     lifetimes: config.lifetimes,
     metrics,
     difficulty,
+    keyBinding,
   };
   const bindings: BindingDeps = {
     clock,
@@ -314,6 +334,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     oauth,
     bindings,
     revocationList,
+    agentKeys,
+    keyBinding,
   };
 
   // The description route reads the finished app (set below) on its first request.
@@ -343,6 +365,8 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
     .use(siteRoutes(context))
     .use(auditRoutes(context))
     .use(agentRoutes(context))
+    .use(agentKeyRoutes(context))
+    .use(directoryRoutes(context))
     .use(passportRoutes(context))
     .use(keyRoutes(context))
     .use(agentLoginRoutes(context))

@@ -53,6 +53,8 @@ export interface RateLimits {
   streamsPerSite: number;
   /** Per site: Agent Binding requests created. */
   bindingRequestsPerMinute: number;
+  /** Per agent: signing-key registrations, revocations and directory-signature uploads. */
+  agentKeyWritesPerMinute: number;
 }
 
 export interface PasswordHashing {
@@ -511,6 +513,7 @@ export function loadConfig(env: Env): ServerConfig {
       passportsPerMinute: integer(env, "RATE_LIMIT_PASSPORTS_PER_MINUTE", 60, 1, 1_000_000),
       streamsPerSite: integer(env, "SSE_MAX_STREAMS_PER_SITE", 8, 1, 10_000),
       bindingRequestsPerMinute: integer(env, "RATE_LIMIT_BINDING_REQUESTS_PER_MINUTE", 120, 1, 1_000_000),
+      agentKeyWritesPerMinute: integer(env, "RATE_LIMIT_AGENT_KEY_WRITES_PER_MINUTE", 10, 1, 1_000_000),
     },
     passwordHashing: PRODUCTION_PASSWORD_HASHING,
     oauth: oauthConfig(env, production, passportSeconds),

@@ -15,6 +15,8 @@ import type { SiteDeps } from "./foundation/sites/service.ts";
 import type { UserDeps } from "./foundation/users/service.ts";
 import type { RateLimiter } from "./http/rate-limit.ts";
 import type { Logger } from "./infrastructure/logger.ts";
+import type { KeyBindingDeps } from "./modules/agent-keys/binding.ts";
+import type { AgentKeyDeps } from "./modules/agent-keys/service.ts";
 import type { EventStreams } from "./modules/agent-login/event-stream.ts";
 import type { AgentLoginDeps } from "./modules/agent-login/service.ts";
 import type { BindingDeps } from "./modules/bindings/service.ts";
@@ -43,4 +45,8 @@ export interface AppContext {
   bindings: BindingDeps;
   /** The signed revocation list sites poll (server/modules/revocation). */
   revocationList: RevocationList;
+  /** Agent signing keys and their directories (server/modules/agent-keys). */
+  agentKeys: AgentKeyDeps;
+  /** Binds passports to agent keys from a request's key proof. */
+  keyBinding: KeyBindingDeps;
 }

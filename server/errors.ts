@@ -62,7 +62,16 @@ export type DomainErrorCode =
   | "METRICS_TOKEN_INVALID"
   | "NOT_READY"
   | "BINDING_ALREADY_DECIDED"
-  | "SERVICE_UNAVAILABLE";
+  | "SERVICE_UNAVAILABLE"
+  | "KEY_PROOF_REQUIRED"
+  | "KEY_PROOF_INVALID"
+  | "KEY_PROOF_REPLAYED"
+  | "AGENT_KEY_UNSUPPORTED"
+  | "AGENT_KEY_EXISTS"
+  | "AGENT_KEY_LIMIT"
+  | "AGENT_KEY_NOT_FOUND"
+  | "AGENT_KEY_NOT_REGISTERED"
+  | "DIRECTORY_SIGNATURE_INVALID";
 
 export type ErrorDetail = Record<string, string | number | boolean | null>;
 

@@ -86,6 +86,7 @@ export function testConfig(overrides: Overrides = {}): ServerConfig {
       passportsPerMinute: 100_000,
       streamsPerSite: 64,
       bindingRequestsPerMinute: 100_000,
+      agentKeyWritesPerMinute: 100_000,
       ...overrides.rateLimits,
     },
     passwordHashing: { memoryCost: 256, timeCost: 1, ...overrides.passwordHashing },

@@ -77,6 +77,17 @@ export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   BINDING_ALREADY_DECIDED: 409,
   // The database is unreachable for now; nothing was written (each step is one transaction).
   SERVICE_UNAVAILABLE: 503,
+  // Agent keys and key-bound passports (docs/agent-keys.md).
+  KEY_PROOF_REQUIRED: 400,
+  KEY_PROOF_INVALID: 400,
+  KEY_PROOF_REPLAYED: 400,
+  AGENT_KEY_UNSUPPORTED: 400,
+  AGENT_KEY_EXISTS: 409,
+  AGENT_KEY_LIMIT: 409,
+  AGENT_KEY_NOT_FOUND: 404,
+  // The proof is sound, but its key is not one of the calling agent's ACTIVE keys.
+  AGENT_KEY_NOT_REGISTERED: 403,
+  DIRECTORY_SIGNATURE_INVALID: 400,
 };
 
 /** RFC 6750 §3: a Bearer-protected resource names its scheme on 401. */

@@ -12,6 +12,9 @@
 /** How a passport came to be signed; a fixed set, so the label stays bounded. */
 export type PassportKind = "site_login" | "self_service" | "binding";
 
+/** The RFC 9421 algorithm of an agent key; a fixed set, so the label stays bounded. */
+export type AgentKeyAlgorithmLabel = "ed25519" | "ecdsa-p256-sha256";
+
 /** Which flow refused a proof-of-work nonce. */
 export type PowFlow = "agent_login" | "oauth";
 
@@ -25,6 +28,10 @@ export interface Metrics {
   /** A nonce was checked and did not meet the difficulty. */
   powFailed(flow: PowFlow): void;
   passportIssued(kind: PassportKind): void;
+  /** A passport of `kind` was bound to an agent key (`cnf.jkt`); it was also counted by `passportIssued`. */
+  boundPassportIssued(kind: PassportKind): void;
+  /** An agent registered a signing key. */
+  agentKeyRegistered(alg: AgentKeyAlgorithmLabel): void;
   /** A login request's challenge was fetched the first time, which fixed its difficulty at `difficulty`. */
   powChallengeShown(difficulty: number): void;
   /** A login request's difficulty was raised above what it would have had otherwise. */
@@ -50,6 +57,8 @@ export const noopMetrics: Metrics & HttpMetrics = {
   loginRequestsExpired: () => {},
   powFailed: () => {},
   passportIssued: () => {},
+  boundPassportIssued: () => {},
+  agentKeyRegistered: () => {},
   powChallengeShown: () => {},
   powDifficultyRaised: () => {},
   httpRequest: () => {},

@@ -16,7 +16,14 @@
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { DifficultyRaiseCause, HttpMetrics, Metrics, PassportKind, PowFlow } from "./metrics.ts";
+import type {
+  AgentKeyAlgorithmLabel,
+  DifficultyRaiseCause,
+  HttpMetrics,
+  Metrics,
+  PassportKind,
+  PowFlow,
+} from "./metrics.ts";
 
 /** A database connection pool's use, when the backend has one (PostgreSQL); SQLite has none. */
 export type DatabasePoolSupplier = () => { inUse: number; max: number };
@@ -39,6 +46,7 @@ export interface PrometheusMetrics {
 const PASSPORT_KINDS: readonly PassportKind[] = ["site_login", "self_service", "binding"];
 const POW_FLOWS: readonly PowFlow[] = ["agent_login", "oauth"];
 const RAISE_CAUSES: readonly DifficultyRaiseCause[] = ["site_load", "address_failures"];
+const AGENT_KEY_ALGORITHMS: readonly AgentKeyAlgorithmLabel[] = ["ed25519", "ecdsa-p256-sha256"];
 /** One bucket per bit from 8 to 24 (the range sites use), then coarser up to the API's bound. */
 const DIFFICULTY_BUCKETS = [8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 28, 32];
 
@@ -101,6 +109,18 @@ export function createPrometheusMetrics(sources: PrometheusSources): PrometheusM
     labelNames: ["kind"] as const,
     registers,
   });
+  const boundPassports = new Counter({
+    name: "lime_bound_passports_issued_total",
+    help: "Passports signed bound to an agent key (cnf.jkt), by kind; each is also in lime_passports_issued_total.",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+  const agentKeys = new Counter({
+    name: "lime_agent_keys_registered_total",
+    help: "Agent signing keys registered, by RFC 9421 algorithm.",
+    labelNames: ["alg"] as const,
+    registers,
+  });
   const challengeDifficulty = new Histogram({
     name: "lime_pow_challenge_difficulty",
     help: "Difficulty (bits) of agent-login challenges when first fetched, after adaptive raises.",
@@ -117,6 +137,8 @@ export function createPrometheusMetrics(sources: PrometheusSources): PrometheusM
   for (const flow of POW_FLOWS) powFailures.labels(flow).inc(0);
   for (const cause of RAISE_CAUSES) difficultyRaises.labels(cause).inc(0);
   for (const kind of PASSPORT_KINDS) passports.labels(kind).inc(0);
+  for (const kind of PASSPORT_KINDS) boundPassports.labels(kind).inc(0);
+  for (const alg of AGENT_KEY_ALGORITHMS) agentKeys.labels(alg).inc(0);
 
   new Gauge({
     name: "lime_event_streams_open",
@@ -170,6 +192,8 @@ export function createPrometheusMetrics(sources: PrometheusSources): PrometheusM
       },
       powFailed: (flow) => powFailures.labels(flow).inc(),
       passportIssued: (kind) => passports.labels(kind).inc(),
+      boundPassportIssued: (kind) => boundPassports.labels(kind).inc(),
+      agentKeyRegistered: (alg) => agentKeys.labels(alg).inc(),
       powChallengeShown: (difficulty) => challengeDifficulty.observe(difficulty),
       powDifficultyRaised: (cause) => difficultyRaises.labels(cause).inc(),
       httpRequest: ({ method, route, status, seconds }) => {

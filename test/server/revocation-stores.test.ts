@@ -87,6 +87,47 @@ function revocationSuite(name: string, factory: () => Promise<Fixture>) {
       }
     });
 
+    test("agent_key entries carry their agent id through the store; other kinds carry none", async () => {
+      const f = await factory();
+      try {
+        const { revocations: store } = f;
+        await store.record({
+          kind: "agent_key",
+          subjectId: "jkt-1",
+          agentId: "a1",
+          revokedAt: T0,
+          expiresAt: T0 + 9_000,
+        });
+        await store.record({
+          kind: "agent_key",
+          subjectId: "jkt-1",
+          agentId: "a1",
+          revokedAt: T0 + 5,
+          expiresAt: T0 + 10_000,
+        });
+        await store.record({ kind: "agent", subjectId: "a2", revokedAt: T0, expiresAt: T0 + 5_000 });
+        const live = await store.live(T0);
+        expect(live).toEqual([
+          { kind: "agent", subjectId: "a2", revokedAt: T0, expiresAt: T0 + 5_000 },
+          { kind: "agent_key", subjectId: "jkt-1", agentId: "a1", revokedAt: T0 + 5, expiresAt: T0 + 10_000 },
+        ]);
+        expect(live[0]).not.toHaveProperty("agentId");
+        // The schema holds the shape: an agent_key entry names its agent, no other kind does.
+        await expect(
+          f.exec(
+            "INSERT INTO passport_revocations (kind, subject_id, agent_id, revoked_at, expires_at) VALUES ('agent_key', 'k', NULL, 1, 2)",
+          ),
+        ).rejects.toThrow();
+        await expect(
+          f.exec(
+            "INSERT INTO passport_revocations (kind, subject_id, agent_id, revoked_at, expires_at) VALUES ('agent', 'x', 'a', 1, 2)",
+          ),
+        ).rejects.toThrow();
+      } finally {
+        await f.close();
+      }
+    });
+
     test("sitesOfAgent: sites it logged in to and sites holding a binding to it, once each, existing only", async () => {
       const f = await factory();
       try {

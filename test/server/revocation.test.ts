@@ -3,16 +3,19 @@
  * (signed with the passport keys, cacheable, public, bounded by time) and
  * the `revoked` event on the streams of the sites that have seen the agent
  * or hold the binding (stored with an id, replayed with Last-Event-ID,
- * ignored by LIME's Python site SDK).
+ * ignored by LIME's Python site SDK), for agents, agent tokens, bindings
+ * and agent signing keys.
  */
 
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { encodeBase64url } from "@lime-ts/core/encoding";
+import { createKeyProof } from "@lime-ts/core/http-signatures";
 import { verifyJwt } from "@lime-ts/core/passport";
 import { coverMs } from "../../server/modules/revocation/service.ts";
 import { FakeClock, type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
 import { SiteSdkClient, SiteSdkEventStream } from "../compat/lime-python-sdk.ts";
 import { callbackParams, pickAgent, setSiteOrigin } from "../support/bindings.ts";
+import { registeredKey } from "./agent-keys/support.ts";
 import { api, SseClient, type SseEvent, solvePow } from "./helpers.ts";
 
 const LIST = "/api/v1/core/revocations";
@@ -240,5 +243,81 @@ describe("the revoked event", () => {
     } finally {
       await python.close();
     }
+  });
+});
+
+describe("agent keys", () => {
+  test("a key the agent revokes is listed as {kind: agent_key, agent_id, jkt, at} and sent to its sites as a revoked event", async () => {
+    const { key } = await registeredKey(t, p.agentToken);
+    await loginOnce(p);
+    const other = await t.provision();
+    const mine = await stream(p);
+    const theirs = await stream(other);
+    try {
+      await mine.waitFor((events) => events.some((e) => e.data.type === "approved"));
+      const revoked = await api(t.url, `/api/v1/core/agents/me/keys/${key.kid}`, {
+        method: "DELETE",
+        headers: { "x-agent-token": p.agentToken },
+      });
+      expect(revoked.status).toBe(204);
+      const entry = {
+        kind: "agent_key",
+        agent_id: p.agentId,
+        jkt: key.kid,
+        at: Math.floor(clock.now() / 1000),
+      };
+      expect((await verifiedList()).entries).toContainEqual(entry);
+      const [event] = revokedIn(await mine.waitFor((events) => revokedIn(events).length > 0));
+      expect(event!.id).toMatch(/^\d+$/);
+      expect(event!.data).toEqual({ type: "revoked", ...entry });
+      expect(revokedIn(theirs.events)).toEqual([]);
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
+
+  test("a key its owner revokes gets the same entry, kept as long as an agent's (every passport it can bind)", async () => {
+    const { key } = await registeredKey(t, p.agentToken);
+    expect((await asOwner(p, "DELETE", `/api/v1/core/agents/${p.agentId}/keys/${key.kid}`)).status).toBe(204);
+    const isEntry = (e: Record<string, unknown>) => e.kind === "agent_key" && e.jkt === key.kid;
+    expect((await verifiedList()).entries.filter(isEntry)).toEqual([
+      { kind: "agent_key", agent_id: p.agentId, jkt: key.kid, at: Math.floor(clock.now() / 1000) },
+    ]);
+    const cover = coverMs("agent_key", t.config.lifetimes);
+    expect(cover).toBe(coverMs("agent", t.config.lifetimes));
+    clock.advance(cover + 1_000);
+    expect((await verifiedList()).entries.some(isEntry)).toBe(false);
+  });
+
+  test("a refused revocation (another agent's key) adds no entry", async () => {
+    const { key } = await registeredKey(t, p.agentToken);
+    const other = await t.provision();
+    const refused = await api(t.url, `/api/v1/core/agents/me/keys/${key.kid}`, {
+      method: "DELETE",
+      headers: { "x-agent-token": other.agentToken },
+    });
+    expect(refused.status).toBe(404);
+    expect((await verifiedList()).entries.some((e) => e.jkt === key.kid)).toBe(false);
+  });
+
+  test("an agent revoked takes its keys with it: one agent entry, no directory, no bound passport", async () => {
+    const { key } = await registeredKey(t, p.agentToken);
+    await asOwner(p, "DELETE", `/api/v1/core/agents/${p.agentId}`);
+    const { entries } = await verifiedList();
+    expect(entries.filter((e) => e.agent_id === p.agentId).map((e) => e.kind)).toEqual(["agent"]);
+    const directory = await api(t.url, `/.well-known/http-message-signatures-directory/agents/${p.agentId}`);
+    expect(directory.status).toBe(404);
+    const proof = await createKeyProof(key, {
+      htm: "POST",
+      htu: `${t.config.publicUrl}/api/v1/core/passports`,
+      iat: Math.floor(clock.now() / 1000),
+    });
+    const bound = await api(t.url, "/api/v1/core/passports", {
+      method: "POST",
+      headers: { "x-agent-token": p.agentToken, dpop: proof },
+      json: {},
+    });
+    expect([bound.status, bound.body.error.code]).toEqual([401, "AGENT_REVOKED"]);
   });
 });

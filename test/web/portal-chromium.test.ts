@@ -1,7 +1,8 @@
 /**
  * The owner portal in headless Chromium, as a person uses it: sign up,
  * confirm the email with the code that was mailed, sign in, add a site and
- * copy its token, rotate it, create an agent, register an MCP server, ask
+ * copy its token, rotate it, create an agent, see the signing keys it
+ * registered and revoke one, register an MCP server, ask
  * for identity verification, read the audit log, sign out. Every page is
  * checked with axe-core at 375 px and 1280 px (no serious or critical
  * finding), must not scroll sideways at 375 px, and the forms work by
@@ -9,6 +10,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createKeyProof, generateAgentKey } from "@lime-ts/core/http-signatures";
 import type { Browser, Page } from "playwright-core";
 import type { TestServer } from "../../server/testing.ts";
 import { resetLinkIn, type SmtpInbox, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
@@ -145,6 +147,34 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
       headers: { "x-agent-token": agentToken },
     });
     expect(profile.status).toBe(200);
+    // The agent registers two signing keys; its page lists them, and one is revoked from there.
+    const keys = [await generateAgentKey("Ed25519"), await generateAgentKey("P-256")];
+    for (const [i, key] of keys.entries()) {
+      const registered = await fetch(`${t.url}/api/v1/core/agents/me/keys`, {
+        method: "POST",
+        headers: {
+          "x-agent-token": agentToken,
+          "content-type": "application/json",
+          dpop: await createKeyProof(key, {
+            htm: "POST",
+            htu: `${t.config.publicUrl}/api/v1/core/agents/me/keys`,
+            iat: Math.floor(t.clock.now() / 1000),
+          }),
+        },
+        body: JSON.stringify({ label: `key ${i + 1}` }),
+      });
+      expect(registered.status).toBe(201);
+    }
+    await page.reload();
+    const keyTable = page.getByRole("table", { name: "Signing keys of Research bot" });
+    expect(await keyTable.getByRole("row").count()).toBe(3);
+    expect(await keyTable.locator(`code[title="${keys[0]!.kid}"]`).textContent()).toContain(keys[0]!.kid);
+    await check(page);
+    await page.getByRole("button", { name: `Revoke key ${keys[0]!.kid.slice(0, 8)} (key 1)` }).click();
+    expect(await page.getByRole("status").first().textContent()).toContain("The key is revoked.");
+    expect(await keyTable.getByRole("row", { name: /key 1/ }).textContent()).toContain("Revoked");
+    expect(await keyTable.getByRole("button", { name: /Revoke key/ }).count()).toBe(1);
+    await check(page);
 
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "MCP servers" }).click();
     await check(page);
@@ -165,6 +195,7 @@ describe.skipIf(!browserAvailable)("the owner portal in headless Chromium", () =
 
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Audit log" }).click();
     expect(await page.getByRole("table").textContent()).toContain("site.token_rotated");
+    expect(await page.getByRole("table").textContent()).toContain("agent_key.revoked");
     await check(page);
 
     await page.getByRole("button", { name: /Sign out/ }).click();

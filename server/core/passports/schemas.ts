@@ -20,6 +20,12 @@ export const PassportBody = t.Optional(
 
 export const PassportHeaders = t.Object({
   "x-agent-token": t.Optional(t.String({ description: "The agent's token (`lime_agent_…`)." })),
+  dpop: t.Optional(
+    t.String({
+      description:
+        "Optional: a DPoP-format key proof (RFC 9449 §4) made with one of the agent's active keys, `htm` POST, `htu` `<PUBLIC_URL>/api/v1/core/passports`. With it the passport carries `cnf: {jkt}`, the key's thumbprint; a bad proof is refused, never ignored.",
+    }),
+  ),
 });
 
 /** A self-service passport as issued (docs/passport-claims.md). */

@@ -1,6 +1,9 @@
 /**
  * Passport issuance: RS256 JWTs signed with the ring's CURRENT key, typed
- * `passport+jwt` (RFC 8725 §3.11), claims as in docs/passport-claims.md.
+ * `passport+jwt` (RFC 8725 §3.11), claims as in docs/passport-claims.md. A
+ * passport asked for with a key proof is bound to that agent key: `cnf`
+ * `{jkt}` (RFC 7800 §3.1, the thumbprint member of RFC 9449 §6.1), which
+ * sites check against the key of the request's signature (docs/agent-keys.md).
  */
 
 import {
@@ -25,7 +28,13 @@ export interface PassportDeps {
   lifetimes: Pick<Lifetimes, "siteLoginPassportMs" | "passportMs">;
   audit: AuditRecorder;
   /** Counts signed passports by kind; none when absent. */
-  metrics?: Pick<Metrics, "passportIssued">;
+  metrics?: Pick<Metrics, "passportIssued" | "boundPassportIssued">;
+}
+
+/** The agent key a passport is bound to (server/modules/agent-keys/binding.ts). */
+export interface KeyBinding {
+  /** The key's RFC 7638 thumbprint. */
+  jkt: string;
 }
 
 export interface IssuedPassport {
@@ -44,6 +53,7 @@ async function issue(
   lifetimeMs: number,
   extra: Pick<PassportClaims, "request_id" | "site_id">,
   kind: PassportKind,
+  binding: KeyBinding | null,
 ): Promise<IssuedPassport> {
   const iat = Math.floor(deps.clock.now() / 1000);
   const exp = iat + Math.floor(lifetimeMs / 1000);
@@ -65,9 +75,11 @@ async function issue(
     // The value kept on the agent row, read with it when the token was checked: no query at issuance.
     agent_reputation: agent.reputation,
     ...extra,
+    ...(binding !== null && { cnf: { jkt: binding.jkt } }),
   };
   const jwt = await signPassport(claims, deps.keyRing.current());
   deps.metrics?.passportIssued(kind);
+  if (binding !== null) deps.metrics?.boundPassportIssued(kind);
   return { jwt, jti, audience, issuedAt: iat * 1000, expiresAt: exp * 1000 };
 }
 
@@ -75,15 +87,17 @@ async function issue(
 export async function issueSiteLoginPassport(
   deps: PassportDeps,
   agent: AuthenticatedAgent,
-  binding: { requestId: string; siteId: string },
+  login: { requestId: string; siteId: string },
+  binding: KeyBinding | null = null,
 ): Promise<IssuedPassport> {
   return issue(
     deps,
     agent,
     SITE_LOGIN_AUDIENCE,
     deps.lifetimes.siteLoginPassportMs,
-    { request_id: binding.requestId, site_id: binding.siteId },
+    { request_id: login.requestId, site_id: login.siteId },
     "site_login",
+    binding,
   );
 }
 
@@ -96,18 +110,25 @@ export function isReservedAudience(audience: string): boolean {
   return audience !== DEFAULT_PASSPORT_AUDIENCE && audience.toLowerCase().startsWith("lime-");
 }
 
-/** `POST /api/v1/core/passports`: a passport the agent carries to any site. */
+/** The audience a self-service passport gets: AUDIENCE_RESERVED for the names kept for our own profiles. */
+export function selfServiceAudience(requestedAudience: string | undefined): string {
+  const audience = requestedAudience?.trim() || DEFAULT_PASSPORT_AUDIENCE;
+  if (isReservedAudience(audience)) {
+    throw new DomainError("AUDIENCE_RESERVED", "This audience is reserved.", { field: "audience" });
+  }
+  return audience;
+}
+
+/** `POST /api/v1/core/passports`: a passport the agent carries to any site, bound to a key when `binding` is given. */
 export async function issueSelfServicePassport(
   deps: PassportDeps,
   agent: AuthenticatedAgent,
   requestedAudience: string | undefined,
   ip: string,
+  binding: KeyBinding | null = null,
 ): Promise<IssuedPassport> {
-  const audience = requestedAudience?.trim() || DEFAULT_PASSPORT_AUDIENCE;
-  if (isReservedAudience(audience)) {
-    throw new DomainError("AUDIENCE_RESERVED", "This audience is reserved.", { field: "audience" });
-  }
-  const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {}, "self_service");
+  const audience = selfServiceAudience(requestedAudience);
+  const passport = await issue(deps, agent, audience, deps.lifetimes.passportMs, {}, "self_service", binding);
   await deps.audit(passportIssued(agent, passport, "self_service", ip));
   return passport;
 }

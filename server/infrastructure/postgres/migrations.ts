@@ -377,4 +377,38 @@ CREATE TABLE passport_revocations (
 CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
 `,
   },
+  {
+    version: 6,
+    name: "agent signing keys (Web Bot Auth, key-bound passports); agent_key revocations",
+    sql: `
+-- An agent's public signing keys (docs/agent-keys.md), as in SQLite migration 9: the kid is the
+-- key's RFC 7638 thumbprint and rows are never deleted, so no thumbprint is registered twice.
+CREATE TABLE agent_keys (
+  kid TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  alg TEXT NOT NULL CHECK (alg IN ('ed25519', 'ecdsa-p256-sha256')),
+  jwk_json TEXT NOT NULL,
+  label TEXT,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  directory_signature_input TEXT,
+  directory_signature TEXT,
+  directory_signature_expires_at BIGINT,
+  CHECK ((directory_signature_input IS NULL) = (directory_signature IS NULL)),
+  CHECK ((directory_signature IS NULL) = (directory_signature_expires_at IS NULL))
+);
+CREATE INDEX agent_keys_agent ON agent_keys(agent_id, created_at);
+-- The 5-ACTIVE-keys limit counts on this one.
+CREATE INDEX agent_keys_active ON agent_keys(agent_id) WHERE revoked_at IS NULL;
+
+-- A revoked key's entry names its thumbprint (subject_id) and its agent (agent_id, that kind only).
+ALTER TABLE passport_revocations DROP CONSTRAINT passport_revocations_kind_check;
+ALTER TABLE passport_revocations ADD CONSTRAINT passport_revocations_kind_check
+  CHECK (kind IN ('agent', 'agent_token', 'binding', 'agent_key'));
+ALTER TABLE passport_revocations ADD COLUMN agent_id TEXT;
+ALTER TABLE passport_revocations ADD CONSTRAINT passport_revocations_agent_key_shape
+  CHECK ((kind = 'agent_key') = (agent_id IS NOT NULL));
+`,
+  },
 ];

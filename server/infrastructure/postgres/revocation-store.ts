@@ -7,8 +7,8 @@ export function createPostgresRevocationStore(sql: Sql): RevocationStore {
   return {
     async record(r) {
       await sql`
-        INSERT INTO passport_revocations (kind, subject_id, revoked_at, expires_at)
-        VALUES (${r.kind}, ${r.subjectId}, ${r.revokedAt}, ${r.expiresAt})
+        INSERT INTO passport_revocations (kind, subject_id, agent_id, revoked_at, expires_at)
+        VALUES (${r.kind}, ${r.subjectId}, ${r.agentId ?? null}, ${r.revokedAt}, ${r.expiresAt})
         ON CONFLICT (kind, subject_id) DO UPDATE SET
           revoked_at = GREATEST(passport_revocations.revoked_at, excluded.revoked_at),
           expires_at = GREATEST(passport_revocations.expires_at, excluded.expires_at)`;

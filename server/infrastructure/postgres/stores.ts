@@ -1,4 +1,5 @@
 import type { Stores } from "../sqlite/stores.ts";
+import { createPostgresAgentKeyStore } from "./agent-keys-store.ts";
 import { createPostgresAgentLoginStore } from "./agent-login-store.ts";
 import { createPostgresReputationStore } from "./agent-reputation-store.ts";
 import { createPostgresAgentStore } from "./agents-store.ts";
@@ -31,5 +32,6 @@ export function createPostgresStores(sql: Sql): Stores {
     oauth: createPostgresOAuthStores(sql),
     bindings: createPostgresBindingStore(sql),
     revocations: createPostgresRevocationStore(sql),
+    agentKeys: createPostgresAgentKeyStore(sql),
   };
 }

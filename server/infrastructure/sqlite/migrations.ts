@@ -386,4 +386,49 @@ CREATE TABLE passport_revocations (
 CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
 `,
   },
+  {
+    version: 9,
+    name: "agent signing keys (Web Bot Auth, key-bound passports); agent_key revocations",
+    sql: `
+-- An agent's public signing keys (docs/agent-keys.md). The kid is the key's RFC 7638 thumbprint,
+-- and a row is never deleted, so a thumbprint once registered can never be registered again.
+-- The directory signature is the one the agent made over the issuer's authority and uploaded.
+CREATE TABLE agent_keys (
+  kid TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  alg TEXT NOT NULL CHECK (alg IN ('ed25519', 'ecdsa-p256-sha256')),
+  jwk_json TEXT NOT NULL,
+  label TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  directory_signature_input TEXT,
+  directory_signature TEXT,
+  directory_signature_expires_at INTEGER,
+  CHECK ((directory_signature_input IS NULL) = (directory_signature IS NULL)),
+  CHECK ((directory_signature IS NULL) = (directory_signature_expires_at IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX agent_keys_agent ON agent_keys(agent_id, created_at);
+-- The 5-ACTIVE-keys limit counts on this one.
+CREATE INDEX agent_keys_active ON agent_keys(agent_id) WHERE revoked_at IS NULL;
+
+-- A revoked key's entry names its thumbprint (subject_id) and its agent: the kind gains
+-- 'agent_key' and the table an agent_id, set for that kind only. SQLite changes a CHECK only
+-- by rebuilding the table.
+CREATE TABLE passport_revocations_v9 (
+  kind TEXT NOT NULL CHECK (kind IN ('agent', 'agent_token', 'binding', 'agent_key')),
+  subject_id TEXT NOT NULL,
+  agent_id TEXT,
+  revoked_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, subject_id),
+  CHECK ((kind = 'agent_key') = (agent_id IS NOT NULL))
+) WITHOUT ROWID;
+INSERT INTO passport_revocations_v9 (kind, subject_id, revoked_at, expires_at)
+  SELECT kind, subject_id, revoked_at, expires_at FROM passport_revocations;
+DROP TABLE passport_revocations;
+ALTER TABLE passport_revocations_v9 RENAME TO passport_revocations;
+CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
+`,
+  },
 ];

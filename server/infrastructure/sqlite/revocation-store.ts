@@ -4,7 +4,8 @@ import { type RevocationRow, toRevocation } from "../sql-rows/revocations.ts";
 
 export function createSqliteRevocationStore(db: Database): RevocationStore {
   const upsert = db.query(
-    `INSERT INTO passport_revocations (kind, subject_id, revoked_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+    `INSERT INTO passport_revocations (kind, subject_id, agent_id, revoked_at, expires_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (kind, subject_id) DO UPDATE SET
        revoked_at = MAX(revoked_at, excluded.revoked_at), expires_at = MAX(expires_at, excluded.expires_at)`,
   );
@@ -20,7 +21,7 @@ export function createSqliteRevocationStore(db: Database): RevocationStore {
   const purge = db.query("DELETE FROM passport_revocations WHERE expires_at <= ?");
   return {
     async record(r) {
-      upsert.run(r.kind, r.subjectId, r.revokedAt, r.expiresAt);
+      upsert.run(r.kind, r.subjectId, r.agentId ?? null, r.revokedAt, r.expiresAt);
     },
     async live(now) {
       return live.all(now).map(toRevocation);

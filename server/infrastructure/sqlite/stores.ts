@@ -8,10 +8,12 @@ import type { SessionStore } from "../../foundation/sessions/store.ts";
 import type { SiteStore } from "../../foundation/sites/store.ts";
 import type { PasswordResetStore } from "../../foundation/users/password-reset-store.ts";
 import type { EmailCodeStore, UserStore } from "../../foundation/users/store.ts";
+import type { AgentKeyStore } from "../../modules/agent-keys/store.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import type { BindingStore } from "../../modules/bindings/store.ts";
 import type { OAuthStores } from "../../modules/oauth/store.ts";
 import type { RevocationStore } from "../../modules/revocation/store.ts";
+import { createSqliteAgentKeyStore } from "./agent-keys-store.ts";
 import { createSqliteAgentLoginStore } from "./agent-login-store.ts";
 import { createSqliteReputationStore } from "./agent-reputation-store.ts";
 import { createSqliteAgentStore } from "./agents-store.ts";
@@ -42,6 +44,7 @@ export interface Stores {
   oauth: OAuthStores;
   bindings: BindingStore;
   revocations: RevocationStore;
+  agentKeys: AgentKeyStore;
 }
 
 export function createSqliteStores(db: Database): Stores {
@@ -60,5 +63,6 @@ export function createSqliteStores(db: Database): Stores {
     oauth: createSqliteOAuthStores(db),
     bindings: createSqliteBindingStore(db),
     revocations: createSqliteRevocationStore(db),
+    agentKeys: createSqliteAgentKeyStore(db),
   };
 }

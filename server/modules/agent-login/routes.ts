@@ -14,10 +14,11 @@ import {
   SITE_TOKEN_FAILURES,
 } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
+import { KEY_PROOF_FAILURES, keyProofHeader } from "../agent-keys/proof.ts";
 import {
-  AgentTokenHeaders,
   ApproveBody,
   ApprovedLoginRequest,
+  ApproveHeaders,
   CreatedLoginRequest,
   CreateLoginRequestBody,
   EventStreamHeaders,
@@ -154,13 +155,20 @@ export function agentLoginRoutes(ctx: AppContext) {
         const ip = clientAddress(request, config.trustProxy);
         const agent = await authenticateAgent(ctx.agents, request.headers.get("x-agent-token"), ip);
         await rateLimiter.enforce("approvals", agent.agent.id, limits.approvalsPerMinute);
-        const approved = await approveLoginRequest(ctx.agentLogin, agent, params.id, body?.pow_nonce, ip);
+        const approved = await approveLoginRequest(
+          ctx.agentLogin,
+          agent,
+          params.id,
+          body?.pow_nonce,
+          ip,
+          keyProofHeader(request),
+        );
         return ok(presentApproved(approved));
       },
       {
         params: LoginRequestParams,
         body: ApproveBody,
-        headers: AgentTokenHeaders,
+        headers: ApproveHeaders,
         response: answers(200, ApprovedLoginRequest, [
           ...INPUT_FAILURES,
           ...AGENT_TOKEN_FAILURES,
@@ -170,12 +178,14 @@ export function agentLoginRoutes(ctx: AppContext) {
           "SITE_SUSPENDED",
           "LOGIN_REQUEST_ALREADY_APPROVED",
           "REQUEST_EXPIRED",
+          ...KEY_PROOF_FAILURES,
+          "AGENT_KEY_NOT_REGISTERED",
           "INVALID_POW",
         ]),
         detail: {
           summary: "Step 3 (agent): approve with the PoW nonce",
           description:
-            "Checked in this order: agent token, rate limit, nonce present, request exists, site active, still approvable, proof of work. A wrong nonce (INVALID_POW) leaves the request PENDING; of racing approvals exactly one wins. The site's passport is signed and sent on its event stream.",
+            "Checked in this order: agent token, rate limit, nonce present, request exists, site active, still approvable, key proof (only when a `DPoP` header is sent), proof of work. A wrong nonce (INVALID_POW) or a refused key proof leaves the request PENDING; of racing approvals exactly one wins. The site's passport is signed and sent on its event stream; with a valid key proof (its `nonce` the request's `pow_challenge`, its key an ACTIVE key of the agent) the passport is bound to that key (`cnf: {jkt}`, docs/agent-keys.md).",
           operationId: "approveLoginRequest",
           security: AGENT_TOKEN,
         },

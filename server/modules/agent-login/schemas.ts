@@ -13,8 +13,14 @@ export const ApproveBody = t.Optional(t.Object({ pow_nonce: t.Optional(t.String(
 
 const siteToken = () => t.Optional(t.String({ description: "The site's token (`lime_site_…`)." }));
 export const SiteTokenHeaders = t.Object({ "x-site-token": siteToken() });
-export const AgentTokenHeaders = t.Object({
+export const ApproveHeaders = t.Object({
   "x-agent-token": t.Optional(t.String({ description: "The agent's token (`lime_agent_…`)." })),
+  dpop: t.Optional(
+    t.String({
+      description:
+        "Optional: a DPoP-format key proof (RFC 9449 §4) made with one of the agent's active keys, `htm` POST, `htu` `<PUBLIC_URL>/api/v1/modules/agent-login/requests/<id>/approve`, `nonce` the request's `pow_challenge`. With it the site's passport carries `cnf: {jkt}`; a bad proof is refused, never ignored. LIME's clients send none.",
+    }),
+  ),
 });
 export const EventStreamHeaders = t.Object({
   "x-site-token": siteToken(),

@@ -2,10 +2,12 @@
  * The headless agent login (the seed's flow), as plain functions over stores.
  *
  * Approval checks run in a fixed order: nonce present → request exists →
- * site active → request unexpired and still PENDING → PoW verified (core's
- * `verify`, an implementation independent of the solver) → passport signed →
- * atomic single-use consume (`UPDATE … WHERE status = 'PENDING' AND
- * expires_at > now`). A wrong nonce leaves the request PENDING so the agent
+ * site active → request unexpired and still PENDING → key proof, when one
+ * was sent (its `nonce` must be the request's PoW challenge, its key an
+ * active key of the agent: the passport is then bound to it, `cnf.jkt`) →
+ * PoW verified (core's `verify`, an implementation independent of the
+ * solver) → passport signed → atomic single-use consume (`UPDATE … WHERE
+ * status = 'PENDING' AND expires_at > now`). A wrong nonce leaves the request PENDING so the agent
  * can retry; when approvals race, exactly one consume succeeds and the others
  * see LOGIN_REQUEST_ALREADY_APPROVED.
  *
@@ -24,6 +26,7 @@ import type { AuthenticatedAgent } from "../../core/agents/service.ts";
 import {
   type IssuedPassport,
   issueSiteLoginPassport,
+  type KeyBinding,
   type PassportDeps,
   passportIssued,
 } from "../../core/passports/service.ts";
@@ -38,6 +41,8 @@ import { assertSiteActive } from "../../foundation/sites/service.ts";
 import type { SiteRecord, SiteStore } from "../../foundation/sites/store.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { DifficultySignals } from "../adaptive-difficulty/signals.ts";
+import { bindToAgentKey, type KeyBindingDeps } from "../agent-keys/binding.ts";
+import { approvePath } from "../agent-keys/paths.ts";
 import type { AgentLoginStore, LoginRequestRecord, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
 export interface AgentLoginDeps {
@@ -54,6 +59,8 @@ export interface AgentLoginDeps {
   metrics?: Metrics;
   /** Each site's request rate and each address's failures, which the difficulty rises with. */
   difficulty: DifficultySignals;
+  /** Checks an approval's key proof (docs/agent-keys.md); without it a proof is refused as invalid. */
+  keyBinding?: KeyBindingDeps;
 }
 
 /**
@@ -241,13 +248,18 @@ async function auditRejection(
   }
 }
 
-/** Step 3: the agent proves work and approves; the site's passport is signed and queued for delivery. */
+/**
+ * Step 3: the agent proves work and approves; the site's passport is signed
+ * and queued for delivery, bound to the agent key of `keyProof` when one was
+ * sent (null: an unbound passport, as LIME's clients get).
+ */
 export async function approveLoginRequest(
   deps: AgentLoginDeps,
   agent: AuthenticatedAgent,
   id: string,
   powNonce: string | undefined,
   ip: string,
+  keyProof: string | null = null,
 ): Promise<LoginRequestRecord> {
   if (powNonce === undefined || powNonce === "") {
     throw new DomainError("MISSING_POW_NONCE", "Send the proof-of-work solution as pow_nonce.");
@@ -258,6 +270,7 @@ export async function approveLoginRequest(
     site = found.site;
     assertSiteActive(site);
     await assertApprovable(deps, found.request);
+    const binding = keyProof === null ? null : await bindApproval(deps, agent, found.request, keyProof);
     if (!verify(found.request.powChallenge, found.request.powDifficulty, powNonce)) {
       deps.metrics?.powFailed("agent_login");
       deps.difficulty.failed(ip, deps.clock.now());
@@ -265,10 +278,12 @@ export async function approveLoginRequest(
     }
     // Signing before the consume keeps the approval and its passport one atomic write;
     // a losing racer only wastes one signature.
-    const passport: IssuedPassport = await issueSiteLoginPassport(deps.passports, agent, {
-      requestId: found.request.id,
-      siteId: site.id,
-    });
+    const passport: IssuedPassport = await issueSiteLoginPassport(
+      deps.passports,
+      agent,
+      { requestId: found.request.id, siteId: site.id },
+      binding,
+    );
     const approved = await deps.store.approve({
       id,
       agentId: agent.agent.id,
@@ -308,6 +323,22 @@ export async function approveLoginRequest(
     }
     throw error;
   }
+}
+
+/** The approval's key proof: made for this request's approve URL, its nonce the PoW challenge it answers. */
+async function bindApproval(
+  deps: AgentLoginDeps,
+  agent: AuthenticatedAgent,
+  request: LoginRequestRecord,
+  keyProof: string,
+): Promise<KeyBinding> {
+  if (deps.keyBinding === undefined) {
+    throw new DomainError("KEY_PROOF_INVALID", "This server does not bind login passports to agent keys.");
+  }
+  return bindToAgentKey(deps.keyBinding, agent.agent.id, keyProof, {
+    path: approvePath(request.id),
+    nonce: request.powChallenge,
+  });
 }
 
 /** Step 5: the owning site reads the request; any other site is told it does not exist. */

@@ -9,17 +9,9 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { failureResponses, PUBLIC } from "../../http/contract.ts";
+import { matchesIfNoneMatch } from "../../http/etag.ts";
 import { LIST_MAX_AGE_SECONDS } from "./list.ts";
 import { RevocationListDocument } from "./schemas.ts";
-
-/** RFC 9110 §13.1.2: `If-None-Match` is a list of entity tags or `*`; weak tags compare weakly. */
-function matches(ifNoneMatch: string | null, etag: string): boolean {
-  if (ifNoneMatch === null) return false;
-  return ifNoneMatch
-    .split(",")
-    .map((tag) => tag.trim().replace(/^W\//, ""))
-    .some((tag) => tag === "*" || tag === etag);
-}
 
 export function revocationRoutes(ctx: AppContext) {
   const cacheHeaders = {
@@ -38,7 +30,7 @@ export function revocationRoutes(ctx: AppContext) {
         etag,
         "x-content-type-options": "nosniff",
       };
-      if (matches(request.headers.get("if-none-match"), etag)) {
+      if (matchesIfNoneMatch(request.headers.get("if-none-match"), etag)) {
         return new Response(null, { status: 304, headers });
       }
       return new Response(body, {
@@ -49,7 +41,8 @@ export function revocationRoutes(ctx: AppContext) {
     {
       // The handler answers prepared bytes (they carry the ETag); the answers are described here.
       detail: {
-        summary: "The signed revocation list: revoked agents, rotated agent tokens, revoked bindings",
+        summary:
+          "The signed revocation list: revoked agents, rotated agent tokens, revoked bindings and agent keys",
         description:
           "What sites and SDKs poll to refuse passports revoked before their `exp` (docs/revocation.md). " +
           "Entries stay until every passport they cover has expired, so the list is bounded by the " +

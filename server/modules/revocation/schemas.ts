@@ -12,7 +12,7 @@ export const RevocationListDocument = t.Object(
       }),
       entries_json: t.String({
         description:
-          'The entries as JSON text, an array of `{"kind": "agent", "agent_id", "at"}` (every passport of the agent refused), `{"kind": "agent_token", "agent_id", "at"}` (its passports with `iat < at` refused) and `{"kind": "binding", "binding_id", "at"}` (that binding\'s passports refused); `at` is a NumericDate. An entry stays until every passport it covers has expired.',
+          'The entries as JSON text, an array of `{"kind": "agent", "agent_id", "at"}` (every passport of the agent refused), `{"kind": "agent_token", "agent_id", "at"}` (its passports with `iat < at` refused), `{"kind": "binding", "binding_id", "at"}` (that binding\'s passports refused) and `{"kind": "agent_key", "agent_id", "jkt", "at"}` (passports bound to that key, `cnf.jkt`, refused); `at` is a NumericDate. Skip kinds you do not know. An entry stays until every passport it covers has expired.',
       }),
     }),
   },

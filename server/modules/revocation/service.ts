@@ -1,7 +1,8 @@
 /**
  * Revocation that reaches sites (docs/revocation.md, and the reasons in
  * docs/decisions/revocation-push.md). When an owner revokes an agent,
- * rotates its token or revokes a binding, two things happen, in this order:
+ * rotates its token or revokes a binding, or an agent or its owner revokes
+ * one of the agent's signing keys, two things happen, in this order:
  *
  * 1. the revocation is recorded in the list every site and SDK can poll
  *    (`GET /api/v1/core/revocations`, signed with the passport keys), kept
@@ -50,6 +51,11 @@ export interface RevocationHooks {
   agentTokenRotated(agentId: string, now: number): Promise<void>;
   /** The binding was revoked at `revokedAt`; `push` is false when this only re-records an old revocation. */
   bindingRevoked(bindingId: string, siteId: string, revokedAt: number, push: boolean): Promise<void>;
+  /**
+   * The agent's signing key `jkt` was revoked: passports bound to it are
+   * refused. Told to the same sites as the agent's own revocation.
+   */
+  agentKeyRevoked(agentId: string, jkt: string, now: number): Promise<void>;
 }
 
 /** How long an entry stays: until every passport it can cover has expired, plus the slack. */
@@ -66,10 +72,12 @@ export function createRevocationHooks(deps: RevocationDeps): RevocationHooks {
     subjectId: string,
     at: number,
     sites: () => Promise<string[]>,
+    agentId?: string,
   ) => {
     const revocation: Revocation = {
       kind,
       subjectId,
+      ...(agentId !== undefined && { agentId }),
       revokedAt: at,
       expiresAt: at + coverMs(kind, deps.lifetimes),
     };
@@ -100,6 +108,8 @@ export function createRevocationHooks(deps: RevocationDeps): RevocationHooks {
     agentRevoked: (agentId, now) => revoke("agent", agentId, now, () => deps.store.sitesOfAgent(agentId)),
     agentTokenRotated: (agentId, now) =>
       revoke("agent_token", agentId, now, () => deps.store.sitesOfAgent(agentId)),
+    agentKeyRevoked: (agentId, jkt, now) =>
+      revoke("agent_key", jkt, now, () => deps.store.sitesOfAgent(agentId), agentId),
     async bindingRevoked(bindingId, siteId, revokedAt, shouldPush) {
       if (shouldPush) return revoke("binding", bindingId, revokedAt, async () => [siteId]);
       await deps.store.record({

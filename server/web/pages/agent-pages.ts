@@ -1,7 +1,8 @@
 /**
  * The owner's agents: list, create (token shown once), look at one with its
- * reputation and the logins it made, rotate its token, revoke it. Every
- * change goes through the services of `/api/v1/core/agents`.
+ * reputation, its signing keys and the logins it made, rotate its token,
+ * revoke one of its keys, revoke it. Every change goes through the services
+ * of `/api/v1/core/agents`.
  */
 
 import { Elysia } from "elysia";
@@ -13,6 +14,13 @@ import type { AgentRecord } from "../../core/agents/store.ts";
 import { DomainError } from "../../errors.ts";
 import type { SiteStore } from "../../foundation/sites/store.ts";
 import { clientAddress } from "../../http/client-address.ts";
+import { directoryPath } from "../../modules/agent-keys/paths.ts";
+import {
+  type AgentKeyDeps,
+  listAgentKeys,
+  presentAgentKey,
+  revokeAgentKeyAsOwner,
+} from "../../modules/agent-keys/service.ts";
 import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
 import {
   actionButton,
@@ -38,6 +46,7 @@ export interface AgentPageDeps {
   agents: AgentDeps;
   sites: SiteStore;
   loginRequests: AgentLoginStore;
+  agentKeys: AgentKeyDeps;
   guard: PortalGuard;
 }
 
@@ -60,6 +69,15 @@ function reputationParts(agent: AgentRecord, now: number): SafeHtml {
   const parts = presentReputation(agent, now);
   return html`<span class="hint">${parts.points.logins} points for ${parts.successful_logins} logins, ${parts.points.sites} for ${parts.distinct_sites} distinct sites, ${parts.points.age} for ${parts.age_days} days of age, ${parts.points.rejections} for ${parts.recent_rejected_approvals} recent refused approvals.</span>`;
 }
+
+const KID = /^[A-Za-z0-9_-]{43}$/;
+
+/** A thumbprint, shortened for the eye; the whole one stays in the title and for screen readers. */
+function shortKid(kid: string): SafeHtml {
+  return html`<code title="${kid}"><span aria-hidden="true">${kid.slice(0, 8)}…${kid.slice(-4)}</span><span class="visually-hidden">${kid}</span></code>`;
+}
+
+const ALGORITHM_NAMES = { ed25519: "Ed25519", "ecdsa-p256-sha256": "ECDSA P-256" } as const;
 
 function agentStatus(agent: AgentRecord): SafeHtml {
   return agent.status === "ACTIVE" ? statusLabel("Active", "ok") : statusLabel("Revoked", "bad");
@@ -101,8 +119,36 @@ ${agents.length === 0 ? html`<p>You have no agents yet.</p>` : table("Your agent
   const ownedAgent = (owner: PageOwner, id: string) =>
     findOwned(owner, id, (id) => deps.agents.agents.findById(id));
 
+  const keysSection = async (owner: PageOwner, agent: AgentRecord): Promise<SafeHtml> => {
+    const keys = (await listAgentKeys(deps.agentKeys, agent)).map((key) => ({
+      key,
+      view: presentAgentKey(key, agent),
+    }));
+    const rows = keys.map(
+      ({ key, view }) => html`<tr>
+  <td>${shortKid(key.kid)}</td>
+  <td>${ALGORITHM_NAMES[key.alg]}</td>
+  <td>${key.label ?? "none"}</td>
+  <td>${when(key.createdAt)}</td>
+  <td>${view.status === "ACTIVE" ? statusLabel("Active", "ok") : statusLabel("Revoked", "bad")}</td>
+  <td>${
+    view.status === "ACTIVE"
+      ? actionButton(`/agents/${agent.id}/keys/${key.kid}/revoke`, "Revoke", owner.csrfToken, {
+          variant: "danger",
+          accessibleLabel: `Revoke key ${key.kid.slice(0, 8)}${key.label ? ` (${key.label})` : ""}`,
+        })
+      : ""
+  }</td>
+</tr>`,
+    );
+    return html`<h2>Signing keys</h2>
+<p>The agent registers its keys itself and signs its requests to sites with them; sites find them in its <a href="${directoryPath(agent.id)}">key directory</a>. A revoked key leaves the directory, and passports bound to it are refused.</p>
+${rows.length === 0 ? html`<p>This agent has registered no signing key.</p>` : table(`Signing keys of ${agent.displayName}`, ["Key", "Algorithm", "Label", "Created", "Status", "Action"], rows)}`;
+  };
+
   const agentPage = async (owner: PageOwner, agent: AgentRecord, message?: string) => {
     const logins = await deps.loginRequests.recentForAgent(agent.id, RECENT_LOGINS);
+    const keys = await keysSection(owner, agent);
     const siteNames = new Map<string, string>();
     for (const siteId of new Set(logins.map((login) => login.siteId))) {
       const site = await deps.sites.findById(siteId);
@@ -131,6 +177,7 @@ ${agents.length === 0 ? html`<p>You have no agents yet.</p>` : table("Your agent
   <dt>Created</dt><dd>${when(agent.createdAt)}</dd>
   ${agent.revokedAt === null ? "" : html`<dt>Revoked</dt><dd>${when(agent.revokedAt)}</dd>`}
 </dl>
+${keys}
 <h2>Recent logins</h2>
 ${rows.length === 0 ? html`<p>This agent has not logged in to a site yet.</p>` : table(`Latest ${RECENT_LOGINS} logins of ${agent.displayName}`, ["Site", "Request", "Approved", "Outcome"], rows)}
 ${
@@ -218,6 +265,21 @@ ${actionButton(`/agents/${agent.id}/token`, "Rotate token", owner.csrfToken, { v
   <a class="button secondary" href="/agents/${agent.id}">Cancel</a>
 </form>`,
         });
+      }),
+    )
+    .post("/agents/:id/keys/:kid/revoke", ({ request, params, body }) =>
+      guard.act(request, body, async (owner) => {
+        const agent = await ownedAgent(owner, params.id);
+        if (agent?.status !== "ACTIVE" || !KID.test(params.kid)) return notFoundPage(owner, NOT_FOUND);
+        try {
+          await revokeAgentKeyAsOwner(deps.agentKeys, owner.user, agent.id, params.kid, ip(request));
+        } catch (error) {
+          if (error instanceof DomainError && error.code === "AGENT_KEY_NOT_FOUND") {
+            return agentPage(owner, agent, "That key is not an active key of this agent.");
+          }
+          throw error;
+        }
+        return agentPage(owner, agent, "The key is revoked.");
       }),
     )
     .post("/agents/:id/revoke", ({ request, params, body }) =>

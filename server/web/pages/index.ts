@@ -39,7 +39,16 @@ export function webPages(ctx: AppContext) {
       }),
     )
     .use(sitePages({ config, sites: ctx.sites, loginRequests, guard }))
-    .use(agentPages({ config, agents: ctx.agents, sites: ctx.sites.sites, loginRequests, guard }))
+    .use(
+      agentPages({
+        config,
+        agents: ctx.agents,
+        sites: ctx.sites.sites,
+        loginRequests,
+        agentKeys: ctx.agentKeys,
+        guard,
+      }),
+    )
     .use(
       bindingPages({
         config,

@@ -17,6 +17,7 @@ import type {
 } from "../../../server/foundation/users/password-reset-store.ts";
 import type { EmailCodeStore, UserRecord, UserStore } from "../../../server/foundation/users/store.ts";
 import type { RateLimitStore } from "../../../server/http/rate-limit-store.ts";
+import type { AgentKeyRecord, AgentKeyStore } from "../../../server/modules/agent-keys/store.ts";
 import type {
   AgentLoginStore,
   LoginRequestRecord,
@@ -1123,6 +1124,162 @@ export function bindingStoreConformance(name: string, factory: () => Promise<Bin
         expect(await fixture.store.findById(completed.id)).not.toBeNull();
         expect(await fixture.store.findById(late.id)).not.toBeNull();
         expect(await fixture.store.findById(denied.id)).toBeNull();
+      });
+    });
+  });
+}
+
+export interface AgentKeyFixture extends Fixture<AgentKeyStore> {
+  /** An agent of `ownerId` (the keys' parent row); returns its id. */
+  addAgent(ownerId: string): Promise<string>;
+}
+
+let keyCounter = 0;
+
+/** A key record with a unique stand-in thumbprint (the store never computes one). */
+export function agentKey(
+  agentId: string,
+  ownerId: string,
+  overrides: Partial<AgentKeyRecord> = {},
+): AgentKeyRecord {
+  keyCounter += 1;
+  const kid = `${String(keyCounter).padStart(4, "0")}${crypto.randomUUID().replaceAll("-", "")}`.slice(0, 43);
+  return {
+    kid: kid.padEnd(43, "A"),
+    agentId,
+    ownerId,
+    alg: "ed25519",
+    jwk: { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
+    label: null,
+    createdAt: T0,
+    revokedAt: null,
+    directorySignature: null,
+    ...overrides,
+  };
+}
+
+const MAX_ACTIVE = 5;
+
+export function agentKeyStoreConformance(name: string, factory: () => Promise<AgentKeyFixture>): void {
+  const withKeys = async (
+    body: (fixture: AgentKeyFixture & { owner: string; agentId: string }) => Promise<void>,
+  ) => {
+    const fixture = await factory();
+    try {
+      const owner = await fixture.addOwner();
+      const agentId = await fixture.addAgent(owner);
+      await body({ ...fixture, owner, agentId });
+    } finally {
+      await fixture.close();
+    }
+  };
+
+  describe(`AgentKeyStore conformance: ${name}`, () => {
+    test("register and read back, the JWK as registered; an unknown kid is null", async () => {
+      await withKeys(async ({ store, owner, agentId }) => {
+        const ec = agentKey(agentId, owner, {
+          alg: "ecdsa-p256-sha256",
+          jwk: { kty: "EC", crv: "P-256", x: "x".repeat(43), y: "y".repeat(43) },
+          label: "laptop",
+        });
+        expect(await store.register(ec, MAX_ACTIVE)).toBe("registered");
+        expect(await store.findByKid(ec.kid)).toEqual(ec);
+        expect(await store.findByKid("Z".repeat(43))).toBeNull();
+      });
+    });
+
+    test("a kid is registered once, ever: again by the same agent, by another, after revocation: exists", async () => {
+      await withKeys(async ({ store, owner, agentId, addAgent }) => {
+        const key = agentKey(agentId, owner);
+        expect(await store.register(key, MAX_ACTIVE)).toBe("registered");
+        expect(await store.register({ ...key, label: "again" }, MAX_ACTIVE)).toBe("exists");
+        const other = await addAgent(owner);
+        expect(await store.register({ ...key, agentId: other }, MAX_ACTIVE)).toBe("exists");
+        await store.revoke(key.kid, agentId, T0 + 1);
+        expect(await store.register(key, MAX_ACTIVE)).toBe("exists");
+        expect((await store.findByKid(key.kid))?.agentId).toBe(agentId);
+      });
+    });
+
+    test("at most maxActive keys not revoked per agent; revoking one makes room; a known kid is exists even at the limit", async () => {
+      await withKeys(async ({ store, owner, agentId, addAgent }) => {
+        const keys = Array.from({ length: MAX_ACTIVE }, (_, i) =>
+          agentKey(agentId, owner, { createdAt: T0 + i }),
+        );
+        for (const key of keys) expect(await store.register(key, MAX_ACTIVE)).toBe("registered");
+        expect(await store.register(agentKey(agentId, owner), MAX_ACTIVE)).toBe("limit");
+        expect(await store.register(keys[0]!, MAX_ACTIVE)).toBe("exists");
+        // Another agent's keys do not count.
+        const other = await addAgent(owner);
+        expect(await store.register(agentKey(other, owner), MAX_ACTIVE)).toBe("registered");
+        await store.revoke(keys[2]!.kid, agentId, T0 + 10);
+        expect(await store.register(agentKey(agentId, owner), MAX_ACTIVE)).toBe("registered");
+        expect(await store.listActive(agentId)).toHaveLength(MAX_ACTIVE);
+      });
+    });
+
+    test("concurrent registrations for one agent never pass the limit", async () => {
+      await withKeys(async ({ store, owner, agentId }) => {
+        const outcomes = await Promise.all(
+          Array.from({ length: 12 }, () => store.register(agentKey(agentId, owner), MAX_ACTIVE)),
+        );
+        expect(outcomes.filter((o) => o === "registered")).toHaveLength(MAX_ACTIVE);
+        expect(outcomes.filter((o) => o === "limit")).toHaveLength(12 - MAX_ACTIVE);
+        expect(await store.listActive(agentId)).toHaveLength(MAX_ACTIVE);
+      });
+    });
+
+    test("listActive: the agent's keys not revoked, oldest first; listByAgent: active first, then revoked, newest first, bounded", async () => {
+      await withKeys(async ({ store, owner, agentId, addAgent }) => {
+        const [a, b, c, d] = [0, 1, 2, 3].map((i) => agentKey(agentId, owner, { createdAt: T0 + i * 1000 }));
+        for (const key of [c!, a!, d!, b!]) await store.register(key, MAX_ACTIVE);
+        await store.register(agentKey(await addAgent(owner), owner), MAX_ACTIVE);
+        await store.revoke(b!.kid, agentId, T0 + 10_000);
+        await store.revoke(d!.kid, agentId, T0 + 11_000);
+        expect((await store.listActive(agentId)).map((k) => k.kid)).toEqual([a!.kid, c!.kid]);
+        expect((await store.listByAgent(agentId, 10)).map((k) => k.kid)).toEqual([
+          c!.kid,
+          a!.kid,
+          d!.kid,
+          b!.kid,
+        ]);
+        expect((await store.listByAgent(agentId, 3)).map((k) => k.kid)).toEqual([c!.kid, a!.kid, d!.kid]);
+        expect(await store.listByAgent(crypto.randomUUID(), 10)).toEqual([]);
+      });
+    });
+
+    test("revoke is one-way and scoped to the agent", async () => {
+      await withKeys(async ({ store, owner, agentId, addAgent }) => {
+        const key = agentKey(agentId, owner);
+        await store.register(key, MAX_ACTIVE);
+        expect(await store.revoke(key.kid, await addAgent(owner), T0 + 1)).toBeNull();
+        expect(await store.revoke(key.kid, agentId, T0 + 2)).toEqual({ ...key, revokedAt: T0 + 2 });
+        expect(await store.revoke(key.kid, agentId, T0 + 3)).toBeNull();
+        expect((await store.findByKid(key.kid))?.revokedAt).toBe(T0 + 2);
+      });
+    });
+
+    test("setDirectorySignature replaces an active key's signature; never a revoked or another agent's key", async () => {
+      await withKeys(async ({ store, owner, agentId, addAgent }) => {
+        const key = agentKey(agentId, owner);
+        await store.register(key, MAX_ACTIVE);
+        const first = {
+          signatureInput: '("@authority";req);created=1',
+          signature: ":AAAA:",
+          expiresAt: T0 + 1000,
+        };
+        const second = {
+          signatureInput: '("@authority";req);created=2',
+          signature: ":BBBB:",
+          expiresAt: T0 + 2000,
+        };
+        expect(await store.setDirectorySignature(key.kid, agentId, first)).toBe(true);
+        expect(await store.setDirectorySignature(key.kid, agentId, second)).toBe(true);
+        expect((await store.findByKid(key.kid))?.directorySignature).toEqual(second);
+        expect(await store.setDirectorySignature(key.kid, await addAgent(owner), first)).toBe(false);
+        await store.revoke(key.kid, agentId, T0 + 5);
+        expect(await store.setDirectorySignature(key.kid, agentId, first)).toBe(false);
+        expect((await store.findByKid(key.kid))?.directorySignature).toEqual(second);
       });
     });
   });

@@ -9,6 +9,7 @@
  */
 
 import { expect, test } from "bun:test";
+import { createPostgresAgentKeyStore } from "../../../server/infrastructure/postgres/agent-keys-store.ts";
 import { createPostgresAgentLoginStore } from "../../../server/infrastructure/postgres/agent-login-store.ts";
 import { createPostgresBindingStore } from "../../../server/infrastructure/postgres/bindings-store.ts";
 import { connectPostgres, type Sql } from "../../../server/infrastructure/postgres/connection.ts";
@@ -16,7 +17,10 @@ import { createPostgresOAuthStores } from "../../../server/infrastructure/postgr
 import type { LoginRequestRecord, OutcomeEvent } from "../../../server/modules/agent-login/store.ts";
 import { describeWithPostgres, type PostgresServer } from "../postgres/postgres-server.ts";
 import {
+  type AgentKeyFixture,
   agent,
+  agentKey,
+  agentKeyStoreConformance,
   agentLoginStoreConformance,
   type BindingFixture,
   bindingRequest,
@@ -69,6 +73,53 @@ function loginRequest(siteId: string, now: number, overrides: Partial<LoginReque
 }
 
 describeWithPostgres("PostgreSQL module stores", (postgres) => {
+  agentKeyStoreConformance("postgres", async (): Promise<AgentKeyFixture> => {
+    const fresh = await freshSchema(postgres());
+    return {
+      store: createPostgresAgentKeyStore(fresh.sql),
+      addOwner: () => insertOwner(fresh.sql),
+      addSite: (ownerId) => insertSite(fresh.sql, ownerId),
+      addAgent: (ownerId) => insertAgent(fresh.sql, ownerId),
+      close: fresh.close,
+    };
+  });
+
+  test(`${RACERS} key registrations for one agent through ${POOLS} pools: exactly 5 are registered`, async () => {
+    const race = await racingPools(postgres());
+    try {
+      const owner = await insertOwner(race.sql);
+      const agentId = await insertAgent(race.sql, owner);
+      const outcomes = await Promise.all(
+        Array.from({ length: RACERS }, (_, i) =>
+          createPostgresAgentKeyStore(race.pool(i)).register(agentKey(agentId, owner), 5),
+        ),
+      );
+      expect(outcomes.filter((o) => o === "registered")).toHaveLength(5);
+      expect(outcomes.filter((o) => o === "limit")).toHaveLength(RACERS - 5);
+      expect(await createPostgresAgentKeyStore(race.sql).listActive(agentId)).toHaveLength(5);
+    } finally {
+      await race.close();
+    }
+  });
+
+  test(`one key registered by ${RACERS} agents at once through ${POOLS} pools: exactly one holds it`, async () => {
+    const race = await racingPools(postgres());
+    try {
+      const owner = await insertOwner(race.sql);
+      const agents = await Promise.all(Array.from({ length: RACERS }, () => insertAgent(race.sql, owner)));
+      const key = agentKey(agents[0]!, owner);
+      const outcomes = await Promise.all(
+        agents.map((agentId, i) =>
+          createPostgresAgentKeyStore(race.pool(i)).register({ ...key, agentId }, 5),
+        ),
+      );
+      expect(outcomes.filter((o) => o === "registered")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "exists")).toHaveLength(RACERS - 1);
+    } finally {
+      await race.close();
+    }
+  });
+
   agentLoginStoreConformance(
     "postgres",
     postgresFactory(postgres, (sql) => createPostgresAgentLoginStore(sql)),

@@ -8,7 +8,9 @@ import { createMemoryRateLimitStore } from "../../../server/infrastructure/memor
 import { migrate, openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import { MIGRATIONS } from "../../../server/infrastructure/sqlite/migrations.ts";
 import {
+  type AgentKeyFixture,
   agent,
+  agentKeyStoreConformance,
   agentLoginStoreConformance,
   agentStoreConformance,
   auditStoreConformance,
@@ -78,6 +80,19 @@ bindingStoreConformance("sqlite", async () => {
       return id;
     },
   } satisfies BindingFixture;
+});
+agentKeyStoreConformance("sqlite", async () => {
+  const fixture = await sqliteFactory((s) => s)();
+  const stores = fixture.store;
+  return {
+    ...fixture,
+    store: stores.agentKeys,
+    async addAgent(ownerId) {
+      const id = crypto.randomUUID();
+      await stores.agents.create(agent(ownerId, { id }));
+      return id;
+    },
+  } satisfies AgentKeyFixture;
 });
 rateLimitStoreConformance("memory", () => createMemoryRateLimitStore());
 outcomeFanoutConformance("memory", () => createMemoryOutcomeFanout());
