@@ -43,6 +43,8 @@ function plan(): SectionPlan[] {
     },
     // No gates: revoke → refusal latency by stream and by poll (docs/revocation.md).
     { name: "revocation", run: async (o) => (await import("./revocation.ts")).runRevocationBench(o) },
+    // No gates: the cost of a Web Bot Auth signature over the passport alone (docs/web-bot-auth.md).
+    { name: "web-bot-auth", run: async (o) => (await import("./web-bot-auth.ts")).runWebBotAuthBench(o) },
   ];
   return only ? sections.filter((s) => only.split(",").includes(s.name)) : sections;
 }

@@ -1,9 +1,12 @@
 /**
  * Elysia glue for sites: `.use(agentPassport({ issuer, audience }))` puts
- * the verified `passport` (a `PassportContext`) on the context of every
+ * the verified `passport` (an `AgentRequestContext`: the `PassportContext`,
+ * with `signature` when the request was signed) on the context of every
  * route registered after it, and answers 401 with `WWW-Authenticate:
  * AgentPassport ...` (503 when the issuer's keys were never reachable)
- * before the handler runs. Routes that must stay public go before the
+ * before the handler runs. Key-bound passports need the request's Web Bot
+ * Auth signature; `requireSignature: true` needs it of every request
+ * (docs/web-bot-auth.md). Routes that must stay public go before the
  * `.use`, or in another instance.
  *
  * Kept out of `sdk/index.ts` so the portable SDK does not pull Elysia into
@@ -17,7 +20,6 @@
  *   .listen(3000);
  */
 
-import type { PassportContext } from "@lime-ts/core/passport";
 import { Elysia } from "elysia";
 import {
   createPassportGuard,
@@ -26,6 +28,7 @@ import {
   type PassportGuardOptions,
   passportRefusal,
 } from "./site/guard.ts";
+import type { AgentRequestContext } from "./site/request-signature.ts";
 
 export type { PassportGuardOptions } from "./site/guard.ts";
 
@@ -33,9 +36,15 @@ export function agentPassport(options: PassportGuardOptions) {
   const guard: PassportGuard = createPassportGuard(options);
   return new Elysia({
     name: "lime-agent-passport",
-    seed: { issuer: options.issuer, audience: options.audience, jwksUrl: options.jwksUrl },
+    // Elysia keeps one instance per name and seed: every option that changes what is accepted is in it.
+    seed: {
+      issuer: options.issuer,
+      audience: options.audience,
+      jwksUrl: options.jwksUrl,
+      requireSignature: options.requireSignature === true,
+    },
   }).resolve({ as: "scoped" }, async ({ request, set, status }) => {
-    let passport: PassportContext;
+    let passport: AgentRequestContext;
     try {
       passport = await guard(request);
     } catch (error) {

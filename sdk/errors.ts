@@ -11,6 +11,7 @@
  *   a response that is not the protocol, JWKS unavailable, ...), with a code
  *   from `SdkErrorCode`.
  * Passport verification failures stay the core's `PassportError` / `KeyError`,
+ * and request-signature ones its `SignatureError` (SIGNATURE_*), all
  * re-exported by the SDK, so a site has one `switch` for them wherever the
  * verification ran.
  *
@@ -38,6 +39,16 @@ export type KnownApiErrorCode =
   | "SITE_ORIGIN_REQUIRED"
   | "BINDING_NOT_FOUND"
   | "VALIDATION_FAILED"
+  /** Agent keys (docs/web-bot-auth.md): registration, key-bound passports, the key directory. */
+  | "KEY_PROOF_REQUIRED"
+  | "KEY_PROOF_INVALID"
+  | "KEY_PROOF_REPLAYED"
+  | "AGENT_KEY_UNSUPPORTED"
+  | "AGENT_KEY_EXISTS"
+  | "AGENT_KEY_LIMIT"
+  | "AGENT_KEY_NOT_FOUND"
+  | "AGENT_KEY_NOT_REGISTERED"
+  | "DIRECTORY_SIGNATURE_INVALID"
   /** An HTTP error status whose body was not an error envelope (a proxy's 502 page, ...). */
   | "HTTP_ERROR";
 
@@ -78,6 +89,8 @@ export type SdkErrorCode =
   | "SDK_INVALID_RESPONSE"
   /** The issuer cannot be reached now, and no JWKS was ever fetched or the cached one is past `maxStaleMs`. */
   | "SDK_JWKS_UNAVAILABLE"
+  /** A signed request's agent key directory was never fetched (or is stale past `maxStaleMs`) and the issuer cannot be reached now. */
+  | "SDK_KEY_DIRECTORY_UNAVAILABLE"
   /** The login request is no longer pending (already approved, delivered or expired). */
   | "SDK_LOGIN_NOT_PENDING"
   /** The server asked for a proof-of-work algorithm this SDK does not speak. */

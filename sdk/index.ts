@@ -15,6 +15,11 @@
  *
  * const { bindingId, connectUrl } = await site.createBindingRequest({ redirectUri });
  * const binding = await site.verifyBindingPassport(passportFromCallback, { bindingId });
+ *
+ * // Web Bot Auth (docs/web-bot-auth.md): key-bound passports, signed requests.
+ * const signer = new AgentClient({ signingKey: await generateAgentKey() });
+ * await signer.registerKey();
+ * await signer.fetch("https://shop.example/api/orders"); // Signature-Agent, Signature-Input, Signature
  */
 export {
   BINDING_AUDIENCE,
@@ -27,6 +32,14 @@ export {
   type PassportErrorCode,
   SITE_LOGIN_AUDIENCE,
 } from "@lime-ts/core";
+export { SignatureError, type SignatureErrorCode } from "@lime-ts/core/errors";
+export {
+  type AgentKeyAlgorithm,
+  type AgentKeyPair,
+  type AgentPublicJwk,
+  generateAgentKey,
+  importAgentKey,
+} from "@lime-ts/core/http-signatures";
 export {
   AgentClient,
   type AgentClientOptions,
@@ -34,6 +47,7 @@ export {
   type PassportOptions,
   type SolveProgress,
 } from "./agent/client.ts";
+export type { AgentKeyRecord, KeyRotation, SigningKeyInput } from "./agent/keys.ts";
 export type { AgentProfile, LoginApproval, LoginChallenge } from "./agent/wire.ts";
 export {
   type ApiErrorCode,
@@ -54,6 +68,7 @@ export {
   withAgentPassport,
 } from "./site/guard.ts";
 export type { JwksCacheOptions, JwksCacheStats } from "./site/jwks-cache.ts";
+export type { KeyDirectoryOptions, KeyDirectoryStats } from "./site/key-directory.ts";
 export type {
   LoginEventsOptions,
   LoginHandler,
@@ -61,6 +76,7 @@ export type {
   LoginSubscription,
   RevocationHandler,
 } from "./site/login-events.ts";
+export type { AgentRequestContext, RequestSignature } from "./site/request-signature.ts";
 export type {
   RevocationChecker,
   RevocationEntry,

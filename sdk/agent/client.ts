@@ -3,18 +3,31 @@
  * solve it with the core's WASM solver, approve), the agent's profile,
  * self-service passports presented to sites (`Authorization: AgentPassport
  * <jwt>`, see `sdk/scheme.ts`), and MCP access tokens.
+ *
+ * With a `signingKey` (docs/web-bot-auth.md), passports are bound to the key
+ * (`cnf.jkt`, by a proof of possession sent when they are issued) and
+ * `fetch` signs each request with it (Web Bot Auth, `request-signing.ts`);
+ * the key's registration, rotation and directory live in `keys.ts`.
  */
+import type { AgentKeyPair } from "@lime-ts/core/http-signatures";
 import { solve } from "@lime-ts/core/pow";
 import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
-import { encodePathId, type FetchLike, type HttpClient } from "../internal/http.ts";
-import { peekJwtAudienceIs, peekJwtLifetimeMs } from "../internal/jwt-peek.ts";
+import { encodePathId, type FetchLike, type HttpClient, normalizeBaseUrl } from "../internal/http.ts";
+import {
+  peekJwtAudienceIs,
+  peekJwtBoundKey,
+  peekJwtIssuerAndSubject,
+  peekJwtLifetimeMs,
+} from "../internal/jwt-peek.ts";
 import { requireSecureTransport } from "../internal/loopback.ts";
 import type { RetryPolicy } from "../internal/retry.ts";
 import { abortError } from "../internal/signals.ts";
 import { TokenCache } from "../internal/token-cache.ts";
 import { PASSPORT_AUTH_SCHEME } from "../scheme.ts";
+import { type AgentKeyRecord, AgentKeyring, type KeyRotation, type SigningKeyInput } from "./keys.ts";
 import { mcpDomain } from "./mcp-domain.ts";
+import { requestSignatureHeaders } from "./request-signing.ts";
 import {
   type AgentProfile,
   type LoginApproval,
@@ -47,6 +60,19 @@ export interface AgentClientOptions {
    * anyone on the path. Loopback (`localhost`, 127.0.0.0/8, `[::1]`) never needs it.
    */
   allowInsecureTransport?: boolean;
+  /**
+   * The agent's signing key (Ed25519 or P-256): a key pair from
+   * `generateAgentKey`/`importAgentKey`, or a private JWK. With it,
+   * passports are bound to the key and `fetch` signs every request (Web
+   * Bot Auth); register it once with `registerKey()`. See docs/web-bot-auth.md.
+   */
+  signingKey?: SigningKeyInput;
+  /**
+   * The issuer (the server's public URL), when it differs from `baseUrl`
+   * (an agent inside the server's network): proofs of possession name it,
+   * and key directory signatures cover its authority. Default `baseUrl`.
+   */
+  issuer?: string;
   /** Local clock in epoch ms (token cache timing); tests move it. */
   now?: () => number;
 }
@@ -80,6 +106,7 @@ export class AgentClient {
   readonly #passports: TokenCache<string>;
   readonly #mcpTokens: TokenCache<string>;
   readonly #allowInsecure: boolean;
+  readonly #keys: AgentKeyring;
 
   constructor(options: AgentClientOptions = {}) {
     const connection = resolveConnection("AgentClient", options, "agentToken", "LIME_AGENT_TOKEN");
@@ -89,6 +116,19 @@ export class AgentClient {
     this.#passports = new TokenCache({ skewMs: options.passportRenewSkewMs ?? 30_000, now: this.#now });
     this.#mcpTokens = new TokenCache({ skewMs: options.mcpTokenRenewSkewMs ?? 60_000, now: this.#now });
     this.#allowInsecure = options.allowInsecureTransport === true;
+    this.#keys = new AgentKeyring(
+      {
+        http: this.#http,
+        agentHeaders: () => this.#agentHeaders(),
+        issuer:
+          options.issuer === undefined
+            ? this.baseUrl
+            : normalizeBaseUrl(options.issuer, "AgentClient: issuer"),
+        now: Date.now,
+        onKeysChanged: () => this.#passports.clear(),
+      },
+      options.signingKey,
+    );
   }
 
   /** The public challenge of a login request (`GET /api/v1/auth/requests/{id}`, no token). */
@@ -132,6 +172,8 @@ export class AgentClient {
         `unsupported proof-of-work algorithm ${challenge.powAlgorithm}`,
       );
     }
+    // Before the solve: a signing key that cannot be imported must not waste the proof of work.
+    const key = await this.#keys.current();
     const expectedHashes = 2 ** challenge.powDifficulty;
     const started = performance.now();
     let solution: { nonce: string; hashes: number };
@@ -148,10 +190,14 @@ export class AgentClient {
       throw error;
     }
     const solveMs = performance.now() - started;
+    const path = `/api/v1/modules/agent-login/requests/${encodePathId(challenge.requestId, "requestId")}/approve`;
+    const headers = this.#agentHeaders();
+    // The proof signs the challenge (its nonce), so the approval's passport is bound to the key.
+    if (key !== undefined) headers.dpop = await this.#keys.proof(key, path, challenge.powChallenge);
     const data = await this.#http.send({
       method: "POST",
-      path: `/api/v1/modules/agent-login/requests/${encodePathId(challenge.requestId, "requestId")}/approve`,
-      headers: this.#agentHeaders(),
+      path,
+      headers,
       body: { pow_nonce: solution.nonce },
       idempotent: false,
       signal,
@@ -180,24 +226,42 @@ export class AgentClient {
    * /api/v1/core/passports`); concurrent callers share one issuance.
    * Issuing is retried on transient errors: a second passport harms nothing.
    * A passport whose `aud` is not exactly `audience` is refused
-   * (SDK_INVALID_RESPONSE).
+   * (SDK_INVALID_RESPONSE). With a `signingKey`, the passport is bound to it
+   * (each attempt proves possession afresh) and cached apart from unbound ones.
    */
-  passport(options: PassportOptions = {}): Promise<string> {
+  async passport(options: PassportOptions = {}): Promise<string> {
     const audience = options.audience;
     if (audience !== undefined && (typeof audience !== "string" || audience.trim() === "")) {
-      return Promise.reject(new TypeError("passport: audience must be a non-empty string"));
+      throw new TypeError("passport: audience must be a non-empty string");
     }
-    return this.#passports.get(audience ?? "", async () => {
+    return this.#passportFor(audience, await this.#keys.current(), options.signal);
+  }
+
+  #passportFor(audience: string | undefined, key: AgentKeyPair | undefined, signal?: AbortSignal) {
+    const path = "/api/v1/core/passports";
+    return this.#passports.get(passportCacheKey(key, audience), async () => {
       const issuedAt = this.#now();
       const data = await this.#http.send({
         method: "POST",
-        path: "/api/v1/core/passports",
+        path,
         headers: this.#agentHeaders(),
+        headersPerAttempt:
+          key === undefined ? undefined : async () => ({ dpop: await this.#keys.proof(key, path) }),
         body: audience === undefined ? {} : { audience },
         idempotent: true,
-        signal: options.signal,
+        signal,
       });
       const { passport, lifetimeMs } = readSelfServicePassport(data);
+      // A server that ignored the proof would hand out an unbound passport, which sites refuse beside a signature.
+      if (key !== undefined && peekJwtBoundKey(passport) !== key.kid) {
+        throw new LimeSdkError(
+          "SDK_INVALID_RESPONSE",
+          "the issued passport is not bound to the signing key",
+          {
+            detail: { field: "cnf" },
+          },
+        );
+      }
       // A server that ignored the audience (issuing the shared default
       // "lime-passport") would give us a passport any site could replay to
       // any other; never present that as one bound to `audience`.
@@ -221,6 +285,9 @@ export class AgentClient {
    * otherwise. If the site answers 401 with `WWW-Authenticate: AgentPassport`
    * (our passport was refused, e.g. it crossed a key rotation), the cached
    * passport is dropped and the request sent once more with a new one.
+   * With a `signingKey`, every request (the retry too) is signed afresh:
+   * `Signature-Agent`, `Signature-Input` and `Signature` (Web Bot Auth,
+   * docs/web-bot-auth.md).
    *
    * @example
    * const res = await agent.fetch("https://shop.example/api/orders");
@@ -238,15 +305,87 @@ export class AgentClient {
     const first = await this.#sendWithPassport(request, audience);
     if (first.status !== 401 || !refusesOurPassport(first)) return first;
     await first.body?.cancel().catch(() => {});
-    this.#passports.evict(audience);
+    this.#passports.evict(passportCacheKey(await this.#keys.current(), audience));
     return this.#sendWithPassport(retryCopy, audience);
   }
 
   async #sendWithPassport(request: Request, audience: string): Promise<Response> {
-    const passport = await this.passport({ audience, signal: request.signal });
+    const key = await this.#keys.current();
+    const passport = await this.#passportFor(audience, key, request.signal);
     const headers = new Headers(request.headers);
     headers.set("authorization", `${PASSPORT_AUTH_SCHEME} ${passport}`);
+    if (key !== undefined) {
+      // The passport names the issuer whose directory lists the key, and the agent (`sub`) it is for.
+      const names = peekJwtIssuerAndSubject(passport);
+      if (names === undefined)
+        throw new LimeSdkError("SDK_INVALID_RESPONSE", "the passport names no issuer or agent");
+      const target = { method: request.method, url: request.url, headers };
+      const signed = await requestSignatureHeaders(target, key, {
+        issuer: names.issuer,
+        agentId: names.subject,
+        now: Date.now() / 1000,
+      });
+      for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+      this.#keys.renewDirectorySignatureIfDue(key);
+    }
     return this.#fetch(new Request(request, { headers }));
+  }
+
+  /**
+   * Registers the signing key with the issuer (`POST
+   * /api/v1/core/agents/me/keys`, proving possession) and uploads its key
+   * directory signature. Once per key: a second time is AGENT_KEY_EXISTS.
+   *
+   * @example
+   * const agent = new AgentClient({ signingKey: await generateAgentKey() });
+   * await agent.registerKey({ label: "laptop" });
+   */
+  registerKey(options: { label?: string; signal?: AbortSignal } = {}): Promise<AgentKeyRecord> {
+    return this.#keys.register(options);
+  }
+
+  /** This agent's keys, revoked ones too (`GET /api/v1/core/agents/me/keys`). */
+  listKeys(options: { signal?: AbortSignal } = {}): Promise<AgentKeyRecord[]> {
+    return this.#keys.list(options);
+  }
+
+  /**
+   * Revokes a key (`DELETE /api/v1/core/agents/me/keys/{kid}`): sites refuse
+   * passports bound to it from then on (PASSPORT_REVOKED).
+   */
+  revokeKey(kid: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#keys.revoke(kid, options);
+  }
+
+  /**
+   * Replaces the signing key: registers `next` (default: a new, extractable
+   * key of the same kind), uploads its directory signature, switches to it,
+   * revokes the old one. Store `signingKey` of the answer to keep using it.
+   *
+   * @example
+   * const { signingKey } = await agent.rotateKey();
+   * save(await crypto.subtle.exportKey("jwk", signingKey.privateKey));
+   */
+  rotateKey(
+    next?: SigningKeyInput,
+    options: { label?: string; signal?: AbortSignal } = {},
+  ): Promise<KeyRotation> {
+    return this.#keys.rotate(next, options);
+  }
+
+  /**
+   * Signs the key directory with the signing key (24 h) and uploads it;
+   * `fetch` renews it in the background when less than 2 h remain.
+   */
+  uploadDirectorySignature(
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ kid: string; expiresAt: number }> {
+    return this.#keys.uploadDirectorySignature(options);
+  }
+
+  /** The signing key in use (after a rotation, the new one), or undefined. */
+  signingKey(): Promise<AgentKeyPair | undefined> {
+    return this.#keys.current();
   }
 
   /**
@@ -295,6 +434,11 @@ export class AgentClient {
   #agentHeaders(): Record<string, string> {
     return { "x-agent-token": this.#token };
   }
+}
+
+/** Bound and unbound passports (and those of two keys) never stand in for each other. */
+function passportCacheKey(key: AgentKeyPair | undefined, audience: string | undefined): string {
+  return `${key?.kid ?? ""}\n${audience ?? ""}`;
 }
 
 /** True when a 401 names our scheme: the site wants a (new) passport rather than something else. */

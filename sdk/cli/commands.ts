@@ -13,7 +13,8 @@
  * could not be reached or answered off-protocol or with a 5xx; 4
  * configuration missing or malformed; 130 interrupted.
  */
-import { PassportError } from "@lime-ts/core/errors";
+import { KeyError, PassportError } from "@lime-ts/core/errors";
+import { generateAgentKey } from "@lime-ts/core/http-signatures";
 import { createChallenge, MAX_POW_DIFFICULTY, solve } from "@lime-ts/core/pow";
 import { AgentClient } from "../agent/client.ts";
 import { LimeApiError, LimeSdkError } from "../errors.ts";
@@ -43,6 +44,11 @@ commands:
   verify-login <request-id>   as the site: verify the request's login passport locally against the
                               issuer's JWKS and print it; --passport JWT verifies that one instead
                               (e.g. from the event stream) of the one the request status returns
+  keys generate [--kind K]    print a new private signing key, a JWK to keep in LIME_AGENT_KEY
+                              (K: ed25519, the default, or p-256)
+  keys register [--label L]   register LIME_AGENT_KEY as this agent's key (and sign its directory)
+  keys list                   this agent's keys, revoked ones too
+  keys revoke <kid>           revoke one of this agent's keys
 
 options:
   --base-url URL              the LIME server (default: LIME_API_BASE)
@@ -52,6 +58,8 @@ options:
 environment:
   LIME_AGENT_TOKEN            the agent's token (never pass it as an argument)
   LIME_SITE_TOKEN             the site's token, for verify-login
+  LIME_AGENT_KEY              the agent's private signing key (a JWK): login and passport then get
+                              passports bound to it (docs/web-bot-auth.md)
   LIME_API_BASE               the LIME server (https:, or plain http: to localhost / 127.0.0.0/8 / [::1])
   LIME_ALLOW_INSECURE_TRANSPORT=1
                               development only: accept a plain http: server elsewhere (the token travels in clear)
@@ -66,7 +74,16 @@ interface Parsed {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(["audience", "difficulty", "challenge", "workers", "base-url", "passport"]);
+const VALUE_FLAGS = new Set([
+  "audience",
+  "difficulty",
+  "challenge",
+  "workers",
+  "base-url",
+  "passport",
+  "kind",
+  "label",
+]);
 
 function parse(argv: string[]): Parsed {
   const parsed: Parsed = { command: undefined, positional: [], flags: new Map(), help: false };
@@ -137,9 +154,58 @@ function agentFrom(parsed: Parsed, io: CliIo): AgentClient {
   const { baseUrl, token, allowInsecureTransport } = clientFrom(() =>
     connectionFrom(parsed, io, "LIME_AGENT_TOKEN", "agent"),
   );
+  const signingKey = signingKeyFrom(io);
   return clientFrom(
-    () => new AgentClient({ baseUrl, agentToken: token, fetch: io.fetch, allowInsecureTransport }),
+    () =>
+      new AgentClient({ baseUrl, agentToken: token, fetch: io.fetch, allowInsecureTransport, signingKey }),
   );
+}
+
+/** LIME_AGENT_KEY: a private JWK, as `keys generate` prints it; checked when first used. */
+function signingKeyFrom(io: CliIo): JsonWebKey | undefined {
+  const raw = io.env("LIME_AGENT_KEY");
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    const jwk: unknown = JSON.parse(raw);
+    if (typeof jwk === "object" && jwk !== null && !Array.isArray(jwk)) return jwk as JsonWebKey;
+  } catch {}
+  throw new LimeConfigError("LIME_AGENT_KEY must be a private JWK (the JSON `lime keys generate` prints)");
+}
+
+/** `lime keys generate|register|list|revoke`. */
+async function keys(parsed: Parsed, io: CliIo): Promise<number> {
+  const [action, kid, extra] = parsed.positional;
+  if (action === "generate") {
+    if (kid !== undefined) throw new UsageError("keys generate takes no arguments");
+    const kind = { ed25519: "Ed25519", "p-256": "P-256" }[
+      (parsed.flags.get("kind") ?? "ed25519").toLowerCase()
+    ];
+    if (kind !== "Ed25519" && kind !== "P-256") throw new UsageError("--kind must be ed25519 or p-256");
+    const key = await generateAgentKey(kind, { extractable: true });
+    const { kty, crv, x, y, d } = await crypto.subtle.exportKey("jwk", key.privateKey);
+    io.stdout(json({ kty, crv, x, y, d, kid: key.kid }));
+    return EXIT.ok;
+  }
+  const agent = agentFrom(parsed, io);
+  if (action === "register" && kid === undefined) {
+    if ((await agent.signingKey().catch(badKey)) === undefined) {
+      throw new LimeConfigError("set LIME_AGENT_KEY to the key to register (lime keys generate)");
+    }
+    io.stdout(json(await agent.registerKey({ label: parsed.flags.get("label"), signal: io.signal })));
+  } else if (action === "list" && kid === undefined) {
+    io.stdout(json(await agent.listKeys({ signal: io.signal })));
+  } else if (action === "revoke" && kid !== undefined && extra === undefined) {
+    await agent.revokeKey(kid, { signal: io.signal });
+    io.stdout(json({ kid, status: "REVOKED" }));
+  } else {
+    throw new UsageError("keys takes generate, register, list or revoke <kid>");
+  }
+  return EXIT.ok;
+}
+
+function badKey(error: unknown): never {
+  if (error instanceof KeyError) throw new LimeConfigError(`LIME_AGENT_KEY: ${error.message}`);
+  throw error;
 }
 
 function siteFrom(parsed: Parsed, io: CliIo): SiteClient {
@@ -289,6 +355,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await solveLocally(parsed, io);
       case "verify-login":
         return await verifyLogin(parsed, io);
+      case "keys":
+        return await keys(parsed, io);
       default:
         throw new UsageError(`unknown command "${parsed.command}"`);
     }
@@ -306,6 +374,10 @@ function report(error: unknown, io: CliIo): number {
   }
   if (error instanceof LimeConfigError) {
     say(error.message);
+    return EXIT.config;
+  }
+  if (error instanceof KeyError) {
+    say(`LIME_AGENT_KEY: ${error.code}: ${error.message}`);
     return EXIT.config;
   }
   if (error instanceof NoPassportError) {

@@ -54,6 +54,11 @@ export interface RequestSpec {
   /** Path under the base URL, starting with `/`; ids inside it must be encoded by the caller. */
   path: string;
   headers?: Record<string, string>;
+  /**
+   * Headers made afresh for each attempt: a proof of possession (`DPoP`) is
+   * single-use, so a retry must not resend the first attempt's.
+   */
+  headersPerAttempt?: () => Promise<Record<string, string>>;
   /** Sent as JSON when present. */
   body?: unknown;
   signal?: AbortSignal;
@@ -153,8 +158,9 @@ export class HttpClient {
   }
 
   async #attempt(spec: RequestSpec): Promise<unknown> {
+    const fresh = spec.headersPerAttempt === undefined ? {} : await spec.headersPerAttempt();
     const linked = linkSignals([spec.signal], this.#timeoutMs);
-    const headers: Record<string, string> = { accept: "application/json", ...spec.headers };
+    const headers: Record<string, string> = { accept: "application/json", ...spec.headers, ...fresh };
     const init: RequestInit = { method: spec.method, headers, signal: linked.signal, redirect: "manual" };
     if (spec.body !== undefined) {
       headers["content-type"] = "application/json";

@@ -38,3 +38,20 @@ export function peekJwtAudienceIs(token: string, audience: string): boolean {
   const list = Array.isArray(aud) ? aud : [aud];
   return list.length > 0 && list.every((entry) => entry === audience);
 }
+
+/**
+ * `iss` and `sub` when both are non-empty strings: the agent learns from its
+ * own passport which issuer names its key directory and which agent it is.
+ */
+export function peekJwtIssuerAndSubject(token: string): { issuer: string; subject: string } | undefined {
+  const { iss, sub } = peekClaims(token) ?? {};
+  if (typeof iss !== "string" || iss === "" || typeof sub !== "string" || sub === "") return undefined;
+  return { issuer: iss, subject: sub };
+}
+
+/** `cnf.jkt` (the key a passport is bound to), or undefined when it has none. */
+export function peekJwtBoundKey(token: string): string | undefined {
+  const cnf = peekClaims(token)?.cnf;
+  const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+  return typeof jkt === "string" ? jkt : undefined;
+}

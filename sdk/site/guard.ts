@@ -4,16 +4,17 @@
  *
  * A request presents a passport as `Authorization: AgentPassport <jwt>`
  * (what `AgentClient.fetch` sends). The guard verifies it locally
- * (`PassportVerifier`: cached JWKS, issuer, audience, lifetime) and either
- * returns the `PassportContext` or throws. `passportChallenge` turns that
+ * (`PassportVerifier.verifyRequest`: cached JWKS, issuer, audience,
+ * lifetime, revocations, and the request's Web Bot Auth signature when the
+ * passport is key-bound or the request signed) and either returns the
+ * `AgentRequestContext` (the `PassportContext`, with `signature`) or throws. `passportChallenge` turns that
  * error into the 401 answer with `WWW-Authenticate` (RFC 9110 §11.6.1),
  * using RFC 6750 §3's parameters: no `error` when no credentials came,
  * `error="invalid_token"` when they were refused. The description names the
  * core's stable code, never the token.
  */
-import type { PassportContext } from "@lime-ts/core/passport";
-import { LimeSdkError } from "../errors.ts";
 import { PASSPORT_AUTH_SCHEME } from "../scheme.ts";
+import type { AgentRequestContext } from "./request-signature.ts";
 import { PassportVerifier, type PassportVerifierOptions } from "./verifier.ts";
 
 export interface PassportGuardOptions extends Omit<PassportVerifierOptions, "audience"> {
@@ -23,16 +24,18 @@ export interface PassportGuardOptions extends Omit<PassportVerifierOptions, "aud
   realm?: string;
 }
 
-export type PassportGuard = ((request: Request) => Promise<PassportContext>) & {
+export type PassportGuard = ((request: Request) => Promise<AgentRequestContext>) & {
   readonly verifier: PassportVerifier;
   readonly realm: string;
 };
 
 /**
- * Builds `(request) => Promise<PassportContext>`; it throws
+ * Builds `(request) => Promise<AgentRequestContext>`; it throws
  * `LimeSdkError("SDK_PASSPORT_MISSING")` without a passport, the core's
- * `PassportError` for a refused one, `SDK_JWKS_UNAVAILABLE` when no key set
- * could ever be fetched.
+ * `PassportError` for a refused one and `SignatureError` for a refused
+ * request signature, `SDK_JWKS_UNAVAILABLE` /
+ * `SDK_KEY_DIRECTORY_UNAVAILABLE` when the issuer's keys or the agent's
+ * could not be fetched.
  *
  * @example
  * const guard = createPassportGuard({ issuer: "https://lime.example", audience: "https://shop.example" });
@@ -46,22 +49,11 @@ export function createPassportGuard(options: PassportGuardOptions): PassportGuar
   const verifier = new PassportVerifier(options);
   const realm =
     options.realm ?? (Array.isArray(options.audience) ? options.audience[0] : options.audience) ?? "";
-  const guard = async (request: Request) => verifier.verify(passportFrom(request));
+  const guard = (request: Request) => verifier.verifyRequest(request);
   return Object.assign(guard, { verifier, realm });
 }
 
-/** The JWT of `Authorization: AgentPassport <jwt>`; SDK_PASSPORT_MISSING otherwise. */
-export function passportFrom(request: Request): string {
-  const header = request.headers.get("authorization");
-  const match =
-    header === null
-      ? null
-      : /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
-  if (match === null || match[1]!.toLowerCase() !== PASSPORT_AUTH_SCHEME.toLowerCase()) {
-    throw new LimeSdkError("SDK_PASSPORT_MISSING", `no ${PASSPORT_AUTH_SCHEME} credentials in Authorization`);
-  }
-  return match[2]!;
-}
+export { passportFrom } from "../internal/authorization.ts";
 
 /** The `WWW-Authenticate` value for a failed guard (RFC 9110 §11.6.1, parameters as RFC 6750 §3). */
 export function challengeHeader(error: unknown, realm: string): string {
@@ -84,15 +76,15 @@ export interface PassportRefusal {
 
 /**
  * 401 with `WWW-Authenticate`; 503 with `Retry-After` when the issuer's keys
- * were never reachable (the passport may well be valid: the site cannot tell
- * yet).
+ * (or the agent's key directory) were never reachable (the passport may well
+ * be valid: the site cannot tell yet).
  */
 export function passportRefusal(error: unknown, realm: string): PassportRefusal {
   const code =
     typeof (error as { code?: unknown })?.code === "string"
       ? (error as { code: string }).code
       : "UNAUTHORIZED";
-  if (code === "SDK_JWKS_UNAVAILABLE") {
+  if (code === "SDK_JWKS_UNAVAILABLE" || code === "SDK_KEY_DIRECTORY_UNAVAILABLE") {
     return {
       status: 503,
       headers: { "retry-after": "5" },
@@ -100,7 +92,11 @@ export function passportRefusal(error: unknown, realm: string): PassportRefusal 
     };
   }
   const message =
-    code === "SDK_PASSPORT_MISSING" ? "An agent passport is required." : "The agent passport was refused.";
+    code === "SDK_PASSPORT_MISSING"
+      ? "An agent passport is required."
+      : code.startsWith("SIGNATURE_")
+        ? "The request signature was refused."
+        : "The agent passport was refused.";
   return {
     status: 401,
     headers: { "www-authenticate": challengeHeader(error, realm) },
@@ -123,11 +119,11 @@ export function passportChallenge(error: unknown, realm: string): Response {
  */
 export function withAgentPassport(
   options: PassportGuardOptions,
-  handler: (request: Request, passport: PassportContext) => Response | Promise<Response>,
+  handler: (request: Request, passport: AgentRequestContext) => Response | Promise<Response>,
 ): (request: Request) => Promise<Response> {
   const guard = createPassportGuard(options);
   return async (request) => {
-    let passport: PassportContext;
+    let passport: AgentRequestContext;
     try {
       passport = await guard(request);
     } catch (error) {
@@ -146,7 +142,13 @@ export function withAgentPassport(
 export function isGuardError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== "string" || code === "PASSPORT_INVALID_OPTION") return false;
-  return code.startsWith("PASSPORT_") || code === "SDK_PASSPORT_MISSING" || code === "SDK_JWKS_UNAVAILABLE";
+  return (
+    code.startsWith("PASSPORT_") ||
+    code.startsWith("SIGNATURE_") ||
+    code === "SDK_PASSPORT_MISSING" ||
+    code === "SDK_JWKS_UNAVAILABLE" ||
+    code === "SDK_KEY_DIRECTORY_UNAVAILABLE"
+  );
 }
 
 function quote(value: string): string {

@@ -19,19 +19,18 @@
  *   many tokens ask; concurrent askers share the one request.
  * - After a failed fetch, nothing is tried again for `retryAfterFailureMs`.
  *
- * Redirects are not followed (a JWKS URL that redirects is misconfigured or
- * hijacked), a plain `http:` URL off loopback is refused unless
- * `allowInsecureTransport` (whoever is on the path could hand us their own
- * keys), bodies over 512 KiB are refused, and a document the core's
+ * Fetching is `internal/bounded-fetch.ts`'s (no redirects, a deadline,
+ * bodies over 512 KiB refused); a plain `http:` URL off loopback is refused
+ * unless `allowInsecureTransport` (whoever is on the path could hand us
+ * their own keys), and a document the core's
  * `createLocalJwks` refuses (malformed, private members, weak keys) never
  * replaces a good one.
  */
 import { createLocalJwks, type LocalJwks } from "@lime-ts/core/keys";
 import { LimeSdkError } from "../errors.ts";
-import { readTextLimited } from "../internal/body.ts";
+import { boundedFetch, freshnessMs, nonNegative } from "../internal/bounded-fetch.ts";
 import { type FetchLike, globalFetch } from "../internal/http.ts";
 import { requireSecureTransport } from "../internal/loopback.ts";
-import { linkSignals } from "../internal/signals.ts";
 
 const MAX_JWKS_BYTES = 512 * 1024;
 
@@ -206,81 +205,40 @@ export class JwksCache {
     this.#lastAttemptAt = this.#now();
     this.stats.requests++;
     const previous = this.#snapshot;
-    const headers: Record<string, string> = { accept: "application/jwk-set+json, application/json" };
-    if (previous?.etag) headers["if-none-match"] = previous.etag;
-    const linked = linkSignals([], this.#timeoutMs);
     try {
-      const response = await this.#fetch(this.url, {
-        method: "GET",
-        headers,
-        redirect: "manual",
-        signal: linked.signal,
+      const answer = await boundedFetch({
+        fetch: this.#fetch,
+        url: this.url,
+        accept: "application/jwk-set+json, application/json",
+        etag: previous?.etag,
+        timeoutMs: this.#timeoutMs,
+        maxBytes: MAX_JWKS_BYTES,
+        what: "JWKS fetch",
       });
       const now = this.#now();
-      if (response.status === 304 && previous) {
-        await response.body?.cancel().catch(() => {});
+      const expiresAt = now + this.#ttl(answer.headers);
+      if (answer.notModified) {
         this.stats.notModified++;
-        const etag = response.headers.get("etag") ?? previous.etag;
-        this.#snapshot = { ...previous, etag, fetchedAt: now, expiresAt: now + this.#ttl(response.headers) };
+        // A 304 answers only a validator, so `previous` is there.
+        this.#snapshot = { ...(previous as Snapshot), etag: answer.etag, fetchedAt: now, expiresAt };
         return this.#snapshot;
       }
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        throw new LimeSdkError("SDK_INVALID_RESPONSE", `JWKS fetch answered HTTP ${response.status}`);
-      }
-      const text = await readTextLimited(response, MAX_JWKS_BYTES, "JWKS fetch");
-      const jwks = createLocalJwks(JSON.parse(text));
-      this.#snapshot = {
-        jwks,
-        etag: response.headers.get("etag") ?? undefined,
-        fetchedAt: now,
-        expiresAt: now + this.#ttl(response.headers),
-      };
+      const jwks = createLocalJwks(JSON.parse(answer.text));
+      this.#snapshot = { jwks, etag: answer.etag, fetchedAt: now, expiresAt };
       return this.#snapshot;
     } catch (error) {
       this.stats.failures++;
       this.#lastFailureAt = this.#now();
       this.#lastError = error;
       throw error;
-    } finally {
-      linked.dispose();
     }
   }
 
-  /** Freshness lifetime from Cache-Control max-age minus Age, clamped; default when absent. */
   #ttl(headers: Headers): number {
-    const maxAge = parseMaxAge(headers.get("cache-control"));
-    if (maxAge === undefined) return clamp(this.#defaultTtlMs, this.#minTtlMs, this.#maxTtlMs);
-    const age = Number(headers.get("age") ?? "0");
-    const seconds = maxAge - (Number.isFinite(age) && age > 0 ? age : 0);
-    return clamp(seconds * 1000, this.#minTtlMs, this.#maxTtlMs);
+    return freshnessMs(headers, {
+      fallbackMs: this.#defaultTtlMs,
+      minMs: this.#minTtlMs,
+      maxMs: this.#maxTtlMs,
+    });
   }
-}
-
-/**
- * `max-age` of a Cache-Control header (RFC 9111 §5.2.2.1), 0 for
- * `no-store`/`no-cache`, `undefined` when it says nothing about freshness.
- */
-export function parseMaxAge(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  let maxAge: number | undefined;
-  for (const part of value.split(",")) {
-    const [rawName, rawValue] = part.split("=", 2);
-    const name = rawName?.trim().toLowerCase();
-    if (name === "no-store" || name === "no-cache") return 0;
-    if (name === "max-age" && rawValue !== undefined) {
-      const digits = rawValue.trim().replace(/^"(.*)"$/, "$1");
-      if (/^\d+$/.test(digits)) maxAge = Number(digits);
-    }
-  }
-  return maxAge;
-}
-
-function clamp(value: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, value));
-}
-
-function nonNegative(value: number, label: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${label} must be a finite number >= 0`);
-  return value;
 }

@@ -1,7 +1,7 @@
 /**
  * What the issuer revoked before `exp`, so a verifier refuses it
  * (PASSPORT_REVOKED): agents revoked, agent tokens rotated, bindings
- * revoked. Learned two ways (docs/revocation.md):
+ * revoked, agent keys revoked (a passport bound to the key by `cnf.jkt`). Learned two ways (docs/revocation.md):
  *
  * - the signed list at `<issuer>/api/v1/core/revocations`, polled: a
  *   verification that finds the list older than `pollIntervalMs` waits for
@@ -25,10 +25,9 @@ import { encodeBase64url } from "@lime-ts/core/encoding";
 import { PassportError } from "@lime-ts/core/errors";
 import { verifyJwt } from "@lime-ts/core/passport";
 import { LimeSdkError } from "../errors.ts";
-import { readTextLimited } from "../internal/body.ts";
+import { boundedFetch, nonNegative } from "../internal/bounded-fetch.ts";
 import { type FetchLike, globalFetch } from "../internal/http.ts";
 import { requireSecureTransport } from "../internal/loopback.ts";
-import { linkSignals } from "../internal/signals.ts";
 import type { JwksCache } from "./jwks-cache.ts";
 
 export const REVOCATION_LIST_TYP = "revocation-list+jwt";
@@ -55,7 +54,9 @@ export interface RevocationOptions {
 export type RevocationEntry =
   | { kind: "agent"; agentId: string; at: number }
   | { kind: "agent_token"; agentId: string; at: number }
-  | { kind: "binding"; bindingId: string; at: number };
+  | { kind: "binding"; bindingId: string; at: number }
+  /** The agent's signing key `jkt` (its RFC 7638 thumbprint): passports bound to it are refused. */
+  | { kind: "agent_key"; agentId: string; jkt: string; at: number };
 
 export interface RevocationStats {
   /** HTTP requests sent to the list's URL. */
@@ -77,11 +78,13 @@ export interface RevocationSubject {
   issuedAt: number;
   /** Binding passports only. */
   bindingId?: string;
+  /** Key-bound passports only: `cnf.jkt`, the thumbprint of the agent key they are bound to. */
+  keyId?: string;
 }
 
 const ID_MAX = 256;
 
-/** One entry of the wire (`{"kind", "agent_id" | "binding_id", "at"}`); `undefined` when it is not one. */
+/** One entry of the wire (`{"kind", "agent_id" | "binding_id", "jkt"?, "at"}`); `undefined` when it is not one. */
 export function readRevocationEntry(value: unknown): RevocationEntry | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const entry = value as Record<string, unknown>;
@@ -99,6 +102,11 @@ export function readRevocationEntry(value: unknown): RevocationEntry | undefined
     const bindingId = id("binding_id");
     return bindingId === undefined ? undefined : { kind: "binding", bindingId, at };
   }
+  if (entry.kind === "agent_key") {
+    const agentId = id("agent_id");
+    const jkt = id("jkt");
+    return agentId === undefined || jkt === undefined ? undefined : { kind: "agent_key", agentId, jkt, at };
+  }
   return undefined;
 }
 
@@ -107,6 +115,7 @@ class RevocationSet {
   readonly agents = new Map<string, number>();
   readonly tokens = new Map<string, number>();
   readonly bindings = new Map<string, number>();
+  readonly keys = new Map<string, number>();
 
   add(entry: RevocationEntry): void {
     const [map, key] = this.#slot(entry);
@@ -122,6 +131,7 @@ class RevocationSet {
   #slot(entry: RevocationEntry): [Map<string, number>, string] {
     if (entry.kind === "agent") return [this.agents, entry.agentId];
     if (entry.kind === "agent_token") return [this.tokens, entry.agentId];
+    if (entry.kind === "agent_key") return [this.keys, entry.jkt];
     return [this.bindings, entry.bindingId];
   }
 
@@ -135,6 +145,8 @@ class RevocationSet {
     if (subject.bindingId !== undefined && this.bindings.has(subject.bindingId)) {
       return "the binding was revoked";
     }
+    // A key is revoked for good (the server never lets a thumbprint be registered again), so any `at` counts.
+    if (subject.keyId !== undefined && this.keys.has(subject.keyId)) return "the agent's key was revoked";
     return undefined;
   }
 }
@@ -223,7 +235,7 @@ export class RevocationChecker {
 
   /** A revocation heard on the event stream: refused from now on. */
   learn(entry: RevocationEntry): void {
-    const key = entry.kind === "binding" ? `b:${entry.bindingId}` : `${entry.kind}:${entry.agentId}`;
+    const key = pushedKey(entry);
     this.#pushed.delete(key);
     this.#pushed.set(key, entry);
     this.stats.pushed++;
@@ -246,45 +258,35 @@ export class RevocationChecker {
   async #fetchOnce(): Promise<void> {
     this.stats.requests++;
     const previous = this.#list;
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (previous?.etag) headers["if-none-match"] = previous.etag;
-    const linked = linkSignals([], this.#timeoutMs);
     try {
-      const response = await this.#fetch(this.url, {
-        method: "GET",
-        headers,
-        redirect: "manual",
-        signal: linked.signal,
+      const answer = await boundedFetch({
+        fetch: this.#fetch,
+        url: this.url,
+        accept: "application/json",
+        etag: previous?.etag,
+        timeoutMs: this.#timeoutMs,
+        maxBytes: this.#maxBytes,
+        what: "revocation list fetch",
       });
-      if (response.status === 304 && previous) {
-        await response.body?.cancel().catch(() => {});
+      if (answer.notModified) {
         this.stats.notModified++;
-        this.#list = { ...previous, fetchedAt: this.#now() };
+        // A 304 answers only a validator, so `previous` is there.
+        this.#list = { ...(previous as ListState), fetchedAt: this.#now() };
         return;
       }
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        throw new LimeSdkError(
-          "SDK_INVALID_RESPONSE",
-          `revocation list fetch answered HTTP ${response.status}`,
-        );
-      }
-      const text = await readTextLimited(response, this.#maxBytes, "revocation list fetch");
-      const { iat, entries } = await this.#readList(text);
+      const { iat, entries } = await this.#readList(answer.text);
       if (previous !== undefined && iat < previous.iat) {
         throw new LimeSdkError("SDK_INVALID_RESPONSE", "the revocation list is older than the one held");
       }
       const set = new RevocationSet();
       for (const entry of entries) set.add(entry);
-      this.#list = { set, iat, etag: response.headers.get("etag") ?? undefined, fetchedAt: this.#now() };
+      this.#list = { set, iat, etag: answer.etag, fetchedAt: this.#now() };
       this.#forgetPushedIn(set);
     } catch (error) {
       this.stats.failures++;
       this.#lastFailureAt = this.#now();
       this.#lastError = error;
       throw error;
-    } finally {
-      linked.dispose();
     }
   }
 
@@ -358,6 +360,13 @@ export class RevocationChecker {
   }
 }
 
+/** One slot per subject among the revocations learned from events. */
+function pushedKey(entry: RevocationEntry): string {
+  if (entry.kind === "binding") return `b:${entry.bindingId}`;
+  if (entry.kind === "agent_key") return `k:${entry.jkt}`;
+  return `${entry.kind}:${entry.agentId}`;
+}
+
 /**
  * `<issuer>/api/v1/core/revocations`, keeping any path the issuer has. An
  * issuer that is no URL passes its JWKS URL instead: the list is then at that
@@ -367,9 +376,4 @@ export function defaultRevocationUrl(issuerOrJwksUrl: string): string {
   const url = new URL(issuerOrJwksUrl);
   const base = url.pathname.endsWith("jwks.json") ? "" : url.pathname.replace(/\/+$/, "");
   return `${url.origin}${base}/api/v1/core/revocations`;
-}
-
-function nonNegative(value: number, label: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${label} must be a finite number >= 0`);
-  return value;
 }

@@ -11,6 +11,10 @@
  * issuer's revocations (`revocations.ts`: PASSPORT_REVOKED). LIME's Python
  * site SDK skips the issuer check; here it is not optional.
  *
+ * `verifyRequest` also checks the request's Web Bot Auth signature when
+ * the passport is bound to an agent key (`cnf.jkt`) or the request is
+ * signed (`request-signature.ts`; docs/web-bot-auth.md).
+ *
  * The issuer and the JWKS URL must be `https:` (or plain `http:` to
  * loopback) unless `allowInsecureTransport`: whoever can replace the key
  * set in transit can forge every passport this verifier accepts.
@@ -22,9 +26,14 @@ import {
   verifyBindingPassport,
   verifyPassport,
 } from "@lime-ts/core/passport";
+import { passportFrom } from "../internal/authorization.ts";
 import type { FetchLike } from "../internal/http.ts";
 import { httpUrlOrUndefined, requireSecureTransport } from "../internal/loopback.ts";
+import { keyDirectoryBase } from "../internal/web-bot-auth.ts";
 import { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
+import { KeyDirectory, type KeyDirectoryOptions } from "./key-directory.ts";
+import { NonceReplayCache } from "./replay-cache.ts";
+import { type AgentRequestContext, RequestSignatureChecker } from "./request-signature.ts";
 import { defaultRevocationUrl, RevocationChecker, type RevocationOptions } from "./revocations.ts";
 
 export interface PassportVerifierOptions {
@@ -52,6 +61,18 @@ export interface PassportVerifierOptions {
    * See docs/revocation.md.
    */
   revocation?: RevocationOptions;
+  /**
+   * `verifyRequest` (the guards): refuse every request without a valid Web
+   * Bot Auth signature, unbound passports included (SIGNATURE_MISSING).
+   * Default false: a signature is checked when the passport is key-bound or
+   * the request is signed, and an unbound passport alone passes as LIME's
+   * clients send it. See docs/web-bot-auth.md.
+   */
+  requireSignature?: boolean;
+  /** Caching of agents' key directories (fetched from the issuer only). */
+  keyDirectory?: KeyDirectoryOptions;
+  /** Most signature nonces remembered against replay. Default 100,000. */
+  replayCacheSize?: number;
   /** Clock in epoch milliseconds, shared by the cache and the lifetime checks; tests move it. */
   now?: () => number;
 }
@@ -77,6 +98,9 @@ export class PassportVerifier {
   readonly jwks: JwksCache;
   /** The issuer's revocations (undefined when turned off); `SiteClient` feeds it its stream's `revoked` events. */
   readonly revocations: RevocationChecker | undefined;
+  /** Agents' public keys, from the issuer's key directory, for request signatures. */
+  readonly keyDirectory: KeyDirectory;
+  readonly #signatures: RequestSignatureChecker;
   readonly #audience: string | string[] | undefined;
   readonly #clockToleranceSec: number;
   readonly #now: () => number;
@@ -116,6 +140,19 @@ export class PassportVerifier {
             allowInsecureTransport: allowInsecure,
             clockToleranceSec: this.#clockToleranceSec,
           });
+    this.keyDirectory = new KeyDirectory({
+      ...options.keyDirectory,
+      baseUrl: keyDirectoryBase(issuerUrl?.href ?? this.jwks.url),
+      fetch: options.fetch,
+      now: this.#now,
+    });
+    this.#signatures = new RequestSignatureChecker({
+      directory: this.keyDirectory,
+      replay: new NonceReplayCache(options.replayCacheSize ?? 100_000),
+      requireSignature: options.requireSignature === true,
+      clockToleranceSec: this.#clockToleranceSec,
+      now: this.#now,
+    });
   }
 
   /**
@@ -139,7 +176,30 @@ export class PassportVerifier {
       siteId: options.siteId,
     };
     const passport = await this.#withKeys((jwks) => verifyPassport(token, jwks, verifyOptions));
-    await this.revocations?.check({ agentId: passport.agentId, issuedAt: passport.issuedAt });
+    await this.revocations?.check({
+      agentId: passport.agentId,
+      issuedAt: passport.issuedAt,
+      keyId: passport.boundKeyThumbprint,
+    });
+    return passport;
+  }
+
+  /**
+   * Verifies the passport a request presents (`Authorization: AgentPassport
+   * <jwt>`, else SDK_PASSPORT_MISSING), as `verify` does, then its Web Bot
+   * Auth signature when the passport is key-bound, the request is signed,
+   * or `requireSignature` is set: throws the core's `SignatureError`
+   * (SIGNATURE_*, in the order of docs/web-bot-auth.md), or
+   * SDK_KEY_DIRECTORY_UNAVAILABLE when the agent's keys cannot be fetched.
+   *
+   * @example
+   * const agent = await verifier.verifyRequest(request);
+   * agent.signature?.keyId; // the key that signed, = the passport's cnf.jkt
+   */
+  async verifyRequest(request: Request, options: VerifyOptions = {}): Promise<AgentRequestContext> {
+    const passport: AgentRequestContext = await this.verify(passportFrom(request), options);
+    const signature = await this.#signatures.check(request, passport);
+    if (signature !== undefined) passport.signature = signature;
     return passport;
   }
 

@@ -45,6 +45,8 @@ describe("examples", () => {
           'GET /api/whoami without one -> 401, WWW-Authenticate: AgentPassport realm="http://127.0.0.1:',
         );
         expect(out).toMatch(/signedIn: "[0-9a-f-]{36}"/);
+        expect(out).toMatch(/GET \/api\/whoami signed with key [\w-]{43} -> 200/);
+        expect(out).toContain("its key-bound passport without the signature -> 401 SIGNATURE_MISSING");
         expect(code).toBe(0);
       },
       SLOW_TEST_TIMEOUT_MS,

@@ -11,12 +11,15 @@
  *   LIME_AGENT_TOKEN / ?agent=   an agent token (required)
  *   LIME_ISSUER      / ?issuer=  the passports' `iss` (default: the base URL)
  *   LIME_JWKS_URL    / ?jwks=    the JWKS URL (default: <issuer>/.well-known/jwks.json)
- * A page served from another origin than the server needs `base` and `jwks`
+ *   LIME_REVOCATIONS_URL / ?revocations=  the revocation list (default: <issuer>/api/v1/core/revocations)
+ * A page served from another origin than the server needs `base`, `jwks` and `revocations`
  * pointing at a same-origin proxy (the server sends no CORS headers), with
  * `issuer` naming the server itself.
  */
+import { parseSignatures, verifyParsedSignature } from "../../core/http-signatures/index.ts";
 import {
   AgentClient,
+  generateAgentKey,
   type LoginOutcome,
   PassportVerifier,
   SITE_LOGIN_AUDIENCE,
@@ -38,6 +41,7 @@ interface FlowConfig {
   agentToken: string;
   issuer: string;
   jwksUrl: string | undefined;
+  revocationsUrl: string | undefined;
 }
 
 function setting(envName: string, queryName: string): string | undefined {
@@ -67,6 +71,7 @@ function readConfig(): FlowConfig {
     agentToken,
     issuer: setting("LIME_ISSUER", "issuer") ?? base,
     jwksUrl: setting("LIME_JWKS_URL", "jwks"),
+    revocationsUrl: setting("LIME_REVOCATIONS_URL", "revocations"),
   };
 }
 
@@ -77,6 +82,7 @@ function flowCases(config: FlowConfig): PortableCase[] {
       siteToken: config.siteToken,
       issuer: config.issuer,
       jwksUrl: config.jwksUrl,
+      revocation: { url: config.revocationsUrl },
       events: { pollIntervalMs: 500 },
     });
   const agent = () => new AgentClient({ baseUrl: config.base, agentToken: config.agentToken });
@@ -142,6 +148,7 @@ function flowCases(config: FlowConfig): PortableCase[] {
         const verifier = new PassportVerifier({
           issuer: config.issuer,
           jwksUrl: config.jwksUrl,
+          revocation: { url: config.revocationsUrl },
           audience: "https://portable.example",
         });
         const passport = await verifier.verify(token);
@@ -152,6 +159,45 @@ function flowCases(config: FlowConfig): PortableCase[] {
           "foreign audience",
         );
         assertEqual(verifier.jwks.stats.requests, 1, "JWKS requests");
+        // The revocation list was read, not skipped: a list that cannot be fetched fails open, silently.
+        assertEqual(verifier.revocations?.stats.failures, 0, "revocation list fetch failures");
+        assert((verifier.revocations?.stats.requests ?? 0) >= 1, "the revocation list was fetched");
+      },
+    },
+    {
+      name: "with an Ed25519 signing key: registered, passports bound, every fetch signed (Web Bot Auth)",
+      async run() {
+        const key = await generateAgentKey();
+        const sent: Request[] = [];
+        const signer = new AgentClient({
+          baseUrl: config.base,
+          agentToken: config.agentToken,
+          issuer: config.issuer,
+          signingKey: key,
+          fetch: (input, init) => {
+            const request = new Request(input, init);
+            if (!request.url.startsWith("https://portable.example/")) return fetch(request);
+            sent.push(request);
+            return Promise.resolve(new Response("ok"));
+          },
+        });
+        assertEqual((await signer.registerKey()).kid, key.kid, "registered kid");
+        try {
+          await signer.fetch("https://portable.example/orders?page=2");
+          const [signature] = parseSignatures(sent[0]!, { tag: "web-bot-auth" });
+          assertEqual(signature?.params.keyid, key.kid, "keyid");
+          assert(await verifyParsedSignature(signature!, key.publicJwk), "the request signature verifies");
+          const passport = await new PassportVerifier({
+            issuer: config.issuer,
+            jwksUrl: config.jwksUrl,
+            revocation: { url: config.revocationsUrl },
+            audience: "https://portable.example",
+          }).verify(sent[0]!.headers.get("authorization")!.split(" ")[1]!);
+          assertEqual(passport.boundKeyThumbprint, key.kid, "passport cnf.jkt");
+        } finally {
+          // Each runtime registers its own key; revoking keeps the agent under its limit of active keys.
+          await signer.revokeKey(key.kid);
+        }
       },
     },
     {

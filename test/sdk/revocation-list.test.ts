@@ -130,6 +130,26 @@ describe("the revocation list in PassportVerifier", () => {
     expect((await verifier.verifyBinding(await binding("b-kept"))).bindingId).toBe("b-kept");
   });
 
+  test("a revoked agent key (kind agent_key) refuses the passports bound to it (cnf.jkt) only, from the list and from an event", async () => {
+    const { issuer, verifier, publish } = await setup();
+    const [revokedKey, keptKey, learnedKey] = ["A", "E", "I"].map((c) => c.repeat(43)) as [
+      string,
+      string,
+      string,
+    ];
+    const bound = (jkt: string) => sign(issuer.keys[0]!, { cnf: { jkt } });
+    await publish([
+      { kind: "agent_key", agent_id: "agent-1", jkt: revokedKey, at: 1 },
+      { kind: "agent_key", agent_id: "agent-1", at: 1 }, // no jkt: not an entry, skipped
+    ]);
+    expect(await code(async () => verifier.verify(await bound(revokedKey)))).toBe("PASSPORT_REVOKED");
+    expect((await verifier.verify(await bound(keptKey))).boundKeyThumbprint).toBe(keptKey);
+    expect((await verifier.verify(await sign(issuer.keys[0]!))).agentId).toBe("agent-1");
+    verifier.revocations!.learn({ kind: "agent_key", agentId: "agent-1", jkt: learnedKey, at: 1 });
+    expect(await code(async () => verifier.verify(await bound(learnedKey)))).toBe("PASSPORT_REVOKED");
+    expect((await verifier.verify(await bound(keptKey))).agentId).toBe("agent-1");
+  });
+
   test("a forged list (a key the JWKS does not publish), a tampered one, a passport posing as one: nothing changes", async () => {
     const { issuer, verifier, publish } = await setup();
     const token = await sign(issuer.keys[0]!);

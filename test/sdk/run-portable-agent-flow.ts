@@ -30,6 +30,7 @@ async function runChromium(): Promise<boolean> {
         agent: ids.agentToken,
         issuer: server.url,
         jwks: `${base}/.well-known/jwks.json`,
+        revocations: `${base}/api/v1/core/revocations`,
       }),
   });
 }

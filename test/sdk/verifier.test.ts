@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseMaxAge } from "../../sdk/site/jwks-cache.ts";
+import { parseMaxAge } from "../../sdk/internal/bounded-fetch.ts";
 import { defaultJwksUrl, PassportVerifier } from "../../sdk/site/verifier.ts";
 import { createTestIssuer, ISSUER, JWKS_URL, sign, type TestIssuer, tokenWithKid } from "./helpers/issuer.ts";
 
