@@ -19,16 +19,8 @@ import {
   PUBLIC,
 } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
+import { matchesIfNoneMatch } from "../../http/etag.ts";
 import { JwksDocument, KeyRotationView, RotateKeysBody } from "./schemas.ts";
-
-/** RFC 9110 §13.1.2: `If-None-Match` is a list of entity tags or `*`; weak tags compare weakly. */
-function matches(ifNoneMatch: string | null, etag: string): boolean {
-  if (ifNoneMatch === null) return false;
-  return ifNoneMatch
-    .split(",")
-    .map((tag) => tag.trim().replace(/^W\//, ""))
-    .some((tag) => tag === "*" || tag === etag);
-}
 
 export function keyRoutes(ctx: AppContext) {
   const serveJwks = ({ request }: { request: Request }) => {
@@ -38,7 +30,7 @@ export function keyRoutes(ctx: AppContext) {
       etag,
       "x-content-type-options": "nosniff",
     };
-    if (matches(request.headers.get("if-none-match"), etag))
+    if (matchesIfNoneMatch(request.headers.get("if-none-match"), etag))
       return new Response(null, { status: 304, headers });
     const body = JSON.stringify({ keys: document.keys, ok: true, data: { keys: document.keys } });
     return new Response(body, {
