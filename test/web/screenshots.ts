@@ -11,7 +11,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { SiteClient } from "@lime-ts/sdk";
+import { AgentClient, generateAgentKey, SiteClient } from "@lime-ts/sdk";
 import { createBindingSite } from "../../examples/lib/binding-site-handler.ts";
 import { resetLinkIn, verificationCodeIn } from "../server/fixtures/smtp-inbox.ts";
 import { freshContext, launchChromium, seriousAxeFindings } from "../support/browser.ts";
@@ -75,7 +75,11 @@ await nav("Agents").click();
 await page.getByLabel("Name").fill("Research bot");
 await page.getByLabel("Description (optional)").fill("Reads papers and summarises them");
 await page.getByRole("button", { name: "Create agent" }).click();
+const agentToken = (await page.locator("#agent-token").textContent())!.trim();
 await shoot("agent-token-once");
+// The agent registers a signing key of its own, so the agent page shows its keys.
+const laptopKey = await generateAgentKey();
+await new AgentClient({ baseUrl: t.url, agentToken, signingKey: laptopKey }).registerKey({ label: "laptop" });
 await page.getByRole("link", { name: /continue to Research bot/i }).click();
 await shoot("agent");
 await nav("Agents").click();
