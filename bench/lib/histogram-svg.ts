@@ -9,6 +9,7 @@
  * include it, so a budget far above every sample shows as the margin it is.
  */
 import { type Bucket, formatMs, type LatencySummary } from "./histogram.ts";
+import { escapeXml, fixed, svgOpening } from "./svg.ts";
 
 export interface SvgHistogramOptions {
   title: string;
@@ -23,12 +24,6 @@ const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 const BAR_COLOR = "#2e86c1";
 const OVER_BUDGET_COLOR = "#c0392b";
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-const fixed = (n: number) => n.toFixed(1);
 
 /** Maps a latency (ms) to x on a log axis spanning `[lo, hi]`. */
 function latencyAxis(lo: number, hi: number): (ms: number) => number {
@@ -81,8 +76,7 @@ export function svgHistogram(buckets: readonly Bucket[], options: SvgHistogramOp
   const stats = `n=${summary.count}  p50=${formatMs(summary.p50)}  p95=${formatMs(summary.p95)}  p99=${formatMs(summary.p99)}  max=${formatMs(summary.max)}${budgetMs === undefined ? "" : `  budget=${formatMs(budgetMs)}`}`;
 
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="monospace" font-size="11">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    ...svgOpening(WIDTH, HEIGHT, options.title),
     `<text x="${MARGIN.left}" y="22" font-size="14">${escapeXml(options.title)}</text>`,
     `<text x="${MARGIN.left}" y="40">${escapeXml(stats)}</text>`,
     ...countTicks(peak, height),

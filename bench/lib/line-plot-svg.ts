@@ -4,6 +4,8 @@
  * writes what it measured and a reader opens the file in a browser.
  */
 
+import { escapeXml, fixed, svgOpening } from "./svg.ts";
+
 export interface LineSeries {
   label: string;
   color: string;
@@ -30,12 +32,6 @@ const MARGIN = { top: 64, right: 240, bottom: 48, left: 64 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-const fixed = (n: number) => n.toFixed(1);
-
 /** About `count` round tick values covering [lo, hi]. */
 function ticks(lo: number, hi: number, count: number): number[] {
   const raw = (hi - lo) / count || 1;
@@ -57,8 +53,7 @@ export function svgLinePlot(options: LinePlotOptions): string {
   const bottom = MARGIN.top + PLOT_H;
 
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="monospace" font-size="11">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    ...svgOpening(WIDTH, HEIGHT, options.title),
     `<text x="${MARGIN.left}" y="22" font-size="14">${escapeXml(options.title)}</text>`,
   ];
   if (options.subtitle) parts.push(`<text x="${MARGIN.left}" y="40">${escapeXml(options.subtitle)}</text>`);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { asciiHistogram, formatMs, logHistogram, percentile, summarize } from "../../bench/lib/histogram.ts";
 import { svgHistogram } from "../../bench/lib/histogram-svg.ts";
+import { svgLinePlot } from "../../bench/lib/line-plot-svg.ts";
 
 /** The bars of an SVG histogram: count, x, width and height, as drawn. */
 function barsOf(svg: string) {
@@ -51,6 +52,35 @@ describe("bench latency summaries", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("t &lt;&amp;&gt;");
     expect(svg).toContain("#c0392b");
+  });
+
+  test("both charts are named for screen readers: role img and a <title> first", () => {
+    const histogram = svgHistogram(logHistogram([1, 2, 3], 4), {
+      title: "Verify <p99>",
+      summary: summarize([1, 2, 3]),
+    });
+    const plot = svgLinePlot({
+      title: "Difficulty & load",
+      xLabel: "s",
+      yLabel: "bits",
+      series: [
+        {
+          label: "A",
+          color: "#000",
+          points: [
+            [0, 10],
+            [1, 12],
+          ],
+        },
+      ],
+    });
+    for (const [svg, title] of [
+      [histogram, "Verify &lt;p99&gt;"],
+      [plot, "Difficulty &amp; load"],
+    ] as const) {
+      expect(svg).toMatch(/^<svg [^>]*role="img"[^>]*>\n<title>/);
+      expect(svg).toContain(`<title>${title}</title>`);
+    }
   });
 
   test("the SVG's slow tail is visible: a bucket of one sample beside 20 000 is several pixels tall", () => {
