@@ -10,7 +10,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { DomainError } from "../../errors.ts";
 import { failureResponses, PUBLIC } from "../../http/contract.ts";
-import { matchesIfNoneMatch } from "../../http/etag.ts";
+import { IF_NONE_MATCH_PARAMETER, matchesIfNoneMatch } from "../../http/etag.ts";
 import {
   buildDirectory,
   DIRECTORY_MAX_AGE_SECONDS,
@@ -64,15 +64,7 @@ export function directoryRoutes(ctx: Pick<AppContext, "agentKeys" | "clock">) {
         operationId: "getAgentKeyDirectory",
         tags: ["core"],
         security: PUBLIC,
-        parameters: [
-          {
-            name: "if-none-match",
-            in: "header",
-            required: false,
-            description: "An ETag from an earlier answer (or a list of them, or `*`): 304 when unchanged.",
-            schema: { type: "string" },
-          } as const,
-        ],
+        parameters: [IF_NONE_MATCH_PARAMETER],
         responses: {
           200: {
             description: "The directory.",

@@ -9,7 +9,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { failureResponses, PUBLIC } from "../../http/contract.ts";
-import { matchesIfNoneMatch } from "../../http/etag.ts";
+import { IF_NONE_MATCH_PARAMETER, matchesIfNoneMatch } from "../../http/etag.ts";
 import { LIST_MAX_AGE_SECONDS } from "./list.ts";
 import { RevocationListDocument } from "./schemas.ts";
 
@@ -51,15 +51,7 @@ export function revocationRoutes(ctx: AppContext) {
         operationId: "getRevocationList",
         tags: ["core"],
         security: PUBLIC,
-        parameters: [
-          {
-            name: "if-none-match",
-            in: "header",
-            required: false,
-            description: "An ETag from an earlier answer (or a list of them, or `*`): 304 when unchanged.",
-            schema: { type: "string" },
-          } as const,
-        ],
+        parameters: [IF_NONE_MATCH_PARAMETER],
         responses: {
           200: {
             description: "The list.",
