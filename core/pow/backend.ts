@@ -1,10 +1,13 @@
 /**
- * Which solver this runtime gets: the SIMD kernel, else the scalar kernel,
- * else pure JS, with the reason for a fallback logged once. Everything the
- * choice depends on (the WebAssembly namespace, the logger) comes in through
- * a `PowRuntime`, so tests can take WebAssembly away without patching globals.
+ * Which solver this runtime gets: the fastest of the WASM kernels that load
+ * and answer correctly here (calibration.ts), else pure JS, with the reason
+ * for a fallback logged once. Everything the choice depends on (the
+ * WebAssembly namespace, the clock, the logger) comes in through a
+ * `PowRuntime`, so tests can take WebAssembly away or drive the clock
+ * without patching globals.
  */
 import { PowError } from "../errors.ts";
+import { type Calibration, type CalibrationCandidate, calibrate } from "./calibration.ts";
 import type { KernelExports } from "./kernel/abi.ts";
 import { type KernelKind, kernelBytes, simdProbeBytes } from "./kernel/modules.ts";
 
@@ -18,12 +21,15 @@ export type WasmApi = Pick<typeof WebAssembly, "compile" | "instantiate" | "vali
 export interface PowRuntime {
   /** `undefined` where the runtime has no WebAssembly. */
   wasm: WasmApi | undefined;
+  /** Milliseconds from any origin; the calibration times the kernels with it. */
+  now(): number;
   /** Where fallback reasons go; each runtime object logs a reason once. */
   warn(message: string): void;
 }
 
 export const defaultRuntime: PowRuntime = {
   wasm: typeof WebAssembly === "object" ? WebAssembly : undefined,
+  now: () => performance.now(),
   warn: (message) => console.warn(message),
 };
 
@@ -32,6 +38,7 @@ interface RuntimeCache {
   /** Instances no solve is using. */
   idle: Map<KernelKind, KernelExports[]>;
   detected?: Promise<SolverBackend>;
+  calibration?: Calibration;
 }
 
 /** Idle instances kept per kernel: enough for a few concurrent solves, 64 KiB each. */
@@ -92,39 +99,65 @@ export async function acquireKernel(
 }
 
 async function detect(runtime: PowRuntime): Promise<SolverBackend> {
-  if (!runtime.wasm) {
+  const { wasm } = runtime;
+  if (!wasm) {
     runtime.warn(
       "lime pow: WebAssembly is not available; solving with the pure-JS fallback (several times slower)",
     );
     return "js";
   }
-  if (runtime.wasm.validate(simdProbeBytes())) {
+  const kinds: KernelKind[] = wasm.validate(simdProbeBytes())
+    ? ["wasm-simd", "wasm-scalar"]
+    : ["wasm-scalar"];
+  const candidates: CalibrationCandidate[] = [];
+  const releases: Array<() => void> = [];
+  for (const kind of kinds) {
     try {
-      await compileKernel(runtime, "wasm-simd");
-      return "wasm-simd";
+      const { kernel, release } = await acquireKernel(runtime, kind);
+      candidates.push({ kind, kernel });
+      releases.push(release);
     } catch (error) {
-      runtime.warn(`lime pow: ${reason(error)}; trying the scalar kernel`);
+      runtime.warn(`lime pow: ${reason(error)}`);
     }
   }
+  let calibration: Calibration;
   try {
-    await compileKernel(runtime, "wasm-scalar");
-    return "wasm-scalar";
-  } catch (error) {
-    runtime.warn(`lime pow: ${reason(error)}; solving with the pure-JS fallback (several times slower)`);
-    return "js";
+    calibration = calibrate(candidates, () => runtime.now());
+  } finally {
+    for (const release of releases) release();
   }
+  cacheOf(runtime).calibration = calibration;
+  for (const kind of calibration.incorrect) {
+    runtime.warn(`lime pow: the ${kind} kernel gave a wrong answer in this runtime; not using it`);
+  }
+  if (calibration.chosen) return calibration.chosen;
+  runtime.warn(
+    "lime pow: no WebAssembly kernel is usable; solving with the pure-JS fallback (several times slower)",
+  );
+  return "js";
 }
 
-/** The backend `solve` picks by default in `runtime`; detected once, the reason for a fallback logged once. */
+/**
+ * The backend `solve` picks by default in `runtime`: calibrated on first use
+ * (15–35 ms here, most of it compiling both kernels), then cached for the
+ * runtime object; the reason for a fallback logged once.
+ */
 export function detectBackend(runtime: PowRuntime): Promise<SolverBackend> {
   const cache = cacheOf(runtime);
   cache.detected ??= detect(runtime);
   return cache.detected;
 }
 
+/** What the calibration measured in `runtime`, once `detectBackend` has run there (the bench reports it). */
+export function calibrationOf(runtime: PowRuntime): Calibration | undefined {
+  return cacheOf(runtime).calibration;
+}
+
 /**
- * Which solver `solve` uses here: "wasm-simd", "wasm-scalar" (no SIMD), or
- * "js" (no WebAssembly, or a CSP forbids compiling it).
+ * Which solver `solve` uses here: "wasm-simd" or "wasm-scalar", whichever
+ * ran faster in a short calibration on first use (the SIMD kernel needs a
+ * runtime with WebAssembly SIMD), or "js" (no WebAssembly, or a CSP forbids
+ * compiling it).
  *
  * @example if ((await solverBackend()) === "js") showSlowSolverHint();
  */

@@ -172,7 +172,7 @@ export async function solveIn(
   let hashesBefore = 0;
   if (workers > 1 && env.spawn) {
     // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
-    await compileKernel(env.runtime, backend);
+    const module = await compileKernel(env.runtime, backend);
     if (signal?.aborted) throw aborted(signal);
     try {
       return await searchInWorkers({
@@ -180,6 +180,7 @@ export async function solveIn(
         mask0: masks[0],
         mask1: masks[1],
         bytes: kernelBytes(backend),
+        module,
         workers,
         batchPrefixes: WORKER_BATCH_PREFIXES,
         startPrefix: env.startPrefix,

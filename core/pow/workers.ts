@@ -6,7 +6,9 @@
  * nonce a single thread finds. Workers still busy above it are terminated.
  *
  * The worker runs a script built from source text (`workerScript`): no file
- * path, no bundler plugin, the kernel bytes arrive in the first message.
+ * path, no bundler plugin, the kernel arrives in the first message: the
+ * compiled module where the caller has it (every engine shares compiled,
+ * already optimized code with the workers it is posted to), else its bytes.
  */
 import { PowError } from "../errors.ts";
 import { isCanonicalNonce } from "./form.ts";
@@ -16,7 +18,7 @@ import { type KernelLayout, loadChallenge, runKernelBatch } from "./kernel/runne
 export type WorkerRequest =
   | {
       type: "init";
-      bytes: Uint8Array;
+      kernel: Uint8Array | WebAssembly.Module;
       layout: KernelLayout;
       challenge: string;
       mask0: number;
@@ -45,7 +47,9 @@ export function workerMain(
   const fail = (error: unknown) => endpoint.post({ type: "error", message: String(error) });
   endpoint.listen((message) => {
     if (message.type === "init") {
-      ready = WebAssembly.instantiate(message.bytes as Uint8Array<ArrayBuffer>).then(({ instance }) => {
+      // instantiate() gives an Instance for a module and { instance, module } for bytes.
+      ready = WebAssembly.instantiate(message.kernel as Uint8Array<ArrayBuffer>).then((result) => {
+        const instance = result instanceof WebAssembly.Instance ? result : result.instance;
         const kernel = instance.exports as unknown as KernelExports;
         load(kernel, message.layout, message.challenge);
         return { kernel, init: message };
@@ -164,6 +168,8 @@ export interface WorkerSearch {
   mask0: number;
   mask1: number;
   bytes: Uint8Array;
+  /** The kernel compiled from `bytes`, sent instead of them when given. */
+  module?: WebAssembly.Module | undefined;
   workers: number;
   /** Prefixes per batch (each prefix is ten nonces); a multiple of 4 keeps SIMD groups aligned. */
   batchPrefixes: number;
@@ -274,14 +280,21 @@ export function searchInWorkers(search: WorkerSearch): Promise<{ nonce: string; 
           handle.terminate();
           return;
         }
-        handle.post({
+        const init = (kernel: Uint8Array | WebAssembly.Module): WorkerRequest => ({
           type: "init",
-          bytes: search.bytes,
+          kernel,
           layout: KERNEL_LAYOUT,
           challenge: search.challenge,
           mask0: search.mask0,
           mask1: search.mask1,
         });
+        try {
+          handle.post(init(search.module ?? search.bytes));
+        } catch (error) {
+          // An engine that cannot clone a module (DataCloneError) still takes the bytes.
+          if (!search.module) throw error;
+          handle.post(init(search.bytes));
+        }
         assign(worker);
       }
     };

@@ -73,18 +73,53 @@ describe("worker split", () => {
   );
 
   test(
-    "real Web Workers and real worker threads agree with the vectors",
+    "real Web Workers and real worker threads agree with the vectors, sent the kernel's bytes or its module",
     async () => {
       const spawners: SpawnWorker[] = [
         webWorkerSpawner({ Worker, Blob, URL }),
         nodeWorkerSpawner((specifier) => import(specifier)),
       ];
+      const module = await WebAssembly.compile(kernelBytes("wasm-simd"));
       for (const spawn of spawners) {
         expect((await searchInWorkers(searchFor(v20, spawn))).nonce).toBe(v20.nonce);
+        // The compiled module instead of the bytes: what solve sends.
+        expect((await searchInWorkers(searchFor(v20, spawn, { module }))).nonce).toBe(v20.nonce);
       }
     },
     SLOW_TEST_TIMEOUT_MS,
   );
+
+  test("a runtime that cannot post a compiled module gets the kernel's bytes instead", async () => {
+    const module = await WebAssembly.compile(kernelBytes("wasm-simd"));
+    const harness = inProcessSpawner();
+    const sent: string[] = [];
+    const refusingModules: SpawnWorker = async (listeners) => {
+      const handle = await harness.spawn(listeners);
+      return {
+        post: (request) => {
+          if (request.type === "init") {
+            sent.push(request.kernel instanceof WebAssembly.Module ? "module" : "bytes");
+            if (request.kernel instanceof WebAssembly.Module) {
+              throw new DOMException("WebAssembly.Module could not be cloned", "DataCloneError");
+            }
+          }
+          handle.post(request);
+        },
+        terminate: handle.terminate,
+      };
+    };
+    expect((await searchInWorkers(searchFor(v20, refusingModules, { module }))).nonce).toBe(v20.nonce);
+    expect(sent).toEqual(["module", "bytes", "module", "bytes"]);
+    // Bytes that cannot be posted either leave nothing to fall back to: a worker failure.
+    const refusingAll: SpawnWorker = async (listeners) => ({
+      ...(await harness.spawn(listeners)),
+      post: () => {
+        throw new DOMException("could not be cloned", "DataCloneError");
+      },
+    });
+    const error = await powRejection(searchInWorkers(searchFor(v20, refusingAll)));
+    expect(error.code).toBe("POW_WORKER_FAILED");
+  });
 
   test("a worker that cannot instantiate the kernel fails the search with POW_WORKER_FAILED", async () => {
     const garbage = new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]);

@@ -1,0 +1,119 @@
+/**
+ * Which kernel is fastest here, measured rather than assumed: engines differ
+ * in which width they compile well (JavaScriptCore has run the SIMD kernel
+ * slower than the scalar one, V8 runs it twice as fast), and that can change
+ * with an engine release. Each candidate first finds a known answer, checked
+ * against the pure-TS SHA-256, so a miscompiled kernel is never chosen
+ * however fast it is; the correct ones then hash the same small batches in
+ * interleaved rounds and the best rate wins. Ties go to the earlier
+ * candidate. The clock comes in as a parameter so tests can drive it.
+ */
+import { difficultyMasks } from "./form.ts";
+import { createJsSearcher } from "./js-search.ts";
+import { KERNEL_LAYOUT, type KernelExports } from "./kernel/abi.ts";
+import type { KernelKind } from "./kernel/modules.ts";
+import { loadChallenge, runKernelBatch } from "./kernel/runner.ts";
+
+/**
+ * sha256("lime-pow-calibration-3"): its first 8-bit hit is nonce 354, prefix 35, so a kernel must
+ * get nine four-prefix groups right, the answer sitting in a SIMD group's last lane.
+ */
+export const CALIBRATION_CHALLENGE = "1d0ff2b9080eb0f2df6905799c2b6495713cda7ec26e1bad583893d6740b27d9";
+const CHECK_DIFFICULTY = 8;
+const CHECK_PREFIXES = 64;
+/** No digest has 40 leading zero bits in the timed ranges (2^-40 each): every batch runs in full. */
+const [NEVER0, NEVER1] = difficultyMasks(40);
+/** 5-digit nonces, the range a difficulty-15 solve lives in. */
+const TIMED_PREFIX = "1000";
+/** ~640 hashes: 0.05–0.5 ms, so a round spans several batches even on a 1 ms browser clock. */
+const TIMED_BATCH_PREFIXES = 64;
+export const CALIBRATION_ROUNDS = 3;
+/** Each round runs batches until this much time has passed (or MAX_BATCHES_PER_ROUND ran). */
+const ROUND_MS = 1;
+const MAX_BATCHES_PER_ROUND = 64;
+
+export interface CalibrationCandidate {
+  kind: KernelKind;
+  kernel: KernelExports;
+}
+
+export interface Calibration {
+  /** The fastest correct kernel, undefined when none was correct. */
+  chosen: KernelKind | undefined;
+  /** Best hashes per millisecond of each correct kernel; empty when there was nothing to choose between. */
+  rates: Partial<Record<KernelKind, number>>;
+  /** Kernels whose known answer was wrong. */
+  incorrect: KernelKind[];
+}
+
+let expected: { status: number; nonce: string } | undefined;
+
+/** The known answer, computed once with the pure-TS SHA-256 (the JS searcher). */
+function knownAnswer(): { status: number; nonce: string } {
+  if (!expected) {
+    const [mask0, mask1] = difficultyMasks(CHECK_DIFFICULTY);
+    const { status, nonce } = createJsSearcher(CALIBRATION_CHALLENGE, mask0, mask1).search(
+      "",
+      CHECK_PREFIXES,
+    );
+    expected = { status, nonce };
+  }
+  return expected;
+}
+
+/** A kernel that traps (an engine bug, memory refused) is as unusable as a wrong one. */
+function answersCorrectly(kernel: KernelExports): boolean {
+  const [mask0, mask1] = difficultyMasks(CHECK_DIFFICULTY);
+  const answer = knownAnswer();
+  try {
+    loadChallenge(kernel, KERNEL_LAYOUT, CALIBRATION_CHALLENGE);
+    const result = runKernelBatch(kernel, KERNEL_LAYOUT, "", CHECK_PREFIXES, mask0, mask1);
+    return result.status === answer.status && result.nonce === answer.nonce;
+  } catch {
+    return false;
+  }
+}
+
+/** Hashes per millisecond over one round; Infinity when the clock did not move. */
+function timeRound(kernel: KernelExports, now: () => number): number {
+  let hashes = 0;
+  let batches = 0;
+  const started = now();
+  let elapsed = 0;
+  while (elapsed < ROUND_MS && batches < MAX_BATCHES_PER_ROUND) {
+    hashes += runKernelBatch(
+      kernel,
+      KERNEL_LAYOUT,
+      TIMED_PREFIX,
+      TIMED_BATCH_PREFIXES,
+      NEVER0,
+      NEVER1,
+    ).hashes;
+    batches += 1;
+    elapsed = now() - started;
+  }
+  return elapsed > 0 ? hashes / elapsed : Number.POSITIVE_INFINITY;
+}
+
+/** Checks every candidate's known answer, then times the correct ones; see the file comment. */
+export function calibrate(candidates: CalibrationCandidate[], now: () => number): Calibration {
+  const incorrect: KernelKind[] = [];
+  const correct = candidates.filter(({ kind, kernel }) => {
+    if (answersCorrectly(kernel)) return true;
+    incorrect.push(kind);
+    return false;
+  });
+  const rates: Partial<Record<KernelKind, number>> = {};
+  if (correct.length > 1) {
+    for (let round = 0; round < CALIBRATION_ROUNDS; round++) {
+      for (const { kind, kernel } of correct) {
+        rates[kind] = Math.max(rates[kind] ?? 0, timeRound(kernel, now));
+      }
+    }
+  }
+  let chosen: KernelKind | undefined;
+  for (const { kind } of correct) {
+    if (chosen === undefined || rates[kind]! > rates[chosen]!) chosen = kind;
+  }
+  return { chosen, rates, incorrect };
+}

@@ -1,0 +1,164 @@
+// The backend choice by calibration, with the clock driven by the test: each
+// kernel is the real one, wrapped so that every `search` call advances a fake
+// clock by a per-kernel cost (its speed, as the calibration sees it) and,
+// for a kernel playing a miscompiled one, corrupts or traps on its answer.
+import { describe, expect, test } from "bun:test";
+import {
+  calibrationOf,
+  defaultRuntime,
+  detectBackend,
+  type PowRuntime,
+  solverBackend,
+  type WasmApi,
+} from "../../../core/pow/backend.ts";
+import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS } from "../../../core/pow/calibration.ts";
+import type { KernelExports } from "../../../core/pow/kernel/abi.ts";
+import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
+import { defaultEnvironment, solveIn } from "../../../core/pow/solver.ts";
+import { nodeSmallestNonce, type PowVector } from "./reference.ts";
+import vectorFile from "./vectors.json";
+
+const v16 = (vectorFile.vectors as PowVector[]).find((x) => x.difficulty === 16)!;
+type Bytes = Uint8Array<ArrayBuffer>;
+
+interface Driven {
+  /** Fake milliseconds each kernel costs per prefix searched. */
+  cost: Record<KernelKind, number>;
+  /** A kernel that reports "not found" where it found the answer. */
+  wrong?: KernelKind;
+  /** A kernel whose every search traps. */
+  trap?: KernelKind;
+  simd?: boolean;
+}
+
+function drivenRuntime(driven: Driven) {
+  let clock = 0;
+  const searches: Record<KernelKind, number> = { "wasm-simd": 0, "wasm-scalar": 0 };
+  const warnings: string[] = [];
+  const kindOf = new WeakMap<WebAssembly.Module, KernelKind>();
+  const simdSize = kernelBytes("wasm-simd").byteLength;
+  const wasm: WasmApi = {
+    validate: (bytes) => (driven.simd ?? true) && WebAssembly.validate(bytes as Bytes),
+    compile: async (bytes) => {
+      const module = await WebAssembly.compile(bytes as Bytes);
+      kindOf.set(module, (bytes as Bytes).byteLength === simdSize ? "wasm-simd" : "wasm-scalar");
+      return module;
+    },
+    instantiate: (async (module: WebAssembly.Module) => {
+      const kind = kindOf.get(module)!;
+      const real = (await WebAssembly.instantiate(module)).exports as unknown as KernelExports;
+      const exports: KernelExports = {
+        memory: real.memory,
+        set_challenge: () => real.set_challenge(),
+        search: (count, mask0, mask1) => {
+          searches[kind] += 1;
+          clock += driven.cost[kind] * count;
+          if (driven.trap === kind) throw new WebAssembly.RuntimeError("unreachable");
+          const status = real.search(count, mask0, mask1);
+          return driven.wrong === kind && status === 1 ? 0 : status;
+        },
+      };
+      return { exports };
+    }) as unknown as WasmApi["instantiate"],
+  };
+  const runtime: PowRuntime = { wasm, now: () => clock, warn: (message) => warnings.push(message) };
+  return { runtime, searches, warnings };
+}
+
+const env = (runtime: PowRuntime) => ({ ...defaultEnvironment(), runtime });
+
+describe("backend calibration", () => {
+  test("the known answer is the smallest 8-bit nonce of the calibration challenge (node:crypto)", () => {
+    expect(nodeSmallestNonce(CALIBRATION_CHALLENGE, 8)).toBe("354");
+  });
+
+  test("the fastest correct kernel wins, whichever it is", async () => {
+    const scalarFaster = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 1 } });
+    expect(await detectBackend(scalarFaster.runtime)).toBe("wasm-scalar");
+    const { rates } = calibrationOf(scalarFaster.runtime)!;
+    expect(rates["wasm-scalar"]! / rates["wasm-simd"]!).toBeCloseTo(2, 5);
+
+    const simdFaster = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 } });
+    expect(await detectBackend(simdFaster.runtime)).toBe("wasm-simd");
+    expect(simdFaster.warnings).toEqual([]);
+  });
+
+  test("a kernel with a wrong answer is never chosen, even when it is the fastest", async () => {
+    const wrongSimd = drivenRuntime({ cost: { "wasm-simd": 0.001, "wasm-scalar": 5 }, wrong: "wasm-simd" });
+    expect(await detectBackend(wrongSimd.runtime)).toBe("wasm-scalar");
+    expect(calibrationOf(wrongSimd.runtime)!.incorrect).toEqual(["wasm-simd"]);
+    expect(wrongSimd.warnings).toEqual([
+      "lime pow: the wasm-simd kernel gave a wrong answer in this runtime; not using it",
+    ]);
+    // It was not timed either: one search (the known answer) and no more.
+    expect(wrongSimd.searches["wasm-simd"]).toBe(1);
+
+    const trappingScalar = drivenRuntime({
+      cost: { "wasm-simd": 5, "wasm-scalar": 0.001 },
+      trap: "wasm-scalar",
+    });
+    expect(await detectBackend(trappingScalar.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(trappingScalar.runtime)!.incorrect).toEqual(["wasm-scalar"]);
+  });
+
+  test("no correct kernel: the pure-JS fallback, logged, and still the right nonce", async () => {
+    const { runtime, warnings } = drivenRuntime({
+      cost: { "wasm-simd": 1, "wasm-scalar": 1 },
+      wrong: "wasm-scalar",
+      simd: false,
+    });
+    expect(await detectBackend(runtime)).toBe("js");
+    expect(warnings.at(-1)).toContain("pure-JS fallback");
+    expect((await solveIn(env(runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+  });
+
+  test("one usable kernel is chosen without timing it", async () => {
+    const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 1 }, simd: false });
+    expect(await detectBackend(runtime)).toBe("wasm-scalar");
+    expect(calibrationOf(runtime)).toEqual({ chosen: "wasm-scalar", rates: {}, incorrect: [] });
+    expect(searches).toEqual({ "wasm-simd": 0, "wasm-scalar": 1 });
+  });
+
+  test("a clock that does not move makes a tie, which the SIMD kernel (first candidate) takes", async () => {
+    const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 0, "wasm-scalar": 0 } });
+    expect(await detectBackend(runtime)).toBe("wasm-simd");
+    // Each round stops at its batch cap instead of waiting for a clock that never moves.
+    expect(searches["wasm-simd"]).toBe(searches["wasm-scalar"]);
+    expect(searches["wasm-simd"]).toBeGreaterThan(CALIBRATION_ROUNDS);
+  });
+
+  test("the choice is measured once per runtime and cached", async () => {
+    const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 1 } });
+    const [first, second] = await Promise.all([detectBackend(runtime), detectBackend(runtime)]);
+    const after = { ...searches };
+    const calibration = calibrationOf(runtime);
+    expect(await detectBackend(runtime)).toBe(first);
+    expect(second).toBe(first);
+    expect(searches).toEqual(after);
+    expect(calibrationOf(runtime)).toBe(calibration!);
+    expect(
+      calibrationOf(drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 1 } }).runtime),
+    ).toBeUndefined();
+  });
+
+  test("solve uses the calibrated kernel, and an explicit backend still wins over it", async () => {
+    const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 1 } });
+    expect(await detectBackend(runtime)).toBe("wasm-scalar");
+    const before = { ...searches };
+    expect((await solveIn(env(runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+    expect(searches["wasm-simd"]).toBe(before["wasm-simd"]);
+    expect(searches["wasm-scalar"]).toBeGreaterThan(before["wasm-scalar"]);
+
+    const forced = { ...searches };
+    const solution = await solveIn(env(runtime), v16.challenge, v16.difficulty, { backend: "wasm-simd" });
+    expect(solution.nonce).toBe(v16.nonce);
+    expect(searches["wasm-simd"]).toBeGreaterThan(forced["wasm-simd"]);
+    expect(searches["wasm-scalar"]).toBe(forced["wasm-scalar"]);
+  });
+
+  test("solverBackend reports the default runtime's calibrated choice", async () => {
+    const backend = await solverBackend();
+    expect(backend).toBe(calibrationOf(defaultRuntime)!.chosen!);
+    expect(await detectBackend(defaultRuntime)).toBe(backend);
+  });
+});
