@@ -19,6 +19,8 @@
 import { createHash } from "node:crypto";
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import { type AnyElysia, Elysia } from "elysia";
+// Replaces the per-check zod schemas that importing `@elysiajs/openapi` registers for `uuid` and `email`.
+import "./schema-formats.ts";
 
 type Json = Record<string, unknown>;
 
