@@ -10,6 +10,10 @@
  * the gate compares them per CPU-second (both processes' CPU time for the
  * flows), which a neighbour's load does not move.
  *
+ * Issue 13: the server process's own CPU per flow beside one signature made
+ * in that process (target ≤ 3), and the JWKS beside bare JSON routes in the
+ * same app (target ≥ 0.9); docs/decisions/server-cpu-profile.md.
+ *
  * Run alone: `bun bench/server.ts [--short]`.
  */
 import { complete, loginFlow, openSiteStream, ownCpuMicros, rate, rsaSigner } from "./lib/flows.ts";
@@ -18,6 +22,8 @@ import type { BenchOptions, BenchSection } from "./lib/types.ts";
 
 interface BenchTarget {
   url: string;
+  /** A bare Elysia app behind the same transport alone, in the server process (bench/lib/server-process.ts). */
+  floorUrl: string;
   agentToken: string;
   trivialAgentToken: string;
   sites: { difficulty: number; siteToken: string }[];
@@ -27,6 +33,8 @@ interface ServerProcess {
   target: BenchTarget;
   /** The server process's CPU time so far, in microseconds. */
   cpuMicros(): Promise<number>;
+  /** The CPU time of one RSA-2048 signature in the server process (`count` in a row), in microseconds. */
+  signingMicros(count: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +65,11 @@ async function startServerProcess(): Promise<ServerProcess> {
       child.stdin.flush();
       return Number(await nextLine());
     },
+    signingMicros: async (count) => {
+      child.stdin.write(`sign ${count}\n`);
+      child.stdin.flush();
+      return Number(await nextLine());
+    },
     stop: async () => {
       reader.releaseLock();
       child.stdin.end();
@@ -75,6 +88,8 @@ interface SliceRates {
    * the machine's load.
    */
   perCpuSecond: number;
+  /** The server process's CPU time per completion, in microseconds (NaN without `server`). */
+  serverMicrosEach: number;
 }
 
 /** Runs `task` as `rate` does and returns both rates; `server` when the server process works for it too. */
@@ -84,11 +99,18 @@ async function slice(
   task: () => Promise<void>,
   server?: ServerProcess,
 ): Promise<SliceRates> {
-  const cpu = async () => ownCpuMicros() + (server ? await server.cpuMicros() : 0);
-  const before = await cpu();
+  const serverCpu = async () => (server ? await server.cpuMicros() : Number.NaN);
+  const ownBefore = ownCpuMicros();
+  const serverBefore = await serverCpu();
   const { completed, elapsedMs } = await complete(durationMs, concurrency, task);
-  const cpuSeconds = ((await cpu()) - before) / 1e6;
-  return { perSecond: completed / (elapsedMs / 1000), perCpuSecond: completed / cpuSeconds };
+  const serverMicros = (await serverCpu()) - serverBefore;
+  const ownMicros = ownCpuMicros() - ownBefore;
+  const cpuSeconds = (ownMicros + (server ? serverMicros : 0)) / 1e6;
+  return {
+    perSecond: completed / (elapsedMs / 1000),
+    perCpuSecond: completed / cpuSeconds,
+    serverMicrosEach: serverMicros / completed,
+  };
 }
 
 export async function runServerBench(opts: BenchOptions): Promise<BenchSection> {
@@ -104,26 +126,57 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
     ];
     await Promise.all(streams.map((s) => s.ready));
     const trivialFlow = () => loginFlow(target.url, trivial.siteToken, target.trivialAgentToken, streams[1]!);
-    // Warm both paths (JIT, key import, SQLite page cache) before measuring.
+    // Warm both paths (JIT, key import, SQLite page cache) before measuring: a second of flows, so the
+    // server's CPU per flow is not its compiler's.
     await trivialFlow();
+    await complete(opts.short ? 1_000 : 2_000, 4, trivialFlow);
     const sign = await rsaSigner();
 
     const sliced = await interleavedRounds(slices, {
       signing: () => slice(durationMs / 2 / slices, 1, sign),
       flowsTrivial: () => slice(durationMs / slices, 4, trivialFlow, server),
+      serverSigning: async () => ({
+        perSecond: 0,
+        perCpuSecond: 0,
+        serverMicrosEach: await server.signingMicros(100),
+      }),
     });
     const best = (results: SliceRates[], rate: keyof SliceRates) => bestRate(results.map((r) => r[rate]));
     const signingPerSecond = best(sliced.signing, "perSecond");
     const flowsTrivial = best(sliced.flowsTrivial, "perSecond");
     const signingPerCpuSecond = best(sliced.signing, "perCpuSecond");
     const flowsPerCpuSecond = best(sliced.flowsTrivial, "perCpuSecond");
+    // The server's own CPU per flow (the load generator's excluded) beside one signature made in the
+    // server process: the signature is the one cost a login cannot avoid (docs/decisions/server-cpu-profile.md).
+    const serverMicrosPerFlow = Math.min(...sliced.flowsTrivial.map((r) => r.serverMicrosEach));
+    const serverSigningMicros = Math.min(...sliced.serverSigning.map((r) => r.serverMicrosEach));
+    const flowCostInSignatures = serverMicrosPerFlow / serverSigningMicros;
     const flowsRealistic = await rate(durationMs, 2, () =>
       loginFlow(target.url, realistic.siteToken, target.agentToken, streams[0]!),
     );
-    const jwksPerSecond = await rate(durationMs / 2, 16, async () => {
-      const response = await fetch(`${target.url}/.well-known/jwks.json`);
+    const get = (url: string) => async () => {
+      const response = await fetch(url);
       await response.arrayBuffer();
+    };
+    // The JWKS, /health, a bare JSON route in the same app (tiny, and answering the JWKS's own JSON) and
+    // a bare Elysia app behind the transport alone (the floor), interleaved; requests per second as the
+    // load generator sees them, and the server process's CPU time per request.
+    const served = await interleavedRounds(slices, {
+      jwks: () => slice(durationMs / 2 / slices, 16, get(`${target.url}/.well-known/jwks.json`), server),
+      health: () => slice(durationMs / 2 / slices, 16, get(`${target.url}/health`), server),
+      bare: () => slice(durationMs / 2 / slices, 16, get(`${target.url}/bench/bare`), server),
+      bareJwks: () => slice(durationMs / 2 / slices, 16, get(`${target.url}/bench/bare-jwks`), server),
+      floor: () => slice(durationMs / 2 / slices, 16, get(target.floorUrl), server),
     });
+    const servedRate = (name: keyof typeof served) => best(served[name], "perSecond");
+    const servedMicros = (name: keyof typeof served) =>
+      Math.min(...served[name].map((r) => r.serverMicrosEach));
+    const jwksPerSecond = servedRate("jwks");
+    const barePerSecond = servedRate("bare");
+    const jwksShare = jwksPerSecond / barePerSecond;
+    const jwksSameBytesShare = jwksPerSecond / servedRate("bareJwks");
+    const healthShare = servedRate("health") / barePerSecond;
+    const jwksCpuShare = servedMicros("bare") / servedMicros("jwks");
     for (const stream of streams) stream.close();
 
     const issuanceShare = flowsTrivial / signingPerSecond;
@@ -145,7 +198,25 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
           note: `4 concurrent, best of ${slices} slices`,
         },
         { label: "login flows, difficulty 15", value: flowsRealistic, unit: "flows/s", note: "2 concurrent" },
-        { label: "JWKS requests", value: jwksPerSecond, unit: "req/s", note: "16 concurrent" },
+        {
+          label: "bare Elysia app, same transport",
+          value: servedRate("floor"),
+          unit: "req/s",
+          note: `16 concurrent, best of ${slices}`,
+        },
+        { label: "bare JSON route in the LIME app", value: barePerSecond, unit: "req/s", note: "the same" },
+        { label: "JWKS requests", value: jwksPerSecond, unit: "req/s", note: "the same" },
+        { label: "JWKS / bare JSON route", value: jwksShare, unit: "ratio", note: "target ≥ 0.9" },
+        {
+          label: "JWKS / bare route answering the same JSON",
+          value: jwksSameBytesShare,
+          unit: "ratio",
+          note: "the handler's cost alone",
+        },
+        { label: "/health / bare JSON route", value: healthShare, unit: "ratio" },
+        { label: "server CPU per JWKS request", value: servedMicros("jwks"), unit: "µs", note: "best slice" },
+        { label: "server CPU per bare request", value: servedMicros("bare"), unit: "µs", note: "best slice" },
+        { label: "JWKS / bare route, per server CPU-second", value: jwksCpuShare, unit: "ratio" },
         { label: "flows (d=1) / signing, per second", value: issuanceShare, unit: "ratio" },
         {
           label: "RSA-2048 signatures per CPU-second",
@@ -160,6 +231,24 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
           note: "load generator and server together",
         },
         { label: "flows (d=1) / signing, per CPU-second", value: issuanceCpuShare, unit: "ratio" },
+        {
+          label: "server CPU per login flow (d=1)",
+          value: serverMicrosPerFlow,
+          unit: "µs",
+          note: "server process only, best slice",
+        },
+        {
+          label: "RSA-2048 signature in the server process",
+          value: serverSigningMicros,
+          unit: "µs CPU",
+          note: "best of 100-signature rounds",
+        },
+        {
+          label: "server CPU per flow / one signature",
+          value: flowCostInSignatures,
+          unit: "ratio",
+          note: "target ≤ 3",
+        },
       ],
       gates: [
         // Each flow is five HTTP exchanges, three SQLite writes and one RSA
@@ -181,6 +270,26 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
           min: 2_000,
           unit: "req/s",
           inShortMode: false,
+        },
+        // The server's own CPU per flow in signatures made in the same process (target 3; the margin is
+        // the machine's noise: docs/decisions/server-cpu-profile.md). A regression like the per-check
+        // zod schemas (+0.5 signature) moves it; a neighbour's load moves both sides.
+        {
+          name: "server CPU per login flow / one RSA signature",
+          actual: flowCostInSignatures,
+          max: 6,
+          unit: "ratio",
+          inShortMode: true,
+        },
+        // The prepared JWKS against a bare JSON route in the same app: the target is 0.9 (reported
+        // above); 0.64–1.14 over fifteen runs on a loaded machine (docs/decisions/server-cpu-profile.md),
+        // so the gate is a floor that a JWKS costing twice a bare route fails.
+        {
+          name: "JWKS / bare JSON route, requests per second",
+          actual: jwksShare,
+          min: 0.5,
+          unit: "ratio",
+          inShortMode: true,
         },
       ],
     };

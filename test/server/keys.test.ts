@@ -93,6 +93,26 @@ describe("signing keys: rotation and retirement", () => {
       headers: { authorization: `Bearer ${ADMIN}` },
     });
 
+  test("the prepared JWKS follows each rotation: the old ETag gets the new set, the new one a 304", async () => {
+    const before = await fetch(`${t.url}/.well-known/jwks.json`);
+    const oldEtag = before.headers.get("etag")!;
+    const oldBody = await before.text();
+    // Served from the same prepared bytes while the keys do not change.
+    expect(await (await fetch(`${t.url}/.well-known/jwks.json`)).text()).toBe(oldBody);
+    expect((await rotate()).status).toBe(200);
+    const after = await fetch(`${t.url}/.well-known/jwks.json`, { headers: { "if-none-match": oldEtag } });
+    expect(after.status).toBe(200);
+    const newEtag = after.headers.get("etag")!;
+    expect(newEtag).not.toBe(oldEtag);
+    const body = JSON.parse(await after.text());
+    expect(body.keys).toHaveLength(3);
+    expect(body.data.keys).toEqual(body.keys);
+    const revalidated = await fetch(`${t.url}/api/v1/core/.well-known/jwks.json`, {
+      headers: { "if-none-match": newEtag },
+    });
+    expect(revalidated.status).toBe(304);
+  });
+
   test("passports are signed by the first published key; the second (next) key is already published", async () => {
     const jwks = (await api(t.url, "/.well-known/jwks.json")).body;
     const passport = await selfPassport(t, p.agentToken);
