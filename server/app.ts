@@ -391,6 +391,10 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         await sweepBindings(bindings);
         await refreshDueReputations(stores.agentReputation, now);
         await keyRing.maintain();
+        // Every purge is a few bounded batches on an index (docs/decisions/purge-and-indexes.md);
+        // its duration is logged at debug level (the long-run bench reads it), and a tick that
+        // outlasts the interval is a warning.
+        const purgeStarted = performance.now();
         await stores.agentLogin.purge(
           now,
           now - config.lifetimes.eventRetentionMs - config.lifetimes.loginRequestMs,
@@ -400,6 +404,10 @@ export async function createApp(deps: AppDeps): Promise<LimeServer> {
         await stores.passwordResets.deleteExpired(now, PASSWORD_RESET_PURGE_BATCH);
         await purgeOAuthState(oauth);
         await deps.maintainStorage?.(now);
+        const purgeMs = performance.now() - purgeStarted;
+        logger.debug("maintenance purge", { purge_ms: Math.round(purgeMs * 100) / 100 });
+        if (purgeMs > config.maintenanceIntervalMs)
+          logger.warn("maintenance purge outlasted its interval", { purge_ms: Math.round(purgeMs) });
       } catch (error) {
         logger.error("maintenance failed", { error: String(error) });
       } finally {

@@ -23,12 +23,12 @@
  * only serialises them).
  *
  * Lock order, so nothing deadlocks: row locks on login_requests first (the
- * approving UPDATE; expireDue's `FOR UPDATE` in id order), then the advisory
+ * approving UPDATE; expireDue's `FOR UPDATE` in (expires_at, id) order), then the advisory
  * locks (several in ascending key order); a transaction holding an advisory
  * lock waits for nothing else but other advisory locks taken in that order.
  */
 
-import type { AgentLoginStore } from "../../modules/agent-login/store.ts";
+import type { AgentLoginStore, OutcomeEvent } from "../../modules/agent-login/store.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
 import { millis } from "../sql-rows/millis.ts";
 import type { Sql } from "./connection.ts";
@@ -38,6 +38,55 @@ import { deleteLapsed, inBatches, PURGE_BATCH } from "./purge.ts";
 const OUTCOME_LOCK_NAMESPACE = 0x4c4f5554;
 
 export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
+  async function expireBatch(now: number, eventExpiresAt: number): Promise<OutcomeEvent[]> {
+    return sql.begin(async (tx) => {
+      // One batch of the oldest due requests (the partial index login_requests_pending_expiry), locked
+      // in (expires_at, id) order, so two sweeps never deadlock; one that waited re-checks the status
+      // and skips what the other (or an approval) took.
+      const rows: RequestRow[] = await tx`
+        WITH due AS (
+          SELECT id FROM login_requests WHERE status = 'PENDING' AND expires_at <= ${now}
+          ORDER BY expires_at, id LIMIT ${PURGE_BATCH} FOR UPDATE
+        )
+        UPDATE login_requests r SET status = 'EXPIRED' FROM due
+        WHERE r.id = due.id AND r.status = 'PENDING'
+        RETURNING r.*`;
+      if (rows.length === 0) return [];
+      // Every affected site's lock, in ascending key order, before any id is drawn.
+      const siteIds = [...new Set(rows.map((row) => row.site_id))];
+      await tx`
+        SELECT pg_advisory_xact_lock(${OUTCOME_LOCK_NAMESPACE}::int4, k)
+        FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest(${siteIds}::text[]) AS s ORDER BY k) AS keys`;
+      // One insert for all of them, oldest expiry first (the order the SQLite sweep walks its expiry
+      // index), so the ids drawn follow that order.
+      const ordered = rows
+        .sort((a, b) => millis(a.expires_at) - millis(b.expires_at) || compareBytes(a.id, b.id))
+        .map((row) => row.id);
+      const inserted: Array<{ id: string; login_request_id: string }> = await tx`
+        INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at)
+        SELECT r.site_id, r.id, 'expired', ${now}, ${eventExpiresAt}, NULL
+        FROM unnest(${ordered}::text[]) WITH ORDINALITY AS due(id, n) JOIN login_requests r ON r.id = due.id
+        ORDER BY due.n
+        RETURNING id, login_request_id`;
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const events = inserted.map(({ id, login_request_id }) => {
+        const row = byId.get(login_request_id)!;
+        return toOutcome({
+          id,
+          site_id: row.site_id,
+          login_request_id,
+          type: "expired",
+          created_at: now,
+          expires_at: eventExpiresAt,
+          delivered_at: null,
+          passport_jwt: row.passport_jwt,
+          redirect_url: row.redirect_url,
+        });
+      });
+      return events.sort((a, b) => a.id - b.id);
+    });
+  }
+
   return {
     async create(r) {
       await sql`INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url,
@@ -94,50 +143,14 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
     },
 
     async expireDue(now, eventExpiresAt) {
-      return sql.begin(async (tx) => {
-        // Rows are locked in id order, so two sweeps never deadlock; one that waited re-checks
-        // the status and skips what the other (or an approval) took.
-        const rows: RequestRow[] = await tx`
-          WITH due AS (
-            SELECT id FROM login_requests WHERE status = 'PENDING' AND expires_at <= ${now} ORDER BY id FOR UPDATE
-          )
-          UPDATE login_requests r SET status = 'EXPIRED' FROM due
-          WHERE r.id = due.id AND r.status = 'PENDING'
-          RETURNING r.*`;
-        if (rows.length === 0) return [];
-        // Every affected site's lock, in ascending key order, before any id is drawn.
-        const siteIds = [...new Set(rows.map((row) => row.site_id))];
-        await tx`
-          SELECT pg_advisory_xact_lock(${OUTCOME_LOCK_NAMESPACE}::int4, k)
-          FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest(${siteIds}::text[]) AS s ORDER BY k) AS keys`;
-        // One insert for all of them, oldest expiry first (the order the SQLite sweep walks its expiry
-        // index), so the ids drawn follow that order.
-        const ordered = rows
-          .sort((a, b) => millis(a.expires_at) - millis(b.expires_at) || compareBytes(a.id, b.id))
-          .map((row) => row.id);
-        const inserted: Array<{ id: string; login_request_id: string }> = await tx`
-          INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at)
-          SELECT r.site_id, r.id, 'expired', ${now}, ${eventExpiresAt}, NULL
-          FROM unnest(${ordered}::text[]) WITH ORDINALITY AS due(id, n) JOIN login_requests r ON r.id = due.id
-          ORDER BY due.n
-          RETURNING id, login_request_id`;
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        const events = inserted.map(({ id, login_request_id }) => {
-          const row = byId.get(login_request_id)!;
-          return toOutcome({
-            id,
-            site_id: row.site_id,
-            login_request_id,
-            type: "expired",
-            created_at: now,
-            expires_at: eventExpiresAt,
-            delivered_at: null,
-            passport_jwt: row.passport_jwt,
-            redirect_url: row.redirect_url,
-          });
-        });
-        return events.sort((a, b) => a.id - b.id);
+      // A batch per transaction, at most PURGE_BATCHES_PER_TICK of them; a larger backlog waits for the next call.
+      const events: OutcomeEvent[] = [];
+      await inBatches(async () => {
+        const batch = await expireBatch(now, eventExpiresAt);
+        events.push(...batch);
+        return batch.length;
       });
+      return events.sort((a, b) => a.id - b.id);
     },
 
     async appendRevoked(siteIds, revocation, now, expiresAt) {
@@ -210,7 +223,7 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
     async purge(now, requestsBefore) {
       // Bounded batches, each its own statement: the batch's keys come from an index walk (lapsed
       // events on login_outcomes_expires_at, lapsed passports on login_requests_passport_expiry, old
-      // requests on login_requests_created_at with no event left, probed on login_outcomes_request),
+      // requests on login_requests_created_at, kept when login_outcomes_request finds an event),
       // and `= ANY(ARRAY(…))` makes the change itself a primary-key lookup rather than a join the
       // planner may turn into a scan of the table. Events go first, so a request whose events
       // lapsed goes in the same purge, as in SQLite.
@@ -224,13 +237,16 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
             AND passport_jwt IS NOT NULL`;
         return result.count;
       });
+      // The batch is the oldest requests past the cut-off, of which those with no event left go (a request
+      // still named by an event is looked at again next tick). The event check is a scalar subquery with a
+      // LIMIT, which PostgreSQL runs per row on login_outcomes_request and never turns into a hash join
+      // over the whole event table, whatever the statistics say.
       await inBatches(async () => {
         const result = await sql`
-          DELETE FROM login_requests
-          WHERE id = ANY(ARRAY(SELECT r.id FROM login_requests r
-                               WHERE r.created_at < ${requestsBefore}
-                                 AND NOT EXISTS (SELECT 1 FROM login_outcomes o WHERE o.login_request_id = r.id)
-                               ORDER BY r.created_at LIMIT ${PURGE_BATCH}))`;
+          DELETE FROM login_requests r
+          WHERE r.id = ANY(ARRAY(SELECT id FROM login_requests WHERE created_at < ${requestsBefore}
+                                 ORDER BY created_at LIMIT ${PURGE_BATCH}))
+            AND (SELECT 1 FROM login_outcomes o WHERE o.login_request_id = r.id LIMIT 1) IS NULL`;
         return result.count;
       });
     },

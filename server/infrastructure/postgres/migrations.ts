@@ -411,4 +411,12 @@ ALTER TABLE passport_revocations ADD CONSTRAINT passport_revocations_agent_key_s
   CHECK ((kind = 'agent_key') = (agent_id IS NOT NULL));
 `,
   },
+  {
+    version: 7,
+    name: "an index for the stream's first read (docs/decisions/purge-and-indexes.md)",
+    sql: `
+-- A stream opened without Last-Event-ID reads its site's undelivered events: those alone, not the site's history.
+CREATE INDEX login_outcomes_undelivered ON login_outcomes(site_id, id) WHERE delivered_at IS NULL;
+`,
+  },
 ];

@@ -40,7 +40,7 @@ import {
   toResource,
 } from "../sql-rows/oauth.ts";
 import type { Sql } from "./connection.ts";
-import { deleteLapsed, PURGE_BATCH } from "./purge.ts";
+import { deleteLapsed, inBatches, PURGE_BATCH } from "./purge.ts";
 
 function createClientStore(sql: Sql): OAuthClientStore {
   return {
@@ -163,6 +163,7 @@ function createFlowStore(sql: Sql): OAuthFlowStore {
 }
 
 function createTokenStore(sql: Sql): OAuthTokenStore {
+  const grantCursor = { after: "" };
   return {
     async createGrant(g) {
       await sql`
@@ -237,7 +238,7 @@ function createTokenStore(sql: Sql): OAuthTokenStore {
       await deleteLapsed(sql, ["oauth_assertion_ids", "ctid"], now);
       await deleteLapsed(sql, ["oauth_refresh_tokens", "token_hash"], now);
       // A grant with nothing left under it is history; one day of slack keeps fresh grants mid-exchange.
-      await purgeEmptyGrants(sql, now - 86_400_000);
+      await purgeEmptyGrants(sql, grantCursor, now - 86_400_000);
     },
   };
 }
@@ -245,27 +246,31 @@ function createTokenStore(sql: Sql): OAuthTokenStore {
 /**
  * Deletes grants created by `createdBefore` with no code, refresh token or
  * access token left. Grants have no time index (nor in SQLite), so this walks
- * them once in primary-key order, a bounded chunk per statement, instead of
- * rescanning the live ones for every batch.
+ * them in primary-key order, a bounded chunk per statement and at most
+ * PURGE_BATCHES_PER_TICK chunks per tick, from where the last tick stopped
+ * (`cursor`): a tick's work is bounded whatever the number of live grants,
+ * and the walk starts over at the tick after it reached the end.
  */
-async function purgeEmptyGrants(sql: Sql, createdBefore: number): Promise<void> {
+async function purgeEmptyGrants(sql: Sql, cursor: { after: string }, createdBefore: number): Promise<void> {
+  await inBatches(() => purgeGrantChunk(sql, cursor, createdBefore));
+}
+
+async function purgeGrantChunk(sql: Sql, cursor: { after: string }, createdBefore: number): Promise<number> {
+  const [step]: Array<{ last: string | null; walked: string }> = await sql`
+    WITH chunk AS (
+      SELECT id FROM oauth_grants WHERE id > ${cursor.after}::text ORDER BY id LIMIT ${PURGE_BATCH}
+    ), gone AS (
+      DELETE FROM oauth_grants g
+      WHERE g.id = ANY(ARRAY(SELECT id FROM chunk)) AND g.created_at <= ${createdBefore}
+        AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = g.id)
+        AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = g.id)
+        AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = g.id)
+    )
+    SELECT (SELECT max(id) FROM chunk) AS last, (SELECT count(*) FROM chunk) AS walked`;
   // Grant ids are never empty, so "" is below the first of them.
-  let after = "";
-  for (;;) {
-    const [step]: Array<{ last: string | null; walked: string }> = await sql`
-      WITH chunk AS (
-        SELECT id FROM oauth_grants WHERE id > ${after}::text ORDER BY id LIMIT ${PURGE_BATCH}
-      ), gone AS (
-        DELETE FROM oauth_grants g
-        WHERE g.id = ANY(ARRAY(SELECT id FROM chunk)) AND g.created_at <= ${createdBefore}
-          AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = g.id)
-          AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = g.id)
-          AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = g.id)
-      )
-      SELECT (SELECT max(id) FROM chunk) AS last, (SELECT count(*) FROM chunk) AS walked`;
-    if (!step?.last || Number(step.walked) < PURGE_BATCH) return;
-    after = step.last;
-  }
+  const walked = Number(step?.walked ?? 0);
+  cursor.after = !step?.last || walked < PURGE_BATCH ? "" : step.last;
+  return walked;
 }
 
 export function createPostgresOAuthStores(sql: Sql): OAuthStores {

@@ -1,12 +1,8 @@
+import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import type { Sql } from "./connection.ts";
 
-/** Rows one purge statement touches, so a large backlog never makes one long transaction. */
-export const PURGE_BATCH = 1000;
-
-/** Runs a bounded statement until it touches fewer rows than a batch. */
-export async function inBatches(step: () => Promise<number>): Promise<void> {
-  while ((await step()) === PURGE_BATCH) {}
-}
+// Rows per statement and statements per tick are shared with SQLite (../purge-batches.ts).
+export { inBatches, PURGE_BATCH };
 
 /** The tables purged by expiry, and the key each batch's rows are found by (`ctid` for a composite key). */
 type Lapsing =
@@ -24,8 +20,8 @@ type Lapsing =
  * a key lookup rather than a join the planner may turn into a scan of the
  * table (a `ctid` is read and used within one statement, so it is stable).
  */
-export async function deleteLapsed(sql: Sql, [table, key]: Lapsing, now: number): Promise<void> {
-  await inBatches(async () => {
+export async function deleteLapsed(sql: Sql, [table, key]: Lapsing, now: number): Promise<number> {
+  return inBatches(async () => {
     const result = await sql`
       DELETE FROM ${sql(table)}
       WHERE ${sql(key)} = ANY(ARRAY(SELECT ${sql(key)} FROM ${sql(table)} WHERE expires_at <= ${now}

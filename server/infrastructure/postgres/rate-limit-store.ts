@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RateLimitStore } from "../../http/rate-limit-store.ts";
 import type { Logger } from "../logger.ts";
+import { PURGE_BATCH, PURGE_BATCHES_PER_TICK } from "../purge-batches.ts";
 import type { Sql } from "./connection.ts";
 
 /** Counters outlive their window by this much, so an instance whose clock lags a little still finds them. */
@@ -65,12 +66,19 @@ export function createPostgresRateLimitStore(
         return options.fallback.hit(key, windowMs, now);
       }
     },
-    async purge(now, limit = 10_000) {
-      const rows = await sql`
-        DELETE FROM rate_limit_counters WHERE ctid IN (
-          SELECT ctid FROM rate_limit_counters WHERE expires_at <= ${now} LIMIT ${limit})
-        RETURNING 1`;
-      return rows.length;
+    async purge(now, limit = PURGE_BATCH * PURGE_BATCHES_PER_TICK) {
+      // A batch per statement, its rows found on rate_limit_counters_expiry; `ctid = ANY(ARRAY(…))` is a
+      // TID lookup, where `ctid IN (…)` made a join the planner ran as a scan of the table.
+      let purged = 0;
+      while (purged < limit) {
+        const batch = Math.min(PURGE_BATCH, limit - purged);
+        const result = await sql`
+          DELETE FROM rate_limit_counters WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM rate_limit_counters WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${batch}))`;
+        purged += result.count;
+        if (result.count < batch) break;
+      }
+      return purged;
     },
   };
 }

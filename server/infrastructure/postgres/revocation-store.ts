@@ -1,6 +1,7 @@
 import type { RevocationStore } from "../../modules/revocation/store.ts";
 import { type RevocationRow, toRevocation } from "../sql-rows/revocations.ts";
 import type { Sql } from "./connection.ts";
+import { inBatches, PURGE_BATCH } from "./purge.ts";
 
 /** The revocation list on PostgreSQL, behaving as the SQLite store does (sqlite/revocation-store.ts). */
 export function createPostgresRevocationStore(sql: Sql): RevocationStore {
@@ -31,7 +32,12 @@ export function createPostgresRevocationStore(sql: Sql): RevocationStore {
       return rows.map((row) => row.id);
     },
     async purge(now) {
-      await sql`DELETE FROM passport_revocations WHERE expires_at <= ${now}`;
+      await inBatches(async () => {
+        const result = await sql`
+          DELETE FROM passport_revocations WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM passport_revocations WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
+        return result.count;
+      });
     },
   };
 }

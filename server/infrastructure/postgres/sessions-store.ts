@@ -1,6 +1,7 @@
 import type { SessionStore } from "../../foundation/sessions/store.ts";
 import { type SessionRow, toSession } from "../sql-rows/sessions.ts";
 import type { Sql } from "./connection.ts";
+import { inBatches, PURGE_BATCH } from "./purge.ts";
 
 export function createPostgresSessionStore(sql: Sql): SessionStore {
   return {
@@ -16,7 +17,12 @@ export function createPostgresSessionStore(sql: Sql): SessionStore {
       await sql`DELETE FROM sessions WHERE id = ${id}`;
     },
     async deleteExpired(now) {
-      return (await sql`DELETE FROM sessions WHERE expires_at <= ${now}`).count;
+      return inBatches(async () => {
+        const result = await sql`
+          DELETE FROM sessions WHERE id = ANY(ARRAY(
+            SELECT id FROM sessions WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${PURGE_BATCH}))`;
+        return result.count;
+      });
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Database } from "bun:sqlite";
 import type { AgentLoginStore, OutcomeEvent } from "../../modules/agent-login/store.ts";
+import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
+import { millis } from "../sql-rows/millis.ts";
 
 // LEFT JOIN: a `revoked` outcome answers no login request.
 const OUTCOME_COLUMNS = `o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
@@ -32,8 +34,11 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
     `SELECT ${OUTCOME_COLUMNS} FROM login_outcomes o LEFT JOIN login_requests r ON r.id = o.login_request_id
      WHERE o.id = ?`,
   );
-  const expire = db.query<RequestRow, [number]>(
-    "UPDATE login_requests SET status = 'EXPIRED' WHERE status = 'PENDING' AND expires_at <= ? RETURNING *",
+  // One bounded batch of due requests, oldest expiry first, from the partial index login_requests_pending_expiry.
+  const expire = db.query<RequestRow, [number, number]>(
+    `UPDATE login_requests SET status = 'EXPIRED' WHERE id IN
+       (SELECT id FROM login_requests WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at LIMIT ?)
+     RETURNING *`,
   );
   const appendRevoked = db.query<{ id: number }, [string, number, number, string]>(
     `INSERT INTO login_outcomes (site_id, login_request_id, type, created_at, expires_at, delivered_at, revocation)
@@ -59,13 +64,26 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
   const recentOfAgent = db.query<RequestRow, [string, number]>(
     "SELECT * FROM login_requests WHERE approved_agent_id = ? ORDER BY approved_at DESC, id DESC LIMIT ?",
   );
-  const dropOutcomes = db.query("DELETE FROM login_outcomes WHERE expires_at <= ?");
-  const dropPassports = db.query(
-    "UPDATE login_requests SET passport_jwt = NULL WHERE passport_jwt IS NOT NULL AND passport_expires_at <= ?",
+  // The purge's statements, each a bounded batch whose keys come from an index walk (lapsed events on
+  // login_outcomes_expires_at, lapsed passports on login_requests_passport_expiry, old requests on
+  // login_requests_created_at with no event left, probed on login_outcomes_request); the change itself
+  // is then a primary-key lookup. Proven by test/server/stores/query-plans.test.ts.
+  const dropOutcomes = db.query<never, [number, number]>(
+    `DELETE FROM login_outcomes WHERE id IN
+       (SELECT id FROM login_outcomes WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
   );
-  const dropRequests = db.query(
-    `DELETE FROM login_requests WHERE created_at < ?
-     AND id NOT IN (SELECT login_request_id FROM login_outcomes WHERE login_request_id IS NOT NULL)`,
+  const dropPassports = db.query<never, [number, number]>(
+    `UPDATE login_requests SET passport_jwt = NULL WHERE id IN
+       (SELECT id FROM login_requests WHERE passport_jwt IS NOT NULL AND passport_expires_at <= ?
+        ORDER BY passport_expires_at LIMIT ?)`,
+  );
+  // The batch is the oldest requests past the cut-off, of which those with no event left go: a request
+  // still named by an event (its events lapse before it passes the cut-off, so hardly ever) is looked at
+  // again next tick, but never makes one statement walk more than a batch.
+  const dropRequests = db.query<never, [number, number]>(
+    `DELETE FROM login_requests WHERE id IN
+       (SELECT id FROM login_requests WHERE created_at < ? ORDER BY created_at LIMIT ?)
+     AND NOT EXISTS (SELECT 1 FROM login_outcomes o WHERE o.login_request_id = login_requests.id)`,
   );
 
   const approveTx = db.transaction(
@@ -78,7 +96,13 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
   );
   const expireTx = db.transaction((now: number, eventExpiresAt: number) => {
     const events: OutcomeEvent[] = [];
-    for (const row of expire.all(now)) {
+    // RETURNING follows no particular order: the events' ids follow the expiry order, as before.
+    const rows = expire
+      .all(now, PURGE_BATCH)
+      .sort(
+        (a, b) => millis(a.expires_at) - millis(b.expires_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
+    for (const row of rows) {
       const { id: eventId } = appendOutcome.get(row.site_id, row.id, "expired", now, eventExpiresAt)!;
       events.push(toOutcome(outcomeById.get(eventId)!));
     }
@@ -97,11 +121,6 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
   const deliveredTx = db.transaction((eventId: number, now: number) => {
     const row = eventDelivered.get(now, eventId);
     if (row) requestDelivered.run(now, row.login_request_id);
-  });
-  const purgeTx = db.transaction((now: number, requestsBefore: number) => {
-    dropOutcomes.run(now);
-    dropPassports.run(now);
-    dropRequests.run(requestsBefore);
   });
 
   return {
@@ -135,7 +154,14 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
       return approveTx.immediate(id, agentId, passportJwt, passportExpiresAt, now);
     },
     async expireDue(now, eventExpiresAt) {
-      return expireTx.immediate(now, eventExpiresAt);
+      // A batch per transaction, at most PURGE_BATCHES_PER_TICK of them; a larger backlog waits for the next call.
+      const events: OutcomeEvent[] = [];
+      await inBatches(() => {
+        const batch = expireTx.immediate(now, eventExpiresAt);
+        events.push(...batch);
+        return batch.length;
+      });
+      return events;
     },
     async appendRevoked(siteIds, revocation, now, expiresAt) {
       return revokedTx.immediate([...new Set(siteIds)], JSON.stringify(revocation), now, expiresAt);
@@ -156,7 +182,11 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
       return recentOfAgent.all(agentId, limit).map(toRequest);
     },
     async purge(now, requestsBefore) {
-      purgeTx.immediate(now, requestsBefore);
+      // Each batch commits on its own (autocommit), so the write lock is never held for more than one.
+      // Events go first, so a request whose events lapsed goes in the same purge.
+      await inBatches(() => dropOutcomes.run(now, PURGE_BATCH).changes);
+      await inBatches(() => dropPassports.run(now, PURGE_BATCH).changes);
+      await inBatches(() => dropRequests.run(requestsBefore, PURGE_BATCH).changes);
     },
   };
 }

@@ -431,4 +431,21 @@ ALTER TABLE passport_revocations_v9 RENAME TO passport_revocations;
 CREATE INDEX passport_revocations_expiry ON passport_revocations(expires_at);
 `,
   },
+  {
+    version: 10,
+    name: "indexes for the periodic purges and the stream's first read (docs/decisions/purge-and-indexes.md)",
+    sql: `
+-- The purge clears lapsed passports every tick: without this it scanned every request kept (about 65 minutes').
+CREATE INDEX login_requests_passport_expiry ON login_requests(passport_expires_at) WHERE passport_jwt IS NOT NULL;
+-- A request is deleted only once no event names it, and deleting one makes the foreign key look
+-- for its events: both scanned login_outcomes without this. Not partial, so the foreign key can use it.
+CREATE INDEX login_outcomes_request ON login_outcomes(login_request_id);
+-- A stream opened without Last-Event-ID reads its site's undelivered events: those alone, not the site's history.
+CREATE INDEX login_outcomes_undelivered ON login_outcomes(site_id, id) WHERE delivered_at IS NULL;
+-- An owner's sessions closed at a password reset (and by the foreign key when the owner goes), an
+-- owner's KYC submissions: PostgreSQL had both from its first migration.
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX kyc_submissions_user ON kyc_submissions(user_id, created_at);
+`,
+  },
 ];

@@ -13,6 +13,7 @@ import type {
   OAuthTokenStore,
   ResourceStore,
 } from "../../modules/oauth/store.ts";
+import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import {
   type AccessRow,
   type ClientRow,
@@ -138,8 +139,8 @@ function createFlowStore(db: Database): OAuthFlowStore {
     "UPDATE oauth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL RETURNING *",
   );
   const codeByHash = db.query<CodeRow, [string]>("SELECT * FROM oauth_codes WHERE code_hash = ?");
-  const purgeRequests = db.query("DELETE FROM oauth_authorization_requests WHERE expires_at <= ?");
-  const purgeCodes = db.query("DELETE FROM oauth_codes WHERE expires_at <= ?");
+  const purgeRequests = lapsedBatch(db, "oauth_authorization_requests", "id");
+  const purgeCodes = lapsedBatch(db, "oauth_codes", "code_hash");
   return {
     async createAuthorizationRequest(r) {
       insertRequest.run(
@@ -193,9 +194,9 @@ function createFlowStore(db: Database): OAuthFlowStore {
       return seen ? { code: toCode(seen), firstUse: false } : null;
     },
     async purge(now) {
-      purgeRequests.run(now);
+      await inBatches(() => purgeRequests.run(now, PURGE_BATCH).changes);
       // Used codes are kept until they expire, so a replay inside their lifetime is still recognised.
-      purgeCodes.run(now);
+      await inBatches(() => purgeCodes.run(now, PURGE_BATCH).changes);
     },
   };
 }
@@ -247,15 +248,29 @@ function createTokenStore(db: Database): OAuthTokenStore {
     dropLapsedAssertion.run(clientId, jti, now);
     return insertAssertion.run(clientId, jti, expiresAt).changes === 1;
   });
-  const purgeAccess = db.query("DELETE FROM oauth_access_tokens WHERE expires_at <= ?");
-  const purgeAssertions = db.query("DELETE FROM oauth_assertion_ids WHERE expires_at <= ?");
-  const purgeRefresh = db.query("DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?");
-  const purgeGrants = db.query(
-    `DELETE FROM oauth_grants WHERE created_at <= ? AND NOT EXISTS
-       (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = oauth_grants.id)
-     AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id)
-     AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = oauth_grants.id)`,
+  const purgeAccess = lapsedBatch(db, "oauth_access_tokens", "jti");
+  const purgeAssertions = lapsedBatch(db, "oauth_assertion_ids", "rowid");
+  const purgeRefresh = lapsedBatch(db, "oauth_refresh_tokens", "token_hash");
+  // Grants have no time index: the purge walks them in primary-key order, a chunk per transaction and
+  // at most PURGE_BATCHES_PER_TICK chunks per tick, from where the last tick stopped, so its work per
+  // tick is bounded whatever the number of live grants.
+  const grantChunk = db.query<{ id: string }, [string, number]>(
+    "SELECT id FROM oauth_grants WHERE id > ? ORDER BY id LIMIT ?",
   );
+  const purgeGrant = db.query<never, [string, number]>(
+    `DELETE FROM oauth_grants WHERE id = ? AND created_at <= ?
+       AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = oauth_grants.id)
+       AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id)
+       AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = oauth_grants.id)`,
+  );
+  let grantCursor = "";
+  const purgeGrantsChunk = db.transaction((createdBefore: number) => {
+    const chunk = grantChunk.all(grantCursor, PURGE_BATCH);
+    for (const { id } of chunk) purgeGrant.run(id, createdBefore);
+    // Grant ids are never empty, so "" starts the walk over (at the next tick: a short chunk ends this one).
+    grantCursor = chunk.length < PURGE_BATCH ? "" : chunk.at(-1)!.id;
+    return chunk.length;
+  });
   return {
     async createGrant(g) {
       insertGrant.run(
@@ -315,13 +330,24 @@ function createTokenStore(db: Database): OAuthTokenStore {
       return useAssertion.immediate(clientId, jti, expiresAt, now);
     },
     async purge(now) {
-      purgeAccess.run(now);
-      purgeAssertions.run(now);
-      purgeRefresh.run(now);
+      await inBatches(() => purgeAccess.run(now, PURGE_BATCH).changes);
+      await inBatches(() => purgeAssertions.run(now, PURGE_BATCH).changes);
+      await inBatches(() => purgeRefresh.run(now, PURGE_BATCH).changes);
       // A grant with nothing left under it is history; one day of slack keeps fresh grants mid-exchange.
-      purgeGrants.run(now - 86_400_000);
+      await inBatches(() => purgeGrantsChunk.immediate(now - 86_400_000));
     },
   };
+}
+
+/**
+ * One bounded batch of a table's lapsed rows: keys from a walk of its expiry
+ * index, oldest first, then a delete by key (`rowid` for a composite key).
+ */
+function lapsedBatch(db: Database, table: string, key: string) {
+  return db.query<never, [number, number]>(
+    `DELETE FROM ${table} WHERE ${key} IN
+       (SELECT ${key} FROM ${table} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+  );
 }
 
 export function createSqliteOAuthStores(db: Database): OAuthStores {

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { RevocationStore } from "../../modules/revocation/store.ts";
+import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import { type RevocationRow, toRevocation } from "../sql-rows/revocations.ts";
 
 export function createSqliteRevocationStore(db: Database): RevocationStore {
@@ -18,7 +19,11 @@ export function createSqliteRevocationStore(db: Database): RevocationStore {
                     UNION SELECT site_id FROM bindings WHERE agent_id = ?1 AND status IN ('COMPLETED', 'REVOKED'))
      ORDER BY s.id`,
   );
-  const purge = db.query("DELETE FROM passport_revocations WHERE expires_at <= ?");
+  // WITHOUT ROWID: the batch's rows are named by their primary key.
+  const purge = db.query<never, [number, number]>(
+    `DELETE FROM passport_revocations WHERE (kind, subject_id) IN
+       (SELECT kind, subject_id FROM passport_revocations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+  );
   return {
     async record(r) {
       upsert.run(r.kind, r.subjectId, r.agentId ?? null, r.revokedAt, r.expiresAt);
@@ -30,7 +35,7 @@ export function createSqliteRevocationStore(db: Database): RevocationStore {
       return sitesOfAgent.all(agentId).map((row) => row.id);
     },
     async purge(now) {
-      purge.run(now);
+      await inBatches(() => purge.run(now, PURGE_BATCH).changes);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { SessionStore } from "../../foundation/sessions/store.ts";
+import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import { type SessionRow, toSession } from "../sql-rows/sessions.ts";
 
 export function createSqliteSessionStore(db: Database): SessionStore {
@@ -8,7 +9,9 @@ export function createSqliteSessionStore(db: Database): SessionStore {
   );
   const byHash = db.query<SessionRow, [string]>("SELECT * FROM sessions WHERE token_hash = ?");
   const remove = db.query("DELETE FROM sessions WHERE id = ?");
-  const removeExpired = db.query("DELETE FROM sessions WHERE expires_at <= ?");
+  const removeExpired = db.query<never, [number, number]>(
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+  );
   return {
     async create(s) {
       insert.run(s.id, s.userId, s.tokenHash, s.csrfHash, s.createdAt, s.expiresAt);
@@ -21,7 +24,7 @@ export function createSqliteSessionStore(db: Database): SessionStore {
       remove.run(id);
     },
     async deleteExpired(now) {
-      return removeExpired.run(now).changes;
+      return inBatches(() => removeExpired.run(now, PURGE_BATCH).changes);
     },
   };
 }

@@ -71,7 +71,11 @@ export interface AgentLoginStore {
    * approval won, or the request expired or does not exist.
    */
   approve(input: ApproveInput): Promise<{ request: LoginRequestRecord; event: OutcomeEvent } | null>;
-  /** Every PENDING request past its expiry → EXPIRED, each with an `expired` outcome kept until `eventExpiresAt`. */
+  /**
+   * PENDING requests past their expiry → EXPIRED, each with an `expired` outcome kept until
+   * `eventExpiresAt`; oldest expiry first, in bounded batches (server/infrastructure/purge-batches.ts),
+   * so a backlog larger than one call takes drains over the next calls.
+   */
   expireDue(now: number, eventExpiresAt: number): Promise<OutcomeEvent[]>;
   /**
    * Appends one `revoked` outcome per site (sites that no longer exist are
