@@ -46,6 +46,15 @@ function plan(): SectionPlan[] {
     // No gates: the cost of a Web Bot Auth signature over the passport alone (docs/web-bot-auth.md).
     { name: "web-bot-auth", run: async (o) => (await import("./web-bot-auth.ts")).runWebBotAuthBench(o) },
   ];
+  // Not in the gate: tens of minutes of flows over a growing history (`--long [--flows N]`, bench/long-run.ts).
+  if (args.has("--long"))
+    sections.push({
+      name: "long-run",
+      run: async (o) => {
+        const longRun = await import("./long-run.ts");
+        return longRun.runLongRunBench(longRun.longRunOptions(process.argv.slice(2), o));
+      },
+    });
   return only ? sections.filter((s) => only.split(",").includes(s.name)) : sections;
 }
 
