@@ -8,8 +8,9 @@
  */
 import { PowError } from "../errors.ts";
 import { type Calibration, type CalibrationCandidate, calibrate } from "./calibration.ts";
-import type { KernelExports } from "./kernel/abi.ts";
+import { KERNEL_LAYOUT, type KernelExports } from "./kernel/abi.ts";
 import { type KernelKind, kernelBytes, simdProbeBytes } from "./kernel/modules.ts";
+import { setPairedDigits } from "./kernel/runner.ts";
 
 export type SolverBackend = "wasm-simd" | "wasm-scalar" | "js";
 
@@ -81,8 +82,8 @@ export async function compileKernel(runtime: PowRuntime, kind: KernelKind): Prom
 }
 
 /**
- * A kernel instance that only the caller uses until it calls `release`.
- * Instances are reused: instantiating costs about 0.25 ms in Bun (a fresh
+ * A kernel instance that only the caller uses until it calls `release`, set
+ * to the step width the calibration found faster here. Instances are reused: instantiating costs about 0.25 ms in Bun (a fresh
  * memory reservation), 5% of a difficulty-15 solve.
  */
 export async function acquireKernel(
@@ -95,6 +96,7 @@ export async function acquireKernel(
   idle.set(kind, pool);
   const kernel =
     pool.pop() ?? ((await runtime.wasm!.instantiate(module)).exports as unknown as KernelExports);
+  setPairedDigits(kernel, KERNEL_LAYOUT, pairedDigitsIn(runtime));
   return { kernel, release: () => void (pool.length < MAX_IDLE_INSTANCES && pool.push(kernel)) };
 }
 
@@ -139,13 +141,23 @@ async function detect(runtime: PowRuntime): Promise<SolverBackend> {
 
 /**
  * The backend `solve` picks by default in `runtime`: calibrated on first use
- * (15–35 ms here, most of it compiling both kernels), then cached for the
+ * (50–95 ms here: compiling both kernels, then eight timing rounds so the
+ * engines' optimizing tiers are measured), then cached for the
  * runtime object; the reason for a fallback logged once.
  */
 export function detectBackend(runtime: PowRuntime): Promise<SolverBackend> {
   const cache = cacheOf(runtime);
   cache.detected ??= detect(runtime);
   return cache.detected;
+}
+
+/**
+ * Whether the SIMD kernel hashes two last digits per step in `runtime`: what
+ * the calibration measured faster, false before it has run (one digit per
+ * step, the width every engine runs well).
+ */
+export function pairedDigitsIn(runtime: PowRuntime): boolean {
+  return cacheOf(runtime).calibration?.pairedDigits ?? false;
 }
 
 /** What the calibration measured in `runtime`, once `detectBackend` has run there (the bench reports it). */

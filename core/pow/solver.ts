@@ -9,6 +9,7 @@ import {
   defaultRuntime,
   detectBackend,
   type PowRuntime,
+  pairedDigitsIn,
   SOLVER_BACKENDS,
   type SolverBackend,
 } from "./backend.ts";
@@ -181,6 +182,7 @@ export async function solveIn(
         mask1: masks[1],
         bytes: kernelBytes(backend),
         module,
+        pairedDigits: pairedDigitsIn(env.runtime),
         workers,
         batchPrefixes: WORKER_BATCH_PREFIXES,
         startPrefix: env.startPrefix,

@@ -13,7 +13,7 @@
 import { PowError } from "../errors.ts";
 import { isCanonicalNonce } from "./form.ts";
 import { type BatchResult, KERNEL_LAYOUT, type KernelExports, SEARCH_FOUND } from "./kernel/abi.ts";
-import { type KernelLayout, loadChallenge, runKernelBatch } from "./kernel/runner.ts";
+import { type KernelLayout, loadChallenge, runKernelBatch, setPairedDigits } from "./kernel/runner.ts";
 
 export type WorkerRequest =
   | {
@@ -23,6 +23,7 @@ export type WorkerRequest =
       challenge: string;
       mask0: number;
       mask1: number;
+      pairedDigits: boolean;
     }
   | { type: "batch"; id: number; prefix: string; count: number };
 
@@ -42,6 +43,7 @@ export function workerMain(
   endpoint: WorkerEndpoint,
   load: typeof loadChallenge,
   run: typeof runKernelBatch,
+  pair: typeof setPairedDigits,
 ): void {
   let ready: Promise<{ kernel: KernelExports; init: Extract<WorkerRequest, { type: "init" }> }> | undefined;
   const fail = (error: unknown) => endpoint.post({ type: "error", message: String(error) });
@@ -51,6 +53,7 @@ export function workerMain(
       ready = WebAssembly.instantiate(message.kernel as Uint8Array<ArrayBuffer>).then((result) => {
         const instance = result instanceof WebAssembly.Instance ? result : result.instance;
         const kernel = instance.exports as unknown as KernelExports;
+        pair(kernel, message.layout, message.pairedDigits);
         load(kernel, message.layout, message.challenge);
         return { kernel, init: message };
       });
@@ -82,7 +85,7 @@ const endpoint = {
 /** The self-contained source of a worker, for a Web Worker or a Node worker thread. */
 export function workerScript(flavor: "web" | "node"): string {
   const endpoint = flavor === "web" ? WEB_ENDPOINT : NODE_ENDPOINT;
-  return `${endpoint}\n(${workerMain})(endpoint, ${loadChallenge}, ${runKernelBatch});\n`;
+  return `${endpoint}\n(${workerMain})(endpoint, ${loadChallenge}, ${runKernelBatch}, ${setPairedDigits});\n`;
 }
 
 export interface WorkerListeners {
@@ -170,6 +173,8 @@ export interface WorkerSearch {
   bytes: Uint8Array;
   /** The kernel compiled from `bytes`, sent instead of them when given. */
   module?: WebAssembly.Module | undefined;
+  /** The SIMD kernel's step width (`setPairedDigits`); one digit per step when absent. */
+  pairedDigits?: boolean | undefined;
   workers: number;
   /** Prefixes per batch (each prefix is ten nonces); a multiple of 4 keeps SIMD groups aligned. */
   batchPrefixes: number;
@@ -287,6 +292,7 @@ export function searchInWorkers(search: WorkerSearch): Promise<{ nonce: string; 
           challenge: search.challenge,
           mask0: search.mask0,
           mask1: search.mask1,
+          pairedDigits: search.pairedDigits ?? false,
         });
         try {
           handle.post(init(search.module ?? search.bytes));

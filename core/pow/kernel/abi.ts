@@ -15,6 +15,12 @@ export const KERNEL_LAYOUT = {
   resultLength: 100,
   /** i32: nonces hashed by the last `search`. */
   hashes: 104,
+  /**
+   * i32, set per instance: 1 has the SIMD kernel hash two last digits per
+   * step (two compressions in flight, faster in V8), 0 one (faster in
+   * JavaScriptCore). The calibration measures both. The scalar kernel ignores it.
+   */
+  pairedDigits: 108,
   /** ASCII digits of the current prefix; advanced in place by `search`. */
   prefix: 128,
   /** ASCII digits of the nonce found by the last `search`. */
@@ -25,7 +31,7 @@ export const KERNEL_LAYOUT = {
   lanes: 256,
   /** K[t] + W[t] for the 64 rounds of the scalar compression, one i32 each. */
   schedule: 1024,
-  /** K[t] + W[t] for the 64 rounds of the SIMD compression, one v128 each. */
+  /** K[t] + W[t] for the 64 rounds of the SIMD compression, one v128 each (two per round with paired digits). */
   scheduleLanes: 2048,
 } as const;
 

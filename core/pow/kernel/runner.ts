@@ -1,7 +1,7 @@
 /**
  * Driving one kernel instance: load the challenge, run a batch of prefixes,
- * read the answer back from the fixed memory layout. `loadChallenge` and
- * `runKernelBatch` are also shipped, as source text, into worker scripts, so
+ * read the answer back from the fixed memory layout. `loadChallenge`,
+ * `setPairedDigits` and `runKernelBatch` are also shipped, as source text, into worker scripts, so
  * they must stay self-contained: no imports, no module-level names, only
  * their parameters and globals.
  */
@@ -14,6 +14,15 @@ export function loadChallenge(kernel: KernelExports, layout: KernelLayout, chall
   const bytes = new Uint8Array(kernel.memory.buffer);
   for (let i = 0; i < 64; i++) bytes[layout.challenge + i] = challenge.charCodeAt(i);
   kernel.set_challenge();
+}
+
+/**
+ * Whether this instance's SIMD kernel hashes two last digits per step
+ * (`KERNEL_LAYOUT.pairedDigits`); stays set until changed. Which is faster
+ * depends on the engine, so the calibration decides.
+ */
+export function setPairedDigits(kernel: KernelExports, layout: KernelLayout, paired: boolean): void {
+  new Int32Array(kernel.memory.buffer)[layout.pairedDigits >> 2] = paired ? 1 : 0;
 }
 
 /**

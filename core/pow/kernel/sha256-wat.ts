@@ -18,7 +18,11 @@
  * - per nonce, the schedule is computed first and K[t] + W[t] stored in a
  *   fixed memory area, then the rounds read one value each from it;
  * - the SIMD kernel hashes four prefixes side by side (one per i32x4 lane),
- *   all ten last digits in the same lane order, so a step is four nonces.
+ *   all ten last digits in the same lane order, so a step is four nonces;
+ *   with paired digits (a switch in memory, `KERNEL_LAYOUT.pairedDigits`) a
+ *   step runs two independent compressions, digits d and d + 1, so the CPU
+ *   overlaps their dependency chains. V8 runs that 8–35% faster, JavaScriptCore
+ *   20–25% slower (it spills), so the calibration measures both.
  *
  * Memory is one fixed page; the layout is `KERNEL_LAYOUT` (abi.ts). No allocator.
  */
@@ -123,20 +127,42 @@ const v = (role: number, t: number): string => `v${(((role - t) % 8) + 8) % 8}`;
  * round's b ^ c, so it is kept in `x0`/`x1` by round parity instead of being
  * recomputed. Ch(e,f,g) = g ^ (e & (f ^ g)).
  */
-function round(L: Lanes, t: number, kw: string): string {
+function round(L: Lanes, t: number, kw: string, state = ""): string[] {
+  const local = (name: string): string => get(`${name}${state}`);
   // c is only read through the carried b ^ c.
-  const [a, b, , d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((role) => get(v(role, t)));
-  const ab = `x${t % 2}`;
-  const bc = `x${(t + 1) % 2}`;
+  const [a, b, , d, e, f, g, h] = [0, 1, 2, 3, 4, 5, 6, 7].map((role) => local(v(role, t)));
+  const ab = `x${t % 2}${state}`;
+  const bc = `x${(t + 1) % 2}${state}`;
   const ch = L.xor(g!, L.and(e!, L.xor(f!, g!)));
   const maj = L.xor(b!, L.and(get(ab), get(bc)));
+  const t1 = `t1${state}`;
   return [
-    set("t1", L.add(L.add(L.add(h!, bigSigma1(L, e!)), ch), kw)),
+    set(t1, L.add(L.add(L.add(h!, bigSigma1(L, e!)), ch), kw)),
     set(ab, L.xor(a!, b!)),
-    set(v(3, t), L.add(d!, get("t1"))),
-    set(v(7, t), L.add(get("t1"), L.add(bigSigma0(L, a!), maj))),
-  ].join("\n");
+    set(`${v(3, t)}${state}`, L.add(d!, get(t1))),
+    set(`${v(7, t)}${state}`, L.add(get(t1), L.add(bigSigma0(L, a!), maj))),
+  ];
 }
+
+/**
+ * The compressions a chunk runs side by side, by the suffix of their locals
+ * ("" for the first). Two independent compressions let the CPU overlap one's
+ * dependency chain (each round waits on the previous one's a and e) with the
+ * other's; state i's K[t] + W[t] is stored at `scheduleBase + stride * t + width * i`.
+ */
+type States = readonly string[];
+const ONE_STATE: States = [""];
+const TWO_STATES: States = ["", "B"];
+
+/** Statements of several states, alternated one by one so their chains overlap. */
+function interleave(lists: string[][]): string[] {
+  const longest = Math.max(...lists.map((list) => list.length));
+  return range(longest).flatMap((i) => lists.flatMap((list) => (i < list.length ? [list[i]!] : [])));
+}
+
+/** Byte offset of state `i`'s K[t] + W[t] from the schedule base. */
+const kwOffset = (L: Lanes, states: States, t: number, i: number): number =>
+  L.width * (states.length * t + i);
 
 /**
  * The message schedule of one compression, written as K[t] + W[t] for every
@@ -146,54 +172,82 @@ function round(L: Lanes, t: number, kw: string): string {
  * part (`setup`: folded terms, K[t] + W[t] of the words that do not move) and
  * the per-nonce part (`perNonce`) are returned apart so callers hoist the first.
  */
-function schedule(L: Lanes, words: Word[]): { setup: string[]; perNonce: string[]; locals: string } {
+function schedule(
+  L: Lanes,
+  words: Word[],
+  states: States = ONE_STATE,
+): { setup: string[]; perNonce: string[]; locals: string } {
   const setup: string[] = [];
-  const perNonce: string[] = [];
+  const perState: string[][] = states.map(() => []);
   const folds: string[] = [];
-  const word = (t: number): Word => (t < 16 ? words[t]! : { kind: "moving", local: `w${t % 16}` });
-  const storeKw = (t: number, value: string): string =>
-    `(${L.type}.store ${i32(scheduleBase(L) + L.width * t)} ${L.add(L.constant(K[t]!), value)})`;
-  for (let t = 0; t < 64; t++) {
-    const w = word(t);
-    if (t < 16) {
-      if (w.kind === "zero")
-        setup.push(`(${L.type}.store ${i32(scheduleBase(L) + L.width * t)} ${L.constant(K[t]!)})`);
-      else (w.kind === "fixed" ? setup : perNonce).push(storeKw(t, get(w.local)));
-      continue;
+  const storeKw = (t: number, i: number, value: string): string =>
+    `(${L.type}.store ${i32(scheduleBase(L) + kwOffset(L, states, t, i))} ${L.add(L.constant(K[t]!), value)})`;
+  states.forEach((state, i) => {
+    const perNonce = perState[i]!;
+    // A moving word's local carries the state's suffix; fixed words are shared.
+    const word = (t: number): Word => {
+      const w: Word = t < 16 ? words[t]! : { kind: "moving", local: `w${t % 16}` };
+      return w.kind === "moving" ? { kind: "moving", local: `${w.local}${state}` } : w;
+    };
+    for (let t = 0; t < 64; t++) {
+      const w = word(t);
+      if (t < 16) {
+        if (w.kind === "zero")
+          setup.push(
+            `(${L.type}.store ${i32(scheduleBase(L) + kwOffset(L, states, t, i))} ${L.constant(K[t]!)})`,
+          );
+        else if (w.kind === "fixed") setup.push(storeKw(t, i, get(w.local)));
+        else perNonce.push(storeKw(t, i, get(w.local)));
+        continue;
+      }
+      // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16] (FIPS 180-4 §6.2.2 step 1)
+      const terms: Array<[Word, (x: string) => string]> = [
+        [word(t - 2), (x) => smallSigma1(L, x)],
+        [word(t - 7), (x) => x],
+        [word(t - 15), (x) => smallSigma0(L, x)],
+        [word(t - 16), (x) => x],
+      ];
+      const moving = terms
+        .filter(([term]) => term.kind === "moving")
+        .map(([term, fn]) => fn(get((term as { local: string }).local)));
+      const fixed = terms
+        .filter(([term]) => term.kind === "fixed")
+        .map(([term, fn]) => fn(get((term as { local: string }).local)));
+      if (fixed.length > 0) {
+        // The fixed terms are the same for every state: folded once.
+        if (i === 0) {
+          folds.push(`c${t}`);
+          setup.push(set(`c${t}`, sum(L, fixed)));
+        }
+        moving.push(get(`c${t}`));
+      }
+      const rolling = `w${t % 16}${state}`;
+      perNonce.push(set(rolling, sum(L, moving)), storeKw(t, i, get(rolling)));
     }
-    // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16] (FIPS 180-4 §6.2.2 step 1)
-    const terms: Array<[Word, (x: string) => string]> = [
-      [word(t - 2), (x) => smallSigma1(L, x)],
-      [word(t - 7), (x) => x],
-      [word(t - 15), (x) => smallSigma0(L, x)],
-      [word(t - 16), (x) => x],
-    ];
-    const moving = terms
-      .filter(([term]) => term.kind === "moving")
-      .map(([term, fn]) => fn(get((term as { local: string }).local)));
-    const fixed = terms
-      .filter(([term]) => term.kind === "fixed")
-      .map(([term, fn]) => fn(get((term as { local: string }).local)));
-    if (fixed.length > 0) {
-      folds.push(`c${t}`);
-      setup.push(set(`c${t}`, sum(L, fixed)));
-      moving.push(get(`c${t}`));
-    }
-    perNonce.push(set(`w${t % 16}`, sum(L, moving)), storeKw(t, get(`w${t % 16}`)));
-  }
-  const names = [...range(16).map((i) => `w${i}`), ...folds];
-  return { setup, perNonce, locals: names.map((name) => `(local $${name} ${L.type})`).join(" ") };
+  });
+  const names = [...states.flatMap((state) => range(16).map((i) => `w${i}${state}`)), ...folds];
+  return {
+    setup,
+    perNonce: interleave(perState),
+    locals: names.map((name) => `(local $${name} ${L.type})`).join(" "),
+  };
 }
 
 /** Where K[t] + W[t] of round t is stored for this lane width. */
 const scheduleBase = (L: Lanes): number =>
   L.type === "v128" ? KERNEL_LAYOUT.scheduleLanes : KERNEL_LAYOUT.schedule;
 
-/** Rounds `from..to-1` unrolled, each reading its K[t] + W[t] from the schedule area. */
-function roundsFromSchedule(L: Lanes, from: number, to: number): string {
+/** Rounds `from..to-1` unrolled, each state reading its K[t] + W[t] from the schedule area. */
+function roundsFromSchedule(L: Lanes, from: number, to: number, states: States = ONE_STATE): string {
   return range(to - from)
     .map((i) => from + i)
-    .map((t) => round(L, t, L.load(i32(scheduleBase(L) + L.width * t))))
+    .flatMap((t) =>
+      interleave(
+        states.map((state, i) =>
+          round(L, t, L.load(i32(scheduleBase(L) + kwOffset(L, states, t, i))), state),
+        ),
+      ),
+    )
     .join("\n");
 }
 
@@ -206,24 +260,31 @@ function roundsFromSchedule(L: Lanes, from: number, to: number): string {
  * The scalar chunk keeps its rounds unrolled, which both engines prefer there
  * (5.3/5.0 M/s unrolled against 4.1/4.7 looped).
  */
-function roundLoop(L: Lanes, from: number): string {
-  const first = scheduleBase(L) + L.width * from;
+function roundLoop(L: Lanes, from: number, states: States = ONE_STATE): string {
+  const first = scheduleBase(L) + kwOffset(L, states, from, 0);
   const eight = range(8)
-    .map((t) => round(L, t, `(${L.type}.load offset=${L.width * t} ${get("kw")})`))
+    .flatMap((t) =>
+      interleave(
+        states.map((state, i) =>
+          round(L, t, `(${L.type}.load offset=${kwOffset(L, states, t, i)} ${get("kw")})`, state),
+        ),
+      ),
+    )
     .join("\n");
   return `${set("kw", i32(first))}
   (loop $rounds
     ${eight}
-    ${set("kw", `(i32.add ${get("kw")} ${i32(8 * L.width)})`)}
-    (br_if $rounds (i32.lt_u ${get("kw")} ${i32(scheduleBase(L) + 64 * L.width)})))`;
+    ${set("kw", `(i32.add ${get("kw")} ${i32(kwOffset(L, states, 8, 0))})`)}
+    (br_if $rounds (i32.lt_u ${get("kw")} ${i32(scheduleBase(L) + kwOffset(L, states, 64, 0))})))`;
 }
 
-/** Locals every compression uses: T1, the Maj carries, the working variables. */
-const roundLocals = (L: Lanes): string =>
-  [
-    `(local $t1 ${L.type}) (local $x0 ${L.type}) (local $x1 ${L.type})`,
-    ...range(8).map((i) => `(local $v${i} ${L.type})`),
-  ].join(" ");
+/** Locals every compression uses: T1, the Maj carries, the working variables; once per state. */
+const roundLocals = (L: Lanes, states: States = ONE_STATE): string =>
+  states
+    .flatMap((state) =>
+      ["t1", "x0", "x1", ...range(8).map((i) => `v${i}`)].map((name) => `(local $${name}${state} ${L.type})`),
+    )
+    .join(" ");
 
 /** Big-endian load of word `i` of a block stored as bytes (the challenge). */
 const loadBigEndian = (address: number): string => `(call $bswap (i32.load ${i32(address)}))`;
@@ -254,12 +315,15 @@ function setChallengeFunc(): string {
  * One chunk: the ten nonces P0..P9 of the current prefix P (scalar), or of the
  * four prefixes P..P+3 side by side (SIMD). Returns 1 and writes the smallest
  * valid nonce of the chunk to `result`, or returns 0. The scalar chunk leaves
- * the prefix at P; the SIMD chunk leaves it at P+3.
+ * the prefix at P; the SIMD chunk leaves it at P+3. With two `states`, each
+ * step hashes two consecutive last digits d and d + 1 as independent
+ * compressions from the same saved state.
  */
-function chunkFunc(L: Lanes): string {
+function chunkFunc(L: Lanes, states: States): string {
   const simd = L.type === "v128";
   const base = simd ? KERNEL_LAYOUT.lanes : KERNEL_LAYOUT.scratch;
   const stride = simd ? 16 : 4;
+  const lanes = simd ? 4 : 1;
   // W0..W4 hold the digits and move; W5 holds only the 0x80 of a 20-digit
   // nonce; W6..W14 are zero; W15 is the bit length, fixed per prefix.
   const words: Word[] = [
@@ -268,17 +332,17 @@ function chunkFunc(L: Lanes): string {
     ...range(9).map((): Word => ({ kind: "zero" })),
     { kind: "fixed", local: "len" },
   ];
-  const { setup, perNonce, locals } = schedule(L, words);
+  const { setup, perNonce, locals } = schedule(L, words, states);
   // Rounds 0..4 read the moving words. Those before the word holding the last
   // digit (index `wi`) are the same for all ten nonces: run once per chunk.
   // (The per-nonce schedule has not been written when the prefix's rounds run,
   // so those read the words directly.)
   const preRounds = range(5).map(
     (t) =>
-      `(if (i32.gt_u ${get("wi")} ${i32(t)}) (then ${round(L, t, L.add(L.constant(K[t]!), get(`b${t}`)))}))`,
+      `(if (i32.gt_u ${get("wi")} ${i32(t)}) (then ${round(L, t, L.add(L.constant(K[t]!), get(`b${t}`))).join("\n")}))`,
   );
   const stepRounds = range(5).map(
-    (t) => `(if (i32.le_u ${get("wi")} ${i32(t)}) (then ${roundsFromSchedule(L, t, t + 1)}))`,
+    (t) => `(if (i32.le_u ${get("wi")} ${i32(t)}) (then ${roundsFromSchedule(L, t, t + 1, states)}))`,
   );
   const state = ["x0", "x1", ...range(8).map((i) => `v${i}`)];
   const layouts = simd
@@ -287,32 +351,61 @@ function chunkFunc(L: Lanes): string {
         // Inside an aligned group of four the prefix keeps its length, so these never overflow.
         .join("\n(drop (call $inc_prefix))\n")
     : `(call $layout ${i32(base)} ${i32(stride)})`;
-  const digest0 = L.and(L.add(get("mid0"), get("v0")), get("mask0"));
-  const digest1 = L.and(L.add(get("mid1"), get("v1")), get("mask1"));
+  // State i hashes last digit d + i; its words are the first state's plus i increments.
+  const stateWords = states
+    .slice(1)
+    .flatMap((suffix, i) =>
+      range(5).map((w) => set(`b${w}${suffix}`, L.add(get(`b${w}${states[i]}`), get(`inc${w}`)))),
+    );
+  const digestZero = (suffix: string): string =>
+    `(${simd ? "v128" : "i32"}.or ${L.and(L.add(get("mid0"), get(`v0${suffix}`)), get("mask0"))} ${L.and(L.add(get("mid1"), get(`v1${suffix}`)), get("mask1"))})`;
+  const stateDigit = (i: number): string => (i === 0 ? get("d") : `(i32.add ${get("d")} ${i32(i)})`);
+  // Lanes: a lower lane holds smaller nonces than any higher lane. Digits:
+  // within a lane, the lower state (digit) first.
+  const laneHit = (lane: number): string =>
+    states
+      .map((suffix) => `(i32x4.extract_lane ${lane} ${get(`hit${suffix}`)})`)
+      .reduce((x, y) => `(i32.or ${x} ${y})`);
+  const laneDigit = (lane: number): string =>
+    states
+      .map((_, i) => i)
+      .reverse()
+      .reduce(
+        (rest, i) =>
+          rest === ""
+            ? stateDigit(i)
+            : `(select ${stateDigit(i)} ${rest} (i32.ne (i32x4.extract_lane ${lane} ${get(`hit${states[i]}`)}) ${i32(0)}))`,
+        "",
+      );
   const check = simd
-    ? `${set("hit", `(i32x4.eq (v128.or ${digest0} ${digest1}) (v128.const i32x4 0 0 0 0))`)}
-       (if (v128.any_true ${get("hit")}) (then
-         ;; A lower lane holds smaller nonces than any higher lane, and within a
-         ;; lane the first hit is the smallest: keep the lowest lane seen.
+    ? `${states.map((suffix) => set(`hit${suffix}`, `(i32x4.eq ${digestZero(suffix)} (v128.const i32x4 0 0 0 0))`)).join("\n")}
+       (if (v128.any_true ${states.map((suffix) => get(`hit${suffix}`)).reduce((x, y) => `(v128.or ${x} ${y})`)}) (then
+         ;; Keep the lowest lane seen; within it the first hit is the smallest.
          (block $noted
            ${[0, 1, 2, 3]
              .map(
-               (lane) => `(if (i32.and (i32.ne (i32x4.extract_lane ${lane} ${get("hit")}) ${i32(0)})
-                                 (i32.gt_u ${get("best")} ${i32(lane)}))
-                 (then ${set("best", i32(lane))} ${set("bestDigit", get("d"))} (br $noted)))`,
+               (
+                 lane,
+               ) => `(if (i32.and (i32.ne ${laneHit(lane)} ${i32(0)}) (i32.gt_u ${get("best")} ${i32(lane)}))
+                 (then ${set("best", i32(lane))} ${set("bestDigit", laneDigit(lane))} (br $noted)))`,
              )
              .join("\n")})
-         ;; Lane 0 at this step is the smallest nonce left in the chunk.
+         ;; Lane 0 is the smallest nonce left in the chunk.
          (if (i32.eqz ${get("best")}) (then
-           ${set("hashed", `(i32.shl (i32.add ${get("d")} ${i32(1)}) ${i32(2)})`)}
+           ${set("hashed", `(i32.shl (i32.add ${get("bestDigit")} ${i32(1)}) ${i32(2)})`)}
            (br $done)))))`
-    : `(if (i32.eqz (i32.or ${digest0} ${digest1})) (then
-         ${set("best", i32(0))} ${set("bestDigit", get("d"))}
-         ${set("hashed", `(i32.add ${get("d")} ${i32(1)})`)}
-         (br $done)))`;
+    : states
+        .map(
+          (suffix, i) => `(if (i32.eqz ${digestZero(suffix)}) (then
+         ${set("best", i32(0))} ${set("bestDigit", stateDigit(i))}
+         ${set("hashed", `(i32.add ${stateDigit(i)} ${i32(1)})`)}
+         (br $done)))`,
+        )
+        .join("\n");
   const scalarLocals = ["plen", "wi", "inc", "d", "best", "bestDigit", "hashed", "kw"];
   const vectorLocals = [
     ...range(6).map((i) => `b${i}`),
+    ...states.slice(1).flatMap((suffix) => range(5).map((i) => `b${i}${suffix}`)),
     ...range(5).map((i) => `inc${i}`),
     ...state.map((name) => `s_${name}`),
     "len",
@@ -320,12 +413,13 @@ function chunkFunc(L: Lanes): string {
     "mid1",
     "mask0",
     "mask1",
-    ...(simd ? ["hit"] : []),
+    ...(simd ? states.map((suffix) => `hit${suffix}`) : []),
   ];
-  return `(func $chunk_${L.type} (param $m0 i32) (param $m1 i32) (result i32)
+  const restore = states.flatMap((suffix) => state.map((name) => set(`${name}${suffix}`, get(`s_${name}`))));
+  return `(func ${chunkName(L, states)} (param $m0 i32) (param $m1 i32) (result i32)
   ${scalarLocals.map((name) => `(local $${name} i32)`).join(" ")}
   ${vectorLocals.map((name) => `(local $${name} ${L.type})`).join(" ")}
-  ${locals} ${roundLocals(L)}
+  ${locals} ${roundLocals(L, states)}
   ${layouts}
   ${set("plen", `(i32.load ${i32(KERNEL_LAYOUT.prefixLength)})`)}
   ${range(6)
@@ -349,28 +443,31 @@ function chunkFunc(L: Lanes): string {
   ${set("mid1", L.splat(`(i32.load ${i32(KERNEL_LAYOUT.midstate + 4)})`))}
   ${set("mask0", L.splat(get("m0")))}
   ${set("mask1", L.splat(get("m1")))}
-  ${set("best", i32(simd ? 4 : 1))}
-  ${set("hashed", i32(simd ? 40 : 10))}
+  ${set("best", i32(lanes))}
+  ${set("hashed", i32(10 * lanes))}
   (block $done
     (loop $step
-      ${state.map((name) => set(name, get(`s_${name}`))).join("\n")}
+      ${restore.join("\n")}
+      ${stateWords.join("\n")}
       ${perNonce.join("\n")}
       ${stepRounds.join("\n")}
-      ${roundsFromSchedule(L, 5, 8)}
-      ${simd ? roundLoop(L, 8) : roundsFromSchedule(L, 8, 64)}
+      ${roundsFromSchedule(L, 5, 8, states)}
+      ${simd ? roundLoop(L, 8, states) : roundsFromSchedule(L, 8, 64, states)}
       ${check}
       ${range(5)
-        .map((i) => set(`b${i}`, L.add(get(`b${i}`), get(`inc${i}`))))
+        .map((i) => set(`b${i}`, L.add(get(`b${i}${states.at(-1)}`), get(`inc${i}`))))
         .join("\n")}
-      ${set("d", `(i32.add ${get("d")} ${i32(1)})`)}
+      ${set("d", `(i32.add ${get("d")} ${i32(states.length)})`)}
       (br_if $step (i32.lt_u ${get("d")} ${i32(10)}))))
   (i32.store ${i32(KERNEL_LAYOUT.hashes)} (i32.add (i32.load ${i32(KERNEL_LAYOUT.hashes)}) ${get("hashed")}))
-  (if (i32.lt_u ${get("best")} ${i32(simd ? 4 : 1)}) (then
+  (if (i32.lt_u ${get("best")} ${i32(lanes)}) (then
     (call $emit_result (i32.add ${i32(base)} (i32.shl ${get("best")} ${i32(2)})) ${i32(stride)}
       (i32.add ${get("plen")} ${i32(1)}) ${get("bestDigit")})
     (return ${i32(1)})))
   ${i32(0)})`;
 }
+
+const chunkName = (L: Lanes, states: States): string => `$chunk_${L.type}${states.length > 1 ? "_x2" : ""}`;
 
 /** Helpers shared by both kernels: byte order, block layout, the in-place decimal increment. */
 const HELPERS = `
@@ -471,10 +568,13 @@ function searchFunc(simd: boolean): string {
   const scalarStep = `
     (if (call $chunk_i32 (local.get $m0) (local.get $m1)) (then (return (i32.const ${SEARCH_FOUND}))))
     (local.set $count (i32.sub (local.get $count) (i32.const 1)))`;
+  const chunk = (states: States) => `(call ${chunkName(SIMD, states)} (local.get $m0) (local.get $m1))`;
   const step = simd
     ? `(if (call $simd_ready (local.get $count))
         (then
-          (if (call $chunk_v128 (local.get $m0) (local.get $m1)) (then (return (i32.const ${SEARCH_FOUND}))))
+          (if (if (result i32) (i32.load (i32.const ${KERNEL_LAYOUT.pairedDigits}))
+                (then ${chunk(TWO_STATES)}) (else ${chunk(ONE_STATE)}))
+            (then (return (i32.const ${SEARCH_FOUND}))))
           (local.set $count (i32.sub (local.get $count) (i32.const 4))))
         (else ${scalarStep}))`
     : scalarStep;
@@ -495,8 +595,8 @@ export function kernelWat(options: { simd: boolean }): string {
     `(memory (export "memory") 1)`,
     HELPERS,
     setChallengeFunc(),
-    chunkFunc(SCALAR),
-    ...(options.simd ? [SIMD_READY, chunkFunc(SIMD)] : []),
+    chunkFunc(SCALAR, ONE_STATE),
+    ...(options.simd ? [SIMD_READY, chunkFunc(SIMD, ONE_STATE), chunkFunc(SIMD, TWO_STATES)] : []),
     searchFunc(options.simd),
     ")",
   ];

@@ -8,11 +8,12 @@ import {
   defaultRuntime,
   detectBackend,
   type PowRuntime,
+  pairedDigitsIn,
   solverBackend,
   type WasmApi,
 } from "../../../core/pow/backend.ts";
 import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS } from "../../../core/pow/calibration.ts";
-import type { KernelExports } from "../../../core/pow/kernel/abi.ts";
+import { KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
 import { defaultEnvironment, solveIn } from "../../../core/pow/solver.ts";
 import { nodeSmallestNonce, type PowVector } from "./reference.ts";
@@ -28,12 +29,17 @@ interface Driven {
   wrong?: KernelKind;
   /** A kernel whose every search traps. */
   trap?: KernelKind;
+  /** Fake milliseconds per prefix of the SIMD kernel with paired digits (else its `cost`). */
+  pairedCost?: number;
+  /** The SIMD kernel's paired step reports "not found" where it found the answer. */
+  wrongPaired?: boolean;
   simd?: boolean;
 }
 
 function drivenRuntime(driven: Driven) {
   let clock = 0;
   const searches: Record<KernelKind, number> = { "wasm-simd": 0, "wasm-scalar": 0 };
+  const pairedSearches = { count: 0 };
   const warnings: string[] = [];
   const kindOf = new WeakMap<WebAssembly.Module, KernelKind>();
   const simdSize = kernelBytes("wasm-simd").byteLength;
@@ -51,18 +57,21 @@ function drivenRuntime(driven: Driven) {
         memory: real.memory,
         set_challenge: () => real.set_challenge(),
         search: (count, mask0, mask1) => {
+          const paired =
+            kind === "wasm-simd" && new Int32Array(real.memory.buffer)[KERNEL_LAYOUT.pairedDigits >> 2] === 1;
           searches[kind] += 1;
-          clock += driven.cost[kind] * count;
+          if (paired) pairedSearches.count += 1;
+          clock += (paired ? (driven.pairedCost ?? driven.cost[kind]) : driven.cost[kind]) * count;
           if (driven.trap === kind) throw new WebAssembly.RuntimeError("unreachable");
           const status = real.search(count, mask0, mask1);
-          return driven.wrong === kind && status === 1 ? 0 : status;
+          return (driven.wrong === kind || (paired && driven.wrongPaired)) && status === 1 ? 0 : status;
         },
       };
       return { exports };
     }) as unknown as WasmApi["instantiate"],
   };
   const runtime: PowRuntime = { wasm, now: () => clock, warn: (message) => warnings.push(message) };
-  return { runtime, searches, warnings };
+  return { runtime, searches, pairedSearches, warnings };
 }
 
 const env = (runtime: PowRuntime) => ({ ...defaultEnvironment(), runtime });
@@ -115,16 +124,61 @@ describe("backend calibration", () => {
   test("one usable kernel is chosen without timing it", async () => {
     const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 1 }, simd: false });
     expect(await detectBackend(runtime)).toBe("wasm-scalar");
-    expect(calibrationOf(runtime)).toEqual({ chosen: "wasm-scalar", rates: {}, incorrect: [] });
+    expect(calibrationOf(runtime)).toEqual({
+      chosen: "wasm-scalar",
+      rates: {},
+      pairedDigits: false,
+      incorrect: [],
+    });
     expect(searches).toEqual({ "wasm-simd": 0, "wasm-scalar": 1 });
+  });
+
+  test("the SIMD step width is measured: paired digits when faster, and solves and workers use it", async () => {
+    const faster = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 3 }, pairedCost: 1 });
+    expect(await detectBackend(faster.runtime)).toBe("wasm-simd");
+    const calibration = calibrationOf(faster.runtime)!;
+    expect(calibration.pairedDigits).toBe(true);
+    expect(calibration.pairedRate! / calibration.rates["wasm-scalar"]!).toBeCloseTo(3, 5);
+    expect(calibration.rates["wasm-simd"]).toBe(calibration.pairedRate!);
+    expect(pairedDigitsIn(faster.runtime)).toBe(true);
+    const before = faster.pairedSearches.count;
+    expect((await solveIn(env(faster.runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+    expect(faster.pairedSearches.count).toBeGreaterThan(before);
+
+    const slower = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, pairedCost: 2 });
+    expect(await detectBackend(slower.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(slower.runtime)!.pairedDigits).toBe(false);
+    expect(calibrationOf(slower.runtime)!.pairedRate! * 2).toBeCloseTo(
+      calibrationOf(slower.runtime)!.rates["wasm-simd"]!,
+      5,
+    );
+    const timed = slower.pairedSearches.count;
+    expect((await solveIn(env(slower.runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+    expect(slower.pairedSearches.count).toBe(timed);
+  });
+
+  test("a wrong paired step costs the pairing, not the SIMD kernel", async () => {
+    const { runtime, pairedSearches, warnings } = drivenRuntime({
+      cost: { "wasm-simd": 2, "wasm-scalar": 3 },
+      pairedCost: 0.001,
+      wrongPaired: true,
+    });
+    expect(await detectBackend(runtime)).toBe("wasm-simd");
+    expect(calibrationOf(runtime)).toMatchObject({ pairedDigits: false, incorrect: [] });
+    expect(calibrationOf(runtime)!.pairedRate).toBeUndefined();
+    // Checked once, never timed.
+    expect(pairedSearches.count).toBe(1);
+    expect(warnings).toEqual([]);
   });
 
   test("a clock that does not move makes a tie, which the SIMD kernel (first candidate) takes", async () => {
     const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 0, "wasm-scalar": 0 } });
     expect(await detectBackend(runtime)).toBe("wasm-simd");
     // Each round stops at its batch cap instead of waiting for a clock that never moves.
-    expect(searches["wasm-simd"]).toBe(searches["wasm-scalar"]);
+    // The SIMD kernel is checked and timed twice, once per step width.
+    expect(searches["wasm-simd"]).toBe(2 * searches["wasm-scalar"]);
     expect(searches["wasm-simd"]).toBeGreaterThan(CALIBRATION_ROUNDS);
+    expect(calibrationOf(runtime)!.pairedDigits).toBe(false);
   });
 
   test("the choice is measured once per runtime and cached", async () => {

@@ -3,13 +3,17 @@
 import { difficultyMasks } from "../../../core/pow/form.ts";
 import { type BatchResult, KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
-import { loadChallenge, runKernelBatch } from "../../../core/pow/kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setPairedDigits } from "../../../core/pow/kernel/runner.ts";
 
-export const KERNEL_KINDS: KernelKind[] = ["wasm-scalar", "wasm-simd"];
+/** Each kernel, and the SIMD one in both step widths (one or two last digits per step). */
+export const KERNEL_VARIANTS = ["wasm-scalar", "wasm-simd", "wasm-simd-paired"] as const;
+export type KernelVariant = (typeof KERNEL_VARIANTS)[number];
 
-export async function openKernel(kind: KernelKind, challenge: string) {
+export async function openKernel(variant: KernelVariant, challenge: string) {
+  const kind: KernelKind = variant === "wasm-scalar" ? "wasm-scalar" : "wasm-simd";
   const { instance } = await WebAssembly.instantiate(kernelBytes(kind));
   const kernel = instance.exports as unknown as KernelExports;
+  setPairedDigits(kernel, KERNEL_LAYOUT, variant === "wasm-simd-paired");
   loadChallenge(kernel, KERNEL_LAYOUT, challenge);
   return {
     kernel,

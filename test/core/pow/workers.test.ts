@@ -89,6 +89,29 @@ describe("worker split", () => {
     SLOW_TEST_TIMEOUT_MS,
   );
 
+  test("workers hash with the SIMD step width they are given, and find the same nonce", async () => {
+    const harness = inProcessSpawner();
+    for (const pairedDigits of [undefined, false, true]) {
+      const widths: boolean[] = [];
+      const recording: SpawnWorker = async (listeners) => {
+        const handle = await harness.spawn(listeners);
+        return {
+          post: (request) => {
+            if (request.type === "init") widths.push(request.pairedDigits);
+            handle.post(request);
+          },
+          terminate: handle.terminate,
+        };
+      };
+      const solution = await searchInWorkers(searchFor(v20, recording, { pairedDigits }));
+      expect(solution.nonce).toBe(v20.nonce);
+      expect(widths).toEqual([pairedDigits ?? false, pairedDigits ?? false]);
+    }
+    // And in real workers, where the step is set by the shipped source text.
+    const real = webWorkerSpawner({ Worker, Blob, URL });
+    expect((await searchInWorkers(searchFor(v20, real, { pairedDigits: true }))).nonce).toBe(v20.nonce);
+  });
+
   test("a runtime that cannot post a compiled module gets the kernel's bytes instead", async () => {
     const module = await WebAssembly.compile(kernelBytes("wasm-simd"));
     const harness = inProcessSpawner();
