@@ -1,23 +1,26 @@
 /**
  * Proof-of-work: the backend the solver's calibration picks in this runtime;
- * hashes per second of the WASM solver (SIMD and scalar, one thread; then one
- * and two worker threads) against `node:crypto` and `hash-wasm` doing the
- * same sequential search one hash call per nonce, on the same challenges, in
- * this process, and against native SHA-256 without SHA-NI (`openssl speed`,
- * one core, same run); then the time `solve` takes at difficulty 15
- * (300 seeded challenges: mean, p50, p99) and 20. Cap's WASM solver
- * (`@cap.js/wasm`) is not a dependency here, so it is not measured.
+ * hashes per second of the WASM solver (SIMD with one and with two last
+ * digits per step, scalar; one thread; then one and two worker threads)
+ * against Cap's WASM solver (`@cap.js/wasm`) solving its own puzzles,
+ * `node:crypto` and `hash-wasm` doing the same sequential search one hash call
+ * per nonce, on the same challenges, in this process, and against native
+ * SHA-256 without SHA-NI (`openssl speed`, one core, same rounds); then the
+ * time `solve` takes at difficulty 15 (300 seeded challenges: mean, p50, p99)
+ * and 20.
  *
  * The single-thread rates are measured in interleaved rounds and each keeps
  * its best round (bench/lib/rounds.ts), so the ratios compare the code, not
- * what a neighbour on this shared machine did meanwhile.
+ * what a neighbour on this shared machine did meanwhile. They are hashes per
+ * second of CPU time (`process.cpuUsage`), the unit `openssl speed` reports
+ * by default: a process waiting for a busy core then slows neither side.
  *
- * Gates: WASM single-thread >= 5x hash-wasm and the calibrated backend within
- * 15% of the faster kernel (ratios, checked in CI's short mode); 2 workers
- * >= 1.8x one worker, full run only: it measures a free
- * second core as much as the code, and CI's short run shares the machine
- * (reported there as info); absolute targets (>= 10 M/s per core on Node,
- * >= 6 M/s on Bun, difficulty 15 under 5 ms on average) in a full run only.
+ * Gates in CI's short mode (ratios, set with margin for a busy machine): the
+ * fastest kernel >= 0.8x native no-SHA-NI in V8 (0.5x in Bun), >= 2.5x Cap's
+ * solver and >= 5x hash-wasm, and the calibrated choice within 15% of the
+ * fastest kernel. Full run only: issue 13's targets (1.4x native in V8, 0.8x
+ * in Bun; 2 workers >= 1.8x one worker, which measures a free second core as
+ * much as the code; difficulty 15: mean <= 3 ms, p99 <= 12 ms).
  *
  * Standalone: `./node_modules/.bin/bun bench/pow.ts [--short] [--json]`; in Node:
  * `bun build bench/pow.ts --target=node --outfile bench/out/pow-node.mjs && node bench/out/pow-node.mjs --json`.
@@ -26,14 +29,21 @@ import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { solve } from "@lime-ts/core/pow";
 import { createSHA256 } from "hash-wasm";
-import { calibrationOf, compileKernel, defaultRuntime, solverBackend } from "../core/pow/backend.ts";
+import {
+  calibrationOf,
+  compileKernel,
+  defaultRuntime,
+  pairedDigitsIn,
+  solverBackend,
+} from "../core/pow/backend.ts";
 import { difficultyMasks } from "../core/pow/form.ts";
 import { createJsSearcher } from "../core/pow/js-search.ts";
 import { KERNEL_LAYOUT, type KernelExports } from "../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../core/pow/kernel/modules.ts";
-import { loadChallenge, runKernelBatch } from "../core/pow/kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setPairedDigits } from "../core/pow/kernel/runner.ts";
 import { defaultEnvironment } from "../core/pow/solver.ts";
 import { searchInWorkers } from "../core/pow/workers.ts";
+import { loadCapSolver } from "./lib/cap-solver.ts";
 import { nativeSha256BlocksPerSecond } from "./lib/native-sha256.ts";
 import { bestRate, interleavedRounds } from "./lib/rounds.ts";
 import { formatSection } from "./lib/table.ts";
@@ -53,14 +63,27 @@ const [NEVER0, NEVER1] = difficultyMasks(40);
 
 const now = () => performance.now();
 
+/** Milliseconds of this process's CPU time (wall time where the runtime has no `process.cpuUsage`). */
+const cpuNow =
+  typeof process !== "undefined" && typeof process.cpuUsage === "function"
+    ? () => {
+        const { user, system } = process.cpuUsage();
+        return (user + system) / 1000;
+      }
+    : now;
+
 /** How long a kernel runs before it is measured. */
 const KERNEL_WARMUP_MS = 600;
 
-/** A measurement of the `kind` kernel's hashes/s over about `hashes` hashes, after a warm-up. */
-async function kernelRate(kind: KernelKind, hashes: number): Promise<() => number> {
+/**
+ * A measurement of the `kind` kernel's hashes/s over about `hashes` hashes,
+ * after a warm-up; `paired` is the SIMD kernel's step width (two last digits per step).
+ */
+async function kernelRate(kind: KernelKind, hashes: number, paired = false): Promise<() => number> {
   const module = await compileKernel(defaultRuntime, kind);
   const instance = await WebAssembly.instantiate(module);
   const kernel = instance.exports as unknown as KernelExports;
+  setPairedDigits(kernel, KERNEL_LAYOUT, paired);
   const prefixes = Math.ceil(hashes / 10 / 4 / 256) * 256;
   loadChallenge(kernel, KERNEL_LAYOUT, challenge(0));
   // Every engine starts a module in a baseline tier and optimizes it on a
@@ -72,12 +95,32 @@ async function kernelRate(kind: KernelKind, hashes: number): Promise<() => numbe
   }
   return () => {
     let done = 0;
-    const started = now();
+    const started = cpuNow();
     for (let i = 0; i < 4; i++) {
       loadChallenge(kernel, KERNEL_LAYOUT, challenge(i));
       done += runKernelBatch(kernel, KERNEL_LAYOUT, String(START_PREFIX), prefixes, NEVER0, NEVER1).hashes;
     }
-    return done / ((now() - started) / 1000);
+    return done / ((cpuNow() - started) / 1000);
+  };
+}
+
+/**
+ * Cap's solver on its own puzzles: our challenges as its salt, target "0000"
+ * (16 zero bits, ~65k nonces each), as many as reach `nonces` per round;
+ * `nonce + 1` is what it hashed. NaN where its glue does not load.
+ */
+function capRate(nonces: number): { measure: () => number; error?: string } {
+  const cap = loadCapSolver();
+  if ("error" in cap) return { measure: () => Number.NaN, error: cap.error };
+  for (let i = 0; i < 4; i++) cap.solve(challenge(400 + i), "000");
+  let next = 0;
+  return {
+    measure: () => {
+      let done = 0;
+      const started = cpuNow();
+      while (done < nonces) done += Number(cap.solve(challenge(500 + next++), "0000")) + 1;
+      return done / ((cpuNow() - started) / 1000);
+    },
   };
 }
 
@@ -86,16 +129,25 @@ function jsRate(hashes: number): () => number {
   const searcher = createJsSearcher(challenge(0), NEVER0, NEVER1);
   searcher.search(String(START_PREFIX), 2_000);
   return () => {
-    const started = now();
+    const started = cpuNow();
     const { hashes: done } = searcher.search(String(START_PREFIX), hashes / 10);
-    return done / ((now() - started) / 1000);
+    return done / ((cpuNow() - started) / 1000);
   };
 }
 
-/** hashes/s of `solve`'s worker split: a fixed range searched to exhaustion (no hit at difficulty 40). */
-async function workerRate(kind: KernelKind, workers: number, hashes: number): Promise<number> {
+/**
+ * hashes/s of `solve`'s worker split, a fixed range searched to exhaustion (no
+ * hit at difficulty 40): per wall second (what a free second core gives) and
+ * per CPU second of the whole process, workers included (what the split
+ * itself costs: start-up, messaging, idle ends), which a busy machine does not move.
+ */
+async function workerRate(
+  kind: KernelKind,
+  workers: number,
+  hashes: number,
+): Promise<{ wall: number; cpu: number }> {
   const spawn = defaultEnvironment().spawn;
-  if (!spawn) return Number.NaN;
+  if (!spawn) return { wall: Number.NaN, cpu: Number.NaN };
   // What solve sends its workers: the compiled module (its bytes as the fallback).
   const module = await compileKernel(defaultRuntime, kind);
   const prefixes = Math.ceil(hashes / 10 / 4096) * 4096;
@@ -106,6 +158,7 @@ async function workerRate(kind: KernelKind, workers: number, hashes: number): Pr
       mask1: NEVER1,
       bytes: kernelBytes(kind),
       module,
+      pairedDigits: pairedDigitsIn(defaultRuntime),
       workers,
       batchPrefixes: 4096,
       startPrefix: BigInt(START_PREFIX),
@@ -116,8 +169,12 @@ async function workerRate(kind: KernelKind, workers: number, hashes: number): Pr
     });
   await search(challenge(9), 4096 * 4 * workers);
   const started = now();
+  const cpuStarted = cpuNow();
   await search(challenge(1), prefixes);
-  return (prefixes * 10) / ((now() - started) / 1000);
+  return {
+    wall: (prefixes * 10) / ((now() - started) / 1000),
+    cpu: (prefixes * 10) / ((cpuNow() - cpuStarted) / 1000),
+  };
 }
 
 function leadingZeroBits(digest: Uint8Array): number {
@@ -138,7 +195,7 @@ function perCallRate(hashOnce: (message: string) => Uint8Array, hashes: number):
   for (let n = 0; n < 20_000; n++) leadingZeroBits(hashOnce(c + (1_000_000 + n)));
   return () => {
     let found = 0;
-    const started = now();
+    const started = cpuNow();
     for (let i = 0; i < 4; i++) {
       const ci = challenge(i);
       for (let n = 1_000_000; n < 1_000_000 + hashes / 4; n++) {
@@ -146,7 +203,7 @@ function perCallRate(hashOnce: (message: string) => Uint8Array, hashes: number):
       }
     }
     if (found > 0) throw new Error("a 40-bit hit in a bench range: pick other challenges");
-    return hashes / ((now() - started) / 1000);
+    return hashes / ((cpuNow() - started) / 1000);
   };
 }
 
@@ -180,26 +237,37 @@ async function solveTimes(difficulty: number, count: number): Promise<SolveTimes
   };
 }
 
+/** Issue 13's full-run target, fastest kernel / native no-SHA-NI: V8 (Node, Deno) 1.4x, JavaScriptCore (Bun) 0.8x. */
+const NATIVE_TARGET = isBun ? 0.8 : 1.4;
+/** The short mode's floor for the same ratio: loose enough for a busy machine, tight enough to catch a slower kernel. */
+const NATIVE_FLOOR = isBun ? 0.5 : 0.8;
+
 export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   // Per round; each single-thread subject is measured once per round.
-  const rounds = 8;
+  const rounds = opts.short ? 5 : 8;
   const kernelHashes = opts.short ? 750_000 : 2_000_000;
   const baselineHashes = opts.short ? 40_000 : 100_000;
+  const capNonces = opts.short ? 250_000 : 600_000;
   // Short runs only report the worker rates (info), so they measure less.
   const workerHashes = opts.short ? 4_000_000 : 64_000_000;
+  const d15Count = opts.short ? 40 : 300;
 
   // First use in this process: the calibration runs here.
   const calibrationStarted = now();
   const backend = await solverBackend();
   const calibrationMs = now() - calibrationStarted;
-  const calibratedRates = calibrationOf(defaultRuntime)?.rates ?? {};
+  const calibration = calibrationOf(defaultRuntime);
+  const paired = pairedDigitsIn(defaultRuntime);
   const workerKind: KernelKind = backend === "js" ? "wasm-scalar" : backend;
-  const native = nativeSha256BlocksPerSecond(1);
 
   const hasher = await createSHA256();
+  const cap = capRate(capNonces);
   const rates = await interleavedRounds(rounds, {
+    native: () => nativeSha256BlocksPerSecond(1),
     simd: await kernelRate("wasm-simd", kernelHashes),
+    simdPaired: await kernelRate("wasm-simd", kernelHashes, true),
     scalar: await kernelRate("wasm-scalar", kernelHashes / 2),
+    cap: cap.measure,
     js: jsRate(baselineHashes),
     nodeCrypto: perCallRate((m) => createHash("sha256").update(m).digest(), baselineHashes),
     hashWasm: perCallRate((m) => {
@@ -208,32 +276,40 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       return hasher.digest("binary");
     }, baselineHashes),
   });
-  const simd = bestRate(rates.simd);
-  const scalar = bestRate(rates.scalar);
-  const js = bestRate(rates.js);
-  const nodeCrypto = bestRate(rates.nodeCrypto);
-  const hashWasm = bestRate(rates.hashWasm);
+  const best = Object.fromEntries(
+    Object.entries(rates).map(([name, r]) => [name, bestRate(r as number[])]),
+  ) as Record<keyof typeof rates, number>;
+  const { native, simd, simdPaired, scalar, js, nodeCrypto, hashWasm } = best;
+  const capSolver = best.cap;
+  const fastest = Math.max(simd, simdPaired, scalar);
+  const chosenRate =
+    backend === "wasm-simd" ? (paired ? simdPaired : simd) : backend === "wasm-scalar" ? scalar : js;
 
   // Interleaved too, one worker then two, and the ratio taken between the best of each.
   const workerRounds = await interleavedRounds(3, {
     one: () => workerRate(workerKind, 1, workerHashes / 6),
     two: () => workerRate(workerKind, 2, workerHashes / 3),
   });
-  const oneWorker = bestRate(workerRounds.one);
-  const twoWorkers = bestRate(workerRounds.two);
+  const oneWorker = bestRate(workerRounds.one.map((r) => r.wall));
+  const twoWorkers = bestRate(workerRounds.two.map((r) => r.wall));
+  const oneWorkerCpu = bestRate(workerRounds.one.map((r) => r.cpu));
+  const twoWorkersCpu = bestRate(workerRounds.two.map((r) => r.cpu));
 
-  const d15 = await solveTimes(15, opts.short ? 40 : 300);
+  const d15 = await solveTimes(15, d15Count);
   const d20 = await solveTimes(20, opts.short ? 6 : 30);
 
-  const perCoreTarget = isBun ? 6e6 : 10e6;
-  const nativeTarget = isBun ? 0.8 : 1.4;
-  const chosenRate = backend === "wasm-simd" ? simd : backend === "wasm-scalar" ? scalar : js;
-  const calibrationNote = Object.entries(calibratedRates)
-    .map(([kind, perMs]) => `${kind} ${((perMs as number) / 1000).toFixed(1)} M/s`)
-    .join(", ");
+  const calibrationNote = [
+    ...Object.entries(calibration?.rates ?? {}).map(
+      ([kind, perMs]) => `${kind} ${((perMs as number) / 1000).toFixed(1)} M/s`,
+    ),
+    ...(calibration?.pairedRate !== undefined
+      ? [`of which paired ${(calibration.pairedRate / 1000).toFixed(1)} M/s`]
+      : []),
+  ].join(", ");
+  const choice = `${backend}${backend === "wasm-simd" ? (paired ? ", 2 digits/step" : ", 1 digit/step") : ""}`;
   const rows: BenchRow[] = [
     {
-      label: `backend chosen: ${backend}`,
+      label: `backend chosen: ${choice}`,
       value: calibrationMs,
       unit: "ms",
       note: `calibration on first use${calibrationNote ? `: ${calibrationNote}` : ""}`,
@@ -242,27 +318,27 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       label: "native SHA-256, no SHA-NI",
       value: native,
       unit: "block/s",
-      note: "openssl speed -evp sha256, 1 core, 16 KiB buffers",
+      note: "openssl speed -evp sha256, 1 core, 16 KiB buffers, CPU time",
     },
     {
-      label: "wasm-simd, 1 thread",
+      label: "wasm-simd, 1 digit/step",
       value: simd,
       unit: "hash/s",
-      note: `best of ${rounds} interleaved rounds`,
+      note: `best of ${rounds} interleaved rounds, per CPU second`,
+    },
+    {
+      label: "wasm-simd, 2 digits/step",
+      value: simdPaired,
+      unit: "hash/s",
+      note: "two compressions in flight",
     },
     { label: "wasm-scalar, 1 thread", value: scalar, unit: "hash/s" },
     { label: "pure-JS fallback, 1 thread", value: js, unit: "hash/s" },
     {
-      label: `${workerKind}, 1 worker`,
-      value: oneWorker,
+      label: "Cap @cap.js/wasm",
+      value: capSolver,
       unit: "hash/s",
-      note: "solve's worker path, incl. start-up",
-    },
-    {
-      label: `${workerKind}, 2 workers`,
-      value: twoWorkers,
-      unit: "hash/s",
-      note: "needs a free second core",
+      note: cap.error ? `did not load: ${cap.error}` : "solve_pow on its own 16-bit puzzles, nonces/s",
     },
     {
       label: "node:crypto per nonce",
@@ -271,17 +347,39 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       note: "createHash().update().digest()",
     },
     { label: "hash-wasm per nonce", value: hashWasm, unit: "hash/s", note: "createSHA256() reused" },
-    { label: "simd / hash-wasm", value: simd / hashWasm, unit: "x" },
-    { label: "simd / node:crypto", value: simd / nodeCrypto, unit: "x" },
-    { label: "simd / native no SHA-NI", value: simd / native, unit: "x" },
+    {
+      label: `${workerKind}, 1 worker`,
+      value: oneWorker,
+      unit: "hash/s",
+      note: "solve's worker path, incl. start-up, wall time",
+    },
+    {
+      label: `${workerKind}, 2 workers`,
+      value: twoWorkers,
+      unit: "hash/s",
+      note: "needs a free second core",
+    },
+    { label: "fastest kernel / native no SHA-NI", value: fastest / native, unit: "x" },
+    { label: "simd 1 digit/step / native", value: simd / native, unit: "x" },
+    { label: "simd 2 digits/step / native", value: simdPaired / native, unit: "x" },
     { label: "scalar / native no SHA-NI", value: scalar / native, unit: "x" },
-    { label: "chosen / faster kernel", value: chosenRate / Math.max(simd, scalar), unit: "x" },
-    { label: "2 workers / 1 worker", value: twoWorkers / oneWorker, unit: "x" },
+    { label: "fastest kernel / Cap", value: fastest / capSolver, unit: "x" },
+    { label: "fastest kernel / hash-wasm", value: fastest / hashWasm, unit: "x" },
+    { label: "fastest kernel / node:crypto", value: fastest / nodeCrypto, unit: "x" },
+    { label: "chosen / fastest kernel", value: chosenRate / fastest, unit: "x" },
+    { label: "2 workers / 1 worker", value: twoWorkers / oneWorker, unit: "x", note: "wall time" },
+    {
+      label: "1 worker, per CPU second / kernel",
+      value: oneWorkerCpu / chosenRate,
+      unit: "x",
+      note: "the split's own cost, whatever the free cores",
+    },
+    { label: "2 workers, per CPU second / kernel", value: twoWorkersCpu / chosenRate, unit: "x" },
     {
       label: "solve d15 mean",
       value: d15.mean,
       unit: "ms",
-      note: `${opts.short ? 40 : 300} challenges; LIME's Python solver: ~40 ms median`,
+      note: `${d15Count} challenges; LIME's Python solver: ~40 ms median`,
     },
     { label: "solve d15 p50", value: d15.p50, unit: "ms" },
     { label: "solve d15 p99", value: d15.p99, unit: "ms" },
@@ -289,13 +387,41 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
     { label: "solve d20 p95", value: d20.p95, unit: "ms" },
   ];
   const gates: BenchGate[] = [
-    { name: "simd 1 thread >= 5x hash-wasm", actual: simd / hashWasm, min: 5, unit: "x", inShortMode: true },
     {
-      name: "calibrated backend >= 0.85x the faster kernel",
-      actual: chosenRate / Math.max(simd, scalar),
+      name: `fastest kernel >= ${NATIVE_FLOOR}x native no SHA-NI`,
+      actual: fastest / native,
+      min: NATIVE_FLOOR,
+      unit: "x",
+      inShortMode: true,
+    },
+    {
+      name: "fastest kernel >= 2.5x Cap's solver",
+      actual: fastest / capSolver,
+      min: 2.5,
+      unit: "x",
+      inShortMode: true,
+    },
+    {
+      name: "fastest kernel >= 5x hash-wasm",
+      actual: fastest / hashWasm,
+      min: 5,
+      unit: "x",
+      inShortMode: true,
+    },
+    {
+      name: "calibrated choice >= 0.85x the fastest kernel",
+      actual: chosenRate / fastest,
       min: 0.85,
       unit: "x",
       inShortMode: true,
+    },
+    // Issue 13's targets, full run only.
+    {
+      name: `fastest kernel >= ${NATIVE_TARGET}x native no SHA-NI`,
+      actual: fastest / native,
+      min: NATIVE_TARGET,
+      unit: "x",
+      inShortMode: false,
     },
     {
       name: "2 workers >= 1.8x 1 worker",
@@ -304,22 +430,7 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       unit: "x",
       inShortMode: false,
     },
-    {
-      name: `simd >= ${perCoreTarget / 1e6} M/s per core`,
-      actual: simd,
-      min: perCoreTarget,
-      unit: "hash/s",
-      inShortMode: false,
-    },
-    { name: "solve d15 mean < 5 ms", actual: d15.mean, max: 5, unit: "ms", inShortMode: false },
-    // Issue 13's targets, full run only: a ratio to native measured in the same run, and the d15 tail.
-    {
-      name: `simd >= ${nativeTarget}x native no SHA-NI`,
-      actual: simd / native,
-      min: nativeTarget,
-      unit: "x",
-      inShortMode: false,
-    },
+    { name: "solve d15 mean <= 3 ms", actual: d15.mean, max: 3, unit: "ms", inShortMode: false },
     { name: "solve d15 p99 <= 12 ms", actual: d15.p99, max: 12, unit: "ms", inShortMode: false },
   ];
   return { name: "pow", runtime, rows, gates };
