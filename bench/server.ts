@@ -35,6 +35,8 @@ interface ServerProcess {
   cpuMicros(): Promise<number>;
   /** The CPU time of one RSA-2048 signature in the server process (`count` in a row), in microseconds. */
   signingMicros(count: number): Promise<number>;
+  /** The server process's CPU time so far by kind of thread (main, pool, jit, other), in microseconds. */
+  threadMicros(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,11 @@ async function startServerProcess(): Promise<ServerProcess> {
       child.stdin.flush();
       return Number(await nextLine());
     },
+    threadMicros: async () => {
+      child.stdin.write("threads\n");
+      child.stdin.flush();
+      return JSON.parse(await nextLine()) as Record<string, number>;
+    },
     stop: async () => {
       reader.releaseLock();
       child.stdin.end();
@@ -90,6 +97,7 @@ interface SliceRates {
   perCpuSecond: number;
   /** The server process's CPU time per completion, in microseconds (NaN without `server`). */
   serverMicrosEach: number;
+  completed: number;
 }
 
 /** Runs `task` as `rate` does and returns both rates; `server` when the server process works for it too. */
@@ -110,6 +118,7 @@ async function slice(
     perSecond: completed / (elapsedMs / 1000),
     perCpuSecond: completed / cpuSeconds,
     serverMicrosEach: serverMicros / completed,
+    completed,
   };
 }
 
@@ -132,13 +141,27 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
     await complete(opts.short ? 1_000 : 2_000, 4, trivialFlow);
     const sign = await rsaSigner();
 
+    // The flows' server CPU by kind of thread, summed over every flow slice: where a flow's time goes.
+    const flowThreads: Record<string, number> = {};
+    let flowsSliced = 0;
+    const flowSlice = async () => {
+      const before = await server.threadMicros();
+      const rates = await slice(durationMs / slices, 4, trivialFlow, server);
+      const after = await server.threadMicros();
+      for (const [kind, micros] of Object.entries(after)) {
+        flowThreads[kind] = (flowThreads[kind] ?? 0) + micros - (before[kind] ?? 0);
+      }
+      flowsSliced += rates.completed;
+      return rates;
+    };
     const sliced = await interleavedRounds(slices, {
       signing: () => slice(durationMs / 2 / slices, 1, sign),
-      flowsTrivial: () => slice(durationMs / slices, 4, trivialFlow, server),
+      flowsTrivial: flowSlice,
       serverSigning: async () => ({
         perSecond: 0,
         perCpuSecond: 0,
         serverMicrosEach: await server.signingMicros(100),
+        completed: 100,
       }),
     });
     const best = (results: SliceRates[], rate: keyof SliceRates) => bestRate(results.map((r) => r[rate]));
@@ -249,6 +272,16 @@ export async function runServerBench(opts: BenchOptions): Promise<BenchSection> 
           unit: "ratio",
           note: "target ≤ 3",
         },
+        // The same CPU by thread (all flow slices): main runs JS, SQLite and sockets; the pool runs
+        // WebCrypto's signature; the JIT compiler's share shrinks as the run goes on.
+        ...["main", "pool", "jit", "other"]
+          .filter((kind) => flowThreads[kind] !== undefined)
+          .map((kind) => ({
+            label: `  of which ${kind} thread${kind === "main" ? "" : "s"}`,
+            value: flowThreads[kind]! / flowsSliced,
+            unit: "µs",
+            note: "per flow, all flow slices",
+          })),
       ],
       gates: [
         // Each flow is five HTTP exchanges, three SQLite writes and one RSA

@@ -7,7 +7,11 @@
  * - `sign N`: the CPU time of one RSA-2048 signature in this process, in
  *   microseconds (N signatures in a row, as the server makes one per login),
  *   so a flow's server CPU is compared with a signature measured where the
- *   flows run.
+ *   flows run;
+ * - `threads`: its CPU time so far by kind of thread, in microseconds, as
+ *   JSON (`main`, `pool` where WebCrypto signs, `jit`, `other`), from
+ *   /proc/self/task (Linux; `{}` elsewhere), so the bench shows where a
+ *   flow's time goes.
  *
  * It adds a bare JSON route to the LIME app (`/bench/bare`: the same
  * transport, request ids, metrics and hooks as every route), which the JWKS
@@ -15,6 +19,7 @@
  * transport alone (`floorUrl`): what a JSON GET costs with no LIME pipeline.
  * Both exist only in this bench process.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { Elysia } from "elysia";
 import { systemClock } from "../../server/clock.ts";
 import { listenHttp } from "../../server/http/transport.ts";
@@ -62,6 +67,39 @@ async function signingMicros(count: number): Promise<number> {
   return (ownCpuMicros() - before) / count;
 }
 
+/** The kind of a thread by its name: Bun's pool runs WebCrypto's signatures, JSC's workers compile. */
+function threadKind(name: string): string {
+  if (name.startsWith("Bun Pool")) return "pool";
+  if (name.startsWith("JIT")) return "jit";
+  return "other";
+}
+
+/** CPU time (user + system) by kind of thread, in microseconds; the process's first thread is `main`. */
+function threadMicros(): Record<string, number> {
+  const byKind: Record<string, number> = {};
+  let tasks: string[];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return byKind;
+  }
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux Bun runs on
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const micros = ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+    const kind = task === String(process.pid) ? "main" : threadKind(name);
+    byKind[kind] = (byKind[kind] ?? 0) + micros;
+  }
+  return byKind;
+}
+
 // Lines are answered one at a time, in order; the loop ends when the parent closes stdin or exits.
 let pending = "";
 for await (const chunk of process.stdin) {
@@ -71,7 +109,8 @@ for await (const chunk of process.stdin) {
     const line = pending.slice(0, end).trim();
     pending = pending.slice(end + 1);
     const signing = /^sign (\d+)$/.exec(line);
-    console.log(signing ? await signingMicros(Number(signing[1])) : ownCpuMicros());
+    if (line === "threads") console.log(JSON.stringify(threadMicros()));
+    else console.log(signing ? await signingMicros(Number(signing[1])) : ownCpuMicros());
     end = pending.indexOf("\n");
   }
 }

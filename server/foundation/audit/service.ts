@@ -41,21 +41,31 @@ export function ownerAction(
   };
 }
 
+/**
+ * The stored row for `entry`, occurring at `at`. A store that records the
+ * action itself writes these rows in the action's own transaction (e.g. the
+ * agent login's create and approve): the trail then holds the entry exactly
+ * when the action committed, in one commit instead of two.
+ */
+export function auditEvent(entry: AuditEntry, at: number): AuditEventRecord {
+  return {
+    id: crypto.randomUUID(),
+    occurredAt: at,
+    ownerId: entry.ownerId,
+    actorType: entry.actorType,
+    actorId: entry.actorId ?? null,
+    action: entry.action,
+    outcome: entry.outcome ?? "success",
+    targetType: entry.targetType ?? null,
+    targetId: entry.targetId ?? null,
+    reason: entry.reason ?? null,
+    ip: entry.ip ?? null,
+  };
+}
+
 export function createAuditRecorder(store: AuditStore, clock: Clock): AuditRecorder {
   return async (entry) => {
-    await store.append({
-      id: crypto.randomUUID(),
-      occurredAt: clock.now(),
-      ownerId: entry.ownerId,
-      actorType: entry.actorType,
-      actorId: entry.actorId ?? null,
-      action: entry.action,
-      outcome: entry.outcome ?? "success",
-      targetType: entry.targetType ?? null,
-      targetId: entry.targetId ?? null,
-      reason: entry.reason ?? null,
-      ip: entry.ip ?? null,
-    });
+    await store.append(auditEvent(entry, clock.now()));
   };
 }
 

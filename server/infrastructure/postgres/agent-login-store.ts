@@ -31,6 +31,7 @@
 import type { AgentLoginStore, OutcomeEvent } from "../../modules/agent-login/store.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
 import { millis } from "../sql-rows/millis.ts";
+import { insertAuditEvent } from "./audit-store.ts";
 import type { Sql } from "./connection.ts";
 import { deleteLapsed, inBatches, PURGE_BATCH } from "./purge.ts";
 
@@ -88,13 +89,23 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
   }
 
   return {
-    async create(r) {
-      await sql`INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url,
-                  created_at, expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at,
-                  delivered_at, challenge_shown_at)
-                VALUES (${r.id}, ${r.siteId}, ${r.status}, ${r.powChallenge}, ${r.powDifficulty}, ${r.redirectUrl},
-                  ${r.createdAt}, ${r.expiresAt}, ${r.approvedAgentId}, ${r.approvedAt}, ${r.passportJwt},
-                  ${r.passportExpiresAt}, ${r.deliveredAt}, ${r.challengeShownAt})`;
+    async create(r, audit = []) {
+      const insert = (tx: Sql) => tx`
+        INSERT INTO login_requests (id, site_id, status, pow_challenge, pow_difficulty, redirect_url,
+          created_at, expires_at, approved_agent_id, approved_at, passport_jwt, passport_expires_at,
+          delivered_at, challenge_shown_at)
+        VALUES (${r.id}, ${r.siteId}, ${r.status}, ${r.powChallenge}, ${r.powDifficulty}, ${r.redirectUrl},
+          ${r.createdAt}, ${r.expiresAt}, ${r.approvedAgentId}, ${r.approvedAt}, ${r.passportJwt},
+          ${r.passportExpiresAt}, ${r.deliveredAt}, ${r.challengeShownAt})`;
+      if (audit.length === 0) {
+        await insert(sql);
+        return;
+      }
+      // The request and the audit rows recording it commit together (sqlite/agent-login-store.ts).
+      await sql.begin(async (tx) => {
+        await insert(tx);
+        for (const event of audit) await insertAuditEvent(tx, event);
+      });
     },
 
     async showChallenge(id, difficulty, now) {
@@ -112,7 +123,7 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
       return row ? toRequest(row) : null;
     },
 
-    async approve({ id, agentId, passportJwt, passportExpiresAt, now }) {
+    async approve({ id, agentId, passportJwt, passportExpiresAt, now, audit = [] }) {
       return sql.begin(async (tx) => {
         const [row]: RequestRow[] = await tx`
           UPDATE login_requests
@@ -121,6 +132,8 @@ export function createPostgresAgentLoginStore(sql: Sql): AgentLoginStore {
           WHERE id = ${id} AND status = 'PENDING' AND expires_at > ${now}
           RETURNING *`;
         if (!row) return null;
+        // Before the site's lock, which approvals of the site queue on: the rows take no lock anyone waits for.
+        for (const entry of audit) await insertAuditEvent(tx, entry);
         // The id is drawn under the site's lock (see the header).
         await tx`SELECT pg_advisory_xact_lock(${OUTCOME_LOCK_NAMESPACE}::int4, hashtext(${row.site_id}::text))`;
         const [outcome]: Array<{ id: string }> = await tx`

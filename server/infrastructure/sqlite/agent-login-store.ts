@@ -1,8 +1,10 @@
 import type { Database } from "bun:sqlite";
-import type { AgentLoginStore, OutcomeEvent } from "../../modules/agent-login/store.ts";
+import type { AuditEventRecord } from "../../foundation/audit/store.ts";
+import type { AgentLoginStore, LoginRequestRecord, OutcomeEvent } from "../../modules/agent-login/store.ts";
 import { inBatches, PURGE_BATCH } from "../purge-batches.ts";
 import { type OutcomeRow, type RequestRow, toOutcome, toRequest } from "../sql-rows/agent-login.ts";
 import { millis } from "../sql-rows/millis.ts";
+import { prepareAuditInsert } from "./audit-store.ts";
 
 // LEFT JOIN: a `revoked` outcome answers no login request.
 const OUTCOME_COLUMNS = `o.id, o.site_id, o.login_request_id, o.type, o.created_at, o.expires_at, o.delivered_at,
@@ -86,12 +88,58 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
      AND NOT EXISTS (SELECT 1 FROM login_outcomes o WHERE o.login_request_id = login_requests.id)`,
   );
 
+  // The outcome of a request's change, appended; built from the request row the change returned (as the
+  // PostgreSQL store does) rather than read back with a join.
+  const outcomeOf = (row: RequestRow, type: "approved" | "expired", now: number, expiresAt: number) => {
+    const { id } = appendOutcome.get(row.site_id, row.id, type, now, expiresAt)!;
+    return toOutcome({
+      id,
+      site_id: row.site_id,
+      login_request_id: row.id,
+      type,
+      created_at: now,
+      expires_at: expiresAt,
+      delivered_at: null,
+      passport_jwt: row.passport_jwt,
+      redirect_url: row.redirect_url,
+    });
+  };
+  // The audit rows recording a change go in its transaction: they commit with it or not at all, and
+  // the flow pays one commit instead of one per row (docs/decisions/server-cpu-profile.md).
+  const appendAudit = prepareAuditInsert(db);
+  const createTx = db.transaction((r: LoginRequestRecord, audit: readonly AuditEventRecord[]) => {
+    insert.run(
+      r.id,
+      r.siteId,
+      r.status,
+      r.powChallenge,
+      r.powDifficulty,
+      r.redirectUrl,
+      r.createdAt,
+      r.expiresAt,
+      r.approvedAgentId,
+      r.approvedAt,
+      r.passportJwt,
+      r.passportExpiresAt,
+      r.deliveredAt,
+      r.challengeShownAt,
+    );
+    for (const event of audit) appendAudit(event);
+  });
   const approveTx = db.transaction(
-    (id: string, agentId: string, passportJwt: string, passportExpiresAt: number, now: number) => {
+    (
+      id: string,
+      agentId: string,
+      passportJwt: string,
+      passportExpiresAt: number,
+      now: number,
+      audit: readonly AuditEventRecord[],
+    ) => {
       const row = approve.get(agentId, now, passportJwt, passportExpiresAt, id, now);
       if (!row) return null;
-      const { id: eventId } = appendOutcome.get(row.site_id, row.id, "approved", now, passportExpiresAt)!;
-      return { request: toRequest(row), event: toOutcome(outcomeById.get(eventId)!) };
+      const event = outcomeOf(row, "approved", now, passportExpiresAt);
+      for (const entry of audit) appendAudit(entry);
+      return { request: toRequest(row), event };
     },
   );
   const expireTx = db.transaction((now: number, eventExpiresAt: number) => {
@@ -102,10 +150,7 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
       .sort(
         (a, b) => millis(a.expires_at) - millis(b.expires_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       );
-    for (const row of rows) {
-      const { id: eventId } = appendOutcome.get(row.site_id, row.id, "expired", now, eventExpiresAt)!;
-      events.push(toOutcome(outcomeById.get(eventId)!));
-    }
+    for (const row of rows) events.push(outcomeOf(row, "expired", now, eventExpiresAt));
     return events;
   });
   const revokedTx = db.transaction(
@@ -124,23 +169,8 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
   });
 
   return {
-    async create(r) {
-      insert.run(
-        r.id,
-        r.siteId,
-        r.status,
-        r.powChallenge,
-        r.powDifficulty,
-        r.redirectUrl,
-        r.createdAt,
-        r.expiresAt,
-        r.approvedAgentId,
-        r.approvedAt,
-        r.passportJwt,
-        r.passportExpiresAt,
-        r.deliveredAt,
-        r.challengeShownAt,
-      );
+    async create(r, audit = []) {
+      createTx.immediate(r, audit);
     },
     async findById(id) {
       const row = byId.get(id);
@@ -150,8 +180,8 @@ export function createSqliteAgentLoginStore(db: Database): AgentLoginStore {
       const row = showChallenge.get(difficulty, now, id);
       return row ? toRequest(row) : null;
     },
-    async approve({ id, agentId, passportJwt, passportExpiresAt, now }) {
-      return approveTx.immediate(id, agentId, passportJwt, passportExpiresAt, now);
+    async approve({ id, agentId, passportJwt, passportExpiresAt, now, audit = [] }) {
+      return approveTx.immediate(id, agentId, passportJwt, passportExpiresAt, now, audit);
     },
     async expireDue(now, eventExpiresAt) {
       // A batch per transaction, at most PURGE_BATCHES_PER_TICK of them; a larger backlog waits for the next call.

@@ -31,7 +31,7 @@ import {
   passportIssued,
 } from "../../core/passports/service.ts";
 import { DomainError, type DomainErrorCode } from "../../errors.ts";
-import type { AuditRecorder } from "../../foundation/audit/service.ts";
+import { type AuditEntry, type AuditRecorder, auditEvent } from "../../foundation/audit/service.ts";
 import {
   assignDifficulty,
   difficultyPolicy,
@@ -130,9 +130,7 @@ export async function createLoginRequest(
     deliveredAt: null,
     challengeShownAt: null,
   };
-  await deps.store.create(request);
-  deps.metrics?.loginRequestCreated();
-  await deps.audit({
+  const created: AuditEntry = {
     ownerId: site.ownerId,
     actorType: "site",
     actorId: site.id,
@@ -140,7 +138,10 @@ export async function createLoginRequest(
     targetType: "login_request",
     targetId: request.id,
     ip,
-  });
+  };
+  // The audit row commits with the request (one transaction): never a request without its entry.
+  await deps.store.create(request, [auditEvent(created, now)]);
+  deps.metrics?.loginRequestCreated();
   return request;
 }
 
@@ -248,6 +249,24 @@ async function auditRejection(
   }
 }
 
+/** `login_request.approved` for the agent's owner and the site's owner (once when they are the same). */
+function approvalAudit(
+  agent: AuthenticatedAgent,
+  site: SiteRecord,
+  requestId: string,
+  ip: string,
+): AuditEntry[] {
+  return [...new Set([agent.owner.id, site.ownerId])].map((ownerId) => ({
+    ownerId,
+    actorType: "agent",
+    actorId: agent.agent.id,
+    action: "login_request.approved",
+    targetType: "login_request",
+    targetId: requestId,
+    ip: agentOwnersOwn(agent, ownerId, ip),
+  }));
+}
+
 /**
  * Step 3: the agent proves work and approves; the site's passport is signed
  * and queued for delivery, bound to the agent key of `keyProof` when one was
@@ -284,12 +303,17 @@ export async function approveLoginRequest(
       { requestId: found.request.id, siteId: site.id },
       binding,
     );
+    const now = deps.clock.now();
+    // The approval's audit rows commit in its transaction: written exactly when it wins the consume.
+    const audit = approvalAudit(agent, site, id, ip).map((entry) => auditEvent(entry, now));
+    audit.push(auditEvent(passportIssued(agent, passport, "site_login", ip), now));
     const approved = await deps.store.approve({
       id,
       agentId: agent.agent.id,
       passportJwt: passport.jwt,
       passportExpiresAt: passport.expiresAt,
-      now: deps.clock.now(),
+      now,
+      audit,
     });
     if (!approved) {
       // Lost the consume: tell the agent why. A request that vanished meanwhile (its site was deleted)
@@ -303,18 +327,6 @@ export async function approveLoginRequest(
     deps.difficulty.takeShownTo(id);
     deps.metrics?.loginRequestApproved();
     await deps.reputation.recordLogin(agent.agent.id, site.id, deps.clock.now());
-    for (const ownerId of new Set([agent.owner.id, site.ownerId])) {
-      await deps.audit({
-        ownerId,
-        actorType: "agent",
-        actorId: agent.agent.id,
-        action: "login_request.approved",
-        targetType: "login_request",
-        targetId: id,
-        ip: agentOwnersOwn(agent, ownerId, ip),
-      });
-    }
-    await deps.audit(passportIssued(agent, passport, "site_login", ip));
     return approved.request;
   } catch (error) {
     if (error instanceof DomainError && error.code !== "SITE_LOGIN_REQUEST_NOT_FOUND") {

@@ -4,6 +4,7 @@
  * when several instances serve the same sites.
  */
 
+import type { AuditEventRecord } from "../../foundation/audit/store.ts";
 import type { RevocationWire } from "../revocation/entry.ts";
 
 export type LoginRequestStatus = "PENDING" | "APPROVED" | "DELIVERED" | "EXPIRED";
@@ -53,10 +54,13 @@ export interface ApproveInput {
   passportJwt: string;
   passportExpiresAt: number;
   now: number;
+  /** Audit rows recording the approval, written in its transaction: none when it does not commit. */
+  audit?: readonly AuditEventRecord[];
 }
 
 export interface AgentLoginStore {
-  create(request: LoginRequestRecord): Promise<void>;
+  /** Stores a new request with the audit rows recording it, in one transaction. */
+  create(request: LoginRequestRecord, audit?: readonly AuditEventRecord[]): Promise<void>;
   findById(id: string): Promise<LoginRequestRecord | null>;
   /**
    * The first challenge fetch, as one conditional write: a PENDING request

@@ -11,6 +11,7 @@
 import { expect, test } from "bun:test";
 import { createPostgresAgentKeyStore } from "../../../server/infrastructure/postgres/agent-keys-store.ts";
 import { createPostgresAgentLoginStore } from "../../../server/infrastructure/postgres/agent-login-store.ts";
+import { createPostgresAuditStore } from "../../../server/infrastructure/postgres/audit-store.ts";
 import { createPostgresBindingStore } from "../../../server/infrastructure/postgres/bindings-store.ts";
 import { connectPostgres, type Sql } from "../../../server/infrastructure/postgres/connection.ts";
 import { createPostgresOAuthStores } from "../../../server/infrastructure/postgres/oauth-store.ts";
@@ -27,6 +28,7 @@ import {
   bindingStoreConformance,
   loginRequest as pendingRequest,
 } from "./conformance.ts";
+import { loginAuditConformance } from "./login-audit-conformance.ts";
 import { type OAuthFixture, oauthStoreConformance } from "./oauth-conformance.ts";
 import { freshSchema, insertOwner, insertSite, postgresFactory } from "./postgres-fixture.ts";
 
@@ -123,6 +125,14 @@ describeWithPostgres("PostgreSQL module stores", (postgres) => {
   agentLoginStoreConformance(
     "postgres",
     postgresFactory(postgres, (sql) => createPostgresAgentLoginStore(sql)),
+  );
+
+  loginAuditConformance(
+    "postgres",
+    postgresFactory(postgres, (sql) => ({
+      login: createPostgresAgentLoginStore(sql),
+      audit: createPostgresAuditStore(sql),
+    })),
   );
 
   bindingStoreConformance("postgres", async (): Promise<BindingFixture> => {

@@ -25,11 +25,16 @@ import {
   siteStoreConformance,
   userStoreConformance,
 } from "./conformance.ts";
+import { loginAuditConformance } from "./login-audit-conformance.ts";
 import { sqliteFactory } from "./sqlite-fixture.ts";
 
 agentLoginStoreConformance(
   "sqlite",
   sqliteFactory((s) => s.agentLogin),
+);
+loginAuditConformance(
+  "sqlite",
+  sqliteFactory((s) => ({ login: s.agentLogin, audit: s.audit })),
 );
 keyStoreConformance(
   "sqlite",
