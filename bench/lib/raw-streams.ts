@@ -10,8 +10,12 @@ import { EVENTS_PATH } from "./flows.ts";
 export interface RawStream {
   /** Resolves with the HTTP status once the response head arrived; rejects if the connection fails first. */
   opened: Promise<number>;
+  /** The HTTP status once the response head arrived; 0 before. */
+  readonly status: number;
   /** Ids of the `approved` outcomes received so far, in arrival order. */
   readonly approved: readonly string[];
+  /** When each `approved` outcome arrived (`performance.now()`), by request id. */
+  readonly arrivals: ReadonlyMap<string, number>;
   /** Resolves once an `approved` outcome for `requestId` has arrived. */
   delivered(requestId: string): Promise<void>;
   close(): void;
@@ -19,10 +23,12 @@ export interface RawStream {
 
 export function openRawStream(port: number, siteToken: string): RawStream {
   const approved: string[] = [];
+  const arrivals = new Map<string, number>();
   const waiters = new Map<string, () => void>();
   const socket = connect({ host: "127.0.0.1", port });
   socket.setEncoding("latin1");
   let head: string | null = null;
+  let status = 0;
   let chunked = false;
   let raw = ""; // received and not yet decoded
   let text = ""; // the decoded body not yet split into lines
@@ -32,6 +38,7 @@ export function openRawStream(port: number, siteToken: string): RawStream {
     const event = JSON.parse(line.slice(5)) as { type: string; login_request_id?: string };
     if (event.type !== "approved" || !event.login_request_id) return;
     approved.push(event.login_request_id);
+    arrivals.set(event.login_request_id, performance.now());
     waiters.get(event.login_request_id)?.();
     waiters.delete(event.login_request_id);
   };
@@ -74,7 +81,8 @@ export function openRawStream(port: number, siteToken: string): RawStream {
         head = raw.slice(0, end);
         raw = raw.slice(end + 4);
         chunked = /^transfer-encoding:\s*chunked/im.test(head);
-        resolve(Number(head.split(" ")[1]));
+        status = Number(head.split(" ")[1]);
+        resolve(status);
       }
       decode();
     });
@@ -86,7 +94,11 @@ export function openRawStream(port: number, siteToken: string): RawStream {
   );
   return {
     opened,
+    get status() {
+      return status;
+    },
     approved,
+    arrivals,
     delivered: (requestId) =>
       approved.includes(requestId)
         ? Promise.resolve()

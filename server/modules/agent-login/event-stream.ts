@@ -41,18 +41,25 @@ import { RateLimitedError } from "../../errors.ts";
 import type { SiteRecord } from "../../foundation/sites/store.ts";
 import type { Logger } from "../../infrastructure/logger.ts";
 import { isDatabaseUnavailable } from "../../infrastructure/postgres/connection.ts";
+import { createHeartbeat, type Heartbeat } from "./heartbeat.ts";
 import { outcomePayload } from "./service.ts";
+import { createSharedChecks, type SharedChecks } from "./shared-checks.ts";
 import type { AgentLoginStore, OutcomeEvent, OutcomeFanout } from "./store.ts";
 
 /**
  * Open streams one owner may hold across all their sites. Sites cost nothing
  * to register, so the per-site cap alone let one account hold any number of
- * connections (memory, descriptors, a keepalive timer each).
+ * connections (memory, descriptors).
  */
 export const MAX_STREAMS_PER_OWNER = 256;
 
-/** Open streams in this process, whatever the accounts: the backstop. */
-export const MAX_STREAMS = 10_000;
+/**
+ * Open streams in this process, whatever the accounts: the backstop. One
+ * instance holds 20,000 (bench/streams.ts) at about 14 KiB of resident set
+ * each; this leaves room above that and bounds the memory streams can take to
+ * a few hundred MiB.
+ */
+export const MAX_STREAMS = 25_000;
 
 export interface EventStreamDeps {
   clock: Clock;
@@ -73,7 +80,12 @@ export interface StreamEnd {
   message: string;
 }
 
-/** Null while the credential the stream was opened with still holds; otherwise (or on a throw) the stream ends. */
+/**
+ * Null while the credential the stream was opened with still holds; otherwise
+ * (or on a throw) the stream ends. Streams of one site opened with the same
+ * token share a check in flight (shared-checks.ts), so it must answer the same
+ * for all of them: it may depend on the site and its token only.
+ */
 export type StreamAuthorization = () => Promise<StreamEnd | null>;
 
 export const SLOW_CONSUMER: StreamEnd = {
@@ -115,8 +127,10 @@ export const MAX_QUEUED_CHUNKS = 256;
 
 /** How many written ids a stream remembers to drop duplicates and accept late lower ids. */
 const WRITTEN_WINDOW = 1024;
-const KEEPALIVE = `data: ${JSON.stringify({ type: "keepalive" })}\n\n`;
-const RECONNECT_DELAY = "retry: 3000\n\n";
+const encoder = new TextEncoder();
+// Frames every stream sends alike, encoded once: the socket only reads them.
+const KEEPALIVE = encoder.encode(`data: ${JSON.stringify({ type: "keepalive" })}\n\n`);
+const RECONNECT_DELAY = encoder.encode("retry: 3000\n\n");
 
 /**
  * The `data:` of an outcome. A `revoked` event carries its revocation list
@@ -133,11 +147,285 @@ function parseLastEventId(raw: string | null): number | null {
   return Number(raw.trim());
 }
 
+/** The frame of an outcome, encoded once however many streams it goes to. */
+function createFrameCache() {
+  const frames = new WeakMap<OutcomeEvent, Uint8Array>();
+  return (event: OutcomeEvent): Uint8Array => {
+    let frame = frames.get(event);
+    if (frame === undefined) {
+      frame = encoder.encode(`id: ${event.id}\ndata: ${JSON.stringify(eventPayload(event))}\n\n`);
+      frames.set(event, frame);
+    }
+    return frame;
+  };
+}
+
+/** Event ids this process marked delivered (or is marking) that it remembers, newest last. */
+const MARKED_WINDOW = 4096;
+
+/**
+ * Marks outcomes delivered once per event, not once per stream that wrote it:
+ * an outcome written to a site's 250 streams is one update, not 250. An id
+ * whose update failed is forgotten, so the next stream to write it tries again.
+ */
+function createDeliveryMarks(deps: Pick<EventStreamDeps, "store" | "logger">) {
+  const marked = new Set<number>();
+  return (eventId: number, now: number) => {
+    if (marked.has(eventId)) return;
+    marked.add(eventId);
+    if (marked.size > MARKED_WINDOW) marked.delete(marked.values().next().value!);
+    deps.store.markDelivered(eventId, now).catch((error: unknown) => {
+      marked.delete(eventId);
+      deps.logger.error("could not mark an outcome delivered", {
+        event_id: eventId,
+        error: String(error),
+      });
+    });
+  };
+}
+
+/** What every stream of the process shares: its dependencies, the caps, and the work done once for all. */
+interface StreamsShared {
+  deps: EventStreamDeps;
+  heartbeat: Heartbeat;
+  checks: SharedChecks<StreamEnd | null>;
+  frameOf(event: OutcomeEvent): Uint8Array;
+  markDelivered(eventId: number, now: number): void;
+  open: Set<SiteEventStream>;
+  /** Gives a stream's place in the per-site, per-owner and process caps back. */
+  release(site: SiteRecord): void;
+}
+
+const writeKeepalive = (stream: SiteEventStream) => stream.write(KEEPALIVE);
+
+/**
+ * One stream: the source of its `ReadableStream`, the listener of its
+ * request's abort, and a member of the keepalive heartbeat. An object with
+ * methods rather than a dozen closures: 20,000 streams each holding their own
+ * copies of every callback cost memory for nothing.
+ */
+class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListenerObject {
+  // Ids at or below the client's Last-Event-ID were seen before this stream;
+  // above it, the ids written here. Behind several instances outcomes can
+  // arrive out of id order, so "above the highest written" would drop the
+  // late lower one. The window is bounded: out-of-order arrivals are
+  // milliseconds apart, and an id evicted from it raises the floor.
+  private seenUpTo: number;
+  private readonly written = new Set<number>();
+  private closed = false;
+  /** The error frame is queued; the controller closes when the client has read up to it. */
+  private draining = false;
+  private released = false;
+  private leaveHeartbeat: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  // Writes run one after another behind the credential check, in arrival order.
+  private writes: Promise<void> = Promise.resolve();
+  /** Outcomes queued for the socket and not yet acknowledged by a pull. */
+  private unacknowledged: OutcomeEvent[] = [];
+  /** While the backlog is read: outcomes that arrived meanwhile, sent after it. */
+  private pending: OutcomeEvent[] | null = [];
+  /** Streams of one site opened with one token share their credential re-checks. */
+  private readonly checkKey: string;
+
+  constructor(
+    private readonly shared: StreamsShared,
+    private readonly site: SiteRecord,
+    private readonly lastEventId: number | null,
+    private readonly signal: AbortSignal,
+    private readonly stillAuthorized: StreamAuthorization,
+  ) {
+    this.seenUpTo = lastEventId ?? 0;
+    this.checkKey = `${site.id} ${site.tokenHash}`;
+  }
+
+  async start(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const { deps } = this.shared;
+    this.controller = controller;
+    this.shared.open.add(this);
+    this.signal.addEventListener("abort", this);
+    this.unsubscribe = deps.fanout.subscribe(this.site.id, (event) => {
+      if (this.pending !== null) this.pending.push(event);
+      else this.whenAuthorized(() => this.send(event));
+    });
+    this.write(RECONNECT_DELAY);
+    let backlog: OutcomeEvent[] = [];
+    try {
+      const now = deps.clock.now();
+      backlog =
+        this.lastEventId === null
+          ? await deps.store.undeliveredEvents(this.site.id, now)
+          : await deps.store.eventsAfter(this.site.id, this.lastEventId, now);
+    } catch (error) {
+      deps.logger.error("could not replay outcomes", { site_id: this.site.id, error: String(error) });
+    }
+    const replay = [...backlog, ...this.pending!.sort((a, b) => a.id - b.id)];
+    this.pending = null;
+    this.whenAuthorized(() => {
+      for (const event of replay) this.send(event);
+    });
+    if (!this.closed) this.leaveHeartbeat = this.shared.heartbeat.join(this);
+  }
+
+  /** Everything queued before this pull has been written to the socket. */
+  pull(): void {
+    if (this.draining) {
+      // The client read up to the error frame: done.
+      this.draining = false;
+      this.closeController();
+      this.release();
+    }
+    const written = this.unacknowledged;
+    this.unacknowledged = [];
+    const now = this.shared.deps.clock.now();
+    for (const event of written) this.shared.markDelivered(event.id, now);
+  }
+
+  /** The client went away or cancelled. */
+  cancel(): void {
+    this.close();
+  }
+
+  /** The request was aborted (EventListenerObject). */
+  handleEvent(): void {
+    this.close();
+  }
+
+  /** A heartbeat: a keepalive, behind the credential check. */
+  beat(): void {
+    this.whenAuthorized(writeKeepalive);
+  }
+
+  /** Server shutdown: a draining stream is closed where it stands. */
+  shutdown(): void {
+    if (this.draining) this.close();
+    else this.endWith(SHUTTING_DOWN);
+  }
+
+  write(frame: Uint8Array): boolean {
+    const controller = this.controller;
+    if (this.closed || !controller) return false;
+    if ((controller.desiredSize ?? 0) < -MAX_QUEUED_CHUNKS) {
+      this.shared.deps.logger.warn("ended an event stream whose client stopped reading", {
+        site_id: this.site.id,
+      });
+      this.endWith(SLOW_CONSUMER, true);
+      return false;
+    }
+    try {
+      controller.enqueue(frame);
+      return true;
+    } catch {
+      this.close();
+      return false;
+    }
+  }
+
+  private send(event: OutcomeEvent): void {
+    const { written } = this;
+    if (
+      event.id <= this.seenUpTo ||
+      written.has(event.id) ||
+      event.expiresAt <= this.shared.deps.clock.now()
+    ) {
+      return;
+    }
+    if (!this.write(this.shared.frameOf(event))) return;
+    written.add(event.id);
+    if (written.size > WRITTEN_WINDOW) {
+      const oldest = written.values().next().value!;
+      written.delete(oldest);
+      this.seenUpTo = Math.max(this.seenUpTo, oldest);
+    }
+    this.unacknowledged.push(event);
+  }
+
+  /** Runs `emit` once the credential is confirmed; otherwise ends the stream, saying why. */
+  private whenAuthorized(emit: (stream: SiteEventStream) => void): void {
+    const ticket = this.shared.checks.ticket();
+    this.writes = this.writes.then(async () => {
+      if (this.closed) return;
+      let problem: StreamEnd | null = RECHECK_FAILED;
+      try {
+        problem = await this.shared.checks.run(this.checkKey, ticket, this.stillAuthorized);
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) {
+          // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
+          problem = DATABASE_AWAY;
+        } else {
+          this.shared.deps.logger.error("could not re-check a stream's site token", {
+            site_id: this.site.id,
+            error: String(error),
+          });
+        }
+      }
+      if (problem === null) emit(this);
+      else this.endWith(problem);
+    });
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.shared.open.delete(this);
+    this.signal.removeEventListener("abort", this);
+    this.shared.release(this.site);
+  }
+
+  private closeController(): void {
+    try {
+      this.controller?.close();
+    } catch {
+      // Already closed by the client going away.
+    }
+  }
+
+  private stopWriting(): void {
+    this.closed = true;
+    this.leaveHeartbeat?.();
+    this.unsubscribe?.();
+  }
+
+  /** Ends the stream quietly: the client went away or cancelled. */
+  private close(): void {
+    if (!this.closed) this.stopWriting();
+    this.closeController();
+    this.release();
+  }
+
+  /**
+   * Ends the stream for `reason`, telling the client first. With `untilRead`
+   * (a slow consumer) the stream stays in the caps until the client has read
+   * the frame; otherwise what is queued is flushed and the place freed now.
+   */
+  private endWith(reason: StreamEnd, untilRead = false): void {
+    if (this.closed) return;
+    this.stopWriting();
+    try {
+      this.controller?.enqueue(encoder.encode(errorFrame(reason)));
+    } catch {
+      // The client is gone; there is no one to tell.
+    }
+    if (untilRead) {
+      this.draining = true;
+      return;
+    }
+    this.closeController();
+    this.release();
+  }
+}
+
+const STREAM_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+  "x-content-type-options": "nosniff",
+};
+
 export function createEventStreams(deps: EventStreamDeps): EventStreams {
-  const encoder = new TextEncoder();
   const perSite = new Map<string, number>();
   const perOwner = new Map<string, number>();
-  const closers = new Set<() => void>();
   const maxPerOwner = deps.maxStreamsPerOwner ?? MAX_STREAMS_PER_OWNER;
   const maxStreams = deps.maxStreams ?? MAX_STREAMS;
   let total = 0;
@@ -146,11 +434,24 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
     if (value <= 0) counts.delete(key);
     else counts.set(key, value);
   };
+  const shared: StreamsShared = {
+    deps,
+    heartbeat: createHeartbeat(deps.keepaliveMs),
+    checks: createSharedChecks<StreamEnd | null>(),
+    frameOf: createFrameCache(),
+    markDelivered: createDeliveryMarks(deps),
+    open: new Set(),
+    release(site) {
+      adjust(perSite, site.id, -1);
+      adjust(perOwner, site.ownerId, -1);
+      total -= 1;
+    },
+  };
 
   return {
-    openCount: () => closers.size,
+    openCount: () => shared.open.size,
     closeAll() {
-      for (const shutdown of [...closers]) shutdown();
+      for (const stream of [...shared.open]) stream.shutdown();
     },
     open(site, lastEventIdHeader, signal, stillAuthorized) {
       if ((perSite.get(site.id) ?? 0) >= deps.maxStreamsPerSite) {
@@ -165,201 +466,16 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       adjust(perSite, site.id, 1);
       adjust(perOwner, site.ownerId, 1);
       total += 1;
-
-      const lastEventId = parseLastEventId(lastEventIdHeader);
-      // Ids at or below the client's Last-Event-ID were seen before this stream;
-      // above it, the ids written here. Behind several instances outcomes can
-      // arrive out of id order, so "above the highest written" would drop the
-      // late lower one. The window is bounded: out-of-order arrivals are
-      // milliseconds apart, and an id evicted from it raises the floor.
-      let seenUpTo = lastEventId ?? 0;
-      const written = new Set<number>();
-      let closed = false;
-      /** The error frame is queued; the controller closes when the client has read up to it. */
-      let draining = false;
-      let released = false;
-      let keepalive: ReturnType<typeof setInterval> | undefined;
-      let unsubscribe: (() => void) | undefined;
-      let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-      // Writes run one after another behind the credential check, in arrival order.
-      let writes: Promise<void> = Promise.resolve();
-
-      /** Gives the stream's place in the caps back. */
-      const release = () => {
-        if (released) return;
-        released = true;
-        closers.delete(shutdown);
-        signal.removeEventListener("abort", close);
-        adjust(perSite, site.id, -1);
-        adjust(perOwner, site.ownerId, -1);
-        total -= 1;
-      };
-      const closeController = () => {
-        try {
-          controllerRef?.close();
-        } catch {
-          // Already closed by the client going away.
-        }
-      };
-      const stopWriting = () => {
-        closed = true;
-        clearInterval(keepalive);
-        unsubscribe?.();
-      };
-      /** Ends the stream quietly: the client went away or cancelled. */
-      const close = () => {
-        if (!closed) stopWriting();
-        closeController();
-        release();
-      };
-      /**
-       * Ends the stream for `reason`, telling the client first. With `untilRead`
-       * (a slow consumer) the stream stays in the caps until the client has read
-       * the frame; otherwise what is queued is flushed and the place freed now.
-       */
-      const endWith = (reason: StreamEnd, untilRead = false) => {
-        if (closed) return;
-        stopWriting();
-        try {
-          controllerRef?.enqueue(encoder.encode(errorFrame(reason)));
-        } catch {
-          // The client is gone; there is no one to tell.
-        }
-        if (untilRead) {
-          draining = true;
-          return;
-        }
-        closeController();
-        release();
-      };
-      /** Server shutdown: a draining stream is closed where it stands. */
-      const shutdown = () => {
-        if (draining) close();
-        else endWith(SHUTTING_DOWN);
-      };
-
-      /** Outcomes queued for the socket and not yet acknowledged by a pull. */
-      let unacknowledged: OutcomeEvent[] = [];
-
-      const write = (text: string): boolean => {
-        if (closed || !controllerRef) return false;
-        if ((controllerRef.desiredSize ?? 0) < -MAX_QUEUED_CHUNKS) {
-          deps.logger.warn("ended an event stream whose client stopped reading", { site_id: site.id });
-          endWith(SLOW_CONSUMER, true);
-          return false;
-        }
-        try {
-          controllerRef.enqueue(encoder.encode(text));
-          return true;
-        } catch {
-          close();
-          return false;
-        }
-      };
-
-      /** Everything queued before this pull has been written to the socket. */
-      const acknowledgeWritten = () => {
-        if (draining) {
-          // The client read up to the error frame: done.
-          draining = false;
-          closeController();
-          release();
-        }
-        const written = unacknowledged;
-        unacknowledged = [];
-        const now = deps.clock.now();
-        for (const event of written) {
-          deps.store.markDelivered(event.id, now).catch((error: unknown) => {
-            deps.logger.error("could not mark an outcome delivered", {
-              event_id: event.id,
-              error: String(error),
-            });
-          });
-        }
-      };
-
-      const send = (event: OutcomeEvent) => {
-        if (event.id <= seenUpTo || written.has(event.id) || event.expiresAt <= deps.clock.now()) return;
-        if (!write(`id: ${event.id}\ndata: ${JSON.stringify(eventPayload(event))}\n\n`)) return;
-        written.add(event.id);
-        if (written.size > WRITTEN_WINDOW) {
-          const oldest = written.values().next().value!;
-          written.delete(oldest);
-          seenUpTo = Math.max(seenUpTo, oldest);
-        }
-        unacknowledged.push(event);
-      };
-
-      /** Runs `emit` once the credential is confirmed; otherwise ends the stream, saying why. */
-      const whenAuthorized = (emit: () => void) => {
-        writes = writes.then(async () => {
-          if (closed) return;
-          let problem: StreamEnd | null = RECHECK_FAILED;
-          try {
-            problem = await stillAuthorized();
-          } catch (error) {
-            if (isDatabaseUnavailable(error)) {
-              // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
-              problem = DATABASE_AWAY;
-            } else {
-              deps.logger.error("could not re-check a stream's site token", {
-                site_id: site.id,
-                error: String(error),
-              });
-            }
-          }
-          if (problem === null) emit();
-          else endWith(problem);
-        });
-      };
-
-      const stream = new ReadableStream<Uint8Array>(
-        {
-          start: async (controller) => {
-            controllerRef = controller;
-            closers.add(shutdown);
-            signal.addEventListener("abort", close);
-            const pending: OutcomeEvent[] = [];
-            let replaying = true;
-            unsubscribe = deps.fanout.subscribe(site.id, (event) => {
-              if (replaying) pending.push(event);
-              else whenAuthorized(() => send(event));
-            });
-            write(RECONNECT_DELAY);
-            let backlog: OutcomeEvent[] = [];
-            try {
-              const now = deps.clock.now();
-              backlog =
-                lastEventId === null
-                  ? await deps.store.undeliveredEvents(site.id, now)
-                  : await deps.store.eventsAfter(site.id, lastEventId, now);
-            } catch (error) {
-              deps.logger.error("could not replay outcomes", { site_id: site.id, error: String(error) });
-            }
-            replaying = false;
-            const replay = [...backlog, ...pending.sort((a, b) => a.id - b.id)];
-            whenAuthorized(() => {
-              for (const event of replay) send(event);
-            });
-            keepalive = setInterval(() => whenAuthorized(() => write(KEEPALIVE)), deps.keepaliveMs);
-          },
-          pull: acknowledgeWritten,
-          cancel: close,
-        },
-        // No read-ahead: a pull means the consumer took every chunk and wrote it.
-        { highWaterMark: 0 },
+      const source = new SiteEventStream(
+        shared,
+        site,
+        parseLastEventId(lastEventIdHeader),
+        signal,
+        stillAuthorized,
       );
-
-      return new Response(stream, {
-        status: 200,
-        headers: {
-          "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-store",
-          connection: "keep-alive",
-          "x-accel-buffering": "no",
-          "x-content-type-options": "nosniff",
-        },
-      });
+      // No read-ahead: a pull means the consumer took every chunk and wrote it.
+      const stream = new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
+      return new Response(stream, { status: 200, headers: STREAM_HEADERS });
     },
   };
 }
