@@ -8,7 +8,7 @@
  *   headless Chromium;
  * - `npx lime --help` works under plain Node;
  * - a bundle that imports one function leaves the rest out (sideEffects: false).
- * The packed core must stay within 100 KB.
+ * The packed core must stay within 120 KB.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
@@ -19,7 +19,8 @@ import { build } from "esbuild";
 import { type Provisioned, startTestServer, type TestServer } from "../../server/testing.ts";
 import { denoPath, repoRoot, runInChromium } from "../support/runtimes.ts";
 
-const CORE_PACKED_BUDGET_BYTES = 100 * 1024;
+/** The kernels are ~80 KB of it (docs/decisions/pow-kernel.md, "What pairing costs in size"). */
+const CORE_PACKED_BUDGET_BYTES = 120 * 1024;
 /** Packing builds both packages with tsc; installing and each child run take seconds on a loaded machine. */
 const SETUP_TIMEOUT_MS = 180_000;
 const RUN_TIMEOUT_MS = 90_000;
@@ -138,7 +139,7 @@ describe("the packed packages, installed into an empty project", () => {
     LIME_AGENT_TOKEN: ids.agentToken,
   });
 
-  test("the core packs within 100 KB; the tarballs hold built JavaScript and types, no sources or tests", () => {
+  test("the core packs within 120 KB; the tarballs hold built JavaScript and types, no sources or tests", () => {
     expect(packed.core.size).toBeLessThanOrEqual(CORE_PACKED_BUDGET_BYTES);
     for (const pack of [packed.core, packed.sdk]) {
       const paths = pack.files.map((file) => file.path);
