@@ -206,35 +206,44 @@ function toRequest(incoming: IncomingMessage, target: string, signal: AbortSigna
   return new Request(`http://localhost${target}`, init);
 }
 
-/** Writes one chunk; resolves true once it is handed to the socket, false if the connection is gone. */
-function writeChunk(outgoing: ServerResponse, chunk: Uint8Array): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (outgoing.destroyed || outgoing.writableEnded) {
-      resolve(false);
-      return;
-    }
-    outgoing.write(chunk, (error) => resolve(!error));
-  });
-}
-
-async function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+/**
+ * Pumps `body` into `outgoing`, a chunk at a time, with callbacks rather than
+ * an async loop: an event stream lives for hours, and a suspended async
+ * function keeps its frame (and its callers', awaiting it) alive all that
+ * time, for every one of thousands of streams.
+ */
+function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Array>): void {
   const reader = body.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (!(await writeChunk(outgoing, value))) {
-        await reader.cancel().catch(() => {});
-        break;
-      }
-    }
-  } catch {
-    // The source gave up (an event stream whose client stopped reading): drop what is left unsent.
-    outgoing.destroy();
-  } finally {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
     reader.releaseLock();
     if (!outgoing.destroyed) outgoing.end();
-  }
+  };
+  // The client is gone: tell the source, which stops writing and gives its place back.
+  const cancel = () =>
+    void reader
+      .cancel()
+      .catch(() => {})
+      .finally(finish);
+  // The source gave up (an event stream whose client stopped reading): drop what is left unsent.
+  const giveUp = () => {
+    outgoing.destroy();
+    finish();
+  };
+  const pump = (): void => {
+    reader
+      .read()
+      .then(({ value, done }) => {
+        if (done) finish();
+        else if (outgoing.destroyed || outgoing.writableEnded) cancel();
+        // The next chunk is read only once this one is handed to the socket (see the file comment).
+        else outgoing.write(value, (error) => (error ? cancel() : pump()));
+      })
+      .catch(giveUp);
+  };
+  pump();
 }
 
 function isEventStream(response: Response): boolean {
@@ -267,10 +276,24 @@ async function send(
   outgoing.writeHead(response.status, headers);
   if (streamed) {
     outgoing.flushHeaders();
-    await streamBody(outgoing, response.body!);
+    streamBody(outgoing, response.body!);
     return;
   }
   outgoing.end(payload ?? undefined);
+}
+
+/**
+ * A signal aborted when the connection closes before the response finished
+ * (the client went away). Its own function, so the listener's closure holds
+ * the controller alone: a closure beside the request's would keep the
+ * request alive as long as a stream's connection lasts.
+ */
+function abortedOnClose(outgoing: ServerResponse): AbortSignal {
+  const aborter = new AbortController();
+  outgoing.on("close", () => {
+    if (!outgoing.writableFinished) aborter.abort();
+  });
+  return aborter.signal;
 }
 
 /**
@@ -297,11 +320,7 @@ export async function listenHttp(handle: RequestHandler, options: TransportOptio
         );
         return;
       }
-      const aborter = new AbortController();
-      outgoing.on("close", () => {
-        if (!outgoing.writableFinished) aborter.abort();
-      });
-      const request = toRequest(incoming, target, aborter.signal);
+      const request = toRequest(incoming, target, abortedOnClose(outgoing));
       recordPeerAddress(request, incoming.socket.remoteAddress ?? "unknown");
       void (async () => {
         try {

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../../context.ts";
 import { authenticateAgent } from "../../core/agents/service.ts";
 import { authenticateSite, siteCredentialProblem } from "../../foundation/sites/service.ts";
+import type { SiteRecord } from "../../foundation/sites/store.ts";
 import { clientAddress, rateLimitKey } from "../../http/client-address.ts";
 import {
   AGENT_TOKEN,
@@ -15,6 +16,7 @@ import {
 } from "../../http/contract.ts";
 import { ok } from "../../http/envelope.ts";
 import { KEY_PROOF_FAILURES, keyProofHeader } from "../agent-keys/proof.ts";
+import type { StreamAuthorization } from "./event-stream.ts";
 import {
   ApproveBody,
   ApprovedLoginRequest,
@@ -77,6 +79,15 @@ const EVENT_STREAM_RESPONSES = {
   },
   ...failureResponses([...SITE_TOKEN_FAILURES, "RATE_LIMIT_EXCEEDED"]),
 };
+
+/**
+ * The stream's re-check of its site token. Built here, not inline in the
+ * handler: a closure made inside the async handler would hold the handler's
+ * whole scope, the request among it, for as long as the stream lasts.
+ */
+function credentialStillHolds(ctx: AppContext, site: SiteRecord): StreamAuthorization {
+  return () => siteCredentialProblem(ctx.sites, site);
+}
 
 export function agentLoginRoutes(ctx: AppContext) {
   const { config, rateLimiter } = ctx;
@@ -195,8 +206,11 @@ export function agentLoginRoutes(ctx: AppContext) {
       "/api/v1/modules/agent-login/events",
       async ({ request }) => {
         const site = await authenticateSite(ctx.sites, request.headers.get("x-site-token"));
-        return ctx.eventStreams.open(site, request.headers.get("last-event-id"), request.signal, () =>
-          siteCredentialProblem(ctx.sites, site),
+        return ctx.eventStreams.open(
+          site,
+          request.headers.get("last-event-id"),
+          request.signal,
+          credentialStillHolds(ctx, site),
         );
       },
       {
