@@ -72,6 +72,25 @@ export interface EventStreamDeps {
   maxStreamsPerOwner?: number;
   /** Default MAX_STREAMS. */
   maxStreams?: number;
+  /** Default RECHECK_DEADLINE_MS. */
+  recheckDeadlineMs?: number;
+}
+
+/**
+ * How long a token re-check may take. Writes wait behind it, so a check that
+ * never answers (a database connection that hangs) would leave the stream
+ * open and silent until the client's own watchdog gave up; past the deadline
+ * the stream ends with RECHECK_FAILED and the client reconnects at once.
+ */
+export const RECHECK_DEADLINE_MS = 10_000;
+
+/** `answer`, or a rejection once `ms` have passed without one. */
+function withinDeadline<T>(answer: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
 
 /** Why the server ends a stream: the `code` and `message` of its error frame. */
@@ -239,15 +258,26 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     this.checkKey = `${site.id} ${site.tokenHash}`;
   }
 
+  /**
+   * An outcome of the site, from the fan-out. A field, not a closure made in
+   * `start`: that one would keep start's whole scope (the replayed backlog
+   * among it) alive for the life of the stream.
+   */
+  private readonly receive = (event: OutcomeEvent): void => {
+    if (this.pending !== null) this.pending.push(event);
+    else this.whenAuthorized((stream) => stream.send(event));
+  };
+
+  /** The re-check with its deadline: one timer per check run, however many streams join it. */
+  private readonly timedCheck = (): Promise<StreamEnd | null> =>
+    withinDeadline(this.stillAuthorized(), this.shared.deps.recheckDeadlineMs ?? RECHECK_DEADLINE_MS);
+
   async start(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const { deps } = this.shared;
     this.controller = controller;
     this.shared.open.add(this);
     this.signal.addEventListener("abort", this);
-    this.unsubscribe = deps.fanout.subscribe(this.site.id, (event) => {
-      if (this.pending !== null) this.pending.push(event);
-      else this.whenAuthorized(() => this.send(event));
-    });
+    this.unsubscribe = deps.fanout.subscribe(this.site.id, this.receive);
     this.write(RECONNECT_DELAY);
     let backlog: OutcomeEvent[] = [];
     try {
@@ -347,7 +377,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
       if (this.closed) return;
       let problem: StreamEnd | null = RECHECK_FAILED;
       try {
-        problem = await this.shared.checks.run(this.checkKey, ticket, this.stillAuthorized);
+        problem = await this.shared.checks.run(this.checkKey, ticket, this.timedCheck);
       } catch (error) {
         if (isDatabaseUnavailable(error)) {
           // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
