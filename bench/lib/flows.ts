@@ -73,10 +73,15 @@ export async function createLoginRequest(url: string, siteToken: string): Promis
   return created.login_request_id as string;
 }
 
-/** The agent's half: fetch the challenge, solve it, approve. */
-export async function solveAndApprove(url: string, requestId: string, agentToken: string): Promise<void> {
+/**
+ * The agent's half: fetch the challenge, solve it, approve. Resolves with
+ * when the approval was sent (`performance.now()`, the work already solved),
+ * where a delivery's latency starts.
+ */
+export async function solveAndApprove(url: string, requestId: string, agentToken: string): Promise<number> {
   const challenge = await expectOk(await fetch(`${url}/api/v1/auth/requests/${requestId}`), "challenge");
   const { nonce } = await solve(challenge.pow_challenge as string, challenge.pow_difficulty as number);
+  const sent = performance.now();
   await expectOk(
     await fetch(`${url}${LOGIN_REQUESTS}/${requestId}/approve`, {
       method: "POST",
@@ -85,6 +90,7 @@ export async function solveAndApprove(url: string, requestId: string, agentToken
     }),
     "approve",
   );
+  return sent;
 }
 
 /**

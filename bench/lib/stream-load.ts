@@ -15,13 +15,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { solve } from "@lime-ts/core";
-import { createLoginRequest, expectOk, loginFlow, openSiteStream, provisionOwner } from "./flows.ts";
+import { createLoginRequest, loginFlow, openSiteStream, provisionOwner, solveAndApprove } from "./flows.ts";
 import { percentile } from "./histogram.ts";
 import { rssKib, treeCpuMicros } from "./proc.ts";
 import { openRawStream, type RawStream } from "./raw-streams.ts";
-
-const LOGIN_REQUESTS = "/api/v1/modules/agent-login/requests";
 
 /** Streams one owner may hold (the server's MAX_STREAMS_PER_OWNER is 256): the streams are spread over owners. */
 export const STREAMS_PER_SITE = 250;
@@ -120,22 +117,6 @@ export async function openStreamsMetric(url: string, metricsToken: string): Prom
   return match ? Number(match[1]) : Number.NaN;
 }
 
-/** Solves the request's challenge, then approves it; resolves with when the approval was sent. */
-async function approve(url: string, requestId: string, agentToken: string): Promise<number> {
-  const challenge = await expectOk(await fetch(`${url}/api/v1/auth/requests/${requestId}`), "challenge");
-  const { nonce } = await solve(challenge.pow_challenge as string, challenge.pow_difficulty as number);
-  const sent = performance.now();
-  await expectOk(
-    await fetch(`${url}${LOGIN_REQUESTS}/${requestId}/approve`, {
-      method: "POST",
-      headers: { "x-agent-token": agentToken, "content-type": "application/json" },
-      body: JSON.stringify({ pow_nonce: nonce }),
-    }),
-    "approve",
-  );
-  return sent;
-}
-
 /**
  * The server's resident set once the garbage of opening the streams (requests,
  * headers, queries) is collected: its lowest reading over a few seconds, so
@@ -227,7 +208,7 @@ export async function measureStreamLoad(
         siteIndices.map((site) => createLoginRequest(url, sites[site]!.siteTokens[0]!)),
       );
       const sent = await Promise.all(
-        siteIndices.map((site, i) => approve(url, requests[i]!, sites[site]!.agentTokens[0]!)),
+        siteIndices.map((site, i) => solveAndApprove(url, requests[i]!, sites[site]!.agentTokens[0]!)),
       );
       const waited = siteIndices.map((site, i) => ({ streams: bySite[site]!, requestId: requests[i]! }));
       await waitUntil(

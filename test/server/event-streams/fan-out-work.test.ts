@@ -4,11 +4,11 @@
  * streams on one instance), and every stream still gets its frame.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { SiteRecord } from "../../../server/foundation/sites/store.ts";
 import { silentLogger } from "../../../server/infrastructure/logger.ts";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import { createEventStreams, type StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
 import type { AgentLoginStore, OutcomeEvent } from "../../../server/modules/agent-login/store.ts";
+import { siteRecord } from "./site-record.ts";
 
 const STREAMS = 50;
 const aborts: AbortController[] = [];
@@ -17,21 +17,7 @@ afterEach(() => {
   for (const abort of aborts.splice(0)) abort.abort();
 });
 
-function site(tokenHash = "a".repeat(64)): SiteRecord {
-  return {
-    id: "site-1",
-    ownerId: "owner-1",
-    displayName: "shop",
-    origin: null,
-    tokenHash,
-    powDifficulty: 8,
-    powDifficultyMax: null,
-    powSurgePerMinute: null,
-    status: "ACTIVE",
-    createdAt: 0,
-    updatedAt: 0,
-  };
-}
+const site = (tokenHash?: string) => siteRecord(tokenHash ? { tokenHash } : {});
 
 function outcome(id: number): OutcomeEvent {
   return {

@@ -5,30 +5,18 @@
  * deadline the client would hear nothing until its own watchdog gave up.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { SiteRecord } from "../../../server/foundation/sites/store.ts";
 import { silentLogger } from "../../../server/infrastructure/logger.ts";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import { createEventStreams, type StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
 import type { AgentLoginStore } from "../../../server/modules/agent-login/store.ts";
+import { siteRecord } from "./site-record.ts";
 
 const aborts: AbortController[] = [];
 afterEach(() => {
   for (const abort of aborts.splice(0)) abort.abort();
 });
 
-const SITE: SiteRecord = {
-  id: "site-1",
-  ownerId: "owner-1",
-  displayName: "shop",
-  origin: null,
-  tokenHash: "a".repeat(64),
-  powDifficulty: 8,
-  powDifficultyMax: null,
-  powSurgePerMinute: null,
-  status: "ACTIVE",
-  createdAt: 0,
-  updatedAt: 0,
-};
+const SITE = siteRecord();
 
 const emptyStore = {
   undeliveredEvents: async () => [],

@@ -19,25 +19,14 @@ import {
   type EventStreams,
   MAX_STREAMS_PER_OWNER,
 } from "../../../server/modules/agent-login/event-stream.ts";
+import { siteRecord } from "../event-streams/site-record.ts";
 
 let db: Database;
 let streams: EventStreams;
 const aborts: AbortController[] = [];
 
 function site(ownerId: string): SiteRecord {
-  return {
-    id: crypto.randomUUID(),
-    ownerId,
-    displayName: "shop",
-    origin: null,
-    tokenHash: "0".repeat(64),
-    powDifficulty: 8,
-    powDifficultyMax: null,
-    powSurgePerMinute: null,
-    status: "ACTIVE",
-    createdAt: 0,
-    updatedAt: 0,
-  };
+  return siteRecord({ id: crypto.randomUUID(), ownerId, tokenHash: "0".repeat(64) });
 }
 
 function build(overrides: Partial<EventStreamDeps> = {}): EventStreams {
