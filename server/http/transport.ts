@@ -206,44 +206,42 @@ function toRequest(incoming: IncomingMessage, target: string, signal: AbortSigna
   return new Request(`http://localhost${target}`, init);
 }
 
+/** Writes one chunk; resolves true once it is handed to the socket, false if the connection is gone. */
+function writeChunk(outgoing: ServerResponse, chunk: Uint8Array): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (outgoing.destroyed || outgoing.writableEnded) {
+      resolve(false);
+      return;
+    }
+    outgoing.write(chunk, (error) => resolve(!error));
+  });
+}
+
 /**
- * Pumps `body` into `outgoing`, a chunk at a time, with callbacks rather than
- * an async loop: an event stream lives for hours, and a suspended async
- * function keeps its frame (and its callers', awaiting it) alive all that
- * time, for every one of thousands of streams.
+ * Pumps `body` into `outgoing`; the next chunk is read only once the previous
+ * one is handed to the socket (see the file comment). Its caller does not
+ * wait for it: an event stream lives for hours, and a caller suspended on it
+ * would keep its own frame (the request and response among it) alive all
+ * that time, for every one of thousands of streams.
  */
-function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Array>): void {
+async function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
   const reader = body.getReader();
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (!(await writeChunk(outgoing, value))) {
+        await reader.cancel().catch(() => {});
+        break;
+      }
+    }
+  } catch {
+    // The source gave up (an event stream whose client stopped reading): drop what is left unsent.
+    outgoing.destroy();
+  } finally {
     reader.releaseLock();
     if (!outgoing.destroyed) outgoing.end();
-  };
-  // The client is gone: tell the source, which stops writing and gives its place back.
-  const cancel = () =>
-    void reader
-      .cancel()
-      .catch(() => {})
-      .finally(finish);
-  // The source gave up (an event stream whose client stopped reading): drop what is left unsent.
-  const giveUp = () => {
-    outgoing.destroy();
-    finish();
-  };
-  const pump = (): void => {
-    reader
-      .read()
-      .then(({ value, done }) => {
-        if (done) finish();
-        else if (outgoing.destroyed || outgoing.writableEnded) cancel();
-        // The next chunk is read only once this one is handed to the socket (see the file comment).
-        else outgoing.write(value, (error) => (error ? cancel() : pump()));
-      })
-      .catch(giveUp);
-  };
-  pump();
+  }
 }
 
 function isEventStream(response: Response): boolean {
@@ -276,7 +274,7 @@ async function send(
   outgoing.writeHead(response.status, headers);
   if (streamed) {
     outgoing.flushHeaders();
-    streamBody(outgoing, response.body!);
+    void streamBody(outgoing, response.body!);
     return;
   }
   outgoing.end(payload ?? undefined);
