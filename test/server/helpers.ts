@@ -142,6 +142,17 @@ export class SseClient {
     return this.events;
   }
 
+  /**
+   * Resolves once the server ended the stream and everything it sent was
+   * read (or after `timeoutMs`): after a server dies, what it wrote before
+   * may still be on its way, and `close()` would drop it.
+   */
+  async ended(timeoutMs = 5000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   async close(): Promise<void> {
     this.controller.abort();
     await this.done;

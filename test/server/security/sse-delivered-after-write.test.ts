@@ -268,6 +268,8 @@ describe("a server killed with SIGKILL while approving", () => {
       }
       await killer;
       await server.child.exited;
+      // A client reads until the connection ends: the last frames the server wrote may still be in flight.
+      await stream.ended();
       await stream.close();
       for (const event of stream.outcomes()) received.add(event.data.login_request_id);
       server = await startServerProcess(databasePath, kek);
