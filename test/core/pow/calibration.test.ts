@@ -12,7 +12,7 @@ import {
   solverBackend,
   type WasmApi,
 } from "../../../core/pow/backend.ts";
-import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS } from "../../../core/pow/calibration.ts";
+import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS, PAIRED_MARGIN } from "../../../core/pow/calibration.ts";
 import { KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
 import { defaultEnvironment, solveIn } from "../../../core/pow/solver.ts";
@@ -155,6 +155,24 @@ describe("backend calibration", () => {
     const timed = slower.pairedSearches.count;
     expect((await solveIn(env(slower.runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
     expect(slower.pairedSearches.count).toBe(timed);
+  });
+
+  test("the paired step must win by PAIRED_MARGIN: a near tie keeps one digit per step", async () => {
+    // 5% faster paired (within the margin): one digit, and the SIMD kernel's rate is its one-digit rate.
+    const nearTie = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, pairedCost: 1 / 1.05 });
+    expect(await detectBackend(nearTie.runtime)).toBe("wasm-simd");
+    const near = calibrationOf(nearTie.runtime)!;
+    expect(near.pairedDigits).toBe(false);
+    expect(near.pairedRate! / near.rates["wasm-simd"]!).toBeCloseTo(1.05, 5);
+    expect(PAIRED_MARGIN).toBeGreaterThan(1.05);
+
+    // Past the margin it pairs, and the paired rate is what the kinds are ranked by.
+    const clear = drivenRuntime({
+      cost: { "wasm-simd": 1, "wasm-scalar": 1 / (PAIRED_MARGIN + 0.05) },
+      pairedCost: 1 / (PAIRED_MARGIN + 0.1),
+    });
+    expect(await detectBackend(clear.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(clear.runtime)!.pairedDigits).toBe(true);
   });
 
   test("a wrong paired step costs the pairing, not the SIMD kernel", async () => {
