@@ -4,11 +4,10 @@
  * streams on one instance), and every stream still gets its frame.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { silentLogger } from "../../../server/infrastructure/logger.ts";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
-import { createEventStreams, type StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
+import type { StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
 import type { AgentLoginStore, OutcomeEvent } from "../../../server/modules/agent-login/store.ts";
-import { siteRecord } from "./site-record.ts";
+import { siteRecord, testEventStreams } from "./fixtures.ts";
 
 const STREAMS = 50;
 const aborts: AbortController[] = [];
@@ -69,14 +68,7 @@ describe("an outcome fanned out to many streams of one site", () => {
   test("is checked once, encoded once and marked delivered once, and reaches every stream", async () => {
     const fanout = createMemoryOutcomeFanout();
     const { store, marks } = countingStore();
-    const streams = createEventStreams({
-      clock: { now: () => Date.now() },
-      store,
-      fanout,
-      logger: silentLogger,
-      keepaliveMs: 60_000,
-      maxStreamsPerSite: STREAMS,
-    });
+    const streams = testEventStreams({ store, fanout, maxStreamsPerSite: STREAMS });
     let checks = 0;
     const stillAuthorized = async (): Promise<StreamEnd | null> => {
       checks += 1;
@@ -110,14 +102,7 @@ describe("an outcome fanned out to many streams of one site", () => {
   test("streams opened with another token of the site are checked on their own", async () => {
     const fanout = createMemoryOutcomeFanout();
     const { store } = countingStore();
-    const streams = createEventStreams({
-      clock: { now: () => Date.now() },
-      store,
-      fanout,
-      logger: silentLogger,
-      keepaliveMs: 60_000,
-      maxStreamsPerSite: 2,
-    });
+    const streams = testEventStreams({ store, fanout, maxStreamsPerSite: 2 });
     const rotated: StreamEnd = { code: "SITE_TOKEN_INVALID", message: "The site token is no longer valid." };
     let checksOld = 0;
     const open = (tokenHash: string, check: () => Promise<StreamEnd | null>) => {

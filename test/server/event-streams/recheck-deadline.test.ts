@@ -5,11 +5,9 @@
  * deadline the client would hear nothing until its own watchdog gave up.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { silentLogger } from "../../../server/infrastructure/logger.ts";
-import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
-import { createEventStreams, type StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
+import type { StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
 import type { AgentLoginStore } from "../../../server/modules/agent-login/store.ts";
-import { siteRecord } from "./site-record.ts";
+import { siteRecord, testEventStreams } from "./fixtures.ts";
 
 const aborts: AbortController[] = [];
 afterEach(() => {
@@ -31,15 +29,7 @@ async function bodyText(response: Response): Promise<string> {
 
 describe("a token re-check with a deadline", () => {
   test("a check that never answers ends the stream with INTERNAL_ERROR, and frees its place", async () => {
-    const streams = createEventStreams({
-      clock: { now: () => Date.now() },
-      store: emptyStore,
-      fanout: createMemoryOutcomeFanout(),
-      logger: silentLogger,
-      keepaliveMs: 60_000,
-      maxStreamsPerSite: 1,
-      recheckDeadlineMs: 50,
-    });
+    const streams = testEventStreams({ store: emptyStore, maxStreamsPerSite: 1, recheckDeadlineMs: 50 });
     const abort = new AbortController();
     aborts.push(abort);
     const hangs = (): Promise<StreamEnd | null> => new Promise(() => {});
@@ -49,11 +39,8 @@ describe("a token re-check with a deadline", () => {
   });
 
   test("a check that answers in time keeps the stream open", async () => {
-    const streams = createEventStreams({
-      clock: { now: () => Date.now() },
+    const streams = testEventStreams({
       store: emptyStore,
-      fanout: createMemoryOutcomeFanout(),
-      logger: silentLogger,
       keepaliveMs: 10,
       maxStreamsPerSite: 1,
       recheckDeadlineMs: 1_000,

@@ -9,17 +9,14 @@ import type { Database } from "bun:sqlite";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { RateLimitedError } from "../../../server/errors.ts";
 import type { SiteRecord } from "../../../server/foundation/sites/store.ts";
-import { silentLogger } from "../../../server/infrastructure/logger.ts";
-import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import { createSqliteAgentLoginStore } from "../../../server/infrastructure/sqlite/agent-login-store.ts";
 import { openDatabase } from "../../../server/infrastructure/sqlite/database.ts";
 import {
-  createEventStreams,
   type EventStreamDeps,
   type EventStreams,
   MAX_STREAMS_PER_OWNER,
 } from "../../../server/modules/agent-login/event-stream.ts";
-import { siteRecord } from "../event-streams/site-record.ts";
+import { siteRecord, testEventStreams } from "../event-streams/fixtures.ts";
 
 let db: Database;
 let streams: EventStreams;
@@ -30,15 +27,7 @@ function site(ownerId: string): SiteRecord {
 }
 
 function build(overrides: Partial<EventStreamDeps> = {}): EventStreams {
-  return createEventStreams({
-    clock: { now: () => Date.now() },
-    store: createSqliteAgentLoginStore(db),
-    fanout: createMemoryOutcomeFanout(),
-    logger: silentLogger,
-    keepaliveMs: 60_000,
-    maxStreamsPerSite: 8,
-    ...overrides,
-  });
+  return testEventStreams({ store: createSqliteAgentLoginStore(db), ...overrides });
 }
 
 function open(s: SiteRecord): Response {
