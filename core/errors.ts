@@ -21,7 +21,8 @@ export type PowErrorCode =
   | "POW_ABORTED"
   | "POW_EXHAUSTED"
   | "POW_WASM_UNAVAILABLE"
-  | "POW_WORKER_FAILED";
+  | "POW_WORKER_FAILED"
+  | "POW_SOLVER_CLOSED";
 
 /** Codes raised when a passport (JWT) is refused or cannot be produced. */
 export type PassportErrorCode =

@@ -17,15 +17,27 @@ import { MAX_NONCE } from "./constants.ts";
 import { assertChallenge, assertDifficulty, difficultyMasks, isCanonicalNonce } from "./form.ts";
 import { createJsSearcher } from "./js-search.ts";
 import { type BatchResult, KERNEL_LAYOUT, SEARCH_EXHAUSTED, SEARCH_FOUND } from "./kernel/abi.ts";
+import type { KernelKind } from "./kernel/modules.ts";
 import { kernelBytes } from "./kernel/modules.ts";
 import { loadChallenge, runKernelBatch } from "./kernel/runner.ts";
-import { defaultSpawner, type SpawnWorker, searchInWorkers } from "./workers.ts";
+import {
+  canShareMemory,
+  defaultSpawner,
+  type PoolKernel,
+  type SpawnWorker,
+  searchInWorkers,
+  type WorkerPool,
+} from "./workers.ts";
 import { yieldToEventLoop } from "./yield.ts";
 
 export interface SolveOptions {
   /** Aborting rejects the promise with `POW_ABORTED` at the next batch boundary (within ~20 ms). */
   signal?: AbortSignal | undefined;
-  /** Called after every batch with the number of hashes tried so far. */
+  /**
+   * Called with the number of hashes tried so far, increasing: after every
+   * batch on one thread (~16 ms), every 16 ms from workers sharing memory,
+   * the last call equal to the result's `hashes`.
+   */
   onProgress?: ((hashes: number) => void) | undefined;
   /**
    * Threads to search with. Default: 1 below difficulty 22 (a worker costs
@@ -51,9 +63,30 @@ export interface SolveEnvironment {
   hardwareConcurrency: number | undefined;
   /** First prefix to search (nonces from `startPrefix * 10`); 0 outside tests. */
   startPrefix: bigint;
+  /** Whether workers hunt over shared memory (`canShareMemory`) or take one message per batch. */
+  sharedMemory: boolean;
 }
 
 let environment: SolveEnvironment | undefined;
+
+export interface CoreCountScope {
+  navigator?: { hardwareConcurrency?: number };
+  process?: { getBuiltinModule?: (id: string) => unknown };
+}
+
+/**
+ * The cores this runtime may use: `navigator.hardwareConcurrency` (browsers,
+ * Bun, Deno, Node 21+), else Node 20's `os.availableParallelism()`, reached
+ * through `process.getBuiltinModule` so `core/` imports nothing of Node's.
+ */
+export function coreCount(scope: CoreCountScope): number | undefined {
+  const fromNavigator = scope.navigator?.hardwareConcurrency;
+  if (fromNavigator !== undefined) return fromNavigator;
+  const os = scope.process?.getBuiltinModule?.("node:os") as
+    | { availableParallelism?: () => number }
+    | undefined;
+  return os?.availableParallelism?.();
+}
 
 /** This runtime's environment, built on first use (one spawner, so one worker script URL). */
 export function defaultEnvironment(): SolveEnvironment {
@@ -61,9 +94,9 @@ export function defaultEnvironment(): SolveEnvironment {
     runtime: defaultRuntime,
     spawn: defaultSpawner(globalThis as Parameters<typeof defaultSpawner>[0]),
     yieldToEventLoop,
-    hardwareConcurrency: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-      ?.hardwareConcurrency,
+    hardwareConcurrency: coreCount(globalThis as CoreCountScope),
     startPrefix: 0n,
+    sharedMemory: canShareMemory(),
   };
   return environment;
 }
@@ -76,6 +109,9 @@ const MULTI_WORKER_DIFFICULTY = 22;
 export const WORKER_BATCH_PREFIXES = 4096;
 /** Single-thread batches start small (an easy challenge returns at once) and grow towards ~16 ms. */
 const FIRST_BATCH_PREFIXES = 1024;
+/** Smallest batch on kept workers: ~60 µs of hashing when workers claim batches from shared memory, ~0.25 ms when each batch is a message. */
+const MIN_SHARED_BATCH_PREFIXES = 64;
+const MIN_MESSAGE_BATCH_PREFIXES = 256;
 const MAX_BATCH_PREFIXES = 1 << 20;
 const BATCH_TARGET_MS = 16;
 
@@ -143,12 +179,32 @@ async function searchHere(
   }
 }
 
+/** Workers kept across solves (`createSolver`): how many, and the pool running a given kernel. */
+export interface KeptWorkers {
+  readonly workers: number;
+  of(backend: KernelKind, kernel: PoolKernel): WorkerPool;
+}
+
+/**
+ * Batch size on kept workers: about sixteen batches per worker over an
+ * average search, so an easy challenge is not left waiting behind a large
+ * batch (each worker hashes at most one batch past the answer), but not so
+ * small that claiming a batch costs much beside hashing it.
+ */
+export function poolBatchPrefixes(difficulty: number, workers: number, sharedMemory: boolean): number {
+  const perBatch = 2 ** difficulty / (10 * workers * 16);
+  const size = 2 ** Math.floor(Math.log2(Math.max(perBatch, 1)));
+  const smallest = sharedMemory ? MIN_SHARED_BATCH_PREFIXES : MIN_MESSAGE_BATCH_PREFIXES;
+  return Math.min(WORKER_BATCH_PREFIXES, Math.max(smallest, size));
+}
+
 /** Internal form of `solve` with its environment spelled out (tests, the bench). */
 export async function solveIn(
   env: SolveEnvironment,
   challenge: string,
   difficulty: number,
   options: SolveOptions = {},
+  pool?: KeptWorkers,
 ): Promise<PowSolution> {
   assertChallenge(challenge);
   assertDifficulty(difficulty);
@@ -167,33 +223,42 @@ export async function solveIn(
     return searchHere((prefix, count) => searcher.search(prefixText(prefix), count), options, env, 0);
   }
 
+  let hashesBefore = 0;
+  const onWorkerProgress = (hashes: number) => {
+    hashesBefore = hashes;
+    options.onProgress?.(hashes);
+  };
   const workers =
+    pool?.workers ??
     options.workers ??
     (difficulty >= MULTI_WORKER_DIFFICULTY ? Math.min(env.hardwareConcurrency ?? 1, 8) : 1);
-  let hashesBefore = 0;
   if (workers > 1 && env.spawn) {
     // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
     const module = await compileKernel(env.runtime, backend);
     if (signal?.aborted) throw aborted(signal);
+    const kernel = { bytes: kernelBytes(backend), module, pairedDigits: pairedDigitsIn(env.runtime) };
+    const search = {
+      challenge,
+      mask0: masks[0],
+      mask1: masks[1],
+      startPrefix: env.startPrefix,
+      lastPrefix: LAST_PREFIX,
+      signal,
+      onProgress: onWorkerProgress,
+    };
     try {
-      return await searchInWorkers({
-        challenge,
-        mask0: masks[0],
-        mask1: masks[1],
-        bytes: kernelBytes(backend),
-        module,
-        pairedDigits: pairedDigitsIn(env.runtime),
-        workers,
-        batchPrefixes: WORKER_BATCH_PREFIXES,
-        startPrefix: env.startPrefix,
-        lastPrefix: LAST_PREFIX,
-        spawn: env.spawn,
-        signal,
-        onProgress: (hashes) => {
-          hashesBefore = hashes;
-          options.onProgress?.(hashes);
-        },
-      });
+      return pool
+        ? await pool
+            .of(backend, kernel)
+            .search({ ...search, batchPrefixes: poolBatchPrefixes(difficulty, workers, env.sharedMemory) })
+        : await searchInWorkers({
+            ...search,
+            ...kernel,
+            workers,
+            spawn: env.spawn,
+            sharedMemory: env.sharedMemory,
+            batchPrefixes: WORKER_BATCH_PREFIXES,
+          });
     } catch (error) {
       // A page whose CSP refuses blob: workers, or a worker killed for memory,
       // must not cost the agent its login: the answer is the same on one thread.

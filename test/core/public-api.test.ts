@@ -32,6 +32,7 @@ const expected = [
   "createJwks",
   "createKeySet",
   "createLocalJwks",
+  "createSolver",
   "exportPrivateJwk",
   "generateSigningKey",
   "importSigningKey",

@@ -20,6 +20,7 @@ import {
 import {
   createJwks,
   createLocalJwks,
+  createSolver,
   generateSigningKey,
   PASSPORT_TYP,
   type PassportClaims,
@@ -189,6 +190,27 @@ export const portableCases: PortableCase[] = [
       const vector = powVectors.vectors.find((v) => v.difficulty >= 15) ?? powVectors.vectors.at(-1)!;
       const { nonce } = await solve(vector.challenge, vector.difficulty, { workers: 2 });
       assertEqual(nonce, vector.nonce, "nonce with workers");
+    },
+  },
+  {
+    name: "pow: a kept solver finds every vector's smallest nonce on the same workers, then closes",
+    run: async () => {
+      // Shared memory where the runtime has it; a page without cross-origin isolation takes one message per batch.
+      const solver = createSolver({ workers: 2 });
+      try {
+        for (const vector of powVectors.vectors) {
+          const { nonce } = await solver.solve(vector.challenge, vector.difficulty);
+          assertEqual(nonce, vector.nonce, `kept solver, d=${vector.difficulty}`);
+        }
+      } finally {
+        solver.close();
+      }
+      const vector = powVectors.vectors[0]!;
+      await rejectsWithCode(
+        () => solver.solve(vector.challenge, vector.difficulty),
+        "POW_SOLVER_CLOSED",
+        "a closed solver",
+      );
     },
   },
   {

@@ -157,7 +157,9 @@ describe("solve: concurrency and worker failures", () => {
           message: (reply) => (++batches === 3 ? listeners.error("out of memory") : listeners.message(reply)),
         });
       const seen: number[] = [];
-      const solution = await solveIn(environment({ runtime, spawn: crashing }), v.challenge, v.difficulty, {
+      // One message per batch: the in-process workers run a shared-memory hunt in one go.
+      const env = environment({ runtime, spawn: crashing, sharedMemory: false });
+      const solution = await solveIn(env, v.challenge, v.difficulty, {
         workers: 2,
         onProgress: (h) => seen.push(h),
       });

@@ -49,11 +49,33 @@ describe("worker split", () => {
     "the answer does not depend on batch size or worker count (smallest-nonce rule)",
     async () => {
       const { spawn } = inProcessSpawner();
-      for (const workers of [1, 2, 3, 5]) {
-        for (const batchPrefixes of [4, 12, 400, 4096]) {
-          const v = vectors.find((x) => x.difficulty === 12)!;
-          const solution = await searchInWorkers(searchFor(v, spawn, { workers, batchPrefixes }));
+      for (const sharedMemory of [true, false]) {
+        for (const workers of [1, 2, 3, 5]) {
+          for (const batchPrefixes of [4, 12, 400, 4096]) {
+            const v = vectors.find((x) => x.difficulty === 12)!;
+            const solution = await searchInWorkers(
+              searchFor(v, spawn, { workers, batchPrefixes, sharedMemory }),
+            );
+            expect(solution.nonce).toBe(v.nonce);
+          }
+        }
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "real workers racing for tiny batches over shared memory still return the smallest nonce",
+    async () => {
+      // Batches of 4 prefixes: hundreds of claims per search, hits in many of them at low difficulty.
+      const spawn = webWorkerSpawner({ Worker, Blob, URL });
+      for (const v of vectors.filter((x) => x.difficulty >= 4 && x.difficulty <= 16)) {
+        for (const workers of [2, 3]) {
+          const solution = await searchInWorkers(
+            searchFor(v, spawn, { workers, batchPrefixes: 4, sharedMemory: true }),
+          );
           expect(solution.nonce).toBe(v.nonce);
+          expect(solution.hashes).toBeGreaterThanOrEqual(Number(v.nonce) + 1);
         }
       }
     },
@@ -66,8 +88,12 @@ describe("worker split", () => {
       // Difficulty 4 has hits everywhere: every batch reports one, only the first counts.
       const v = { ...vectors.find((x) => x.difficulty === 4)!, nonce: "6" };
       const { spawn } = inProcessSpawner();
-      const solution = await searchInWorkers(searchFor(v, spawn, { workers: 4, batchPrefixes: 4 }));
-      expect(solution.nonce).toBe(v.nonce);
+      for (const sharedMemory of [true, false]) {
+        const solution = await searchInWorkers(
+          searchFor(v, spawn, { workers: 4, batchPrefixes: 4, sharedMemory }),
+        );
+        expect(solution.nonce).toBe(v.nonce);
+      }
     },
     SLOW_TEST_TIMEOUT_MS,
   );
