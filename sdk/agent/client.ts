@@ -10,7 +10,7 @@
  * the key's registration, rotation and directory live in `keys.ts`.
  */
 import type { AgentKeyPair } from "@lime-ts/core/http-signatures";
-import { solve } from "@lime-ts/core/pow";
+import { type PowSolver, solve } from "@lime-ts/core/pow";
 import { LimeSdkError } from "../errors.ts";
 import { resolveConnection } from "../internal/connection.ts";
 import { encodePathId, type FetchLike, type HttpClient, normalizeBaseUrl } from "../internal/http.ts";
@@ -73,6 +73,13 @@ export interface AgentClientOptions {
    * and key directory signatures cover its authority. Default `baseUrl`.
    */
   issuer?: string;
+  /**
+   * A proof-of-work solver that keeps its workers between logins
+   * (`createSolver` from `@lime-ts/core/pow`), for an agent that logs in
+   * often; one solver can serve many clients. Default: `solve`, which starts
+   * no worker below difficulty 22. You close it when done.
+   */
+  solver?: Pick<PowSolver, "solve">;
   /** Local clock in epoch ms (token cache timing); tests move it. */
   now?: () => number;
 }
@@ -87,7 +94,7 @@ export interface SolveProgress {
 export interface LoginOptions {
   signal?: AbortSignal;
   onProgress?: (progress: SolveProgress) => void;
-  /** Worker count for the solver; default the core's choice for this runtime. */
+  /** Worker count for the solver; default the core's choice for this runtime. A kept `solver` uses its own. */
   workers?: number;
 }
 
@@ -107,6 +114,7 @@ export class AgentClient {
   readonly #mcpTokens: TokenCache<string>;
   readonly #allowInsecure: boolean;
   readonly #keys: AgentKeyring;
+  readonly #solve: PowSolver["solve"];
 
   constructor(options: AgentClientOptions = {}) {
     const connection = resolveConnection("AgentClient", options, "agentToken", "LIME_AGENT_TOKEN");
@@ -116,6 +124,13 @@ export class AgentClient {
     this.#passports = new TokenCache({ skewMs: options.passportRenewSkewMs ?? 30_000, now: this.#now });
     this.#mcpTokens = new TokenCache({ skewMs: options.mcpTokenRenewSkewMs ?? 60_000, now: this.#now });
     this.#allowInsecure = options.allowInsecureTransport === true;
+    const { solver } = options;
+    if (solver !== undefined && typeof solver?.solve !== "function") {
+      throw new TypeError("AgentClient: solver must be a solver from createSolver()");
+    }
+    this.#solve = solver
+      ? (challenge, difficulty, solveOptions) => solver.solve(challenge, difficulty, solveOptions)
+      : solve;
     this.#keys = new AgentKeyring(
       {
         http: this.#http,
@@ -178,7 +193,7 @@ export class AgentClient {
     const started = performance.now();
     let solution: { nonce: string; hashes: number };
     try {
-      solution = await solve(challenge.powChallenge, challenge.powDifficulty, {
+      solution = await this.#solve(challenge.powChallenge, challenge.powDifficulty, {
         signal,
         workers: options.workers,
         onProgress: options.onProgress

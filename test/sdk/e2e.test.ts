@@ -4,6 +4,7 @@
  * site SDK, and the site gets a verified PassportContext.
  */
 import { describe, expect, test } from "bun:test";
+import { createSolver, solve } from "@lime-ts/core/pow";
 import type { LoginOutcome } from "@lime-ts/sdk";
 import { AgentClient, LimeApiError, SiteClient } from "@lime-ts/sdk";
 import { agentPassport } from "@lime-ts/sdk/elysia";
@@ -46,6 +47,30 @@ describe("agent login end to end", () => {
     expect(passport.issuer).toBe(lime.server.url);
     expect(passport.audience).toEqual(["lime-site-login"]);
     await site.close();
+  });
+
+  test("agents that log in often share a kept solver: every login approved, its nonce verified", async () => {
+    const solver = createSolver({ workers: 2 });
+    try {
+      const site = closedAfterTest(
+        new SiteClient({ baseUrl: lime.server.url, siteToken: lime.ids.siteToken }),
+      );
+      const agent = new AgentClient({ baseUrl: lime.server.url, agentToken: lime.ids.agentToken, solver });
+      for (let i = 0; i < 3; i++) {
+        const created = await site.createLoginRequest();
+        const challenge = await agent.getLoginChallenge(created.requestId);
+        const waiting = site.waitForLogin(created.requestId, { timeout: 20_000 });
+        const approval = await agent.login(created.requestId);
+        // The server checked the nonce; this checks it is the smallest, as one thread finds.
+        expect(approval.pow.nonce).toBe((await solve(challenge.powChallenge, challenge.powDifficulty)).nonce);
+        expect((await waiting).requestId).toBe(created.requestId);
+      }
+      expect(
+        () => new AgentClient({ baseUrl: lime.server.url, agentToken: "t", solver: {} as never }),
+      ).toThrow("AgentClient: solver must be a solver from createSolver()");
+    } finally {
+      solver.close();
+    }
   });
 
   test("onLogin dispatches each approval once, with the verified passport, to every handler", async () => {
