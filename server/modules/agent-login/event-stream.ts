@@ -211,11 +211,73 @@ interface StreamsShared {
   frameOf(event: OutcomeEvent): Uint8Array;
   markDelivered(eventId: number, now: number): void;
   open: Set<SiteEventStream>;
+  /** The groups with members, by `StreamGroup.key`. */
+  groups: Map<string, StreamGroup>;
   /** Gives a stream's place in the per-site, per-owner and process caps back. */
-  release(site: SiteRecord): void;
+  release(group: StreamGroup): void;
+}
+
+/**
+ * What the streams of one site opened with one token share: the site's ids,
+ * the credential re-check (shared-checks.ts runs one for all of them anyway)
+ * and one fan-out subscription. A site's 250 streams hold one of these, not
+ * 250 copies of the site record, its re-check closure and a subscription
+ * each: at 20,000 streams that is most of what the app kept per stream.
+ */
+class StreamGroup {
+  readonly siteId: string;
+  readonly ownerId: string;
+  /** The site and the hash of the token its streams were opened with. */
+  readonly key: string;
+  private readonly members = new Set<SiteEventStream>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly shared: StreamsShared,
+    site: SiteRecord,
+    private readonly stillAuthorized: StreamAuthorization,
+  ) {
+    // Copies of the two ids only: the record's other fields are not kept alive.
+    this.siteId = site.id;
+    this.ownerId = site.ownerId;
+    this.key = `${site.id} ${site.tokenHash}`;
+  }
+
+  /** The re-check with its deadline: one timer per check run, however many streams join it. */
+  readonly timedCheck = (): Promise<StreamEnd | null> =>
+    withinDeadline(this.stillAuthorized(), this.shared.deps.recheckDeadlineMs ?? RECHECK_DEADLINE_MS);
+
+  /** Outcomes of the site reach `stream` from now on. */
+  add(stream: SiteEventStream): void {
+    this.members.add(stream);
+    this.unsubscribe ??= this.shared.deps.fanout.subscribe(this.siteId, this.dispatch);
+  }
+
+  remove(stream: SiteEventStream): void {
+    if (!this.members.delete(stream) || this.members.size > 0) return;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.shared.groups.get(this.key) === this) this.shared.groups.delete(this.key);
+  }
+
+  private readonly dispatch = (event: OutcomeEvent): void => {
+    // A copy: a write may end its stream, which leaves the group mid-visit.
+    for (const stream of [...this.members]) {
+      try {
+        stream.receive(event);
+      } catch (error) {
+        // One stream's failure must not keep the outcome from the others.
+        this.shared.deps.logger.error("could not queue an outcome", {
+          site_id: this.siteId,
+          error: String(error),
+        });
+      }
+    }
+  };
 }
 
 const writeKeepalive = (stream: SiteEventStream) => stream.write(KEEPALIVE);
+const NOTHING_QUEUED: Promise<void> = Promise.resolve();
 
 /**
  * One stream: the source of its `ReadableStream`, the listener of its
@@ -230,71 +292,61 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
   // late lower one. The window is bounded: out-of-order arrivals are
   // milliseconds apart, and an id evicted from it raises the floor.
   private seenUpTo: number;
-  private readonly written = new Set<number>();
+  /** Made on the first outcome written: most streams wait hours for one. */
+  private written: Set<number> | undefined;
   private closed = false;
   /** The error frame is queued; the controller closes when the client has read up to it. */
   private draining = false;
   private released = false;
-  private leaveHeartbeat: (() => void) | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private inGroup = false;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   // Writes run one after another behind the credential check, in arrival order.
-  private writes: Promise<void> = Promise.resolve();
-  /** Outcomes queued for the socket and not yet acknowledged by a pull. */
-  private unacknowledged: OutcomeEvent[] = [];
+  /** The last write queued; cleared once the queue is empty, so an idle stream holds no promise. */
+  private writes: Promise<void> | undefined;
+  /** Outcomes queued for the socket and not yet acknowledged by a pull (made on the first). */
+  private unacknowledged: OutcomeEvent[] | undefined;
   /** While the backlog is read: outcomes that arrived meanwhile, sent after it. */
   private pending: OutcomeEvent[] | null = [];
-  /** Streams of one site opened with one token share their credential re-checks. */
-  private readonly checkKey: string;
 
   constructor(
     private readonly shared: StreamsShared,
-    private readonly site: SiteRecord,
+    private readonly group: StreamGroup,
     private readonly lastEventId: number | null,
     private readonly signal: AbortSignal,
-    private readonly stillAuthorized: StreamAuthorization,
   ) {
     this.seenUpTo = lastEventId ?? 0;
-    this.checkKey = `${site.id} ${site.tokenHash}`;
   }
 
-  /**
-   * An outcome of the site, from the fan-out. A field, not a closure made in
-   * `start`: that one would keep start's whole scope (the replayed backlog
-   * among it) alive for the life of the stream.
-   */
-  private readonly receive = (event: OutcomeEvent): void => {
+  /** An outcome of the site, from the group's fan-out subscription. */
+  receive(event: OutcomeEvent): void {
     if (this.pending !== null) this.pending.push(event);
     else this.whenAuthorized((stream) => stream.send(event));
-  };
-
-  /** The re-check with its deadline: one timer per check run, however many streams join it. */
-  private readonly timedCheck = (): Promise<StreamEnd | null> =>
-    withinDeadline(this.stillAuthorized(), this.shared.deps.recheckDeadlineMs ?? RECHECK_DEADLINE_MS);
+  }
 
   async start(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const { deps } = this.shared;
     this.controller = controller;
     this.shared.open.add(this);
     this.signal.addEventListener("abort", this);
-    this.unsubscribe = deps.fanout.subscribe(this.site.id, this.receive);
+    this.group.add(this);
+    this.inGroup = true;
     this.write(RECONNECT_DELAY);
     let backlog: OutcomeEvent[] = [];
     try {
       const now = deps.clock.now();
       backlog =
         this.lastEventId === null
-          ? await deps.store.undeliveredEvents(this.site.id, now)
-          : await deps.store.eventsAfter(this.site.id, this.lastEventId, now);
+          ? await deps.store.undeliveredEvents(this.group.siteId, now)
+          : await deps.store.eventsAfter(this.group.siteId, this.lastEventId, now);
     } catch (error) {
-      deps.logger.error("could not replay outcomes", { site_id: this.site.id, error: String(error) });
+      deps.logger.error("could not replay outcomes", { site_id: this.group.siteId, error: String(error) });
     }
     const replay = [...backlog, ...this.pending!.sort((a, b) => a.id - b.id)];
     this.pending = null;
     this.whenAuthorized(() => {
       for (const event of replay) this.send(event);
     });
-    if (!this.closed) this.leaveHeartbeat = this.shared.heartbeat.join(this);
+    if (!this.closed) this.shared.heartbeat.join(this);
   }
 
   /** Everything queued before this pull has been written to the socket. */
@@ -306,6 +358,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
       this.release();
     }
     const written = this.unacknowledged;
+    if (written === undefined || written.length === 0) return;
     this.unacknowledged = [];
     const now = this.shared.deps.clock.now();
     for (const event of written) this.shared.markDelivered(event.id, now);
@@ -337,7 +390,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     if (this.closed || !controller) return false;
     if ((controller.desiredSize ?? 0) < -MAX_QUEUED_CHUNKS) {
       this.shared.deps.logger.warn("ended an event stream whose client stopped reading", {
-        site_id: this.site.id,
+        site_id: this.group.siteId,
       });
       this.endWith(SLOW_CONSUMER, true);
       return false;
@@ -352,6 +405,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
   }
 
   private send(event: OutcomeEvent): void {
+    this.written ??= new Set();
     const { written } = this;
     if (
       event.id <= this.seenUpTo ||
@@ -367,31 +421,42 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
       written.delete(oldest);
       this.seenUpTo = Math.max(this.seenUpTo, oldest);
     }
+    this.unacknowledged ??= [];
     this.unacknowledged.push(event);
   }
 
   /** Runs `emit` once the credential is confirmed; otherwise ends the stream, saying why. */
   private whenAuthorized(emit: (stream: SiteEventStream) => void): void {
     const ticket = this.shared.checks.ticket();
-    this.writes = this.writes.then(async () => {
-      if (this.closed) return;
-      let problem: StreamEnd | null = RECHECK_FAILED;
+    const write: Promise<void> = (this.writes ?? NOTHING_QUEUED).then(async () => {
       try {
-        problem = await this.shared.checks.run(this.checkKey, ticket, this.timedCheck);
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) {
-          // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
-          problem = DATABASE_AWAY;
-        } else {
-          this.shared.deps.logger.error("could not re-check a stream's site token", {
-            site_id: this.site.id,
-            error: String(error),
-          });
-        }
+        await this.writeIfAuthorized(ticket, emit);
+      } finally {
+        // Nothing was queued behind this write: the next one starts a new queue.
+        if (this.writes === write) this.writes = undefined;
       }
-      if (problem === null) emit(this);
-      else this.endWith(problem);
     });
+    this.writes = write;
+  }
+
+  private async writeIfAuthorized(ticket: number, emit: (stream: SiteEventStream) => void): Promise<void> {
+    if (this.closed) return;
+    let problem: StreamEnd | null = RECHECK_FAILED;
+    try {
+      problem = await this.shared.checks.run(this.group.key, ticket, this.group.timedCheck);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        // Nothing new can be approved or read back meanwhile; the client reconnects once it is back.
+        problem = DATABASE_AWAY;
+      } else {
+        this.shared.deps.logger.error("could not re-check a stream's site token", {
+          site_id: this.group.siteId,
+          error: String(error),
+        });
+      }
+    }
+    if (problem === null) emit(this);
+    else this.endWith(problem);
   }
 
   private release(): void {
@@ -399,7 +464,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     this.released = true;
     this.shared.open.delete(this);
     this.signal.removeEventListener("abort", this);
-    this.shared.release(this.site);
+    this.shared.release(this.group);
   }
 
   private closeController(): void {
@@ -412,8 +477,9 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
 
   private stopWriting(): void {
     this.closed = true;
-    this.leaveHeartbeat?.();
-    this.unsubscribe?.();
+    this.shared.heartbeat.leave(this);
+    if (this.inGroup) this.group.remove(this);
+    this.inGroup = false;
   }
 
   /** Ends the stream quietly: the client went away or cancelled. */
@@ -471,9 +537,10 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
     frameOf: createFrameCache(),
     markDelivered: createDeliveryMarks(deps),
     open: new Set(),
-    release(site) {
-      adjust(perSite, site.id, -1);
-      adjust(perOwner, site.ownerId, -1);
+    groups: new Map(),
+    release(group) {
+      adjust(perSite, group.siteId, -1);
+      adjust(perOwner, group.ownerId, -1);
       total -= 1;
     },
   };
@@ -496,13 +563,12 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
       adjust(perSite, site.id, 1);
       adjust(perOwner, site.ownerId, 1);
       total += 1;
-      const source = new SiteEventStream(
-        shared,
-        site,
-        parseLastEventId(lastEventIdHeader),
-        signal,
-        stillAuthorized,
-      );
+      let group = shared.groups.get(`${site.id} ${site.tokenHash}`);
+      if (group === undefined) {
+        group = new StreamGroup(shared, site, stillAuthorized);
+        shared.groups.set(group.key, group);
+      }
+      const source = new SiteEventStream(shared, group, parseLastEventId(lastEventIdHeader), signal);
       // No read-ahead: a pull means the consumer took every chunk and wrote it.
       const stream = new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
       return new Response(stream, { status: 200, headers: STREAM_HEADERS });

@@ -15,8 +15,13 @@ export interface HeartbeatMember {
 }
 
 export interface Heartbeat {
-  /** Calls `member.beat()` once per period until the returned function is called. */
-  join(member: HeartbeatMember): () => void;
+  /** Calls `member.beat()` once per period until it `leave`s. */
+  join(member: HeartbeatMember): void;
+  /**
+   * Stops beating `member` (again is harmless). It searches the groups, at
+   * most 16, rather than have `join` hand out a closure per member.
+   */
+  leave(member: HeartbeatMember): void;
   /** Members now (for tests). */
   size(): number;
 }
@@ -52,19 +57,17 @@ export function createHeartbeat(periodMs: number, timer: HeartbeatTimer = realTi
   return {
     join(member) {
       // The group just visited: its next visit is a whole period away.
+      if (slots.some((slot) => slot.has(member))) return;
       const slot = slots[cursor]!;
       slot.add(member);
       members += 1;
       // Running only while there are members, as the per-stream timers did: an idle process has none.
       if (members === 1) running = timer.start(tick, periodMs / slotCount);
-      let joined = true;
-      return () => {
-        if (!joined) return;
-        joined = false;
-        slot.delete(member);
-        members -= 1;
-        if (members === 0) timer.stop(running);
-      };
+    },
+    leave(member) {
+      if (!slots.some((slot) => slot.delete(member))) return;
+      members -= 1;
+      if (members === 0) timer.stop(running);
     },
     size: () => members,
   };

@@ -6,7 +6,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createMemoryOutcomeFanout } from "../../../server/infrastructure/memory/outcome-fanout.ts";
 import type { StreamEnd } from "../../../server/modules/agent-login/event-stream.ts";
-import type { AgentLoginStore, OutcomeEvent } from "../../../server/modules/agent-login/store.ts";
+import type {
+  AgentLoginStore,
+  OutcomeEvent,
+  OutcomeFanout,
+} from "../../../server/modules/agent-login/store.ts";
 import { siteRecord, testEventStreams } from "./fixtures.ts";
 
 const STREAMS = 50;
@@ -124,5 +128,52 @@ describe("an outcome fanned out to many streams of one site", () => {
     await until(() => old.some((chunk) => chunk.includes("SITE_TOKEN_INVALID")));
     expect(old.some((chunk) => chunk.startsWith("id: 8\n"))).toBe(false);
     expect(checksOld).toBeGreaterThan(0);
+  });
+
+  test("streams of one site and token share one fan-out subscription, dropped with the last of them", async () => {
+    const inner = createMemoryOutcomeFanout();
+    let subscriptions = 0;
+    const fanout: OutcomeFanout = {
+      publish: inner.publish,
+      subscribe(siteId, listener) {
+        subscriptions += 1;
+        const unsubscribe = inner.subscribe(siteId, listener);
+        return () => {
+          subscriptions -= 1;
+          unsubscribe();
+        };
+      },
+    };
+    const { store } = countingStore();
+    const streams = testEventStreams({ store, fanout, maxStreamsPerSite: 10 });
+    const open = (tokenHash: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return { abort, chunks: reader(streams.open(site(tokenHash), null, abort.signal, async () => null)) };
+    };
+    const sameToken = [open("0".repeat(64)), open("0".repeat(64)), open("0".repeat(64))];
+    const otherToken = open("1".repeat(64));
+    await until(() => [...sameToken, otherToken].every((s) => s.chunks.length >= 1));
+    expect(subscriptions).toBe(2);
+
+    // One stream of the group leaves; the others still get the outcome.
+    sameToken[0]!.abort.abort();
+    await until(() => streams.openCount() === 3);
+    expect(subscriptions).toBe(2);
+    inner.publish(outcome(9));
+    await until(() =>
+      [sameToken[1]!, sameToken[2]!, otherToken].every((s) => s.chunks.some((c) => c.startsWith("id: 9\n"))),
+    );
+    expect(sameToken[0]!.chunks.some((c) => c.startsWith("id: 9\n"))).toBe(false);
+
+    for (const stream of sameToken) stream.abort.abort();
+    await until(() => streams.openCount() === 1);
+    expect(subscriptions).toBe(1);
+    // A stream opened after the group emptied starts a new subscription and gets what follows.
+    const later = open("0".repeat(64));
+    await until(() => later.chunks.length >= 1);
+    expect(subscriptions).toBe(2);
+    inner.publish(outcome(10));
+    await until(() => later.chunks.some((c) => c.startsWith("id: 10\n")));
   });
 });

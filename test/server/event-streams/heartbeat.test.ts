@@ -69,14 +69,16 @@ describe("the shared keepalive heartbeat", () => {
     const clock = manualTimer();
     const heartbeat = createHeartbeat(800, clock.timer);
     let beats = 0;
-    const leave = heartbeat.join({ beat: () => beats++ });
-    const leaveOther = heartbeat.join({ beat: () => {} });
-    leave();
-    leave(); // twice is harmless
+    const member = { beat: () => beats++ };
+    const other = { beat: () => {} };
+    heartbeat.join(member);
+    heartbeat.join(other);
+    heartbeat.leave(member);
+    heartbeat.leave(member); // twice is harmless
     expect(heartbeat.size()).toBe(1);
     clock.advance(32);
     expect(beats).toBe(0);
-    leaveOther();
+    heartbeat.leave(other);
     expect(heartbeat.size()).toBe(0);
     expect(clock.running()).toBe(false);
     heartbeat.join({ beat: () => beats++ });
@@ -89,7 +91,8 @@ describe("the shared keepalive heartbeat", () => {
     const clock = manualTimer();
     const heartbeat = createHeartbeat(800, clock.timer);
     let others = 0;
-    const leave = heartbeat.join({ beat: () => leave() });
+    const leaving = { beat: () => heartbeat.leave(leaving) };
+    heartbeat.join(leaving);
     heartbeat.join({ beat: () => others++ });
     clock.advance(16);
     expect(others).toBe(1);
@@ -109,16 +112,17 @@ describe("the shared keepalive heartbeat", () => {
   test("with real timers, a member keeps beating until it leaves", async () => {
     const heartbeat = createHeartbeat(5);
     let beats = 0;
-    let leave = () => {};
+    let member = { beat: () => {} };
     await new Promise<void>((resolve) => {
-      leave = heartbeat.join({
+      member = {
         beat: () => {
           beats++;
           if (beats === 3) resolve();
         },
-      });
+      };
+      heartbeat.join(member);
     });
-    leave();
+    heartbeat.leave(member);
     expect(heartbeat.size()).toBe(0);
     expect(beats).toBe(3);
   });
