@@ -55,7 +55,7 @@ export const MAX_STREAMS_PER_OWNER = 256;
 
 /**
  * Open streams in this process, whatever the accounts: the backstop. One
- * instance holds 20,000 (bench/streams.ts) at about 12 KiB of resident set
+ * instance holds 20,000 (bench/streams.ts) at about 10–11 KiB of resident set
  * each; this leaves room above that and bounds the memory streams can take to
  * a few hundred MiB.
  */
