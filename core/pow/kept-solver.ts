@@ -31,6 +31,8 @@ export interface PowSolver {
 
 const MAX_KEPT_WORKERS = 64;
 
+const solverClosed = () => new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed");
+
 /** Internal form of `createSolver` with its environment spelled out (tests, the bench). */
 export function createSolverIn(env: SolveEnvironment, options: SolverOptions = {}): PowSolver {
   const requested = options?.workers;
@@ -40,12 +42,19 @@ export function createSolverIn(env: SolveEnvironment, options: SolverOptions = {
   ) {
     throw new PowError("POW_INVALID_OPTION", `workers must be an integer in 1..${MAX_KEPT_WORKERS}`);
   }
-  const workers = requested ?? Math.max(1, Math.min(env.hardwareConcurrency ?? 1, 8));
+  let workers = requested ?? Math.max(1, Math.min(env.hardwareConcurrency ?? 1, 8));
+  if (workers > 1 && !env.spawn) {
+    // Said once here, not at every solve.
+    env.runtime.warn("lime pow: this runtime has no workers; the solver solves on one thread");
+    workers = 1;
+  }
   const pools = new Map<KernelKind, WorkerPool>();
   let closed = false;
   const kept: KeptWorkers = {
     workers,
     of(backend: KernelKind, kernel: PoolKernel): WorkerPool {
+      // A solve that was compiling its kernel when close() came must not start workers.
+      if (closed) throw solverClosed();
       let pool = pools.get(backend);
       if (!pool) {
         pool = new WorkerPool({ ...kernel, workers, spawn: env.spawn!, sharedMemory: env.sharedMemory });
@@ -61,9 +70,7 @@ export function createSolverIn(env: SolveEnvironment, options: SolverOptions = {
   };
   return {
     solve(challenge, difficulty, solveOptions = {}) {
-      if (closed) {
-        return Promise.reject(new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed"));
-      }
+      if (closed) return Promise.reject(solverClosed());
       // The solver's workers, whatever the options say; solveIn checks everything else.
       const own =
         typeof solveOptions === "object" && solveOptions !== null
