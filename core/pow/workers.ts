@@ -101,10 +101,10 @@ export function workerMain(
       if (result.status === 1) {
         // This worker's claims only grow, so its first hit is its lowest.
         found = { batch, nonce: result.nonce };
-        for (let seen = Atomics.load(cells, 2); batch < seen; ) {
-          const before = Atomics.compareExchange(cells, 2, seen, batch);
-          if (before === seen) break;
-          seen = before;
+        // An atomic minimum: retried while another worker lowered it in between.
+        let seen = Atomics.load(cells, 2);
+        while (batch < seen) {
+          seen = Atomics.compareExchange(cells, 2, seen, batch) === seen ? batch : Atomics.load(cells, 2);
         }
         break;
       }
@@ -341,10 +341,6 @@ export class WorkerPool {
     this.#closeAfterSearch = closeAfterSearch;
   }
 
-  get workers(): number {
-    return this.#options.workers;
-  }
-
   /** The smallest valid nonce from `startPrefix` on, with the hashes all workers tried. */
   search(search: PoolSearch): Promise<PoolSolution> {
     const run = this.#queue.then(() => this.#run(search));
@@ -427,13 +423,13 @@ export class WorkerPool {
     const { signal } = search;
     return new Promise((resolve, reject) => {
       let settled = false;
-      let cleanUp = () => {};
+      let active: Strategy | undefined;
       const finish = (outcome: () => void) => {
         if (settled) return;
         settled = true;
         this.#active = undefined;
         signal?.removeEventListener("abort", onAbort);
-        cleanUp();
+        active?.cleanUp();
         if (this.#closeAfterSearch) this.close();
         for (const handle of this.#workers) handle.keepAlive?.(false);
         outcome();
@@ -445,8 +441,7 @@ export class WorkerPool {
       }
 
       const strategy = this.#shared ? huntSearch : batchSearch;
-      const active = strategy(id, search, { fail, succeed, worker: (index) => this.#workers[index]! });
-      cleanUp = active.cleanUp;
+      active = strategy(id, search, { fail, succeed, worker: (index) => this.#workers[index]! });
       this.#active = active;
       signal?.addEventListener("abort", onAbort);
       if (signal?.aborted) onAbort();
@@ -490,18 +485,21 @@ function huntSearch(id: number, search: PoolSearch, context: SearchContext): Str
   let hashes = 0;
   let best: { batch: bigint; nonce: string } | undefined;
   let reported = 0;
+  /** Reports `done` hashes if that is news; false when `onProgress` threw (the search then failed with its error). */
+  const report = (done: number): boolean => {
+    if (done === reported) return true;
+    reported = done;
+    try {
+      search.onProgress?.(done);
+      return true;
+    } catch (error) {
+      context.fail(error);
+      return false;
+    }
+  };
   const progress =
     search.onProgress &&
-    setInterval(() => {
-      const done = Number(Atomics.load(cells, HUNT_CELLS.hashes));
-      if (done === reported) return;
-      reported = done;
-      try {
-        search.onProgress!(done);
-      } catch (error) {
-        context.fail(error);
-      }
-    }, PROGRESS_INTERVAL_MS);
+    setInterval(() => report(Number(Atomics.load(cells, HUNT_CELLS.hashes))), PROGRESS_INTERVAL_MS);
   return {
     started(worker) {
       const handle = context.worker(worker);
@@ -526,14 +524,8 @@ function huntSearch(id: number, search: PoolSearch, context: SearchContext): Str
       hashes += reply.hashes;
       if (reply.batch >= 0n && !(best && best.batch < reply.batch))
         best = { batch: reply.batch, nonce: reply.nonce };
-      if (pending > 0) return;
-      try {
-        // The timer may have seen every hash already; progress only ever grows.
-        if (hashes !== reported) search.onProgress?.(hashes);
-      } catch (error) {
-        context.fail(error);
-        return;
-      }
+      // The timer may have reported every hash already; progress only ever grows.
+      if (pending > 0 || !report(hashes)) return;
       // A hit past 2^64 - 1 can only come from the last batch, where nothing valid is left.
       if (best && isCanonicalNonce(best.nonce)) context.succeed({ nonce: best.nonce, hashes });
       else context.fail(exhausted());

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createSolver, type PowSolver } from "../../../core/pow/index.ts";
 import { createSolverIn } from "../../../core/pow/kept-solver.ts";
-import { defaultEnvironment, poolBatchPrefixes, type SolveEnvironment } from "../../../core/pow/solver.ts";
+import {
+  coreCount,
+  defaultEnvironment,
+  poolBatchPrefixes,
+  type SolveEnvironment,
+} from "../../../core/pow/solver.ts";
 import { type SpawnWorker, webWorkerSpawner } from "../../../core/pow/workers.ts";
 import { bundleFor, repoRoot } from "../../support/runtimes.ts";
 import { SLOW_TEST_TIMEOUT_MS } from "../../support/slow-test.ts";
@@ -176,7 +181,22 @@ describe("createSolver: workers kept across solves", () => {
     const solver = closedAfterTest(createSolverIn(environment({ spawn }), { workers: 2 }));
     expect((await powRejection(solver.solve("not hex", 15))).code).toBe("POW_INVALID_CHALLENGE");
     expect((await powRejection(solver.solve(v20.challenge, 99))).code).toBe("POW_INVALID_DIFFICULTY");
+    expect((await powRejection(solver.solve(v20.challenge, 15, "fast" as never))).code).toBe(
+      "POW_INVALID_OPTION",
+    );
     expect(counts.spawned).toBe(0);
+  });
+
+  test("cores: navigator's count where there is one, Node 20's availableParallelism() otherwise", () => {
+    expect(coreCount({ navigator: { hardwareConcurrency: 6 } })).toBe(6);
+    const node20 = {
+      process: {
+        getBuiltinModule: (id: string) => (id === "node:os" ? { availableParallelism: () => 3 } : undefined),
+      },
+    };
+    expect(coreCount(node20)).toBe(3);
+    expect(coreCount({ process: {} })).toBeUndefined();
+    expect(coreCount({})).toBeUndefined();
   });
 
   test("batches: about sixteen per worker over an average search, bounded both ways", () => {

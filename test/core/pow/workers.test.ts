@@ -8,6 +8,9 @@ import {
   nodeWorkerSpawner,
   type SpawnWorker,
   searchInWorkers,
+  type WorkerHandle,
+  WorkerPool,
+  type WorkerRequest,
   type WorkerSearch,
   webWorkerSpawner,
   workerScript,
@@ -218,4 +221,93 @@ describe("worker split", () => {
     },
     SLOW_TEST_TIMEOUT_MS,
   );
+});
+
+describe("a kept WorkerPool", () => {
+  const v12 = vectors.find((x) => x.difficulty === 12)!;
+  const poolSearch = (v: PowVector, overrides: Partial<WorkerSearch> = {}) =>
+    searchFor(v, inProcessSpawner().spawn, overrides);
+
+  /** In-process workers whose handles record keepAlive calls and can refuse chosen messages. */
+  function recordingSpawner(refuse: (request: WorkerRequest, posted: number) => boolean = () => false) {
+    const harness = inProcessSpawner();
+    const alive: boolean[][] = [];
+    let posted = 0;
+    const spawn: SpawnWorker = async (listeners) => {
+      const handle = await harness.spawn(listeners);
+      const calls: boolean[] = [];
+      alive.push(calls);
+      return {
+        post: (request) => {
+          posted += 1;
+          if (refuse(request, posted)) throw new DOMException("could not be cloned", "DataCloneError");
+          handle.post(request);
+        },
+        terminate: handle.terminate,
+        keepAlive: (on) => calls.push(on),
+      } satisfies WorkerHandle;
+    };
+    return { spawn, alive, spawned: harness.spawned };
+  }
+
+  test("a worker that comes up after its search is over waits idle, and joins the next search", async () => {
+    const recording = recordingSpawner();
+    let releaseSecond = () => {};
+    const secondMayStart = new Promise<void>((resolve) => {
+      releaseSecond = resolve;
+    });
+    const spawn: SpawnWorker = async (listeners) => {
+      if (recording.spawned() === 1) await secondMayStart;
+      return recording.spawn(listeners);
+    };
+    const pool = new WorkerPool({ ...poolSearch(v12), spawn, workers: 2 });
+    try {
+      expect((await pool.search(poolSearch(v12))).nonce).toBe(v12.nonce);
+      releaseSecond();
+      while (recording.spawned() < 2) await Bun.sleep(1);
+      // Idle: neither worker may hold the process open.
+      expect(recording.alive.map((calls) => calls.at(-1))).toEqual([false, false]);
+      expect(recording.alive[1]).toEqual([false]);
+      expect((await pool.search(poolSearch(v12))).nonce).toBe(v12.nonce);
+      expect(recording.alive[1]).toEqual([false, true, false]);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test("a message that cannot be posted, at a search's start or in the middle, fails it with POW_WORKER_FAILED", async () => {
+    // The second search's first message to a worker already up.
+    let hunts = 0;
+    const atStart = recordingSpawner((request) => request.type === "hunt" && ++hunts === 3);
+    const pool = new WorkerPool({ ...poolSearch(v12), spawn: atStart.spawn, workers: 2 });
+    try {
+      expect((await pool.search(poolSearch(v12))).nonce).toBe(v12.nonce);
+      expect((await powRejection(pool.search(poolSearch(v12)))).code).toBe("POW_WORKER_FAILED");
+      // The failed workers are gone; the next search starts new ones.
+      expect((await pool.search(poolSearch(v12))).nonce).toBe(v12.nonce);
+      expect(atStart.spawned()).toBe(4);
+    } finally {
+      pool.close();
+    }
+    // One message per batch: a batch handed out after a reply.
+    let batches = 0;
+    const midway = recordingSpawner((request) => request.type === "batch" && ++batches === 6);
+    const error = await powRejection(
+      searchInWorkers({ ...poolSearch(v20, { batchPrefixes: 4, sharedMemory: false }), spawn: midway.spawn }),
+    );
+    expect(error.code).toBe("POW_WORKER_FAILED");
+  });
+
+  test("an onProgress that throws rejects the search with its error, hunting or by batches", async () => {
+    const boom = new Error("progress sink closed");
+    for (const sharedMemory of [true, false]) {
+      const search = poolSearch(v12, {
+        sharedMemory,
+        onProgress: () => {
+          throw boom;
+        },
+      });
+      await expect(searchInWorkers(search)).rejects.toBe(boom);
+    }
+  });
 });
