@@ -5,17 +5,18 @@
  * caller that solves again and again (an agent fleet, a crawler) keeps the
  * workers warm here and splits even easy searches across them.
  */
-import { PowError } from "../errors.ts";
 import type { KernelKind } from "./kernel/modules.ts";
 import {
+  assertWorkerCount,
   defaultEnvironment,
+  defaultWorkerCount,
   type KeptWorkers,
   type PowSolution,
   type SolveEnvironment,
   type SolveOptions,
   solveIn,
 } from "./solver.ts";
-import { type PoolKernel, WorkerPool } from "./workers.ts";
+import { type PoolKernel, solverClosed, WorkerPool } from "./workers.ts";
 
 export interface SolverOptions {
   /** Workers to keep. Default: the core count, up to 8. 1 solves on the calling thread. */
@@ -29,20 +30,10 @@ export interface PowSolver {
   close(): void;
 }
 
-const MAX_KEPT_WORKERS = 64;
-
-const solverClosed = () => new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed");
-
 /** Internal form of `createSolver` with its environment spelled out (tests, the bench). */
 export function createSolverIn(env: SolveEnvironment, options: SolverOptions = {}): PowSolver {
-  const requested = options?.workers;
-  if (
-    requested !== undefined &&
-    !(Number.isInteger(requested) && requested >= 1 && requested <= MAX_KEPT_WORKERS)
-  ) {
-    throw new PowError("POW_INVALID_OPTION", `workers must be an integer in 1..${MAX_KEPT_WORKERS}`);
-  }
-  let workers = requested ?? Math.max(1, Math.min(env.hardwareConcurrency ?? 1, 8));
+  assertWorkerCount(options?.workers);
+  let workers = options?.workers ?? defaultWorkerCount(env);
   if (workers > 1 && !env.spawn) {
     // Said once here, not at every solve.
     env.runtime.warn("lime pow: this runtime has no workers; the solver solves on one thread");

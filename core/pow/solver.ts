@@ -104,6 +104,23 @@ export function defaultEnvironment(): SolveEnvironment {
 /** The last prefix whose nonces can be at most 2^64 - 1. */
 export const LAST_PREFIX = BigInt(MAX_NONCE) / 10n;
 const MAX_WORKERS = 64;
+/** Workers used when the caller does not say: the core count, up to 8. */
+const DEFAULT_MAX_WORKERS = 8;
+
+/** Throws `POW_INVALID_OPTION` unless `workers` is absent or an integer in 1..64. */
+export function assertWorkerCount(workers: unknown): void {
+  if (
+    workers !== undefined &&
+    !(Number.isInteger(workers) && (workers as number) >= 1 && (workers as number) <= MAX_WORKERS)
+  ) {
+    throw new PowError("POW_INVALID_OPTION", `workers must be an integer in 1..${MAX_WORKERS}`);
+  }
+}
+
+/** The core count of `env`, at least 1 and at most 8. */
+export function defaultWorkerCount(env: Pick<SolveEnvironment, "hardwareConcurrency">): number {
+  return Math.max(1, Math.min(env.hardwareConcurrency ?? 1, DEFAULT_MAX_WORKERS));
+}
 const MULTI_WORKER_DIFFICULTY = 22;
 /** Prefixes per worker batch: ~40k nonces, a few ms, so messaging stays under 1% of the time. */
 export const WORKER_BATCH_PREFIXES = 4096;
@@ -132,9 +149,7 @@ function checkOptions(options: SolveOptions): void {
   if (onProgress !== undefined && typeof onProgress !== "function") {
     throw new PowError("POW_INVALID_OPTION", "onProgress must be a function");
   }
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) {
-    throw new PowError("POW_INVALID_OPTION", `workers must be an integer in 1..${MAX_WORKERS}`);
-  }
+  assertWorkerCount(workers);
   if (backend !== undefined && backend !== "auto" && !SOLVER_BACKENDS.includes(backend)) {
     throw new PowError(
       "POW_INVALID_OPTION",
@@ -229,9 +244,7 @@ export async function solveIn(
     options.onProgress?.(hashes);
   };
   const workers =
-    pool?.workers ??
-    options.workers ??
-    (difficulty >= MULTI_WORKER_DIFFICULTY ? Math.min(env.hardwareConcurrency ?? 1, 8) : 1);
+    pool?.workers ?? options.workers ?? (difficulty >= MULTI_WORKER_DIFFICULTY ? defaultWorkerCount(env) : 1);
   if (workers > 1 && env.spawn) {
     // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
     const module = await compileKernel(env.runtime, backend);

@@ -303,7 +303,7 @@ export function canShareMemory(scope: { crossOriginIsolated?: boolean } = global
 const workerFailed = (message: string, cause?: unknown) =>
   new PowError("POW_WORKER_FAILED", message, cause === undefined ? undefined : { cause });
 
-const solverClosed = () => new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed");
+export const solverClosed = () => new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed");
 
 export interface WorkerPoolOptions extends PoolKernel {
   workers: number;
