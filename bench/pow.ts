@@ -1,7 +1,8 @@
 /**
  * Proof-of-work: the backend the solver's calibration picks in this runtime;
- * hashes per second of the WASM solver (SIMD with one and with two last
- * digits per step, scalar; one thread; then one and two worker threads)
+ * hashes per second of the WASM solver (SIMD in each of its steps: one last
+ * digit, two, one with rotates half multiplied; scalar; one thread; then one
+ * and two worker threads)
  * against Cap's WASM solver (`@cap.js/wasm`) solving its own puzzles,
  * `node:crypto` and `hash-wasm` doing the same sequential search one hash call
  * per nonce, on the same challenges, in this process, and against native
@@ -33,14 +34,14 @@ import {
   calibrationOf,
   compileKernel,
   defaultRuntime,
-  pairedDigitsIn,
+  simdStepIn,
   solverBackend,
 } from "../core/pow/backend.ts";
 import { difficultyMasks } from "../core/pow/form.ts";
 import { createJsSearcher } from "../core/pow/js-search.ts";
-import { KERNEL_LAYOUT, type KernelExports } from "../core/pow/kernel/abi.ts";
+import { KERNEL_LAYOUT, type KernelExports, type SimdStep } from "../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../core/pow/kernel/modules.ts";
-import { loadChallenge, runKernelBatch, setPairedDigits } from "../core/pow/kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setSimdStep } from "../core/pow/kernel/runner.ts";
 import { defaultEnvironment } from "../core/pow/solver.ts";
 import { searchInWorkers } from "../core/pow/workers.ts";
 import { loadCapSolver } from "./lib/cap-solver.ts";
@@ -72,18 +73,29 @@ const cpuNow =
       }
     : now;
 
+/** How the bench names each SIMD step. */
+const STEP_LABELS: Record<SimdStep, string> = {
+  single: "1 digit/step",
+  paired: "2 digits/step",
+  multiply: "1 digit/step, mul",
+};
+
 /** How long a kernel runs before it is measured. */
 const KERNEL_WARMUP_MS = 600;
 
 /**
  * A measurement of the `kind` kernel's hashes/s over about `hashes` hashes,
- * after a warm-up; `paired` is the SIMD kernel's step width (two last digits per step).
+ * after a warm-up; `step` is the SIMD kernel's step (`SimdStep`).
  */
-async function kernelRate(kind: KernelKind, hashes: number, paired = false): Promise<() => number> {
+async function kernelRate(
+  kind: KernelKind,
+  hashes: number,
+  step: SimdStep = "single",
+): Promise<() => number> {
   const module = await compileKernel(defaultRuntime, kind);
   const instance = await WebAssembly.instantiate(module);
   const kernel = instance.exports as unknown as KernelExports;
-  setPairedDigits(kernel, KERNEL_LAYOUT, paired);
+  setSimdStep(kernel, KERNEL_LAYOUT, step);
   const prefixes = Math.ceil(hashes / 10 / 4 / 256) * 256;
   loadChallenge(kernel, KERNEL_LAYOUT, challenge(0));
   // Every engine starts a module in a baseline tier and optimizes it on a
@@ -158,7 +170,7 @@ async function workerRate(
       mask1: NEVER1,
       bytes: kernelBytes(kind),
       module,
-      pairedDigits: pairedDigitsIn(defaultRuntime),
+      simdStep: simdStepIn(defaultRuntime),
       workers,
       batchPrefixes: 4096,
       startPrefix: BigInt(START_PREFIX),
@@ -265,7 +277,7 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const backend = await solverBackend();
   const calibrationMs = now() - calibrationStarted;
   const calibration = calibrationOf(defaultRuntime);
-  const paired = pairedDigitsIn(defaultRuntime);
+  const step = simdStepIn(defaultRuntime);
   const workerKind: KernelKind = backend === "js" ? "wasm-scalar" : backend;
 
   const hasher = await createSHA256();
@@ -273,7 +285,8 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const rates = await interleavedRounds(rounds, {
     native: () => nativeSha256BlocksPerSecond(1),
     simd: await kernelRate("wasm-simd", kernelHashes),
-    simdPaired: await kernelRate("wasm-simd", kernelHashes, true),
+    simdPaired: await kernelRate("wasm-simd", kernelHashes, "paired"),
+    simdMultiply: await kernelRate("wasm-simd", kernelHashes, "multiply"),
     scalar: await kernelRate("wasm-scalar", kernelHashes / 2),
     cap: cap.measure,
     js: jsRate(baselineHashes),
@@ -287,11 +300,11 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const best = Object.fromEntries(
     Object.entries(rates).map(([name, r]) => [name, bestRate(r as number[])]),
   ) as Record<keyof typeof rates, number>;
-  const { native, simd, simdPaired, scalar, js, nodeCrypto, hashWasm } = best;
+  const { native, simd, simdPaired, simdMultiply, scalar, js, nodeCrypto, hashWasm } = best;
   const capSolver = best.cap;
-  const fastest = Math.max(simd, simdPaired, scalar);
-  const chosenRate =
-    backend === "wasm-simd" ? (paired ? simdPaired : simd) : backend === "wasm-scalar" ? scalar : js;
+  const fastest = Math.max(simd, simdPaired, simdMultiply, scalar);
+  const simdRates: Record<SimdStep, number> = { single: simd, paired: simdPaired, multiply: simdMultiply };
+  const chosenRate = backend === "wasm-simd" ? simdRates[step] : backend === "wasm-scalar" ? scalar : js;
 
   // Interleaved too, one worker then two, and the ratio taken between the best of each.
   const workerRounds = await interleavedRounds(3, {
@@ -317,11 +330,11 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
     ...Object.entries(calibration?.rates ?? {}).map(
       ([kind, perMs]) => `${kind} ${((perMs as number) / 1000).toFixed(1)} M/s`,
     ),
-    ...(calibration?.pairedRate !== undefined
-      ? [`of which paired ${(calibration.pairedRate / 1000).toFixed(1)} M/s`]
-      : []),
+    ...Object.entries(calibration?.stepRates ?? {})
+      .filter(([timed]) => timed !== step)
+      .map(([timed, perMs]) => `simd ${timed} ${((perMs as number) / 1000).toFixed(1)} M/s`),
   ].join(", ");
-  const choice = `${backend}${backend === "wasm-simd" ? (paired ? ", 2 digits/step" : ", 1 digit/step") : ""}`;
+  const choice = `${backend}${backend === "wasm-simd" ? `, ${STEP_LABELS[step]}` : ""}`;
   const rows: BenchRow[] = [
     {
       label: `backend chosen: ${choice}`,
@@ -336,16 +349,22 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       note: "openssl speed -evp sha256, 1 core, 16 KiB buffers, CPU time",
     },
     {
-      label: "wasm-simd, 1 digit/step",
+      label: `wasm-simd, ${STEP_LABELS.single}`,
       value: simd,
       unit: "hash/s",
       note: `best of ${rounds} interleaved rounds, per CPU second`,
     },
     {
-      label: "wasm-simd, 2 digits/step",
+      label: `wasm-simd, ${STEP_LABELS.paired}`,
       value: simdPaired,
       unit: "hash/s",
       note: "two compressions in flight",
+    },
+    {
+      label: `wasm-simd, ${STEP_LABELS.multiply}`,
+      value: simdMultiply,
+      unit: "hash/s",
+      note: "left half of each rotate a multiplication",
     },
     { label: "wasm-scalar, 1 thread", value: scalar, unit: "hash/s" },
     { label: "pure-JS fallback, 1 thread", value: js, unit: "hash/s" },
@@ -375,8 +394,9 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
       note: "needs a free second core",
     },
     { label: "fastest kernel / native no SHA-NI", value: fastest / native, unit: "x" },
-    { label: "simd 1 digit/step / native", value: simd / native, unit: "x" },
-    { label: "simd 2 digits/step / native", value: simdPaired / native, unit: "x" },
+    { label: `simd ${STEP_LABELS.single} / native`, value: simd / native, unit: "x" },
+    { label: `simd ${STEP_LABELS.paired} / native`, value: simdPaired / native, unit: "x" },
+    { label: `simd ${STEP_LABELS.multiply} / native`, value: simdMultiply / native, unit: "x" },
     { label: "scalar / native no SHA-NI", value: scalar / native, unit: "x" },
     { label: "fastest kernel / Cap", value: fastest / capSolver, unit: "x" },
     { label: "fastest kernel / hash-wasm", value: fastest / hashWasm, unit: "x" },

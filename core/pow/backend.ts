@@ -8,9 +8,9 @@
  */
 import { PowError } from "../errors.ts";
 import { type Calibration, type CalibrationCandidate, calibrate } from "./calibration.ts";
-import { KERNEL_LAYOUT, type KernelExports } from "./kernel/abi.ts";
+import { KERNEL_LAYOUT, type KernelExports, type SimdStep } from "./kernel/abi.ts";
 import { type KernelKind, kernelBytes, simdProbeBytes } from "./kernel/modules.ts";
-import { setPairedDigits } from "./kernel/runner.ts";
+import { setSimdStep } from "./kernel/runner.ts";
 
 export type SolverBackend = "wasm-simd" | "wasm-scalar" | "js";
 
@@ -83,7 +83,7 @@ export async function compileKernel(runtime: PowRuntime, kind: KernelKind): Prom
 
 /**
  * A kernel instance that only the caller uses until it calls `release`, set
- * to the step width the calibration found faster here. Instances are reused: instantiating costs about 0.25 ms in Bun (a fresh
+ * to the SIMD step the calibration found fastest here. Instances are reused: instantiating costs about 0.25 ms in Bun (a fresh
  * memory reservation), 5% of a difficulty-15 solve.
  */
 export async function acquireKernel(
@@ -96,7 +96,7 @@ export async function acquireKernel(
   idle.set(kind, pool);
   const kernel =
     pool.pop() ?? ((await runtime.wasm!.instantiate(module)).exports as unknown as KernelExports);
-  setPairedDigits(kernel, KERNEL_LAYOUT, pairedDigitsIn(runtime));
+  setSimdStep(kernel, KERNEL_LAYOUT, simdStepIn(runtime));
   return { kernel, release: () => void (pool.length < MAX_IDLE_INSTANCES && pool.push(kernel)) };
 }
 
@@ -152,12 +152,12 @@ export function detectBackend(runtime: PowRuntime): Promise<SolverBackend> {
 }
 
 /**
- * Whether the SIMD kernel hashes two last digits per step in `runtime`: what
- * the calibration measured faster, false before it has run (one digit per
- * step, the width every engine runs well).
+ * How the SIMD kernel runs its steps in `runtime`: what the calibration
+ * measured fastest, `single` before it has run (the step every engine runs
+ * well).
  */
-export function pairedDigitsIn(runtime: PowRuntime): boolean {
-  return cacheOf(runtime).calibration?.pairedDigits ?? false;
+export function simdStepIn(runtime: PowRuntime): SimdStep {
+  return cacheOf(runtime).calibration?.simdStep ?? "single";
 }
 
 /** What the calibration measured in `runtime`, once `detectBackend` has run there (the bench reports it). */

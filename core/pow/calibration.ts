@@ -6,16 +6,17 @@
  * against the pure-TS SHA-256, so a miscompiled kernel is never chosen
  * however fast it is; the correct ones then hash the same small batches in
  * interleaved rounds and the best rate wins. Ties go to the earlier
- * candidate. The SIMD kernel is checked and timed in both step widths (one
- * or two last digits per step): two compressions in flight run faster in V8
- * and slower in JavaScriptCore, so that is measured too. The clock comes in
- * as a parameter so tests can drive it.
+ * candidate. The SIMD kernel is checked and timed in each of its steps
+ * (`SimdStep`): two compressions in flight run faster in V8 and slower in
+ * JavaScriptCore, rotates half multiplied run faster in JavaScriptCore and
+ * slower in V8, so that is measured too. The clock comes in as a parameter
+ * so tests can drive it.
  */
 import { difficultyMasks } from "./form.ts";
 import { createJsSearcher } from "./js-search.ts";
-import { KERNEL_LAYOUT, type KernelExports } from "./kernel/abi.ts";
+import { KERNEL_LAYOUT, type KernelExports, type SimdStep } from "./kernel/abi.ts";
 import type { KernelKind } from "./kernel/modules.ts";
-import { loadChallenge, runKernelBatch, setPairedDigits } from "./kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setSimdStep } from "./kernel/runner.ts";
 
 /**
  * sha256("lime-pow-calibration-3"): its first 8-bit hit is nonce 354, prefix 35, so a kernel must
@@ -33,23 +34,23 @@ const TIMED_BATCH_PREFIXES = 64;
 /**
  * Eight rounds, not fewer: the engines optimize the kernel on a background
  * thread 10–30 ms after its first run, later for the larger paired chunk, and
- * a width timed before that is timed in the baseline tier, where it ranks
+ * a step timed before that is timed in the baseline tier, where it ranks
  * differently (V8's paired chunk is slower there, JSC's faster). With three
- * rounds Node and Deno picked the slower width in 2 of 4 fresh processes; with
+ * rounds Node and Deno picked the slower step in 2 of 4 fresh processes; with
  * eight, 15 of 15 were right. Costs ~25 ms more, once per process.
  */
 export const CALIBRATION_ROUNDS = 8;
 /**
- * How much faster the paired step must time than the one-digit step to be
- * chosen. The two cost differently: optimized, pairing gains 6–9% in Node
- * and 33–38% in Deno but loses 22–25% in Bun, and a calibration that runs
- * before JavaScriptCore's optimizing tier has compiled the kernel can see
- * the two level (a CI run picked pairing in Bun that way and solved 38%
- * slower). The one-digit step is never badly wrong, so pairing must win
- * clearly; V8 then sometimes keeps the one-digit step and gives up its few
- * percent, Deno still pairs.
+ * How much faster another step must time than the single step to be chosen.
+ * The steps cost differently: optimized, pairing gains 6–9% in Node and
+ * 33–38% in Deno but loses 22–25% in Bun, and a calibration that runs before
+ * JavaScriptCore's optimizing tier has compiled the kernel can see the two
+ * level (a CI run picked pairing in Bun that way and solved 38% slower). The
+ * single step is never badly wrong, so another must win clearly; V8 then
+ * sometimes keeps the single step and gives up its few percent, Deno still
+ * pairs, Bun multiplies (15–25% faster).
  */
-export const PAIRED_MARGIN = 1.1;
+export const STEP_MARGIN = 1.1;
 /** Each round runs batches until this much time has passed (or MAX_BATCHES_PER_ROUND ran). */
 const ROUND_MS = 1;
 const MAX_BATCHES_PER_ROUND = 64;
@@ -62,12 +63,12 @@ export interface CalibrationCandidate {
 export interface Calibration {
   /** The fastest correct kernel, undefined when none was correct. */
   chosen: KernelKind | undefined;
-  /** Best hashes per millisecond of each correct kernel (in its faster step width); empty when there was nothing to choose between. */
+  /** Best hashes per millisecond of each correct kernel (in its chosen step); empty when there was nothing to choose between. */
   rates: Partial<Record<KernelKind, number>>;
-  /** Whether the SIMD kernel ran faster hashing two last digits per step; false when not measured. */
-  pairedDigits: boolean;
-  /** The SIMD kernel's best hashes per millisecond with paired digits, when timed. */
-  pairedRate?: number;
+  /** The SIMD kernel's step to use: the fastest by `STEP_MARGIN`; `single` when not measured. */
+  simdStep: SimdStep;
+  /** The SIMD kernel's best hashes per millisecond in each step timed. */
+  stepRates: Partial<Record<SimdStep, number>>;
   /** Kernels whose known answer was wrong. */
   incorrect: KernelKind[];
 }
@@ -88,11 +89,11 @@ function knownAnswer(): { status: number; nonce: string } {
 }
 
 /** A kernel that traps (an engine bug, memory refused) is as unusable as a wrong one. */
-function answersCorrectly(kernel: KernelExports, paired: boolean): boolean {
+function answersCorrectly(kernel: KernelExports, step: SimdStep): boolean {
   const [mask0, mask1] = difficultyMasks(CHECK_DIFFICULTY);
   const answer = knownAnswer();
   try {
-    setPairedDigits(kernel, KERNEL_LAYOUT, paired);
+    setSimdStep(kernel, KERNEL_LAYOUT, step);
     loadChallenge(kernel, KERNEL_LAYOUT, CALIBRATION_CHALLENGE);
     const result = runKernelBatch(kernel, KERNEL_LAYOUT, "", CHECK_PREFIXES, mask0, mask1);
     return result.status === answer.status && result.nonce === answer.nonce;
@@ -126,54 +127,56 @@ function timeRound(kernel: KernelExports, now: () => number): number {
 interface Timed {
   kind: KernelKind;
   kernel: KernelExports;
-  paired: boolean;
+  step: SimdStep;
 }
+
+/** The SIMD steps tried after `single`; each must beat it by `STEP_MARGIN`. */
+const OTHER_STEPS: readonly SimdStep[] = ["paired", "multiply"];
 
 /** Checks every candidate's known answer, then times the correct ones; see the file comment. */
 export function calibrate(candidates: CalibrationCandidate[], now: () => number): Calibration {
   const incorrect: KernelKind[] = [];
   const timed: Timed[] = [];
   for (const { kind, kernel } of candidates) {
-    if (!answersCorrectly(kernel, false)) {
+    if (!answersCorrectly(kernel, "single")) {
       incorrect.push(kind);
       continue;
     }
-    timed.push({ kind, kernel, paired: false });
-    // A wrong paired step only costs the pairing, not the kernel.
-    if (kind === "wasm-simd" && answersCorrectly(kernel, true)) timed.push({ kind, kernel, paired: true });
+    timed.push({ kind, kernel, step: "single" });
+    // A wrong step only costs that step, not the kernel.
+    if (kind === "wasm-simd")
+      for (const step of OTHER_STEPS) if (answersCorrectly(kernel, step)) timed.push({ kind, kernel, step });
   }
   const best = timed.map(() => 0);
   if (timed.length > 1) {
     for (let round = 0; round < CALIBRATION_ROUNDS; round++) {
-      timed.forEach(({ kernel, paired }, i) => {
-        setPairedDigits(kernel, KERNEL_LAYOUT, paired);
+      timed.forEach(({ kernel, step }, i) => {
+        setSimdStep(kernel, KERNEL_LAYOUT, step);
         best[i] = Math.max(best[i]!, timeRound(kernel, now));
       });
     }
   }
+  const stepRates: Partial<Record<SimdStep, number>> = {};
+  let simdStep: SimdStep = "single";
+  timed.forEach(({ kind, step }, i) => {
+    if (kind !== "wasm-simd" || timed.length === 1) return;
+    stepRates[step] = best[i]!;
+    // `single` comes first in `timed`: every other step is judged against it.
+    if (step !== "single" && best[i]! > stepRates.single! * STEP_MARGIN && best[i]! > stepRates[simdStep]!)
+      simdStep = step;
+  });
   const rates: Partial<Record<KernelKind, number>> = {};
-  let chosen: Timed | undefined;
-  let chosenRate = 0;
-  let paired: { rate: number; faster: boolean } | undefined;
-  timed.forEach((candidate, i) => {
-    const rate = best[i]!;
-    const single = rates[candidate.kind];
-    // The paired step follows its kind's one-digit step in `timed`, and must beat it by PAIRED_MARGIN.
-    if (candidate.paired) {
-      paired = { rate, faster: rate > single! * PAIRED_MARGIN };
-      if (!paired.faster) return;
-    }
-    rates[candidate.kind] = rate;
-    if (chosen === undefined || rate > chosenRate) {
-      chosen = candidate;
-      chosenRate = rate;
-    }
+  let chosen: KernelKind | undefined;
+  timed.forEach(({ kind, step }, i) => {
+    if (kind === "wasm-simd" && step !== simdStep) return;
+    rates[kind] = best[i]!;
+    if (chosen === undefined || best[i]! > rates[chosen]!) chosen = kind;
   });
   return {
-    chosen: chosen?.kind,
+    chosen,
     rates: timed.length > 1 ? rates : {},
-    pairedDigits: paired?.faster ?? false,
-    ...(paired ? { pairedRate: paired.rate } : {}),
+    simdStep,
+    stepRates,
     incorrect,
   };
 }

@@ -9,9 +9,9 @@ import {
   defaultRuntime,
   detectBackend,
   type PowRuntime,
-  pairedDigitsIn,
   SOLVER_BACKENDS,
   type SolverBackend,
+  simdStepIn,
 } from "./backend.ts";
 import { MAX_NONCE } from "./constants.ts";
 import { assertChallenge, assertDifficulty, difficultyMasks, isCanonicalNonce } from "./form.ts";
@@ -249,7 +249,7 @@ export async function solveIn(
     // Compiling here first surfaces POW_WASM_UNAVAILABLE before any worker starts.
     const module = await compileKernel(env.runtime, backend);
     if (signal?.aborted) throw aborted(signal);
-    const kernel = { bytes: kernelBytes(backend), module, pairedDigits: pairedDigitsIn(env.runtime) };
+    const kernel = { bytes: kernelBytes(backend), module, simdStep: simdStepIn(env.runtime) };
     const search = {
       challenge,
       mask0: masks[0],

@@ -17,11 +17,17 @@
  */
 import { PowError } from "../errors.ts";
 import { isCanonicalNonce } from "./form.ts";
-import { type BatchResult, KERNEL_LAYOUT, type KernelExports, SEARCH_FOUND } from "./kernel/abi.ts";
-import { type KernelLayout, loadChallenge, runKernelBatch, setPairedDigits } from "./kernel/runner.ts";
+import {
+  type BatchResult,
+  KERNEL_LAYOUT,
+  type KernelExports,
+  SEARCH_FOUND,
+  type SimdStep,
+} from "./kernel/abi.ts";
+import { type KernelLayout, loadChallenge, runKernelBatch, setSimdStep } from "./kernel/runner.ts";
 
 export type WorkerRequest =
-  | { type: "init"; kernel: Uint8Array | WebAssembly.Module; layout: KernelLayout; pairedDigits: boolean }
+  | { type: "init"; kernel: Uint8Array | WebAssembly.Module; layout: KernelLayout; simdStep: SimdStep }
   | { type: "challenge"; search: number; challenge: string; mask0: number; mask1: number }
   | { type: "batch"; search: number; id: number; prefix: string; count: number }
   | {
@@ -77,7 +83,7 @@ export function workerMain(
   endpoint: WorkerEndpoint,
   load: typeof loadChallenge,
   run: typeof runKernelBatch,
-  pair: typeof setPairedDigits,
+  setStep: typeof setSimdStep,
 ): void {
   let ready: Promise<KernelExports> | undefined;
   let layout: KernelLayout;
@@ -119,7 +125,7 @@ export function workerMain(
       ready = WebAssembly.instantiate(message.kernel as Uint8Array<ArrayBuffer>).then((result) => {
         const instance = result instanceof WebAssembly.Instance ? result : result.instance;
         const kernel = instance.exports as unknown as KernelExports;
-        pair(kernel, layout, message.pairedDigits);
+        setStep(kernel, layout, message.simdStep);
         return kernel;
       });
       ready.catch(fail);
@@ -156,7 +162,7 @@ const endpoint = {
 /** The self-contained source of a worker, for a Web Worker or a Node worker thread. */
 export function workerScript(flavor: "web" | "node"): string {
   const endpoint = flavor === "web" ? WEB_ENDPOINT : NODE_ENDPOINT;
-  return `${endpoint}\n(${workerMain})(endpoint, ${loadChallenge}, ${runKernelBatch}, ${setPairedDigits});\n`;
+  return `${endpoint}\n(${workerMain})(endpoint, ${loadChallenge}, ${runKernelBatch}, ${setSimdStep});\n`;
 }
 
 export interface WorkerListeners {
@@ -256,8 +262,8 @@ export interface PoolKernel {
   bytes: Uint8Array;
   /** The kernel compiled from `bytes`, sent instead of them when given. */
   module?: WebAssembly.Module | undefined;
-  /** The SIMD kernel's step width (`setPairedDigits`); one digit per step when absent. */
-  pairedDigits?: boolean | undefined;
+  /** How the SIMD kernel runs its steps (`setSimdStep`); `single` when absent. */
+  simdStep?: SimdStep | undefined;
 }
 
 export interface PoolSearch {
@@ -388,12 +394,12 @@ export class WorkerPool {
   }
 
   #init(handle: WorkerHandle): void {
-    const { bytes, module, pairedDigits } = this.#options;
+    const { bytes, module, simdStep } = this.#options;
     const init = (kernel: Uint8Array | WebAssembly.Module): WorkerRequest => ({
       type: "init",
       kernel,
       layout: KERNEL_LAYOUT,
-      pairedDigits: pairedDigits ?? false,
+      simdStep: simdStep ?? "single",
     });
     try {
       handle.post(init(module ?? bytes));

@@ -15,12 +15,8 @@ export const KERNEL_LAYOUT = {
   resultLength: 100,
   /** i32: nonces hashed by the last `search`. */
   hashes: 104,
-  /**
-   * i32, set per instance: 1 has the SIMD kernel hash two last digits per
-   * step (two compressions in flight, faster in V8), 0 one (faster in
-   * JavaScriptCore). The calibration measures both. The scalar kernel ignores it.
-   */
-  pairedDigits: 108,
+  /** i32, set per instance: how the SIMD kernel runs a step (`SIMD_STEP_CODES`). The scalar kernel ignores it. */
+  simdStep: 108,
   /** ASCII digits of the current prefix; advanced in place by `search`. */
   prefix: 128,
   /** ASCII digits of the nonce found by the last `search`. */
@@ -31,9 +27,25 @@ export const KERNEL_LAYOUT = {
   lanes: 256,
   /** K[t] + W[t] for the 64 rounds of the scalar compression, one i32 each. */
   schedule: 1024,
-  /** K[t] + W[t] for the 64 rounds of the SIMD compression, one v128 each (two per round with paired digits). */
+  /** K[t] + W[t] for the 64 rounds of the SIMD compression, one v128 each (two per round in the paired step). */
   scheduleLanes: 2048,
+  /** SIMD kernel, read only: 2^k in all four lanes at +16k (k = 0..31), the factors of the `multiply` step. */
+  multipliers: 4096,
 } as const;
+
+/**
+ * How the SIMD kernel runs a step of four nonces. Which is fastest depends on
+ * the engine's code generator, so the calibration times all three:
+ * - `single`: one last digit per step, each rotate two shifts and an or;
+ * - `paired`: two last digits per step, two compressions in flight (V8);
+ * - `multiply`: one digit, the left half of each rotate a multiplication by a
+ *   factor from memory (JavaScriptCore, whose constant vector shifts cost
+ *   four instructions each).
+ */
+export type SimdStep = "single" | "paired" | "multiply";
+
+/** The i32 at `KERNEL_LAYOUT.simdStep` for each step. */
+export const SIMD_STEP_CODES: Readonly<Record<SimdStep, number>> = { single: 0, paired: 1, multiply: 2 };
 
 /** `search` results. */
 export const SEARCH_NOT_FOUND = 0;

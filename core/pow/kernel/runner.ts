@@ -1,11 +1,11 @@
 /**
  * Driving one kernel instance: load the challenge, run a batch of prefixes,
  * read the answer back from the fixed memory layout. `loadChallenge`,
- * `setPairedDigits` and `runKernelBatch` are also shipped, as source text, into worker scripts, so
+ * `setSimdStep` and `runKernelBatch` are also shipped, as source text, into worker scripts, so
  * they must stay self-contained: no imports, no module-level names, only
  * their parameters and globals.
  */
-import type { BatchResult, KERNEL_LAYOUT, KernelExports } from "./abi.ts";
+import type { BatchResult, KERNEL_LAYOUT, KernelExports, SimdStep } from "./abi.ts";
 
 export type KernelLayout = typeof KERNEL_LAYOUT;
 
@@ -17,12 +17,13 @@ export function loadChallenge(kernel: KernelExports, layout: KernelLayout, chall
 }
 
 /**
- * Whether this instance's SIMD kernel hashes two last digits per step
- * (`KERNEL_LAYOUT.pairedDigits`); stays set until changed. Which is faster
- * depends on the engine, so the calibration decides.
+ * How this instance's SIMD kernel runs its steps (`SimdStep`); stays set
+ * until changed. The codes are `SIMD_STEP_CODES`, written out here because
+ * this function is shipped to workers as source text.
  */
-export function setPairedDigits(kernel: KernelExports, layout: KernelLayout, paired: boolean): void {
-  new Int32Array(kernel.memory.buffer)[layout.pairedDigits >> 2] = paired ? 1 : 0;
+export function setSimdStep(kernel: KernelExports, layout: KernelLayout, step: SimdStep): void {
+  const code = step === "paired" ? 1 : step === "multiply" ? 2 : 0;
+  new Int32Array(kernel.memory.buffer)[layout.simdStep >> 2] = code;
 }
 
 /**

@@ -18,15 +18,17 @@
  * - per nonce, the schedule is computed first and K[t] + W[t] stored in a
  *   fixed memory area, then the rounds read one value each from it;
  * - the SIMD kernel hashes four prefixes side by side (one per i32x4 lane),
- *   all ten last digits in the same lane order, so a step is four nonces;
- *   with paired digits (a switch in memory, `KERNEL_LAYOUT.pairedDigits`) a
- *   step runs two independent compressions, digits d and d + 1, so the CPU
- *   overlaps their dependency chains. V8 runs that 8–35% faster, JavaScriptCore
- *   20–25% slower (it spills), so the calibration measures both.
+ *   all ten last digits in the same lane order, so a step is four nonces.
+ *   It has three steps, chosen by an i32 in memory (`KERNEL_LAYOUT.simdStep`):
+ *   one digit; paired digits, two independent compressions (digits d and
+ *   d + 1) so the CPU overlaps their dependency chains, 8–35% faster in V8,
+ *   20–25% slower in JavaScriptCore (it spills); and one digit with the left
+ *   half of each rotate multiplied (`SIMD_MULTIPLY`), 15–25% faster in
+ *   JavaScriptCore, 5–10% slower in V8. The calibration measures all three.
  *
  * Memory is one fixed page; the layout is `KERNEL_LAYOUT` (abi.ts). No allocator.
  */
-import { KERNEL_LAYOUT, SEARCH_EXHAUSTED, SEARCH_FOUND, SEARCH_NOT_FOUND } from "./abi.ts";
+import { KERNEL_LAYOUT, SEARCH_EXHAUSTED, SEARCH_FOUND, SEARCH_NOT_FOUND, SIMD_STEP_CODES } from "./abi.ts";
 
 /** The longest prefix the kernel lays out: 19 digits plus the last digit is the 20-digit maximum. */
 const MAX_PREFIX_DIGITS = 19;
@@ -54,6 +56,8 @@ const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 
 /** The operations of one round, for one i32 or for four (i32x4). */
 interface Lanes {
+  /** Names this form's chunk function. */
+  name: string;
   type: "i32" | "v128";
   /** Bytes per value. */
   width: number;
@@ -74,6 +78,7 @@ const get = (name: string): string => `(local.get $${name})`;
 const set = (name: string, value: string): string => `(local.set $${name} ${value})`;
 
 const SCALAR: Lanes = {
+  name: "i32",
   type: "i32",
   width: 4,
   add: (a, b) => `(i32.add ${a} ${b})`,
@@ -89,6 +94,7 @@ const SCALAR: Lanes = {
 // WASM SIMD has no lane rotate; x86 and ARM lack a 32-bit lane rotate too
 // below AVX-512, so two shifts and an or is what the hardware does anyway.
 const SIMD: Lanes = {
+  name: "v128",
   type: "v128",
   width: 16,
   add: (a, b) => `(i32x4.add ${a} ${b})`,
@@ -103,6 +109,32 @@ const SIMD: Lanes = {
   splat: (scalar) => `(i32x4.splat ${scalar})`,
   load: (address) => `(v128.load ${address})`,
 };
+
+/**
+ * The SIMD lanes with the left half of each rotate multiplied instead of
+ * shifted: x << (32 - n) is x * 2^(32 - n), the factor read from the
+ * `multipliers` table in memory. JavaScriptCore lowers every constant vector
+ * shift to four instructions (the count through a general register, masked,
+ * moved to a vector register, then a shift by register), a multiply by a
+ * loaded factor to two plus the multiply; V8 shifts by an immediate, so
+ * there the multiply is the slower one. The calibration picks per engine.
+ */
+const SIMD_MULTIPLY: Lanes = {
+  ...SIMD,
+  name: "v128_mul",
+  rotr: (x, n) =>
+    `(v128.or (i32x4.shr_u ${x} ${i32(n)}) (i32x4.mul ${x} (v128.load ${i32(KERNEL_LAYOUT.multipliers + 16 * (32 - n))})))`,
+};
+
+/** The `multipliers` table as a data segment: 2^k in all four lanes at offset 16k, k = 0..31. */
+const MULTIPLIERS_DATA = `(data ${i32(KERNEL_LAYOUT.multipliers)} "${range(32)
+  .map((k) => {
+    const bytes = range(4).map((b) => (2 ** k / 2 ** (8 * b)) & 0xff);
+    return [...bytes, ...bytes, ...bytes, ...bytes]
+      .map((byte) => `\\${byte.toString(16).padStart(2, "0")}`)
+      .join("");
+  })
+  .join("")}")`;
 
 /**
  * How a word of the block is known to the generator: a zero is never emitted,
@@ -467,7 +499,7 @@ function chunkFunc(L: Lanes, states: States): string {
   ${i32(0)})`;
 }
 
-const chunkName = (L: Lanes, states: States): string => `$chunk_${L.type}${states.length > 1 ? "_x2" : ""}`;
+const chunkName = (L: Lanes, states: States): string => `$chunk_${L.name}${states.length > 1 ? "_x2" : ""}`;
 
 /** Helpers shared by both kernels: byte order, block layout, the in-place decimal increment. */
 const HELPERS = `
@@ -568,12 +600,16 @@ function searchFunc(simd: boolean): string {
   const scalarStep = `
     (if (call $chunk_i32 (local.get $m0) (local.get $m1)) (then (return (i32.const ${SEARCH_FOUND}))))
     (local.set $count (i32.sub (local.get $count) (i32.const 1)))`;
-  const chunk = (states: States) => `(call ${chunkName(SIMD, states)} (local.get $m0) (local.get $m1))`;
+  const chunk = (L: Lanes, states: States) =>
+    `(call ${chunkName(L, states)} (local.get $m0) (local.get $m1))`;
+  const simdStep = `(i32.load (i32.const ${KERNEL_LAYOUT.simdStep}))`;
   const step = simd
     ? `(if (call $simd_ready (local.get $count))
         (then
-          (if (if (result i32) (i32.load (i32.const ${KERNEL_LAYOUT.pairedDigits}))
-                (then ${chunk(TWO_STATES)}) (else ${chunk(ONE_STATE)}))
+          (if (if (result i32) (i32.eq ${simdStep} (i32.const ${SIMD_STEP_CODES.paired}))
+                (then ${chunk(SIMD, TWO_STATES)})
+                (else (if (result i32) (i32.eq ${simdStep} (i32.const ${SIMD_STEP_CODES.multiply}))
+                  (then ${chunk(SIMD_MULTIPLY, ONE_STATE)}) (else ${chunk(SIMD, ONE_STATE)}))))
             (then (return (i32.const ${SEARCH_FOUND}))))
           (local.set $count (i32.sub (local.get $count) (i32.const 4))))
         (else ${scalarStep}))`
@@ -596,7 +632,15 @@ export function kernelWat(options: { simd: boolean }): string {
     HELPERS,
     setChallengeFunc(),
     chunkFunc(SCALAR, ONE_STATE),
-    ...(options.simd ? [SIMD_READY, chunkFunc(SIMD, ONE_STATE), chunkFunc(SIMD, TWO_STATES)] : []),
+    ...(options.simd
+      ? [
+          MULTIPLIERS_DATA,
+          SIMD_READY,
+          chunkFunc(SIMD, ONE_STATE),
+          chunkFunc(SIMD, TWO_STATES),
+          chunkFunc(SIMD_MULTIPLY, ONE_STATE),
+        ]
+      : []),
     searchFunc(options.simd),
     ")",
   ];

@@ -8,12 +8,17 @@ import {
   defaultRuntime,
   detectBackend,
   type PowRuntime,
-  pairedDigitsIn,
+  simdStepIn,
   solverBackend,
   type WasmApi,
 } from "../../../core/pow/backend.ts";
-import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS, PAIRED_MARGIN } from "../../../core/pow/calibration.ts";
-import { KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
+import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS, STEP_MARGIN } from "../../../core/pow/calibration.ts";
+import {
+  KERNEL_LAYOUT,
+  type KernelExports,
+  SIMD_STEP_CODES,
+  type SimdStep,
+} from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
 import { defaultEnvironment, solveIn } from "../../../core/pow/solver.ts";
 import { nodeSmallestNonce, type PowVector } from "./reference.ts";
@@ -29,17 +34,18 @@ interface Driven {
   wrong?: KernelKind;
   /** A kernel whose every search traps. */
   trap?: KernelKind;
-  /** Fake milliseconds per prefix of the SIMD kernel with paired digits (else its `cost`). */
-  pairedCost?: number;
-  /** The SIMD kernel's paired step reports "not found" where it found the answer. */
-  wrongPaired?: boolean;
+  /** Fake milliseconds per prefix of the SIMD kernel in its other steps (else its `cost`). */
+  stepCost?: Partial<Record<Exclude<SimdStep, "single">, number>>;
+  /** A SIMD step that reports "not found" where it found the answer. */
+  wrongStep?: SimdStep;
   simd?: boolean;
 }
 
 function drivenRuntime(driven: Driven) {
   let clock = 0;
   const searches: Record<KernelKind, number> = { "wasm-simd": 0, "wasm-scalar": 0 };
-  const pairedSearches = { count: 0 };
+  const stepSearches: Record<SimdStep, number> = { single: 0, paired: 0, multiply: 0 };
+  const stepOfCode = new Map(Object.entries(SIMD_STEP_CODES).map(([step, code]) => [code, step as SimdStep]));
   const warnings: string[] = [];
   const kindOf = new WeakMap<WebAssembly.Module, KernelKind>();
   const simdSize = kernelBytes("wasm-simd").byteLength;
@@ -57,21 +63,24 @@ function drivenRuntime(driven: Driven) {
         memory: real.memory,
         set_challenge: () => real.set_challenge(),
         search: (count, mask0, mask1) => {
-          const paired =
-            kind === "wasm-simd" && new Int32Array(real.memory.buffer)[KERNEL_LAYOUT.pairedDigits >> 2] === 1;
+          const step =
+            kind === "wasm-simd"
+              ? stepOfCode.get(new Int32Array(real.memory.buffer)[KERNEL_LAYOUT.simdStep >> 2]!)!
+              : undefined;
           searches[kind] += 1;
-          if (paired) pairedSearches.count += 1;
-          clock += (paired ? (driven.pairedCost ?? driven.cost[kind]) : driven.cost[kind]) * count;
+          if (step) stepSearches[step] += 1;
+          const stepCost = step === undefined || step === "single" ? undefined : driven.stepCost?.[step];
+          clock += (stepCost ?? driven.cost[kind]) * count;
           if (driven.trap === kind) throw new WebAssembly.RuntimeError("unreachable");
           const status = real.search(count, mask0, mask1);
-          return (driven.wrong === kind || (paired && driven.wrongPaired)) && status === 1 ? 0 : status;
+          return (driven.wrong === kind || (step && step === driven.wrongStep)) && status === 1 ? 0 : status;
         },
       };
       return { exports };
     }) as unknown as WasmApi["instantiate"],
   };
   const runtime: PowRuntime = { wasm, now: () => clock, warn: (message) => warnings.push(message) };
-  return { runtime, searches, pairedSearches, warnings };
+  return { runtime, searches, stepSearches, warnings };
 }
 
 const env = (runtime: PowRuntime) => ({ ...defaultEnvironment(), runtime });
@@ -127,76 +136,102 @@ describe("backend calibration", () => {
     expect(calibrationOf(runtime)).toEqual({
       chosen: "wasm-scalar",
       rates: {},
-      pairedDigits: false,
+      simdStep: "single",
+      stepRates: {},
       incorrect: [],
     });
     expect(searches).toEqual({ "wasm-simd": 0, "wasm-scalar": 1 });
   });
 
-  test("the SIMD step width is measured: paired digits when faster, and solves and workers use it", async () => {
-    const faster = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 3 }, pairedCost: 1 });
+  test("the SIMD step is measured: paired digits when faster, and solves and workers use it", async () => {
+    const faster = drivenRuntime({ cost: { "wasm-simd": 2, "wasm-scalar": 3 }, stepCost: { paired: 1 } });
     expect(await detectBackend(faster.runtime)).toBe("wasm-simd");
     const calibration = calibrationOf(faster.runtime)!;
-    expect(calibration.pairedDigits).toBe(true);
-    expect(calibration.pairedRate! / calibration.rates["wasm-scalar"]!).toBeCloseTo(3, 5);
-    expect(calibration.rates["wasm-simd"]).toBe(calibration.pairedRate!);
-    expect(pairedDigitsIn(faster.runtime)).toBe(true);
-    const before = faster.pairedSearches.count;
+    expect(calibration.simdStep).toBe("paired");
+    expect(calibration.stepRates.paired! / calibration.rates["wasm-scalar"]!).toBeCloseTo(3, 5);
+    expect(calibration.stepRates.single! / calibration.rates["wasm-scalar"]!).toBeCloseTo(1.5, 5);
+    expect(calibration.rates["wasm-simd"]).toBe(calibration.stepRates.paired!);
+    expect(simdStepIn(faster.runtime)).toBe("paired");
+    const before = { ...faster.stepSearches };
     expect((await solveIn(env(faster.runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
-    expect(faster.pairedSearches.count).toBeGreaterThan(before);
+    expect(faster.stepSearches.paired).toBeGreaterThan(before.paired);
+    expect(faster.stepSearches.single).toBe(before.single);
 
-    const slower = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, pairedCost: 2 });
+    const slower = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, stepCost: { paired: 2 } });
     expect(await detectBackend(slower.runtime)).toBe("wasm-simd");
-    expect(calibrationOf(slower.runtime)!.pairedDigits).toBe(false);
-    expect(calibrationOf(slower.runtime)!.pairedRate! * 2).toBeCloseTo(
+    expect(calibrationOf(slower.runtime)!.simdStep).toBe("single");
+    expect(calibrationOf(slower.runtime)!.stepRates.paired! * 2).toBeCloseTo(
       calibrationOf(slower.runtime)!.rates["wasm-simd"]!,
       5,
     );
-    const timed = slower.pairedSearches.count;
+    const timed = { ...slower.stepSearches };
     expect((await solveIn(env(slower.runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
-    expect(slower.pairedSearches.count).toBe(timed);
+    expect(slower.stepSearches.paired).toBe(timed.paired);
+    expect(slower.stepSearches.single).toBeGreaterThan(timed.single);
   });
 
-  test("the paired step must win by PAIRED_MARGIN: a near tie keeps one digit per step", async () => {
-    // 5% faster paired (within the margin): one digit, and the SIMD kernel's rate is its one-digit rate.
-    const nearTie = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, pairedCost: 1 / 1.05 });
-    expect(await detectBackend(nearTie.runtime)).toBe("wasm-simd");
-    const near = calibrationOf(nearTie.runtime)!;
-    expect(near.pairedDigits).toBe(false);
-    expect(near.pairedRate! / near.rates["wasm-simd"]!).toBeCloseTo(1.05, 5);
-    expect(PAIRED_MARGIN).toBeGreaterThan(1.05);
-
-    // Past the margin it pairs, and the paired rate is what the kinds are ranked by.
-    const clear = drivenRuntime({
-      cost: { "wasm-simd": 1, "wasm-scalar": 1 / (PAIRED_MARGIN + 0.05) },
-      pairedCost: 1 / (PAIRED_MARGIN + 0.1),
-    });
-    expect(await detectBackend(clear.runtime)).toBe("wasm-simd");
-    expect(calibrationOf(clear.runtime)!.pairedDigits).toBe(true);
-  });
-
-  test("a wrong paired step costs the pairing, not the SIMD kernel", async () => {
-    const { runtime, pairedSearches, warnings } = drivenRuntime({
+  test("the multiply step is chosen where it is fastest, over a slower paired step", async () => {
+    const { runtime, stepSearches } = drivenRuntime({
       cost: { "wasm-simd": 2, "wasm-scalar": 3 },
-      pairedCost: 0.001,
-      wrongPaired: true,
+      stepCost: { paired: 1.5, multiply: 1 },
     });
     expect(await detectBackend(runtime)).toBe("wasm-simd");
-    expect(calibrationOf(runtime)).toMatchObject({ pairedDigits: false, incorrect: [] });
-    expect(calibrationOf(runtime)!.pairedRate).toBeUndefined();
-    // Checked once, never timed.
-    expect(pairedSearches.count).toBe(1);
-    expect(warnings).toEqual([]);
+    const calibration = calibrationOf(runtime)!;
+    expect(calibration.simdStep).toBe("multiply");
+    expect(calibration.rates["wasm-simd"]).toBe(calibration.stepRates.multiply!);
+    expect(calibration.stepRates.multiply! / calibration.stepRates.paired!).toBeCloseTo(1.5, 5);
+    const before = { ...stepSearches };
+    expect((await solveIn(env(runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+    expect(stepSearches.multiply).toBeGreaterThan(before.multiply);
+    expect(stepSearches.paired).toBe(before.paired);
   });
+
+  test("another step must win by STEP_MARGIN: a near tie keeps the single step", async () => {
+    // 5% faster (within the margin): single, and the SIMD kernel's rate is its single-step rate.
+    const nearTie = drivenRuntime({
+      cost: { "wasm-simd": 1, "wasm-scalar": 3 },
+      stepCost: { paired: 1 / 1.05, multiply: 1 / 1.04 },
+    });
+    expect(await detectBackend(nearTie.runtime)).toBe("wasm-simd");
+    const near = calibrationOf(nearTie.runtime)!;
+    expect(near.simdStep).toBe("single");
+    expect(near.stepRates.paired! / near.rates["wasm-simd"]!).toBeCloseTo(1.05, 5);
+    expect(near.stepRates.multiply! / near.rates["wasm-simd"]!).toBeCloseTo(1.04, 5);
+    expect(STEP_MARGIN).toBeGreaterThan(1.05);
+
+    // Past the margin it takes the step, and that step's rate is what the kinds are ranked by.
+    const clear = drivenRuntime({
+      cost: { "wasm-simd": 1, "wasm-scalar": 1 / (STEP_MARGIN + 0.05) },
+      stepCost: { multiply: 1 / (STEP_MARGIN + 0.1) },
+    });
+    expect(await detectBackend(clear.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(clear.runtime)!.simdStep).toBe("multiply");
+  });
+
+  for (const step of ["paired", "multiply"] as const) {
+    test(`a wrong ${step} step costs that step, not the SIMD kernel`, async () => {
+      const { runtime, stepSearches, warnings } = drivenRuntime({
+        cost: { "wasm-simd": 2, "wasm-scalar": 3 },
+        stepCost: { [step]: 0.001 },
+        wrongStep: step,
+      });
+      expect(await detectBackend(runtime)).toBe("wasm-simd");
+      expect(calibrationOf(runtime)).toMatchObject({ simdStep: "single", incorrect: [] });
+      expect(calibrationOf(runtime)!.stepRates[step]).toBeUndefined();
+      // Checked once, never timed.
+      expect(stepSearches[step]).toBe(1);
+      expect(warnings).toEqual([]);
+    });
+  }
 
   test("a clock that does not move makes a tie, which the SIMD kernel (first candidate) takes", async () => {
     const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 0, "wasm-scalar": 0 } });
     expect(await detectBackend(runtime)).toBe("wasm-simd");
     // Each round stops at its batch cap instead of waiting for a clock that never moves.
-    // The SIMD kernel is checked and timed twice, once per step width.
-    expect(searches["wasm-simd"]).toBe(2 * searches["wasm-scalar"]);
+    // The SIMD kernel is checked and timed three times, once per step.
+    expect(searches["wasm-simd"]).toBe(3 * searches["wasm-scalar"]);
     expect(searches["wasm-simd"]).toBeGreaterThan(CALIBRATION_ROUNDS);
-    expect(calibrationOf(runtime)!.pairedDigits).toBe(false);
+    expect(calibrationOf(runtime)!.simdStep).toBe("single");
   });
 
   test("the choice is measured once per runtime and cached", async () => {

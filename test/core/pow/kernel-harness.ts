@@ -3,17 +3,26 @@
 import { difficultyMasks } from "../../../core/pow/form.ts";
 import { type BatchResult, KERNEL_LAYOUT, type KernelExports } from "../../../core/pow/kernel/abi.ts";
 import { type KernelKind, kernelBytes } from "../../../core/pow/kernel/modules.ts";
-import { loadChallenge, runKernelBatch, setPairedDigits } from "../../../core/pow/kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setSimdStep } from "../../../core/pow/kernel/runner.ts";
 
-/** Each kernel, and the SIMD one in both step widths (one or two last digits per step). */
-export const KERNEL_VARIANTS = ["wasm-scalar", "wasm-simd", "wasm-simd-paired"] as const;
+/** Each kernel, and the SIMD one in each of its steps (`SimdStep`). */
+export const KERNEL_VARIANTS = [
+  "wasm-scalar",
+  "wasm-simd",
+  "wasm-simd-paired",
+  "wasm-simd-multiply",
+] as const;
 export type KernelVariant = (typeof KERNEL_VARIANTS)[number];
 
 export async function openKernel(variant: KernelVariant, challenge: string) {
   const kind: KernelKind = variant === "wasm-scalar" ? "wasm-scalar" : "wasm-simd";
   const { instance } = await WebAssembly.instantiate(kernelBytes(kind));
   const kernel = instance.exports as unknown as KernelExports;
-  setPairedDigits(kernel, KERNEL_LAYOUT, variant === "wasm-simd-paired");
+  setSimdStep(
+    kernel,
+    KERNEL_LAYOUT,
+    variant === "wasm-simd-paired" ? "paired" : variant === "wasm-simd-multiply" ? "multiply" : "single",
+  );
   loadChallenge(kernel, KERNEL_LAYOUT, challenge);
   return {
     kernel,

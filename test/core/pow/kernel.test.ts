@@ -196,19 +196,21 @@ for (const kind of KERNEL_VARIANTS) {
 
 describe("SIMD and scalar kernels", () => {
   test(
-    "return the same nonce on the same batches; both SIMD step widths the same hash count too",
+    "return the same nonce on the same batches; every SIMD step the same hash count too",
     async () => {
       for (let i = 0; i < 20; i++) {
         const challenge = seededChallenge("kernel-same", i);
         const scalar = await openKernel("wasm-scalar", challenge);
         const simd = await openKernel("wasm-simd", challenge);
         const paired = await openKernel("wasm-simd-paired", challenge);
+        const multiply = await openKernel("wasm-simd-multiply", challenge);
         const a = scalar.search("1000", 2000, 10);
         const b = simd.search("1000", 2000, 10);
         expect(b.nonce).toBe(a.nonce);
         expect(b.status).toBe(a.status);
         // Two digits per step count the same hashes: up to the hit, as one digit per step does.
         expect(paired.search("1000", 2000, 10)).toEqual(b);
+        expect(multiply.search("1000", 2000, 10)).toEqual(b);
       }
     },
     SLOW_TEST_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 // Runs workerMain on the test's own thread behind a message channel that only
 // mimics the transport (async delivery, no shared objects), so the worker's
 // code is exercised where coverage can see it. Real workers are tested too.
-import { loadChallenge, runKernelBatch, setPairedDigits } from "../../../core/pow/kernel/runner.ts";
+import { loadChallenge, runKernelBatch, setSimdStep } from "../../../core/pow/kernel/runner.ts";
 import {
   type SpawnWorker,
   type WorkerReply,
@@ -24,7 +24,7 @@ export function inProcessSpawner(hooks: { onSpawn?: (count: number) => void } = 
       },
       loadChallenge,
       runKernelBatch,
-      setPairedDigits,
+      setSimdStep,
     );
     spawned += 1;
     hooks.onSpawn?.(spawned);

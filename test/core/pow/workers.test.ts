@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Worker as NodeWorker } from "node:worker_threads";
 import { difficultyMasks } from "../../../core/pow/form.ts";
+import type { SimdStep } from "../../../core/pow/kernel/abi.ts";
 import { kernelBytes } from "../../../core/pow/kernel/modules.ts";
 import { LAST_PREFIX } from "../../../core/pow/solver.ts";
 import {
@@ -118,27 +119,29 @@ describe("worker split", () => {
     SLOW_TEST_TIMEOUT_MS,
   );
 
-  test("workers hash with the SIMD step width they are given, and find the same nonce", async () => {
+  test("workers hash with the SIMD step they are given, and find the same nonce", async () => {
     const harness = inProcessSpawner();
-    for (const pairedDigits of [undefined, false, true]) {
-      const widths: boolean[] = [];
+    for (const simdStep of [undefined, "single", "paired", "multiply"] as const) {
+      const steps: SimdStep[] = [];
       const recording: SpawnWorker = async (listeners) => {
         const handle = await harness.spawn(listeners);
         return {
           post: (request) => {
-            if (request.type === "init") widths.push(request.pairedDigits);
+            if (request.type === "init") steps.push(request.simdStep);
             handle.post(request);
           },
           terminate: handle.terminate,
         };
       };
-      const solution = await searchInWorkers(searchFor(v20, recording, { pairedDigits }));
+      const solution = await searchInWorkers(searchFor(v20, recording, { simdStep }));
       expect(solution.nonce).toBe(v20.nonce);
-      expect(widths).toEqual([pairedDigits ?? false, pairedDigits ?? false]);
+      expect(steps).toEqual([simdStep ?? "single", simdStep ?? "single"]);
     }
     // And in real workers, where the step is set by the shipped source text.
     const real = webWorkerSpawner({ Worker, Blob, URL });
-    expect((await searchInWorkers(searchFor(v20, real, { pairedDigits: true }))).nonce).toBe(v20.nonce);
+    for (const simdStep of ["paired", "multiply"] as const) {
+      expect((await searchInWorkers(searchFor(v20, real, { simdStep }))).nonce).toBe(v20.nonce);
+    }
   });
 
   test("a runtime that cannot post a compiled module gets the kernel's bytes instead", async () => {
