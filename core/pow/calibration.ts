@@ -41,16 +41,23 @@ const TIMED_BATCH_PREFIXES = 64;
  */
 export const CALIBRATION_ROUNDS = 8;
 /**
- * How much faster another step must time than the single step to be chosen.
- * The steps cost differently: optimized, pairing gains 6–9% in Node and
- * 33–38% in Deno but loses 22–25% in Bun, and a calibration that runs before
+ * How much faster than the single step another step must time to be chosen.
+ * Pairing must win clearly: optimized, it gains 6–9% in Node and 33–38% in
+ * Deno but loses 22–25% in Bun, and a calibration that runs before
  * JavaScriptCore's optimizing tier has compiled the kernel can see the two
- * level (a CI run picked pairing in Bun that way and solved 38% slower). The
- * single step is never badly wrong, so another must win clearly; V8 then
- * sometimes keeps the single step and gives up its few percent, Deno still
- * pairs, Bun multiplies (15–25% faster).
+ * level (a CI run picked pairing in Bun that way and solved 38% slower); V8
+ * then sometimes keeps the single step and gives up its few percent. The
+ * multiply step ranks the same in every tier measured (JavaScriptCore's
+ * baseline and optimized code both run it faster, V8's both slower), while
+ * JavaScriptCore's optimizing tier arrives about a second after first use,
+ * long after the calibration: with the same 10% margin Bun kept the slower
+ * single step in 3 of 10 fresh processes, so multiply only has to be faster
+ * (V8, cold, then takes it in about 1 process of 5, 9% below single).
  */
-export const STEP_MARGIN = 1.1;
+export const STEP_MARGINS: Readonly<Record<Exclude<SimdStep, "single">, number>> = {
+  paired: 1.1,
+  multiply: 1,
+};
 /** Each round runs batches until this much time has passed (or MAX_BATCHES_PER_ROUND ran). */
 const ROUND_MS = 1;
 const MAX_BATCHES_PER_ROUND = 64;
@@ -65,7 +72,7 @@ export interface Calibration {
   chosen: KernelKind | undefined;
   /** Best hashes per millisecond of each correct kernel (in its chosen step); empty when there was nothing to choose between. */
   rates: Partial<Record<KernelKind, number>>;
-  /** The SIMD kernel's step to use: the fastest by `STEP_MARGIN`; `single` when not measured. */
+  /** The SIMD kernel's step to use: the fastest by `STEP_MARGINS`; `single` when not measured. */
   simdStep: SimdStep;
   /** The SIMD kernel's best hashes per millisecond in each step timed. */
   stepRates: Partial<Record<SimdStep, number>>;
@@ -130,8 +137,13 @@ interface Timed {
   step: SimdStep;
 }
 
-/** The SIMD steps tried after `single`; each must beat it by `STEP_MARGIN`. */
-const OTHER_STEPS: readonly SimdStep[] = ["paired", "multiply"];
+/**
+ * The SIMD steps tried after `single`; each must beat it by its
+ * `STEP_MARGINS`. Multiply before paired: JavaScriptCore compiles optimized
+ * code in the order functions get hot, and timed after paired, multiply was
+ * still in the baseline tier often enough to lose to single.
+ */
+const OTHER_STEPS = ["multiply", "paired"] as const;
 
 /** Checks every candidate's known answer, then times the correct ones; see the file comment. */
 export function calibrate(candidates: CalibrationCandidate[], now: () => number): Calibration {
@@ -162,7 +174,11 @@ export function calibrate(candidates: CalibrationCandidate[], now: () => number)
     if (kind !== "wasm-simd" || timed.length === 1) return;
     stepRates[step] = best[i]!;
     // `single` comes first in `timed`: every other step is judged against it.
-    if (step !== "single" && best[i]! > stepRates.single! * STEP_MARGIN && best[i]! > stepRates[simdStep]!)
+    if (
+      step !== "single" &&
+      best[i]! > stepRates.single! * STEP_MARGINS[step] &&
+      best[i]! > stepRates[simdStep]!
+    )
       simdStep = step;
   });
   const rates: Partial<Record<KernelKind, number>> = {};

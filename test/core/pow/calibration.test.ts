@@ -12,7 +12,7 @@ import {
   solverBackend,
   type WasmApi,
 } from "../../../core/pow/backend.ts";
-import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS, STEP_MARGIN } from "../../../core/pow/calibration.ts";
+import { CALIBRATION_CHALLENGE, CALIBRATION_ROUNDS, STEP_MARGINS } from "../../../core/pow/calibration.ts";
 import {
   KERNEL_LAYOUT,
   type KernelExports,
@@ -186,26 +186,38 @@ describe("backend calibration", () => {
     expect(stepSearches.paired).toBe(before.paired);
   });
 
-  test("another step must win by STEP_MARGIN: a near tie keeps the single step", async () => {
-    // 5% faster (within the margin): single, and the SIMD kernel's rate is its single-step rate.
+  test("pairing must win by its margin: a near tie keeps the single step", async () => {
+    // 5% faster paired (within the margin): single, and the SIMD kernel's rate is its single-step rate.
     const nearTie = drivenRuntime({
       cost: { "wasm-simd": 1, "wasm-scalar": 3 },
-      stepCost: { paired: 1 / 1.05, multiply: 1 / 1.04 },
+      stepCost: { paired: 1 / 1.05 },
     });
     expect(await detectBackend(nearTie.runtime)).toBe("wasm-simd");
     const near = calibrationOf(nearTie.runtime)!;
     expect(near.simdStep).toBe("single");
     expect(near.stepRates.paired! / near.rates["wasm-simd"]!).toBeCloseTo(1.05, 5);
-    expect(near.stepRates.multiply! / near.rates["wasm-simd"]!).toBeCloseTo(1.04, 5);
-    expect(STEP_MARGIN).toBeGreaterThan(1.05);
+    expect(STEP_MARGINS.paired).toBeGreaterThan(1.05);
 
-    // Past the margin it takes the step, and that step's rate is what the kinds are ranked by.
+    // Past the margin it pairs, and the paired rate is what the kinds are ranked by.
     const clear = drivenRuntime({
-      cost: { "wasm-simd": 1, "wasm-scalar": 1 / (STEP_MARGIN + 0.05) },
-      stepCost: { multiply: 1 / (STEP_MARGIN + 0.1) },
+      cost: { "wasm-simd": 1, "wasm-scalar": 1 / (STEP_MARGINS.paired + 0.05) },
+      stepCost: { paired: 1 / (STEP_MARGINS.paired + 0.1) },
     });
     expect(await detectBackend(clear.runtime)).toBe("wasm-simd");
-    expect(calibrationOf(clear.runtime)!.simdStep).toBe("multiply");
+    expect(calibrationOf(clear.runtime)!.simdStep).toBe("paired");
+  });
+
+  test("the multiply step only has to time faster, and a tie keeps the single step", async () => {
+    const ahead = drivenRuntime({
+      cost: { "wasm-simd": 1, "wasm-scalar": 3 },
+      stepCost: { multiply: 1 / 1.04 },
+    });
+    expect(await detectBackend(ahead.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(ahead.runtime)!.simdStep).toBe("multiply");
+
+    const tie = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 }, stepCost: { multiply: 1 } });
+    expect(await detectBackend(tie.runtime)).toBe("wasm-simd");
+    expect(calibrationOf(tie.runtime)!.simdStep).toBe("single");
   });
 
   for (const step of ["paired", "multiply"] as const) {
