@@ -287,9 +287,11 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const step = simdStepIn(defaultRuntime);
   const workerKind: KernelKind = backend === "js" ? "wasm-scalar" : backend;
 
-  // The solves first, in a process that has only calibrated, as an agent's has:
-  // JavaScriptCore ran the kept workers ~20% slower per CPU second after the
-  // rate measurements below had instantiated eight more WebAssembly memories.
+  // The solves and the workers first, in a process that has only calibrated,
+  // as an agent's has. JavaScriptCore backs eight WebAssembly memories per
+  // process with guard pages; the ninth gets bounds checks and a kernel that
+  // ran 17% slower in a worker (5.2 against 6.3 M hashes per CPU second), and
+  // the single-thread rates below hold eight (kernels, Cap, hash-wasm).
   const d15 = await solveTimes(solve, 15, d15Count);
   const d20 = await solveTimes(solve, 20, opts.short ? 6 : 30);
   // The same challenges on workers kept across solves (createSolver): two at most,
@@ -299,6 +301,16 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const d15Kept = await solveTimes((c, d) => solver.solve(c, d), 15, d15Count);
   const d20Kept = await solveTimes((c, d) => solver.solve(c, d), 20, opts.short ? 6 : 30);
   solver.close();
+
+  // Interleaved too, one worker then two, and the ratio taken between the best of each.
+  const workerRounds = await interleavedRounds(3, {
+    one: () => workerRate(workerKind, 1, workerHashes / 6),
+    two: () => workerRate(workerKind, 2, workerHashes / 3),
+  });
+  const oneWorker = bestRate(workerRounds.one.map((r) => r.wall));
+  const twoWorkers = bestRate(workerRounds.two.map((r) => r.wall));
+  const oneWorkerCpu = bestRate(workerRounds.one.map((r) => r.cpu));
+  const twoWorkersCpu = bestRate(workerRounds.two.map((r) => r.cpu));
 
   const hasher = await createSHA256();
   const cap = capRate(capNonces);
@@ -325,16 +337,6 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const fastest = Math.max(simd, simdPaired, simdMultiply, scalar);
   const simdRates: Record<SimdStep, number> = { single: simd, paired: simdPaired, multiply: simdMultiply };
   const chosenRate = backend === "wasm-simd" ? simdRates[step] : backend === "wasm-scalar" ? scalar : js;
-
-  // Interleaved too, one worker then two, and the ratio taken between the best of each.
-  const workerRounds = await interleavedRounds(3, {
-    one: () => workerRate(workerKind, 1, workerHashes / 6),
-    two: () => workerRate(workerKind, 2, workerHashes / 3),
-  });
-  const oneWorker = bestRate(workerRounds.one.map((r) => r.wall));
-  const twoWorkers = bestRate(workerRounds.two.map((r) => r.wall));
-  const oneWorkerCpu = bestRate(workerRounds.one.map((r) => r.cpu));
-  const twoWorkersCpu = bestRate(workerRounds.two.map((r) => r.cpu));
 
   const calibrationNote = [
     ...Object.entries(calibration?.rates ?? {}).map(

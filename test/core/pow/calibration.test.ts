@@ -44,6 +44,7 @@ interface Driven {
 function drivenRuntime(driven: Driven) {
   let clock = 0;
   const searches: Record<KernelKind, number> = { "wasm-simd": 0, "wasm-scalar": 0 };
+  const instantiated: Record<KernelKind, number> = { "wasm-simd": 0, "wasm-scalar": 0 };
   const stepSearches: Record<SimdStep, number> = { single: 0, paired: 0, multiply: 0 };
   const stepOfCode = new Map(Object.entries(SIMD_STEP_CODES).map(([step, code]) => [code, step as SimdStep]));
   const warnings: string[] = [];
@@ -58,6 +59,7 @@ function drivenRuntime(driven: Driven) {
     },
     instantiate: (async (module: WebAssembly.Module) => {
       const kind = kindOf.get(module)!;
+      instantiated[kind] += 1;
       const real = (await WebAssembly.instantiate(module)).exports as unknown as KernelExports;
       const exports: KernelExports = {
         memory: real.memory,
@@ -80,7 +82,7 @@ function drivenRuntime(driven: Driven) {
     }) as unknown as WasmApi["instantiate"],
   };
   const runtime: PowRuntime = { wasm, now: () => clock, warn: (message) => warnings.push(message) };
-  return { runtime, searches, stepSearches, warnings };
+  return { runtime, searches, stepSearches, instantiated, warnings };
 }
 
 const env = (runtime: PowRuntime) => ({ ...defaultEnvironment(), runtime });
@@ -235,6 +237,19 @@ describe("backend calibration", () => {
       expect(warnings).toEqual([]);
     });
   }
+
+  test("only the chosen kernel's instance is kept for the solves; the other is let go", async () => {
+    const { runtime, instantiated } = drivenRuntime({ cost: { "wasm-simd": 1, "wasm-scalar": 3 } });
+    expect(await detectBackend(runtime)).toBe("wasm-simd");
+    expect(instantiated).toEqual({ "wasm-simd": 1, "wasm-scalar": 1 });
+    // The solve reuses the calibrated SIMD instance...
+    expect((await solveIn(env(runtime), v16.challenge, v16.difficulty)).nonce).toBe(v16.nonce);
+    expect(instantiated).toEqual({ "wasm-simd": 1, "wasm-scalar": 1 });
+    // ...while the scalar one was not kept: forcing it instantiates it again.
+    const forced = await solveIn(env(runtime), v16.challenge, v16.difficulty, { backend: "wasm-scalar" });
+    expect(forced.nonce).toBe(v16.nonce);
+    expect(instantiated).toEqual({ "wasm-simd": 1, "wasm-scalar": 2 });
+  });
 
   test("a clock that does not move makes a tie, which the SIMD kernel (first candidate) takes", async () => {
     const { runtime, searches } = drivenRuntime({ cost: { "wasm-simd": 0, "wasm-scalar": 0 } });
