@@ -277,7 +277,7 @@ export async function runPowBench(opts: BenchOptions): Promise<BenchSection> {
   const capNonces = opts.short ? 250_000 : 600_000;
   // Short runs only report the worker rates (info), so they measure less.
   const workerHashes = opts.short ? 4_000_000 : 64_000_000;
-  const d15Count = opts.short ? 40 : 300;
+  const d15Count = opts.short ? 120 : 300;
 
   // First use in this process: the calibration runs here.
   const calibrationStarted = now();
