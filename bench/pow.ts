@@ -240,8 +240,8 @@ type Solve = (challenge: string, difficulty: number) => Promise<{ hashes: number
 async function solveTimes(solveOne: Solve, difficulty: number, count: number): Promise<SolveTimes> {
   // Steady state: engines optimize the kernel after its first few hundred
   // thousand hashes, and JavaScriptCore again for workers (their optimizing
-  // compiles ran over the first second of solves here), so warm
-  // up for a while, not a few solves.
+  // compiles ran over the first second of solves here), so warm up for a
+  // while, not a few solves.
   const warmUntil = now() + SOLVE_WARMUP_MS;
   for (let i = 0; i < 5 || now() < warmUntil; i++) await solveOne(challenge(100 + (i % 500)), 15);
   const times: number[] = [];
