@@ -309,6 +309,10 @@ export function canShareMemory(scope: { crossOriginIsolated?: boolean } = global
 const workerFailed = (message: string, cause?: unknown) =>
   new PowError("POW_WORKER_FAILED", message, cause === undefined ? undefined : { cause });
 
+/** A worker that failed, threw or could not be posted to: the pool's one way to say so. */
+const workerFailedWith = (error: unknown) =>
+  workerFailed(`a proof-of-work worker failed: ${String(error)}`, error);
+
 export const solverClosed = () => new PowError("POW_SOLVER_CLOSED", "the proof-of-work solver was closed");
 
 export interface WorkerPoolOptions extends PoolKernel {
@@ -376,9 +380,7 @@ export class WorkerPool {
       for (let index = this.#workers.length; index < this.#options.workers; index++) {
         const handle = await this.#options.spawn({
           message: (reply) => generation === this.#generation && this.#onReply(index, reply),
-          error: (error) =>
-            generation === this.#generation &&
-            this.#teardown(workerFailed(`a proof-of-work worker failed: ${String(error)}`, error)),
+          error: (error) => generation === this.#generation && this.#teardown(workerFailedWith(error)),
         });
         if (this.#closed || generation !== this.#generation) {
           handle.terminate();
@@ -419,7 +421,7 @@ export class WorkerPool {
       this.#active?.reply(worker, reply);
     } catch (error) {
       // A message that cannot be posted leaves the workers in an unknown state.
-      this.#teardown(workerFailed(`a proof-of-work worker failed: ${String(error)}`, error));
+      this.#teardown(workerFailedWith(error));
     }
   }
 
@@ -454,7 +456,7 @@ export class WorkerPool {
       try {
         for (let worker = 0; worker < this.#workers.length && !settled; worker++) active.started(worker);
       } catch (error) {
-        this.#teardown(workerFailed(`a proof-of-work worker failed: ${String(error)}`, error));
+        this.#teardown(workerFailedWith(error));
       }
       if (!settled) {
         this.#start().catch((error) =>
