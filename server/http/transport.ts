@@ -17,7 +17,10 @@
  *   handed to the socket. A source therefore knows its chunk was written when
  *   it is pulled again: that is how an outcome is marked delivered only after
  *   it left the process (server/modules/agent-login/event-stream.ts).
- * - A client that goes away aborts `request.signal`.
+ * - A client that goes away cancels a streamed response's body, as `fetch`
+ *   does when its reader gives up. No `AbortSignal` is made per request: a
+ *   signal kept for each of 20,000 event streams cost ~0.8 KiB apiece, and
+ *   the streams are all that would listen to it.
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -190,12 +193,12 @@ function lingerAfterAnswer(incoming: IncomingMessage): void {
   };
 }
 
-function toRequest(incoming: IncomingMessage, target: string, signal: AbortSignal): Request {
+function toRequest(incoming: IncomingMessage, target: string): Request {
   const method = incoming.method ?? "GET";
   const headers = new Headers();
   const raw = incoming.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  const init: RequestInit & { duplex?: "half" } = { method, headers, signal };
+  const init: RequestInit & { duplex?: "half" } = { method, headers };
   const declaresBody =
     incoming.headers["transfer-encoding"] !== undefined ||
     (incoming.headers["content-length"] !== undefined && incoming.headers["content-length"] !== "0");
@@ -231,10 +234,16 @@ function writeChunk(outgoing: ServerResponse, chunk: Uint8Array): Promise<boolea
  * one is handed to the socket (see the file comment). Its caller does not
  * wait for it: an event stream lives for hours, and a caller suspended on it
  * would keep its own frame (the request and response among it) alive all
- * that time, for every one of thousands of streams.
+ * that time, for every one of thousands of streams. A connection that closes
+ * cancels the body at once, so an idle stream's source learns it is gone
+ * without waiting for its next write to fail.
  */
 async function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
   const reader = body.getReader();
+  let pumping = true;
+  outgoing.once("close", () => {
+    if (pumping) reader.cancel().catch(() => {});
+  });
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -248,6 +257,7 @@ async function streamBody(outgoing: ServerResponse, body: ReadableStream<Uint8Ar
     // The source gave up (an event stream whose client stopped reading): drop what is left unsent.
     outgoing.destroy();
   } finally {
+    pumping = false;
     reader.releaseLock();
     if (!outgoing.destroyed) outgoing.end();
   }
@@ -304,20 +314,6 @@ async function send(
 }
 
 /**
- * A signal aborted when the connection closes before the response finished
- * (the client went away). Its own function, so the listener's closure holds
- * the controller alone: a closure beside the request's would keep the
- * request alive as long as a stream's connection lasts.
- */
-function abortedOnClose(outgoing: ServerResponse): AbortSignal {
-  const aborter = new AbortController();
-  outgoing.on("close", () => {
-    if (!outgoing.writableFinished) aborter.abort();
-  });
-  return aborter.signal;
-}
-
-/**
  * Listens on `hostname:port` (port 0 picks a free one) and serves `handle`.
  *
  * @example
@@ -341,7 +337,7 @@ export async function listenHttp(handle: RequestHandler, options: TransportOptio
         );
         return;
       }
-      const request = toRequest(incoming, target, abortedOnClose(outgoing));
+      const request = toRequest(incoming, target);
       recordPeerAddress(request, incoming.socket.remoteAddress ?? "unknown");
       void (async () => {
         try {

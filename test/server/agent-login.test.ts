@@ -554,6 +554,20 @@ describe("agent login over time", () => {
     });
   });
 
+  test("a client that goes away ends its stream at once, not at the next keepalive", async () => {
+    // A keepalive longer than the test's time limit: only the transport's reaction to the closed
+    // connection (it cancels the stream's body) can free the slot in time.
+    await withTestServer({ config: { sseKeepaliveMs: 600_000 } }, async (t) => {
+      const p = await t.provision();
+      const stream = await connect(t, p.siteToken);
+      expect(stream.status).toBe(200);
+      expect(t.server.context.eventStreams.openCount()).toBe(1);
+      await stream.close();
+      while (t.server.context.eventStreams.openCount() > 0) await Bun.sleep(10);
+      expect(t.server.context.eventStreams.openCount()).toBe(0);
+    });
+  });
+
   test("stopping the server ends open streams instead of hanging on them", async () => {
     const { t, p } = await startProvisioned();
     const stream = await connect(t, p.siteToken);

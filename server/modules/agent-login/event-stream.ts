@@ -130,10 +130,15 @@ export function errorFrame(end: StreamEnd): string {
 }
 
 export interface EventStreams {
+  /**
+   * A stream of `site`'s outcomes. It ends when its body is cancelled (the
+   * HTTP transport does that when the client goes away) or when `signal`,
+   * if given, aborts; in-process callers may use either.
+   */
   open(
     site: SiteRecord,
     lastEventId: string | null,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     stillAuthorized: StreamAuthorization,
   ): Response;
   /** Ends every open stream (server shutdown), each with a SERVER_SHUTDOWN error frame. */
@@ -281,9 +286,9 @@ const NOTHING_QUEUED: Promise<void> = Promise.resolve();
 
 /**
  * One stream: the source of its `ReadableStream`, the listener of its
- * request's abort, and a member of the keepalive heartbeat. An object with
- * methods rather than a dozen closures: 20,000 streams each holding their own
- * copies of every callback cost memory for nothing.
+ * abort signal (when it has one), and a member of the keepalive heartbeat.
+ * An object with methods rather than a dozen closures: 20,000 streams each
+ * holding their own copies of every callback cost memory for nothing.
  */
 class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListenerObject {
   // Ids at or below the client's Last-Event-ID were seen before this stream;
@@ -312,7 +317,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     private readonly shared: StreamsShared,
     private readonly group: StreamGroup,
     private readonly lastEventId: number | null,
-    private readonly signal: AbortSignal,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.seenUpTo = lastEventId ?? 0;
   }
@@ -327,7 +332,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     const { deps } = this.shared;
     this.controller = controller;
     this.shared.open.add(this);
-    this.signal.addEventListener("abort", this);
+    this.signal?.addEventListener("abort", this);
     this.group.add(this);
     this.inGroup = true;
     this.write(RECONNECT_DELAY);
@@ -463,7 +468,7 @@ class SiteEventStream implements UnderlyingDefaultSource<Uint8Array>, EventListe
     if (this.released) return;
     this.released = true;
     this.shared.open.delete(this);
-    this.signal.removeEventListener("abort", this);
+    this.signal?.removeEventListener("abort", this);
     this.shared.release(this.group);
   }
 

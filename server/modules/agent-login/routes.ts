@@ -209,7 +209,9 @@ export function agentLoginRoutes(ctx: AppContext) {
         return ctx.eventStreams.open(
           site,
           request.headers.get("last-event-id"),
-          request.signal,
+          // No signal: the transport cancels the body when the client goes away, and a signal kept
+          // for the stream's life would cost each of 20,000 streams ~0.8 KiB (server/http/transport.ts).
+          undefined,
           credentialStillHolds(ctx, site),
         );
       },
